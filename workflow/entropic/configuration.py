@@ -1,0 +1,80 @@
+"""Config validation with one-line errors that name the key (workflow/schemas/config.schema.yaml).
+
+`validate_config` checks the JSON schema and then what a schema cannot say (partition members that
+exist, weights that match the components, figures that name existing experiments). The Snakefile
+stops before any job runs if it returns anything.
+"""
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / 'schemas' / 'config.schema.yaml'
+
+#----------------------------------------------------------------------------
+
+def load_schema(path=SCHEMA_PATH):
+    return yaml.safe_load(Path(path).read_text())
+
+def _key(path):
+    return '.'.join(str(p) for p in path) or '<top level>'
+
+def _describe(error):
+    """One line for a jsonschema error: the key, what is wrong, and what is allowed."""
+    key = _key(error.absolute_path)
+    if error.validator == 'additionalProperties' and 'properties' in error.schema:
+        allowed = ', '.join(error.schema['properties'])
+        extra = sorted(set(error.instance) - set(error.schema['properties']))
+        return f"config key {key}: unknown key(s) {', '.join(map(repr, extra))}; allowed keys: {allowed}"
+    description = error.schema.get('description')
+    hint = f' ({description.strip()})' if isinstance(description, str) and error.validator != 'required' else ''
+    return f'config key {key}: {error.message}{hint}'
+
+def schema_errors(config, schema=None):
+    """One line per schema violation, most specific first."""
+    schema = load_schema() if schema is None else schema
+    validator = jsonschema.Draft202012Validator(schema)
+    return [_describe(e) for e in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))]
+
+def _gmm_errors(gmm):
+    """Semantic checks of a schema-valid, default-filled `gmm` section."""
+    errors = []
+    experiments = gmm['experiments']
+    for name, spec in experiments.items():
+        key = f'gmm.experiments.{name}'
+        if spec['kind'] == 'hierarchical':
+            S, B = spec['superclasses'], spec['subclasses']
+            K, directions = S * B, (S - 1) + S * (B - 1)
+        else:
+            K = spec['components']
+            directions = K - 1
+            weights = spec.get('weights')
+            if weights is not None and (len(weights) != K or abs(sum(weights) - 1) > 1e-6):
+                errors.append(f'config key {key}.weights: need {K} positive weights summing to 1, got {weights}')
+        if spec['dim'] < directions:
+            errors.append(f"config key {key}.dim: {spec['dim']} is too small; the means need dim >= {directions}")
+        for part, cells in spec.get('partitions', {}).items():
+            members = [k for cell in cells for k in cell]
+            bad = sorted({k for k in members if k >= K})
+            if bad:
+                errors.append(f'config key {key}.partitions.{part}: unknown member(s) {bad}; components are 0..{K - 1}')
+            if len(members) != len(set(members)):
+                errors.append(f'config key {key}.partitions.{part}: a component appears in more than one cell')
+    figures = gmm['figures']
+    for name in figures['dimension_sweep']:
+        if name not in experiments:
+            errors.append(f'config key gmm.figures.dimension_sweep: unknown experiment {name!r}; experiments: {", ".join(experiments)}')
+    hierarchy = figures['hierarchy']
+    if hierarchy and experiments.get(hierarchy, {}).get('kind') != 'hierarchical':
+        errors.append(f'config key gmm.figures.hierarchy: {hierarchy!r} is not a hierarchical experiment')
+    return errors
+
+def validate_config(config, schema_path=SCHEMA_PATH):
+    """Every problem with a config as one line each (empty when valid); fills in the schema's defaults."""
+    errors = schema_errors(config, load_schema(schema_path))
+    if errors:
+        return errors
+    from snakemake.utils import validate   # fills nested defaults; imported here so the library imports without it
+    validate(config, str(schema_path), set_default=True)
+    return _gmm_errors(config['gmm'])

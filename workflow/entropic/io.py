@@ -1,0 +1,106 @@
+"""Atomic writes, validated reads and job logging: what every pipeline script shares.
+
+Every output is written to a temporary file beside its target and renamed into place only when
+complete, so an interrupted or failed job never leaves a file that looks finished. Reads check what
+the next stage relies on and name the file in the error.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CURVE_COLUMNS = ['partition', 'estimator', 'sigma', 't', 'log_snr', 'H', 'H_se', 'rate', 'rate_se', 'n']
+
+#----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path` (same suffix); rename it to `path` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+def write_csv(frame, path):
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format='%.10g')
+
+def write_markdown(frame, path):
+    with atomic_path(path) as tmp:
+        tmp.write_text(frame.to_markdown(index=False) + '\n')
+
+def write_json(obj, path):
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2) + '\n')
+
+def save_npy(array, path):
+    with atomic_path(path) as tmp:
+        np.save(tmp, array)
+
+def save_npz(path, **arrays):
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
+
+def save_figure(fig, paths):
+    """Save one matplotlib figure to every path (PDF, PNG, ...)."""
+    for path in paths:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=Path(path).suffix[1:], dpi=200, bbox_inches='tight')
+
+#----------------------------------------------------------------------------
+
+def read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f'{path}: cannot read JSON ({err})') from None
+
+def read_curve(path):
+    """A tidy entropy curve (CURVE_COLUMNS), checked for missing columns and non-finite values."""
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f'{path}: cannot read curve CSV ({err})') from None
+    missing = [c for c in CURVE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f'{path}: missing columns {missing}; a curve has {CURVE_COLUMNS}')
+    numeric = frame[CURVE_COLUMNS[2:]]
+    if not np.isfinite(numeric.to_numpy(dtype=np.float64)).all():
+        bad = numeric.columns[~np.isfinite(numeric.to_numpy(dtype=np.float64)).all(0)].tolist()
+        raise ValueError(f'{path}: NaN or inf in columns {bad}')
+    return frame
+
+def load_npz(path, keys=()):
+    try:
+        data = dict(np.load(path))
+    except (OSError, ValueError) as err:
+        raise ValueError(f'{path}: cannot read arrays ({err})') from None
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise ValueError(f'{path}: missing arrays {missing}')
+    return data
+
+#----------------------------------------------------------------------------
+
+def job_logger(log_path, name='entropic'):
+    """A logger that writes to the rule's log file (and stderr), with timestamps."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.INFO)
+    logger.handlers.clear()
+    fmt = logging.Formatter('%(asctime)s %(levelname)s %(message)s')
+    for handler in (logging.FileHandler(log_path, mode='w'), logging.StreamHandler()):
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
+    return logger

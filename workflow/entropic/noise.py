@@ -1,0 +1,112 @@
+"""Noise processes and the one coordinate system of the pipeline.
+
+Every process is expressed in EDM / variance-exploding coordinates x = x0 + sigma * n
+(DESIGN.md, "One coordinate system"). A variance-preserving state x_t = alpha * x0 + s * n is the
+same state as x_ve = x_t / alpha with sigma = s / alpha. The conversions below are exact.
+
+Conventions (PAPER.md 1.1):
+- VP (Ornstein-Uhlenbeck, Biroli et al.): x_t = e^{-t} x0 + sqrt(1 - e^{-2t}) n,
+  so alpha = e^{-t}, sigma = sqrt(e^{2t} - 1), t = 1/2 log(1 + sigma^2).
+- log-SNR: lambda = log(alpha^2 / s^2) = -2 log sigma (the data variance is not included).
+- DDPM (Stable Diffusion 1.5): alpha_bar_t from the scaled-linear beta schedule, 1000 steps,
+  sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t), VP t = -1/2 log alpha_bar_t.
+- EDM (Karras et al. 2022, eq. 5): sigma_i = (smax^(1/rho) + i/(N-1) (smin^(1/rho) - smax^(1/rho)))^rho.
+"""
+
+import numpy as np
+
+EDM_SIGMA_MIN = 0.002   # EDM2 sampler defaults (ANCHORS.md A.4)
+EDM_SIGMA_MAX = 80.0
+EDM_RHO = 7.0
+
+#----------------------------------------------------------------------------
+# Variance-preserving (Ornstein-Uhlenbeck) time <-> EDM sigma.
+
+def vp_time_to_sigma(t):
+    """sigma = sqrt(e^{2t} - 1): the VE noise level of the OU state at time t."""
+    return np.sqrt(np.expm1(2 * np.asarray(t, dtype=np.float64)))
+
+def sigma_to_vp_time(sigma):
+    """t = 1/2 log(1 + sigma^2): the OU time whose state, rescaled by e^t, has noise level sigma."""
+    return 0.5 * np.log1p(np.square(np.asarray(sigma, dtype=np.float64)))
+
+def sigma_to_alpha(sigma):
+    """VP signal scale alpha = 1 / sqrt(1 + sigma^2) (= e^{-t})."""
+    return 1 / np.sqrt(1 + np.square(np.asarray(sigma, dtype=np.float64)))
+
+def alpha_to_sigma(alpha):
+    """EDM-equivalent sigma = sqrt(1 - alpha^2) / alpha of a VP state with signal scale alpha."""
+    alpha = np.asarray(alpha, dtype=np.float64)
+    return np.sqrt(1 - np.square(alpha)) / alpha
+
+def sigma_to_log_snr(sigma):
+    """lambda = log(alpha^2 / s^2) = -2 log sigma."""
+    return -2 * np.log(np.asarray(sigma, dtype=np.float64))
+
+def log_snr_to_sigma(log_snr):
+    return np.exp(-0.5 * np.asarray(log_snr, dtype=np.float64))
+
+def vp_rate_factor(sigma):
+    """d sigma / d t along the OU process: multiply dH/dsigma by this to get dH/dt (= (1 + sigma^2) / sigma)."""
+    sigma = np.asarray(sigma, dtype=np.float64)
+    return (1 + np.square(sigma)) / sigma
+
+#----------------------------------------------------------------------------
+# Discrete DDPM schedule (Stable Diffusion 1.5, ANCHORS.md B).
+
+def ddpm_alphas_cumprod(
+    num_train_timesteps = 1000,     # number of discrete training steps
+    beta_start          = 0.00085,  # beta at t = 0
+    beta_end            = 0.012,    # beta at t = T - 1
+    beta_schedule       = 'scaled_linear',  # 'scaled_linear' (SD1.5) or 'linear' (Ho et al. 2020)
+):
+    """alpha_bar_t = prod_{s <= t} (1 - beta_s) for t = 0 .. T-1; [T]."""
+    if beta_schedule == 'scaled_linear':
+        betas = np.linspace(beta_start ** 0.5, beta_end ** 0.5, num_train_timesteps, dtype=np.float64) ** 2
+    elif beta_schedule == 'linear':
+        betas = np.linspace(beta_start, beta_end, num_train_timesteps, dtype=np.float64)
+    else:
+        raise ValueError(f"beta_schedule must be 'scaled_linear' or 'linear', got {beta_schedule!r}")
+    return np.cumprod(1 - betas)
+
+def ddpm_sigmas(**schedule):
+    """EDM-equivalent sigma of every DDPM timestep; increasing in t; [T]."""
+    return alpha_to_sigma(np.sqrt(ddpm_alphas_cumprod(**schedule)))
+
+def ddpm_timestep_to_sigma(timestep, **schedule):
+    """sigma at a (possibly fractional) DDPM timestep, interpolating log sigma between integer steps."""
+    log_sigmas = np.log(ddpm_sigmas(**schedule))
+    return np.exp(np.interp(timestep, np.arange(len(log_sigmas)), log_sigmas))
+
+def sigma_to_ddpm_timestep(sigma, **schedule):
+    """Inverse of ddpm_timestep_to_sigma: fractional timestep whose sigma is `sigma` (clipped to the schedule)."""
+    log_sigmas = np.log(ddpm_sigmas(**schedule))
+    return np.interp(np.log(sigma), log_sigmas, np.arange(len(log_sigmas)))
+
+#----------------------------------------------------------------------------
+# EDM sigma grid (Karras et al. 2022, eq. 5).
+
+def edm_sigma_grid(
+    num_steps   = 64,               # number of noise levels (denoiser evaluations of a first-order sampler)
+    sigma_min   = EDM_SIGMA_MIN,    # lowest noise level, in data units
+    sigma_max   = EDM_SIGMA_MAX,    # highest noise level, in data units
+    rho         = EDM_RHO,          # > 0; larger rho spends more steps at low noise
+    append_zero = False,            # append sigma = 0 (the sampler's final, noise-free state)
+):
+    """Decreasing sigma levels sigma_0 = sigma_max > ... > sigma_{N-1} = sigma_min; [N] or [N+1]."""
+    if not 0 < sigma_min < sigma_max:
+        raise ValueError(f'need 0 < sigma_min < sigma_max, got sigma_min={sigma_min}, sigma_max={sigma_max}')
+    if rho <= 0:
+        raise ValueError(f'rho must be > 0, got {rho}')
+    if num_steps < 2:
+        raise ValueError(f'num_steps must be >= 2, got {num_steps}')
+    i = np.arange(num_steps, dtype=np.float64)
+    sigmas = (sigma_max ** (1 / rho) + i / (num_steps - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+    sigmas[0], sigmas[-1] = sigma_max, sigma_min    # exact endpoints despite rounding
+    return np.append(sigmas, 0.0) if append_zero else sigmas
+
+def log_sigma_grid(num_levels, sigma_min, sigma_max):
+    """Increasing, log-uniform noise levels: the grid of the exact curves; [num_levels]."""
+    if not 0 < sigma_min < sigma_max:
+        raise ValueError(f'need 0 < sigma_min < sigma_max, got sigma_min={sigma_min}, sigma_max={sigma_max}')
+    return np.exp(np.linspace(np.log(sigma_min), np.log(sigma_max), num_levels))

@@ -1,0 +1,53 @@
+"""Semantic partitions: hypotheses grouped into cells (DESIGN.md, "Hypotheses and partitions").
+
+A partition is a list of cells, each a list of hypothesis indices (GMM components, digit classes,
+ImageNet classes, prompts). Hypotheses in no cell are out of play: the partitioned entropy is that of
+the cell variable f(Z) under the data conditioned on Z being in play, and a cell's posterior is the
+logsumexp of its members' posteriors renormalised over the cells in play (PAPER.md 1.3).
+"""
+
+import numpy as np
+from scipy.special import logsumexp
+
+#----------------------------------------------------------------------------
+
+def check_partition(cells, num_hypotheses, name='partition'):
+    """Validate a partition and return it as a list of lists of ints; errors name the partition."""
+    if not isinstance(cells, (list, tuple)) or len(cells) < 2:
+        raise ValueError(f'{name}: a partition needs at least two cells, got {cells!r}')
+    seen = set()
+    clean = []
+    for cell in cells:
+        if not isinstance(cell, (list, tuple)) or len(cell) == 0:
+            raise ValueError(f'{name}: every cell must be a non-empty list of hypothesis indices, got {cell!r}')
+        for k in cell:
+            if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= k < num_hypotheses:
+                raise ValueError(f'{name}: unknown member {k!r}; hypotheses are 0..{num_hypotheses - 1}')
+            if k in seen:
+                raise ValueError(f'{name}: hypothesis {k} is in more than one cell')
+            seen.add(int(k))
+        clean.append([int(k) for k in cell])
+    return clean
+
+def identity_partition(num_hypotheses):
+    """Every hypothesis its own cell: H[f(Z) | X] = H[Z | X]."""
+    return [[k] for k in range(num_hypotheses)]
+
+def in_play(cells):
+    """Sorted hypothesis indices that belong to some cell."""
+    return np.array(sorted(k for cell in cells for k in cell))
+
+def relabel(cells):
+    """The same partition over the hypotheses in play, renumbered 0..len(in_play)-1 in sorted order."""
+    position = {int(k): i for i, k in enumerate(in_play(cells))}
+    return [[position[k] for k in cell] for cell in cells]
+
+def cell_log_posterior(log_post, cells):
+    """log P(cell | x) renormalised over the cells in play; log_post: [..., K] -> [..., C]."""
+    log_cells = np.stack([logsumexp(log_post[..., cell], axis=-1) for cell in cells], axis=-1)
+    return log_cells - logsumexp(log_cells, axis=-1, keepdims=True)
+
+def entropy_from_log_probs(log_p, axis=-1):
+    """-sum p log p in nats, finite when some p underflow to 0."""
+    p = np.exp(log_p)
+    return -np.sum(np.where(p > 0, p * log_p, 0.0), axis=axis)

@@ -1,0 +1,39 @@
+"""Figure style shared by every figure script: readable fonts, colour scales, theory and window marks."""
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+RATE_LABELS = {   # axis labels of the entropy rate in each coordinate of speciation.COORDINATES
+    't': r'$|dH/dt|$ (nats per unit VP time)',
+    'sigma': r'$dH/d\sigma$ (nats per unit $\sigma$)',
+    'log_sigma': r'$dH/d\log\sigma$ (nats)',
+}
+
+#----------------------------------------------------------------------------
+
+def setup():
+    """The house style: white grid, 9-pt fonts, no top/right spines."""
+    sns.set_theme(context='paper', style='whitegrid', font_scale=1.1)
+    plt.rcParams.update({'figure.dpi': 120, 'axes.spines.top': False, 'axes.spines.right': False,
+                         'legend.frameon': False})
+
+def sequential_colors(n, palette='viridis'):
+    return sns.color_palette(palette, n)
+
+def mark_theory(ax, x, color='0.3', label=None):
+    """A dashed vertical line at a theory value (e.g. t_S = 1/2 log Lambda)."""
+    ax.axvline(x, color=color, linestyle='--', linewidth=1, label=label)
+
+def mark_window(ax, low, high, color, label=None):
+    """A shaded band over a fitted window (e.g. the full width at half maximum)."""
+    if np.isfinite(low) and np.isfinite(high):
+        ax.axvspan(low, high, color=color, alpha=0.12, linewidth=0, label=label)
+
+def band(ax, x, y, se, color, label=None, **kwargs):
+    """A curve with a +-2 standard-error band."""
+    ax.plot(x, y, color=color, label=label, **kwargs)
+    ax.fill_between(x, y - 2 * se, y + 2 * se, color=color, alpha=0.25, linewidth=0)

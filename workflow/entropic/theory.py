@@ -1,0 +1,63 @@
+"""Speciation theory: Biroli et al.'s time scale and the two-class closed form (PAPER.md 3.2).
+
+- Speciation time of VP diffusion (Biroli, Bonnaire, de Bortoli, Mezard 2024): t_S = 1/2 log Lambda,
+  Lambda the largest eigenvalue of the data covariance; its EDM equivalent sigma_S = sqrt(Lambda - 1)
+  (the conversion of `noise.vp_time_to_sigma`).
+- Two classes +-m with component variance v0: H[Z | X_sigma] = HH(s), s = |m|^2 / (v0 + sigma^2),
+  HH(s) = E_{L ~ N(2s, 4s)} log(1 + e^{-L}), and by I-MMSE
+  dH/dsigma = sigma^-3 (sigma^2 / (v0 + sigma^2))^2 |m|^2 E[1 - tanh^2(L / 2)].
+"""
+
+import numpy as np
+
+from . import noise
+
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(160)   # probabilists' Gauss-Hermite: E f(xi), xi ~ N(0, 1)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+#----------------------------------------------------------------------------
+
+def speciation_time(top_eigenvalue):
+    """t_S = 1/2 log Lambda (Biroli et al. 2024), in VP (Ornstein-Uhlenbeck) time."""
+    return 0.5 * np.log(top_eigenvalue)
+
+def speciation_sigma(top_eigenvalue):
+    """sigma_S = sqrt(Lambda - 1): t_S in EDM coordinates."""
+    return noise.vp_time_to_sigma(speciation_time(top_eigenvalue))
+
+#----------------------------------------------------------------------------
+
+def _log_odds_expectation(s, f):
+    """E f(L) for L ~ N(2s, 4s), by Gauss-Hermite quadrature; s: any shape."""
+    s = np.asarray(s, dtype=np.float64)[..., None]
+    return (f(2 * s + 2 * np.sqrt(s) * _NODES) * _WEIGHTS).sum(-1)
+
+def two_class_entropy_of_snr(snr):
+    """HH(s) = E log(1 + e^{-L}), L ~ N(2s, 4s): H[Z | X] in nats of two equiprobable classes at SNR s."""
+    return _log_odds_expectation(snr, lambda L: np.logaddexp(0, -L))
+
+def two_class_snr(sigma, mean_sq_norm, variance=1.0):
+    """s(sigma) = |m|^2 / (v0 + sigma^2) for classes +-m (the VP form e^{-2t}|m|^2 / v_t is the same number)."""
+    return mean_sq_norm / (variance + np.square(np.asarray(sigma, dtype=np.float64)))
+
+def two_class_entropy(sigma, mean_sq_norm, variance=1.0):
+    """H[Z | X_sigma] in nats for two equiprobable classes +-m."""
+    return two_class_entropy_of_snr(two_class_snr(sigma, mean_sq_norm, variance))
+
+def two_class_rate(sigma, mean_sq_norm, variance=1.0):
+    """dH/dsigma (nats per unit sigma) for two classes +-m, from the I-MMSE identity."""
+    sigma = np.asarray(sigma, dtype=np.float64)
+    s = two_class_snr(sigma, mean_sq_norm, variance)
+    gain = _log_odds_expectation(s, lambda L: 1 - np.tanh(L / 2) ** 2)
+    return sigma ** -3 * (sigma ** 2 / (variance + sigma ** 2)) ** 2 * mean_sq_norm * gain
+
+def two_class_windows(mean_sq_norm, variance=1.0, levels=4001, decades=4.0):
+    """Closed-form window measures (speciation.window_measures) of two classes +-m, per coordinate.
+
+    Evaluated on a dense log-sigma grid of `levels` points spanning `decades` either side of |m|.
+    """
+    from . import speciation   # here, not at the top: speciation imports theory
+    sigma = np.sqrt(mean_sq_norm) * np.logspace(-decades, decades, levels)
+    H = two_class_entropy(sigma, mean_sq_norm, variance)
+    rate = two_class_rate(sigma, mean_sq_norm, variance) * sigma
+    return {c: speciation.window_measures(sigma, H, rate, c) for c in speciation.COORDINATES}
