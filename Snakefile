@@ -1,0 +1,25 @@
+# The entropic-speciation pipeline: every figure and table from one DAG (README.md).
+# This file only loads and validates the config and includes the rule files.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# A config given with --configfile replaces config.yaml (keys it leaves out take the schema's defaults),
+# so that a small config such as config/test.yaml runs only what it lists.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/gmm.smk"
+include: "workflow/rules/speciation.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,97 @@
+"""Figures gmm_vp_dimension_sweep, gmm_ve_dimension_sweep, gmm_relative_width (PAPER.md 3.2).
+
+VP: entropy and |dH/dt| for growing d, raw and against t - 1/2 log Lambda (the curves collapse: the
+window keeps an O(1) width while t_S grows like 1/2 log d). VE: the same mixtures in EDM sigma,
+raw and against sigma / sigma_S (they collapse too: the width grows with sigma_S, no sharpening).
+Relative width: FWHM / peak location in each coordinate against d, with bootstrap CIs and the
+two-class closed form.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from entropic import io, plotting, speciation, theory
+
+plotting.setup()
+log = io.job_logger(snakemake.log[0])
+experiments = snakemake.params.experiments
+infos = [io.read_json(p) for p in snakemake.input.mixtures]
+curves = [io.read_curve(p).query("partition == 'classes'") for p in snakemake.input.curves]
+windows = pd.concat([pd.read_csv(p).query("partition == 'classes'") for p in snakemake.input.windows])
+colors = plotting.sequential_colors(len(experiments))
+
+def label(info, curve):
+    return f"d = {info['dim']:.0e}".replace('e+0', 'e').replace('e', r'$\times10^{') + '}$' + f", K = {info['num_components']}"
+
+def sweep_figure(coordinate, title):
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
+    for info, curve, color in zip(infos, curves, colors):
+        x, rate = speciation.to_coordinate(curve['sigma'], curve['rate'].to_numpy(), coordinate)
+        x_s = speciation.theory_value(info['Lambda'], coordinate)
+        scaled_x = x - x_s if coordinate == 't' else x / x_s
+        scaled_rate = rate if coordinate == 't' else rate * x_s       # dH/d(sigma / sigma_S)
+        for ax, xs in ((axes[0, 0], x), (axes[1, 0], scaled_x)):
+            plotting.band(ax, xs, curve['H'].to_numpy(), curve['H_se'].to_numpy(), color, label=label(info, curve))
+        for ax, xs, rs in ((axes[0, 1], x, rate), (axes[1, 1], scaled_x, scaled_rate)):
+            ax.plot(xs, rs, color=color)
+        for ax in axes[0]:
+            plotting.mark_theory(ax, x_s, color=color)
+    for ax in axes[1]:
+        plotting.mark_theory(ax, 0 if coordinate == 't' else 1, label='theory: ' + (r'$t_S$' if coordinate == 't' else r'$\sigma_S$'))
+    if coordinate == 't':
+        axes[0, 0].set_xlabel('VP time $t$'); axes[0, 1].set_xlabel('VP time $t$')
+        axes[1, 0].set_xlabel(r'$t - \frac{1}{2}\log\Lambda$'); axes[1, 1].set_xlabel(r'$t - \frac{1}{2}\log\Lambda$')
+        axes[1, 1].set_ylabel(plotting.RATE_LABELS['t'])
+        for ax in axes[1]:
+            ax.set_xlim(-4, 4)
+    else:
+        for ax in axes[0]:
+            ax.set_xscale('log'); ax.set_xlabel(r'EDM noise level $\sigma$')
+        axes[1, 0].set_xlabel(r'$\sigma / \sigma_S$'); axes[1, 1].set_xlabel(r'$\sigma / \sigma_S$')
+        axes[1, 1].set_ylabel(r'$dH/d(\sigma/\sigma_S)$ (nats)')
+        for ax in axes[1]:
+            ax.set_xlim(0, 5)
+    axes[0, 1].set_ylabel(plotting.RATE_LABELS[coordinate])
+    for ax in axes[:, 0]:
+        ax.set_ylabel(r'$H[Z \mid X]$ (nats)')
+    axes[0, 0].legend(fontsize=8)
+    axes[1, 0].legend(fontsize=8, loc='lower right')
+    n = int(curves[0]['n'].iloc[0])
+    fig.suptitle(f'{title}\nexact entropy (randomised QMC, {n} evaluations per level, band = ±2 SE); dashed: theory', fontsize=11)
+    fig.tight_layout()
+    return fig
+
+outputs = snakemake.output
+io.save_figure(sweep_figure('t', 'VP diffusion: the window sits at $t_S = \\frac{1}{2}\\log\\Lambda$ with an O(1) width'),
+               [outputs.vp_pdf, outputs.vp_png])
+io.save_figure(sweep_figure('sigma', 'VE / EDM diffusion: the window scales with $\\sigma_S = \\sqrt{\\Lambda - 1}$ (no sharpening)'),
+               [outputs.ve_pdf, outputs.ve_png])
+
+# Relative width against d.
+fig, ax = plt.subplots(figsize=(6, 4.2))
+dims = np.array([info['dim'] for info in infos])
+for coordinate, marker, name in (('t', 'o', 'VP: FWHM$_t$ / $t^*$'), ('sigma', 's', r'VE: FWHM$_\sigma$ / $\sigma^*$')):
+    rows = windows.query('coordinate == @coordinate').set_index('experiment').loc[experiments]
+    rel = rows['relative_width'].to_numpy()
+    # CI of the ratio from the CIs of its parts (conservative: extreme combinations).
+    lo = rows['width_lo'] / rows['peak_hi']
+    hi = rows['width_hi'] / rows['peak_lo']
+    ax.errorbar(dims, rel, yerr=[np.maximum(rel - lo, 0), np.maximum(hi - rel, 0)], marker=marker,
+                linestyle='none', capsize=3, label=name + ' (measured)')
+    log.info(f'{coordinate}: relative widths ' + ', '.join(f'd={d}: {r:.3f}' for d, r in zip(dims, rel)))
+two_class = [info for info in infos if info['num_components'] == 2 and info['spec']['kind'] == 'simplex']
+if two_class:
+    signal = two_class[0]['spec']['signal_per_dim']
+    dense = np.logspace(np.log10(dims.min()), np.log10(dims.max()), 40)
+    for coordinate, style in (('t', '-'), ('sigma', '--')):
+        closed = [theory.two_class_windows(d * signal, two_class[0]['variance'])[coordinate] for d in dense]
+        ax.plot(dense, [w['width'] / w['peak'] for w in closed], color='0.4', linestyle=style, linewidth=1,
+                label=f"two-class closed form ({'VP' if coordinate == 't' else 'VE'})")
+ax.set_xscale('log')
+ax.set_xlabel('data dimension $d$ ($|m|^2 = d$)')
+ax.set_ylabel('relative window width (FWHM / peak)')
+ax.set_title('The VP window sharpens with d; the VE window does not', fontsize=11)
+ax.legend(fontsize=8)
+fig.tight_layout()
+io.save_figure(fig, [outputs.width_pdf, outputs.width_png])

@@ -1,0 +1,30 @@
+"""Rule gmm_speciation: fit the speciation window of every partition's curve, with bootstrap CIs."""
+
+import numpy as np
+import pandas as pd
+
+from entropic import io, speciation
+
+log = io.job_logger(snakemake.log[0])
+curves = io.read_curve(snakemake.input.curve)
+partitions = io.read_json(snakemake.input.partitions)
+rng = np.random.default_rng([snakemake.params.seed, 2])
+estimator = snakemake.wildcards.estimator
+
+rows = []
+for part, curve in curves.groupby('partition', sort=False):
+    sigma = curve['sigma'].to_numpy()
+    arrays = io.load_npz(snakemake.input.samples, keys=[f'{part}/H', f'{part}/rate'])
+    if arrays[f'{part}/H'].shape[0] != len(sigma):
+        raise ValueError(f"{snakemake.input.samples}: {part}/H has {arrays[f'{part}/H'].shape[0]} levels, "
+                         f'the curve {len(sigma)}')
+    for row in speciation.fit_windows(sigma, arrays[f'{part}/H'], arrays[f'{part}/rate'],
+                                      top_eigenvalue=partitions[part]['Lambda'],
+                                      num_boot=snakemake.params.bootstrap, rng=rng):
+        rows.append(dict(experiment=snakemake.wildcards.experiment, partition=part, estimator=estimator,
+                         Lambda=partitions[part]['Lambda'], **row))
+        if row['coordinate'] == 't':
+            log.info(f"{part}: VP peak t*={row['peak']:.3f} [{row['peak_lo']:.3f}, {row['peak_hi']:.3f}], "
+                     f"FWHM {row['width']:.3f}, theory t_S={row['theory']:.3f}")
+
+io.write_csv(pd.DataFrame(rows), snakemake.output[0])
