@@ -1,0 +1,71 @@
+"""Config validation: the default config is valid; every bad key is named in a one-line error."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from entropic.configuration import validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = yaml.safe_load((ROOT / 'config.yaml').read_text())
+
+
+def errors_for(mutate):
+    config = copy.deepcopy(DEFAULT)
+    mutate(config)
+    return validate_config(config)
+
+
+def test_default_and_test_configs_are_valid_and_get_defaults():
+    for path in ('config.yaml', 'config/test.yaml'):
+        config = yaml.safe_load((ROOT / path).read_text())
+        assert validate_config(config) == []
+        assert config['gmm']['experiments']['k2-d1e2' if 'test' in path else 'k2-d1e1']['variance'] == 1.0
+    empty = {}
+    assert validate_config(empty) == []
+    assert empty['gmm']['grid']['levels'] == 64 and empty['gmm']['exact']['points'] == 512
+
+
+@pytest.mark.parametrize('mutate, expected', [
+    (lambda c: c.update(gmn={}), ["config key <top level>: unknown key(s) 'gmn'", 'allowed keys: gmm']),
+    (lambda c: c['gmm'].update(sed=1), ["config key gmm: unknown key(s) 'sed'", 'seed']),
+    (lambda c: c['gmm']['experiments']['k2-d1e1'].update(dims=3), ["gmm.experiments.k2-d1e1: unknown key(s) 'dims'", 'dim']),
+    (lambda c: c['gmm']['experiments']['k2-d1e1'].update(dim='ten'), ["gmm.experiments.k2-d1e1.dim", "not of type 'integer'"]),
+    (lambda c: c['gmm']['experiments']['k2-d1e1'].update(variance=-1), ['gmm.experiments.k2-d1e1.variance', 'less than or equal to the minimum of 0']),
+    (lambda c: c['gmm']['grid'].update(levels=2), ['gmm.grid.levels', 'less than the minimum of 8']),
+    (lambda c: c['gmm']['exact'].update(points=100), ['gmm.exact.points', '100 is not one of [64, 128']),
+    (lambda c: c['gmm']['experiments']['k2-d1e1'].pop('signal_per_dim'), ['gmm.experiments.k2-d1e1', "'signal_per_dim' is a required property"]),
+    (lambda c: c['gmm']['experiments']['k10-d1e4']['partitions'].update(bad=[[0], [10]]), ['gmm.experiments.k10-d1e4.partitions.bad: unknown member(s) [10]']),
+    (lambda c: c['gmm']['experiments']['k10-d1e4']['partitions'].update(dup=[[0, 1], [1]]), ['gmm.experiments.k10-d1e4.partitions.dup', 'more than one cell']),
+    (lambda c: c['gmm']['experiments']['k2-d1e1'].update(weights=[0.5, 0.2]), ['gmm.experiments.k2-d1e1.weights', 'summing to 1']),
+    (lambda c: c['gmm']['experiments']['k10-d1e4'].update(dim=5), ['gmm.experiments.k10-d1e4.dim', 'dim >= 9']),
+    (lambda c: c['gmm']['figures'].update(dimension_sweep=['nope']), ['gmm.figures.dimension_sweep', "unknown experiment 'nope'"]),
+    (lambda c: c['gmm']['figures'].update(hierarchy='k2-d1e1'), ['gmm.figures.hierarchy', 'not a hierarchical experiment']),
+    (lambda c: c['gmm']['experiments'].update({'bad/name': {'dim': 3, 'signal_per_dim': 1.0}}), ["gmm.experiments: 'bad/name' does not match"]),
+])
+def test_bad_config_names_the_key(mutate, expected):
+    errors = errors_for(mutate)
+    assert errors, 'the bad config was accepted'
+    joined = '\n'.join(errors)
+    for fragment in expected:
+        assert fragment in joined, joined
+    assert all('\n' not in e for e in errors)
+
+
+def test_snakemake_stops_on_bad_config_without_traceback(tmp_path):
+    config = copy.deepcopy(DEFAULT)
+    config['gmm']['experiments']['k2-d1e1']['sigal_per_dim'] = 1.0
+    path = tmp_path / 'bad.yaml'
+    path.write_text(yaml.safe_dump(config))
+    run = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
+                          '--directory', str(tmp_path), '--configfile', str(path)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "gmm.experiments.k2-d1e1: unknown key(s) 'sigal_per_dim'" in output
+    assert 'Traceback' not in output
+    assert not (tmp_path / 'results').exists()

@@ -1,0 +1,73 @@
+"""End to end: Snakemake runs config/test.yaml from an empty directory and writes what DESIGN.md promises."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from entropic import theory
+from entropic.io import CURVE_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def snakemake(workdir, *args):
+    return subprocess.run([sys.executable, '-m', 'snakemake', '--cores', '2', '-s', str(ROOT / 'Snakefile'),
+                           '--directory', str(workdir), '--configfile', str(ROOT / 'config' / 'test.yaml'), *args],
+                          capture_output=True, text=True, cwd=workdir)
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp('pipeline')
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def test_every_figure_and_table_is_built(run):
+    for name in ('gmm_vp_dimension_sweep', 'gmm_ve_dimension_sweep', 'gmm_relative_width', 'gmm_hierarchy'):
+        for ext in ('pdf', 'png'):
+            assert (run / 'results' / 'figures' / f'{name}.{ext}').stat().st_size > 10_000
+    table = pd.read_csv(run / 'results' / 'tables' / 'gmm_windows.csv')
+    assert set(table['experiment']) == {'k2-d1e2', 'k2-d1e4', 'k4-d1e3', 'hierarchy-2x2'}
+    assert (run / 'results' / 'tables' / 'gmm_windows.md').read_text().startswith('| experiment')
+    leftovers = [p for p in (run / 'results').rglob('.*') if p.is_file()]
+    assert leftovers == [], 'temporary files left behind'
+
+
+def test_experiment_files_let_anyone_recompute_the_truth(run):
+    folder = run / 'results' / 'gmm' / 'k2-d1e4'
+    info = json.loads((folder / 'mixture.json').read_text())
+    means = np.load(folder / 'means.npy')
+    assert means.shape == (info['num_components'], info['dim']) == (2, 10_000)
+    assert json.loads((folder / 'partitions.json').read_text())['classes']['cells'] == [[0], [1]]
+    curve = pd.read_csv(folder / 'entropy' / 'exact.csv')
+    assert list(curve.columns) == CURVE_COLUMNS
+    assert set(curve['estimator']) == {'exact'}
+    # The two-class closed form from the written means alone (|m|^2 of either component).
+    mean_sq_norm = float((means[0] ** 2).sum())
+    closed = theory.two_class_entropy(curve['sigma'], mean_sq_norm, info['variance'])
+    # 1e-5 nats: the rare-event floor (tests/test_exact.py) for the test config's 8 x 128 points.
+    assert np.all(np.abs(curve['H'] - closed) <= 4 * curve['H_se'] + 1e-5)
+    np.testing.assert_allclose(curve['t'], 0.5 * np.log1p(curve['sigma'] ** 2))
+
+
+def test_windows_bracket_their_estimates_and_carry_theory(run):
+    windows = pd.read_csv(run / 'results' / 'gmm' / 'hierarchy-2x2' / 'windows' / 'exact.csv')
+    assert set(windows['coordinate']) == {'t', 'sigma', 'log_sigma'}
+    assert set(windows['partition']) == {'classes', 'superclasses', 'subclasses-of-0', 'subclasses-of-1'}
+    assert np.all((windows['peak_lo'] <= windows['peak']) & (windows['peak'] <= windows['peak_hi']))
+    t = windows.query("coordinate == 't'").set_index('partition')
+    assert t.loc['superclasses', 'peak'] > t.loc['subclasses-of-0', 'peak'] + 0.5   # coarse first
+    assert t.loc['superclasses', 'theory'] == pytest.approx(theory.speciation_time(t.loc['superclasses', 'Lambda']))
+
+
+def test_rerun_does_nothing(run):
+    result = snakemake(run, '-n')
+    assert result.returncode == 0
+    assert 'Nothing to be done' in result.stdout + result.stderr

@@ -1,0 +1,55 @@
+"""Two-class closed form against the numbers derived in PAPER.md 3.2, and Biroli et al.'s t_S."""
+
+import numpy as np
+import pytest
+
+from entropic import noise, theory
+
+
+def test_speciation_time_and_sigma():
+    assert theory.speciation_time(np.e ** 2) == pytest.approx(1.0)
+    assert theory.speciation_sigma(101.0) == pytest.approx(10.0)
+    # sigma_S is t_S in EDM coordinates.
+    assert noise.sigma_to_vp_time(theory.speciation_sigma(50.0)) == pytest.approx(theory.speciation_time(50.0))
+
+
+def test_entropy_of_snr_endpoints():
+    assert theory.two_class_entropy_of_snr(0.0) == pytest.approx(np.log(2), abs=1e-12)
+    assert theory.two_class_entropy_of_snr(200.0) < 1e-20
+    s = np.logspace(-3, 2, 50)
+    assert np.all(np.diff(theory.two_class_entropy_of_snr(s)) < 0)
+
+
+def test_rate_is_derivative_of_entropy():
+    sigma = np.array([0.5, 3.0, 10.0, 40.0])
+    h = 1e-5
+    numeric = (theory.two_class_entropy(sigma + h, 400.0) - theory.two_class_entropy(sigma - h, 400.0)) / (2 * h)
+    np.testing.assert_allclose(theory.two_class_rate(sigma, 400.0), numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize('mean_sq_norm', [1e2, 1e4, 1e6])
+def test_vp_window_shape_is_independent_of_d(mean_sq_norm):
+    # PAPER.md 3.2: peak of |dH/dt| at 1/2 log|m|^2 - 0.21, height 0.48 nats per unit t,
+    # FWHM 1.31, H(t*) = 0.26, for every d.
+    w = theory.two_class_windows(mean_sq_norm)['t']
+    assert w['peak'] - 0.5 * np.log(mean_sq_norm) == pytest.approx(-0.21, abs=0.005)
+    assert w['peak_rate'] == pytest.approx(0.48, abs=0.005)
+    assert w['width'] == pytest.approx(1.31, abs=0.005)
+    t_star = w['peak']
+    assert theory.two_class_entropy(noise.vp_time_to_sigma(t_star), mean_sq_norm) == pytest.approx(0.26, abs=0.005)
+
+
+@pytest.mark.parametrize('mean_sq_norm', [1e2, 1e4, 1e6])
+def test_ve_window_has_no_sharpening(mean_sq_norm):
+    # PAPER.md 3.2: dH/dsigma peaks near 0.64 |m| with FWHM about 1.2 sigma*; dH/dlog sigma near 0.81 sqrt(Lambda - 1).
+    windows = theory.two_class_windows(mean_sq_norm)
+    w = windows['sigma']
+    assert w['peak'] / np.sqrt(mean_sq_norm) == pytest.approx(0.64, abs=0.01)
+    assert w['width'] / w['peak'] == pytest.approx(1.2, abs=0.03)
+    assert np.exp(windows['log_sigma']['peak']) / np.sqrt(mean_sq_norm) == pytest.approx(0.81, abs=0.01)
+
+
+def test_vp_relative_width_shrinks_like_inverse_log_d():
+    # 0.63, 0.30, 0.20 for |m|^2 = 1e2, 1e4, 1e6 (PAPER.md 3.2).
+    rel = [theory.two_class_windows(m2)['t']['width'] / theory.two_class_windows(m2)['t']['peak'] for m2 in (1e2, 1e4, 1e6)]
+    np.testing.assert_allclose(rel, [0.63, 0.30, 0.20], atol=0.01)
