@@ -1,6 +1,7 @@
 """End to end: Snakemake runs config/test.yaml from an empty directory and writes what DESIGN.md promises."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,17 @@ def test_rerun_does_nothing(run):
     result = snakemake(run, '-n')
     assert result.returncode == 0
     assert 'Nothing to be done' in result.stdout + result.stderr
+
+
+def test_notebooks_run_on_the_results(run):
+    import nbformat
+    from nbclient import NotebookClient
+    for path in sorted((ROOT / 'notebooks').glob('*.ipynb')):
+        notebook = nbformat.read(path, as_version=4)
+        client = NotebookClient(notebook, timeout=120, kernel_name='python3',
+                                resources={'metadata': {'path': str(ROOT / 'notebooks')}})
+        os.environ['ENTROPIC_RESULTS'] = str(run / 'results')
+        try:
+            client.execute()
+        finally:
+            del os.environ['ENTROPIC_RESULTS']
