@@ -26,10 +26,11 @@ def measure(dim):
     setup = time.perf_counter() - start
     sigma_s = theory.speciation_sigma(mixture.covariance_top_eigenvalue())
     sigmas = noise.log_sigma_grid(LEVELS, sigma_s * 10 ** -2.5, sigma_s * 10 ** 1.5)
+    classes = exact.Hypotheses.from_partition(mixture.weights, P.identity_partition(K))
     best, max_se = np.inf, None
     for repeat in range(REPEATS):
         start = time.perf_counter()
-        curve = exact.exact_entropy_curve(projected, sigmas, P.identity_partition(K), POINTS, REPLICATES,
+        curve = exact.exact_entropy_curve(projected, sigmas, classes, POINTS, REPLICATES,
                                           np.random.default_rng(repeat))
         best = min(best, time.perf_counter() - start)
         max_se = curve['H_se'].max() if max_se is None else max(max_se, curve['H_se'].max())

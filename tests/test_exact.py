@@ -32,6 +32,11 @@ def quadrature_entropy(mixture, sigma, cells):
     return (p_x * h).sum() * step ** 2
 
 
+def partition_curve(mixture, sigmas, cells, num_points, num_replicates, rng):
+    return exact.exact_entropy_curve(mixture.project(), sigmas, exact.Hypotheses.from_partition(mixture.weights, cells),
+                                     num_points, num_replicates, rng)
+
+
 CELLS = {'classes': [[0], [1], [2]], 'merged': [[0, 1], [2]], 'pair out of play': [[0], [2]]}
 
 
@@ -39,7 +44,7 @@ CELLS = {'classes': [[0], [1], [2]], 'merged': [[0, 1], [2]], 'pair out of play'
 def test_exact_entropy_matches_quadrature(name):
     mixture = planar_mixture()
     sigmas = np.array([0.1, 0.5, 1.0, 2.0, 4.0])
-    curve = exact.exact_entropy_curve(mixture.project(), sigmas, CELLS[name], 512, 16, np.random.default_rng(0))
+    curve = partition_curve(mixture, sigmas, CELLS[name], 512, 16, np.random.default_rng(0))
     reference = np.array([quadrature_entropy(mixture, s, CELLS[name]) for s in sigmas])
     # Quadrature error is < 1e-8 here; the Monte Carlo estimate must sit within 4 standard errors.
     assert np.all(np.abs(curve['H'] - reference) <= 4 * curve['H_se'] + 1e-8), (curve['H'], reference, curve['H_se'])
@@ -51,7 +56,7 @@ def test_exact_rate_is_derivative_of_entropy(name):
     # I-MMSE: dH/dlog sigma from denoiser differences equals the derivative of the quadrature entropy.
     mixture = planar_mixture()
     sigmas = np.array([0.3, 1.0, 2.5])
-    curve = exact.exact_entropy_curve(mixture.project(), sigmas, CELLS[name], 512, 16, np.random.default_rng(1))
+    curve = partition_curve(mixture, sigmas, CELLS[name], 512, 16, np.random.default_rng(1))
     h = 1e-3
     numeric = np.array([(quadrature_entropy(mixture, s * np.exp(h), CELLS[name]) -
                          quadrature_entropy(mixture, s * np.exp(-h), CELLS[name])) / (2 * h) for s in sigmas])
@@ -61,7 +66,7 @@ def test_exact_rate_is_derivative_of_entropy(name):
 def test_endpoints_log_k_at_high_noise_zero_at_low_noise():
     K = 10
     mixture = gmm.simplex_mixture(K, 10_000, 1.0, np.random.default_rng(2))
-    curve = exact.exact_entropy_curve(mixture.project(), np.array([1e-3, 1e6]), P.identity_partition(K),
+    curve = partition_curve(mixture, np.array([1e-3, 1e6]), P.identity_partition(K),
                                       256, 8, np.random.default_rng(3))
     # At sigma = 1e6 the SNR is |m|^2 / sigma^2 = 1e-8: H = log K up to O(1e-8).
     assert abs(curve['H'][1] - np.log(K)) <= 4 * curve['H_se'][1] + 1e-6
@@ -75,7 +80,7 @@ def test_two_class_matches_closed_form(dim):
     mixture = gmm.simplex_mixture(2, dim, 1.0, np.random.default_rng(4))
     sigma_s = theory.speciation_sigma(mixture.covariance_top_eigenvalue())
     sigmas = sigma_s * np.logspace(-1, 1, 9)
-    curve = exact.exact_entropy_curve(mixture.project(), sigmas, [[0], [1]], 512, 16, np.random.default_rng(5))
+    curve = partition_curve(mixture, sigmas, [[0], [1]], 512, 16, np.random.default_rng(5))
     closed = theory.two_class_entropy(sigmas, mean_sq_norm=dim)
     closed_rate = theory.two_class_rate(sigmas, mean_sq_norm=dim) * sigmas
     # Where H < 1e-6 the entropy is carried by rare draws (probability ~ e^{-s/2}) that neither the
@@ -89,7 +94,7 @@ def test_k10_standard_error_target_at_default_settings():
     mixture = gmm.simplex_mixture(10, 10_000, 1.0, np.random.default_rng(6))
     sigma_s = theory.speciation_sigma(mixture.covariance_top_eigenvalue())
     sigmas = sigma_s * np.logspace(-1, 1, 16)
-    curve = exact.exact_entropy_curve(mixture.project(), sigmas, P.identity_partition(10), 512, 16,
+    curve = partition_curve(mixture, sigmas, P.identity_partition(10), 512, 16,
                                       np.random.default_rng(7))
     assert curve['H_se'].max() < 0.002
     assert np.all(np.diff(curve['H']) > 0)   # entropy grows with noise
@@ -98,17 +103,17 @@ def test_k10_standard_error_target_at_default_settings():
 def test_coarse_partition_resolves_at_higher_noise_than_fine():
     mixture = gmm.hierarchical_mixture(3, 3, 1000, 2.0, 0.05, np.random.default_rng(8))
     sigmas = np.logspace(-1, 3, 33)
-    coarse = exact.exact_entropy_curve(mixture.project(), sigmas, [[0, 1, 2], [3, 4, 5], [6, 7, 8]], 128, 8,
+    coarse = partition_curve(mixture, sigmas, [[0, 1, 2], [3, 4, 5], [6, 7, 8]], 128, 8,
                                        np.random.default_rng(9))
-    fine = exact.exact_entropy_curve(mixture.project(), sigmas, [[0], [1], [2]], 128, 8, np.random.default_rng(9))
+    fine = partition_curve(mixture, sigmas, [[0], [1], [2]], 128, 8, np.random.default_rng(9))
     assert sigmas[np.argmax(coarse['rate'])] > 3 * sigmas[np.argmax(fine['rate'])]
 
 
 def test_same_seed_same_curve():
     mixture = planar_mixture()
-    a = exact.exact_entropy_curve(mixture.project(), [0.5, 1.0], CELLS['classes'], 64, 4, np.random.default_rng(10))
-    b = exact.exact_entropy_curve(mixture.project(), [0.5, 1.0], CELLS['classes'], 64, 4, np.random.default_rng(10))
-    c = exact.exact_entropy_curve(mixture.project(), [0.5, 1.0], CELLS['classes'], 64, 4, np.random.default_rng(11))
+    a = partition_curve(mixture, [0.5, 1.0], CELLS['classes'], 64, 4, np.random.default_rng(10))
+    b = partition_curve(mixture, [0.5, 1.0], CELLS['classes'], 64, 4, np.random.default_rng(10))
+    c = partition_curve(mixture, [0.5, 1.0], CELLS['classes'], 64, 4, np.random.default_rng(11))
     assert np.array_equal(a['H'], b['H']) and not np.array_equal(a['H'], c['H'])
 
 

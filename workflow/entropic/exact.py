@@ -18,11 +18,13 @@ so dH/dlog sigma = c^2 / sigma^2 * E sum_cells P(cell | x) |mbar_cell(x) - mbar(
 with mbar_cell(x) the posterior mean of the component means inside the cell.
 """
 
+import dataclasses
+
 import numpy as np
 from scipy.special import xlogy
 from scipy.stats import norm, qmc
 
-from . import partitions as P
+from .gmm import ProjectedMixture
 
 #----------------------------------------------------------------------------
 
@@ -35,27 +37,56 @@ def gaussian_qmc_points(num_replicates, num_points, dim, rng):
                         for s in seeds])
     return norm.ppf(np.clip(uniform, 1e-15, 1 - 1e-15))
 
+@dataclasses.dataclass(frozen=True)
+class Hypotheses:
+    """A discrete variable Z' over a mixture: hypothesis c has prior prior[c] and is itself the mixture of
+    components with weights component_weights[c] (rows sum to 1). The data are the mixture
+    sum_c prior[c] sum_k component_weights[c, k] N(m_k, v0 I)."""
+    prior:              np.ndarray  # [C]
+    component_weights:  np.ndarray  # [C, K]
+
+    @classmethod
+    def from_partition(cls, weights, cells):
+        """The cell variable f(Z) of a partition, on the data conditioned on Z in play (PAPER.md 1.3)."""
+        weights = np.asarray(weights, dtype=np.float64)
+        rows = np.zeros((len(cells), len(weights)))
+        for c, cell in enumerate(cells):
+            rows[c, cell] = weights[cell]
+        mass = rows.sum(1)
+        return cls(mass / mass.sum(), rows / mass[:, None])
+
+    @classmethod
+    def against_reference(cls, weights, component):
+        """The paper's binary form (PAPER.md 2.1): component k versus the whole mixture (the unconditional
+        model as the reference), prior 1/2 each."""
+        weights = np.asarray(weights, dtype=np.float64)
+        return cls(np.array([0.5, 0.5]), np.stack([np.eye(len(weights))[component], weights]))
+
+    def soft_membership(self):
+        """(data weights w [K'], M [K', C] = P(c | component k), components in play [K'])."""
+        data_weights = self.prior @ self.component_weights
+        in_play = np.flatnonzero(data_weights > 0)
+        membership = (self.prior[:, None] * self.component_weights).T[in_play] / data_weights[in_play, None]
+        return data_weights[in_play], membership, in_play
+
 def exact_entropy_curve(
     projected,          # ProjectedMixture (GaussianMixture.project())
     sigmas,             # [L] noise levels, EDM coordinates
-    cells,              # partition: list of lists of component indices
+    hypotheses,         # Hypotheses: the variable whose entropy is measured (e.g. Hypotheses.from_partition)
     num_points,         # M: quasi-Monte Carlo points per replicate (a power of 2), shared by every component
     num_replicates,     # R >= 2: independent scramblings; the standard error is their spread / sqrt(R)
     rng,                # numpy Generator
 ):
-    """H[f(Z) | X_sigma] in nats and its rate dH/dlog sigma, each with a standard error.
+    """H[Z' | X_sigma] in nats and its rate dH/dlog sigma, each with a standard error.
 
     Returns a dict of [L] arrays H, H_se, rate, rate_se, n (the (z, x) evaluations behind each level:
     R * M * components in play) and the [L, R] replicate estimates H_samples, rate_samples.
     """
-    sub = projected.restrict(P.in_play(cells))
-    cells = P.relabel(cells)
+    data_weights, membership, in_play = hypotheses.soft_membership()       # membership: [K, C]
+    sub = ProjectedMixture(projected.coords[in_play], projected.variance, data_weights)
     K, r = sub.coords.shape
-    membership = np.zeros((K, len(cells)))                                  # [K, C]
-    for c, cell in enumerate(cells):
-        membership[cell, c] = 1
-    singletons = all(len(cell) == 1 for cell in cells)                      # H[Z | X] itself: a faster path
-    same_cell = membership @ membership.T                                   # [K, K]: 1 where k, l share a cell
+    # H[Z | X] itself (every hypothesis one component): a faster path.
+    singletons = membership.shape[0] == membership.shape[1] and np.array_equal(membership @ membership.T, np.eye(K))
     gram = sub.coords @ sub.coords.T                                        # [K, K]: mu_k . mu_l
     noise = gaussian_qmc_points(num_replicates, num_points, r, rng)        # [R, M, r]
     R, M = noise.shape[:2]
@@ -77,11 +108,14 @@ def exact_entropy_curve(
             h = np.log(total) - np.einsum('nk,nk->n', post, shifted)        # -sum_k p_k log p_k
             within = 0.0
         else:
-            cell_prob = post @ membership                                   # P(cell | y): [n, C]
+            cell_prob = post @ membership                                   # P(c | y): [n, C]
             h = -xlogy(cell_prob, cell_prob).sum(-1)
-            # sum_k p_k |mu_k - mbar_c(k)|^2 = sum_k p_k G_kk - sum_c |A_c|^2 / P_c, A_c = sum_{k in c} p_k mu_k.
-            share = np.divide(post, post @ same_cell, out=np.zeros_like(post), where=post > 0)  # p_k / P_c(k)
-            within = post @ np.diag(gram) - (share * (post @ (gram * same_cell))).sum(-1)
+            # Spread of the means inside the hypotheses: sum_k p_k G_kk - sum_c |A_c|^2 / P_c with
+            # A_c = sum_k p_k M_kc mu_k = P_c * (posterior mean of the means under hypothesis c).
+            weighted = post[:, :, None] * membership[None]                  # [n, K, C]
+            sq_norm_A = np.einsum('nkc,kl,nlc->nc', weighted, gram, weighted, optimize=True)
+            within = post @ np.diag(gram) - np.divide(sq_norm_A, cell_prob, out=np.zeros_like(cell_prob),
+                                                      where=cell_prob > 0).sum(-1)
         # Law of total variance: sum_c P_c |mbar_c - mbar|^2 = (spread over all) - (spread within cells).
         spread = np.maximum(spread_all - within, 0)
         g = (sigma / v) ** 2 * spread                                       # c^2 / sigma^2 * spread

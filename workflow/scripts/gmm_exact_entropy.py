@@ -17,7 +17,7 @@ rng = np.random.default_rng([snakemake.params.seed, 1])
 
 frames, samples = [], {}
 for part, entry in partitions.items():
-    curve = exact.exact_entropy_curve(projected, sigmas, entry['cells'], snakemake.params.exact['points'],
+    curve = exact.exact_entropy_curve(projected, sigmas, exact.Hypotheses.from_partition(mixture.weights, entry['cells']), snakemake.params.exact['points'],
                                       snakemake.params.exact['replicates'], rng)
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "
              f"{curve['n'][0]} evaluations per level")

@@ -1,0 +1,114 @@
+"""The stochastic sampler: exact marginals, guidance and its interval, call counts, numerical faults."""
+
+import numpy as np
+import pytest
+import torch
+
+from entropic import denoisers, gmm, noise, sampler
+from entropic.denoisers import UNCONDITIONAL
+
+
+def one_gaussian(dim=1, variance=0.5):
+    return gmm.GaussianMixture(np.zeros((1, dim)), variance, np.ones(1))
+
+
+def test_exact_step_variance_preserves_the_marginal():
+    # From x ~ N(0, v0 + sigma^2), one step with the exact kernel variance lands on N(0, v0 + sigma'^2).
+    mixture = one_gaussian()
+    den = denoisers.GMMDenoiser(mixture)
+    n, sigma, sigma_next = 400_000, 3.0, 1.2
+    x = torch.randn(n, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * np.sqrt(0.5 + sigma ** 2)
+    out = sampler.sample(den, [sigma, sigma_next, 0.0], torch.zeros(n, dtype=torch.long), x,
+                         torch.Generator().manual_seed(1), sampler_variance='exact')
+    # The final step is deterministic (x = D), so look at the state after the first step through D's inverse:
+    # D(x'; sigma') = (1 - c') x' with c' = sigma'^2 / (v0 + sigma'^2), hence x' = D / (1 - c').
+    c_next = sigma_next ** 2 / (0.5 + sigma_next ** 2)
+    x_next = out['x'][:, 0] / (1 - c_next)
+    target = 0.5 + sigma_next ** 2
+    assert abs(x_next.var().item() - target) < 4 * target * np.sqrt(2 / n)
+
+
+def test_samples_follow_the_mixture():
+    mixture = gmm.simplex_mixture(3, 2, 8.0, np.random.default_rng(0), variance=0.3)
+    den = denoisers.GMMDenoiser(mixture)
+    n = 3000
+    labels = torch.arange(3).repeat_interleave(n)
+    x = torch.as_tensor(mixture.means[labels.numpy()]) + torch.randn(3 * n, 2, generator=torch.Generator().manual_seed(0),
+                                                                      dtype=torch.float64) * np.sqrt(0.3 + 80 ** 2)
+    out = sampler.sample(den, noise.edm_sigma_grid(64, append_zero=True), labels, x, torch.Generator().manual_seed(1),
+                         sampler_variance='exact')
+    for k in range(3):
+        xs = out['x'][labels == k].numpy()
+        assert np.all(np.abs(xs.mean(0) - mixture.means[k]) < 4 * np.sqrt(0.3 / n))
+        assert np.all(np.abs(xs.var(0) - 0.3) < 4 * 0.3 * np.sqrt(2 / n))
+
+
+class CountingDenoiser:
+    """Records the labels of every call; returns 0 for class 0, 1 for class 1, 10 for the reference."""
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, x, sigma, labels):
+        self.calls.append((sigma, labels.clone()))
+        value = torch.where(labels == UNCONDITIONAL, 10.0, labels.double())
+        return value.view(-1, *[1] * (x.dim() - 1)).expand_as(x).to(x.dtype)
+
+
+def test_guidance_mixes_with_the_unconditional_model_inside_the_interval_only():
+    den = CountingDenoiser()
+    sigmas = noise.edm_sigma_grid(8, append_zero=True)
+    guidance = sampler.Guidance(scale=3.0, sigma_lo=1.0, sigma_hi=10.0)
+    x = torch.zeros(4, 2, dtype=torch.float64)
+    out = sampler.sample(den, sigmas, torch.ones(4, dtype=torch.long), x, torch.Generator().manual_seed(0), guidance=guidance)
+    guided = sorted({round(s, 6) for s, labels in den.calls if (labels == UNCONDITIONAL).any()})
+    assert guided == sorted(round(float(s), 6) for s in sigmas[:-1] if 1.0 < s <= 10.0)
+    # Last step (sigma = 0.002, outside the interval): x = D_c = 1 exactly.
+    assert torch.all(out['x'] == 1)
+    # Inside the interval the guided denoiser is D_u + w (D_c - D_u) = 10 + 3 (1 - 10) = -17.
+    mean, _ = sampler.step_moments(torch.zeros(1), torch.tensor([-17.0]), 5.0, 2.0)
+    assert mean.item() == pytest.approx((1 - 4 / 25) * -17)
+
+
+def test_binary_tracking_costs_no_calls_beyond_guided_sampling():
+    B, sigmas = 6, noise.edm_sigma_grid(16, append_zero=True)
+    labels = torch.tensor([1, 1, 1, UNCONDITIONAL, UNCONDITIONAL, UNCONDITIONAL])
+    x = torch.randn(B, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    guided = sampler.sample(CountingDenoiser(), sigmas, labels, x, torch.Generator().manual_seed(1),
+                            guidance=sampler.Guidance(2.0))
+    tracked = sampler.sample(CountingDenoiser(), sigmas, labels, x, torch.Generator().manual_seed(1),
+                             guidance=sampler.Guidance(2.0), hypotheses=[1, UNCONDITIONAL])
+    assert tracked['calls'] == guided['calls'] == 2 * B * 16
+    assert tracked['log_posterior'].shape == (16, B, 2)
+
+
+def test_nan_from_the_denoiser_names_the_noise_level():
+    def broken(x, sigma, labels):
+        return torch.full_like(x, np.nan) if sigma < 1 else x
+    with pytest.raises(FloatingPointError, match='sigma = 0.'):
+        sampler.sample(broken, noise.edm_sigma_grid(16, append_zero=True), torch.zeros(2, dtype=torch.long),
+                       torch.zeros(2, 2), torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float16])
+def test_tracking_is_finite_at_extreme_noise_with_low_precision_outputs(dtype):
+    mixture = gmm.simplex_mixture(10, 9, 50.0, np.random.default_rng(0))
+    exact_den = denoisers.GMMDenoiser(mixture)
+
+    def low_precision(x, sigma, labels):
+        return exact_den(x.double(), sigma, labels).to(dtype).to(x.dtype)
+
+    labels = torch.arange(10).repeat_interleave(20)
+    x = torch.as_tensor(mixture.means[labels.numpy()]) + 80 * torch.randn(200, 9, dtype=torch.float64,
+                                                                          generator=torch.Generator().manual_seed(0))
+    out = sampler.sample(low_precision, noise.edm_sigma_grid(64, append_zero=True), labels, x,
+                         torch.Generator().manual_seed(1), hypotheses=list(range(10)))
+    log_post = out['log_posterior']
+    assert torch.isfinite(torch.logsumexp(log_post, -1)).all() and not torch.isnan(log_post).any()
+    # Near-certain posteriors at sigma = 0.002: the true class wins.
+    assert (log_post[-1].argmax(-1) == labels).float().mean() > 0.99
+
+
+def test_rejects_a_grid_that_does_not_end_at_zero():
+    with pytest.raises(ValueError, match='end at 0'):
+        sampler.sample(CountingDenoiser(), [80.0, 1.0], torch.zeros(1, dtype=torch.long), torch.zeros(1, 1),
+                       torch.Generator())

@@ -1,0 +1,66 @@
+"""The denoiser interface (EDM coordinates) and its first backend, the exact Gaussian-mixture denoiser.
+
+Every backend is called as `denoiser(x, sigma, labels)`:
+    x:      [B, ...] noisy states in EDM coordinates, x = x0 + sigma n,
+    sigma:  a float, the noise level of every row,
+    labels: [B] long tensor of hypothesis indices 0..K-1, or UNCONDITIONAL (-1) for the reference
+            (unconditional) model,
+and returns the estimate of x0 with the shape and dtype of x. A backend may also define
+`posterior_variance(sigma, labels)`, the per-coordinate Var[x0 | x, label] (the denoiser's own
+uncertainty), which the exact tracking kernel uses; trained networks that predict an uncertainty
+(EDM2's log-variance head) can supply it the same way.
+"""
+
+import numpy as np
+import torch
+
+UNCONDITIONAL = -1
+
+#----------------------------------------------------------------------------
+
+def denoise_many(denoiser, x, sigma, conditions):
+    """D(x; sigma, c) for every condition c in `conditions` in one batched call; [C, B, ...]."""
+    conditions = torch.as_tensor(conditions, dtype=torch.long, device=x.device)
+    C, B = len(conditions), x.shape[0]
+    stacked = x.unsqueeze(0).expand(C, *x.shape).reshape(C * B, *x.shape[1:])
+    out = denoiser(stacked, sigma, conditions.repeat_interleave(B))
+    return out.reshape(C, B, *x.shape[1:])
+
+#----------------------------------------------------------------------------
+
+class GMMDenoiser:
+    """Exact conditional and unconditional denoisers of an isotropic Gaussian mixture (entropic.gmm)."""
+
+    def __init__(self,
+        mixture,                    # entropic.gmm.GaussianMixture
+        dtype  = torch.float64,     # dtype of the computation and of the outputs
+        device = 'cpu',
+    ):
+        self.num_classes = mixture.num_components
+        self.variance = mixture.variance
+        self.means = torch.as_tensor(mixture.means, dtype=dtype, device=device)            # [K, d]
+        self.log_weights = torch.as_tensor(np.log(mixture.weights), dtype=dtype, device=device)
+        self.sq_norms = (self.means ** 2).sum(-1)                                              # [K]
+
+    def log_posterior(self, x, sigma):
+        """log p(k | x_sigma); x: [B, d] -> [B, K]."""
+        v = self.variance + sigma ** 2
+        logits = self.log_weights + (x @ self.means.T - 0.5 * self.sq_norms) / v
+        return torch.log_softmax(logits, dim=-1)
+
+    def __call__(self, x, sigma, labels):
+        shrink = sigma ** 2 / (self.variance + sigma ** 2)      # c: weight of the mean (PAPER.md 1.1, Tweedie)
+        labels = torch.as_tensor(labels, device=x.device)
+        mean = self.means[labels.clamp(min=0)]
+        uncond = labels == UNCONDITIONAL
+        if uncond.any():
+            mean = mean.clone()
+            mean[uncond] = torch.exp(self.log_posterior(x[uncond], sigma)) @ self.means
+        return ((1 - shrink) * x + shrink * mean).to(x.dtype)
+
+    def posterior_variance(self, sigma, labels):
+        """Var[x0_i | x_sigma, k] = v0 sigma^2 / (v0 + sigma^2) for a component; [len(labels)]."""
+        labels = torch.as_tensor(labels)
+        if (labels == UNCONDITIONAL).any():
+            raise ValueError('the unconditional posterior of a mixture is not Gaussian: no single variance')
+        return torch.full(labels.shape, self.variance * sigma ** 2 / (self.variance + sigma ** 2), dtype=torch.float64)

@@ -1,0 +1,100 @@
+"""Entropy estimators for any denoiser: readouts of the tracked posterior, and I-MMSE on forward-noised data.
+
+Tracking (entropic.sampler): each trajectory carries log p(h | x_sigma) for the hypotheses in play; its
+posterior entropy, averaged over trajectories drawn from the joint (z, x), estimates H[f(Z) | X_sigma]
+(PAPER.md 2.2). Under guidance the trajectories are not drawn from the model's joint, and the same
+average is a cross-entropy (PAPER.md 2.1).
+
+I-MMSE (Guo-Shamai-Verdu 2005; Kong et al. 2023; PAPER.md 2.2):
+
+    H[Z | X_sigma] = H[Z] - int_sigma^inf E|D(x; s, z) - D(x; s)|^2 s^-3 ds,
+
+with (z, x0) drawn from the data and x = x0 + s n, integrated over log s with weights that carry
+every level's variance into the standard error; the entropy rate is the integrand itself.
+"""
+
+import numpy as np
+import torch
+from scipy.integrate import cumulative_simpson
+
+from . import partitions as P
+from .denoisers import UNCONDITIONAL
+
+#----------------------------------------------------------------------------
+# Readouts of tracked posteriors.
+
+def trajectory_entropies(log_posterior, hypotheses, labels, cells):
+    """Per-trajectory posterior entropy of a partition, for the trajectories whose label is in play.
+
+    log_posterior: [L, B, H] (entropic.sampler.sample), hypotheses: the H tracked conditions,
+    labels: [B] each trajectory's condition, cells: lists of conditions (UNCONDITIONAL allowed).
+    Returns [L, B'] in nats.
+    """
+    log_posterior = torch.as_tensor(log_posterior).cpu().numpy()
+    column = {int(h): i for i, h in enumerate(hypotheses)}
+    missing = [h for cell in cells for h in cell if h not in column]
+    if missing:
+        raise ValueError(f'cells name conditions that were not tracked: {missing}')
+    in_play = {h for cell in cells for h in cell}
+    keep = np.array([int(l) in in_play for l in torch.as_tensor(labels).cpu()])
+    columns = [[column[h] for h in cell] for cell in cells]
+    return P.entropy_from_log_probs(P.cell_log_posterior(log_posterior[:, keep], columns))
+
+def rate_samples(sigmas, entropies):
+    """Per-trajectory dH/dlog sigma by finite differences on the (increasing) grid; [L, N]."""
+    return np.gradient(entropies, np.log(sigmas), axis=0)
+
+#----------------------------------------------------------------------------
+# I-MMSE on forward-noised data.
+
+def integration_weights(log_sigmas):
+    """W [L, L] with (W g)_j = int_{log sigma_j}^{log sigma_L} g (cumulative Simpson's rule, any spacing)."""
+    L = len(log_sigmas)
+    W = np.zeros((L, L))
+    for k in range(L):
+        unit = np.zeros(L)
+        unit[k] = 1
+        from_bottom = cumulative_simpson(unit, x=log_sigmas, initial=0)    # int_{first}^{j}
+        W[:, k] = from_bottom[-1] - from_bottom
+    return W
+
+def immse_integrand(denoiser, x0, labels, sigma, generator):
+    """Per-sample |D(x; s, z) - D(x; s)|^2 / s^2 with x = x0 + s n: the I-MMSE integrand of dH/dlog s; [n]."""
+    x = x0 + sigma * torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+    both = denoiser(torch.cat([x, x]), sigma, torch.cat([labels, torch.full_like(labels, UNCONDITIONAL)]))
+    diff = (both[:len(x)] - both[len(x):]).reshape(len(x), -1).double()
+    return (diff ** 2).sum(-1) / sigma ** 2
+
+def immse_curve(
+    denoiser,           # D(x, sigma, labels) with an UNCONDITIONAL reference
+    draw_data,          # draw_data(n) -> (x0 [n, ...] tensor, labels [n] long): samples of the data joint (z, x0)
+    sigmas,             # [L] increasing noise levels; the top one must be well above the speciation scale
+    prior_entropy,      # H[Z] in nats (log K for uniform classes)
+    samples_per_level,  # [L] ints, or one int for every level
+    generator,          # torch.Generator of the forward noise
+    num_replicates = 16,  # independent groups per level, for the replicate curves behind bootstraps
+):
+    """H[Z | X_sigma] and its rate dH/dlog sigma with standard errors, and [L, R] replicate estimates.
+
+    Above the top level the rate of any mixture decays like sigma^-2, so the tail of the integral is
+    rate(sigma_L) / 2; it is added with its variance. Returns the dict layout of exact.exact_entropy_curve.
+    """
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    counts = np.broadcast_to(samples_per_level, sigmas.shape).astype(int)
+    if np.any(counts < num_replicates):
+        raise ValueError(f'need at least {num_replicates} samples per level')
+    coeff = integration_weights(np.log(sigmas))
+    coeff[:, -1] += 0.5                                      # the tail above the top level: rate(sigma_L) / 2
+    groups = np.zeros((len(sigmas), num_replicates))        # per-level group means of the integrand
+    rate, rate_var = np.zeros(len(sigmas)), np.zeros(len(sigmas))
+    for j, (sigma, n) in enumerate(zip(sigmas, counts)):
+        x0, labels = draw_data(n)
+        values = immse_integrand(denoiser, x0, labels, float(sigma), generator).cpu().numpy()
+        if not np.all(np.isfinite(values)):
+            raise FloatingPointError(f'the denoiser returned NaN or inf at sigma = {sigma:.6g}')
+        rate[j], rate_var[j] = values.mean(), values.var(ddof=1) / n
+        groups[j] = [chunk.mean() for chunk in np.array_split(values, num_replicates)]
+    # Levels are drawn independently, so the variance of H_j = H[Z] - sum_k coeff_jk rate_k is sum_k coeff_jk^2 var_k.
+    return dict(H=prior_entropy - coeff @ rate, H_se=np.sqrt((coeff ** 2) @ rate_var),
+                rate=rate, rate_se=np.sqrt(rate_var), n=counts.copy(),
+                H_samples=prior_entropy - coeff @ groups, rate_samples=groups)

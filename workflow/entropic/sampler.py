@@ -1,0 +1,131 @@
+"""Stochastic DDIM / ancestral sampler on the EDM grid, with guidance and online posterior tracking.
+
+One step from sigma to sigma' < sigma (PAPER.md 2.2, the FBG code's stochastic sampler):
+
+    mu(x, c) = (sigma'^2 / sigma^2) x + (1 - sigma'^2 / sigma^2) D(x; sigma, c),
+    s^2      = (sigma^2 - sigma'^2) sigma'^2 / sigma^2,
+    x'       = mu(x, guided) + s eps          (eps = 0 on the last step, sigma' = 0).
+
+Guidance (Ho & Salimans 2022): D_guided = D_u + w (D_c - D_u), with w applied only while sigma lies
+in a given interval (Kynkäänniemi et al. 2024); w = 1 is plain conditional sampling.
+
+Tracking (PAPER.md 2.2): Z -> X_sigma -> X_sigma' is a Markov chain, so for every hypothesis h in play
+
+    log p(h | x') = log p(h | x) + log N(x'; mu(x, h), v_h I) - log p(x' | x),
+
+accumulated in log space and renormalised over the hypotheses. The paper's kernel variance is the
+sampler's, v_h = s^2. For a class whose posterior p(x0 | x, h) is Gaussian (a mixture component) the
+exact reverse kernel has v_h = s^2 + c^2 Var[x0 | x, h], c = 1 - sigma'^2 / sigma^2: `kernel='exact'`.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .denoisers import UNCONDITIONAL, denoise_many
+
+#----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Guidance:
+    scale:    float = 1.0       # w; 1 means no guidance
+    sigma_lo: float = 0.0       # guidance acts for sigma_lo < sigma <= sigma_hi (limited interval)
+    sigma_hi: float = math.inf
+
+    def scale_at(self, sigma):
+        return self.scale if self.sigma_lo < sigma <= self.sigma_hi else 1.0
+
+def step_moments(x, denoised, sigma, sigma_next):
+    """Mean and variance s^2 of the ancestral kernel from sigma to sigma_next."""
+    ratio = sigma_next ** 2 / sigma ** 2
+    return ratio * x + (1 - ratio) * denoised, (sigma ** 2 - sigma_next ** 2) * ratio
+
+#----------------------------------------------------------------------------
+
+def sample(
+    denoiser,                   # D(x, sigma, labels), see entropic.denoisers
+    sigmas,                     # [N+1] decreasing noise levels ending at 0 (noise.edm_sigma_grid(..., append_zero=True))
+    labels,                     # [B] long: the condition each trajectory is drawn from (UNCONDITIONAL allowed)
+    x_init,                     # [B, ...] states at sigmas[0]
+    generator,                  # torch.Generator of the step noise
+    guidance    = Guidance(),   # classifier-free guidance with the unconditional model as reference
+    hypotheses  = None,         # conditions to track (class indices and/or UNCONDITIONAL); None: no tracking
+    log_prior   = None,         # [H] or [B, H] log p(h | x_init); uniform over the hypotheses if None
+    kernel      = 'sampler',    # tracking kernel variance: 'sampler' (the paper) or 'exact' (+ c^2 Var[x0 | x, h])
+    sampler_variance = 'sampler',  # the same choice for the sampling step itself ('exact': from the true class)
+    progress    = False,        # show a progress bar over steps
+):
+    """Run the sampler; returns dict(x=[B, ...] samples, log_posterior=[N, B, H] float64 history at
+    sigmas[0..N-1] or None, calls=denoiser evaluations (rows))."""
+    sigmas = [float(s) for s in sigmas]
+    if sigmas[-1] != 0 or any(a <= b for a, b in zip(sigmas, sigmas[1:])):
+        raise ValueError('sigmas must be strictly decreasing and end at 0')
+    for name, value in (('kernel', kernel), ('sampler_variance', sampler_variance)):
+        if value not in ('sampler', 'exact'):
+            raise ValueError(f"{name} must be 'sampler' or 'exact', got {value!r}")
+    labels = torch.as_tensor(labels, dtype=torch.long, device=x_init.device)
+    B, dim = x_init.shape[0], int(np.prod(x_init.shape[1:]))
+    x = x_init
+    calls = 0
+    tracking = hypotheses is not None
+    if tracking:
+        hypotheses = torch.as_tensor(hypotheses, dtype=torch.long, device=x.device)
+        H = len(hypotheses)
+        position = {int(h): i for i, h in enumerate(hypotheses)}
+        own_in_hypotheses = all(int(l) in position for l in labels)
+        own_index = torch.tensor([position.get(int(l), 0) for l in labels], device=x.device)
+        log_post = torch.full((B, H), -math.log(H), dtype=torch.float64, device=x.device) if log_prior is None else \
+            torch.log_softmax(torch.as_tensor(log_prior, dtype=torch.float64, device=x.device).expand(B, H), -1)
+        history = [log_post]
+    rows = torch.arange(B, device=x.device)
+
+    for i in tqdm(range(len(sigmas) - 1), disable=not progress, desc='sampling', unit='step'):
+        sigma, sigma_next = sigmas[i], sigmas[i + 1]
+        w = guidance.scale_at(sigma)
+        # Denoiser evaluations: every tracked hypothesis, then whatever the sampler needs beyond them.
+        if tracking:
+            D_h = denoise_many(denoiser, x, sigma, hypotheses)                     # [H, B, ...]
+            calls += H * B
+        if tracking and own_in_hypotheses:
+            D_own = D_h[own_index, rows]
+        else:
+            D_own = denoiser(x, sigma, labels)
+            calls += B
+        if w != 1:
+            if tracking and UNCONDITIONAL in position:
+                D_u = D_h[position[UNCONDITIONAL]]
+            else:
+                D_u = denoiser(x, sigma, torch.full_like(labels, UNCONDITIONAL))
+                calls += B
+            D_g = D_u + w * (D_own - D_u)
+        else:
+            D_g = D_own
+        if not torch.isfinite(D_g).all():
+            raise FloatingPointError(f'the denoiser returned NaN or inf at sigma = {sigma:.6g} (step {i})')
+        mean_g, var = step_moments(x, D_g, sigma, sigma_next)
+        if sigma_next == 0:
+            x = mean_g
+            break
+        shrink = 1 - sigma_next ** 2 / sigma ** 2                                    # c
+        step_var = torch.full((B,), var, dtype=torch.float64, device=x.device)
+        if sampler_variance == 'exact':
+            step_var = step_var + shrink ** 2 * denoiser.posterior_variance(sigma, labels).to(step_var)
+        eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        residual = step_var.sqrt().to(x.dtype).view(B, *[1] * (x.dim() - 1)) * eps   # x' - mu_guided
+        x = mean_g + residual
+        if tracking:
+            # |x' - mu_h|^2 = |r|^2 + 2 r.delta_h + |delta_h|^2 with delta_h = mu_g - mu_h, in float64.
+            r = residual.reshape(B, dim).double()
+            delta = (shrink * (D_g.unsqueeze(0) - D_h)).reshape(H, B, dim).double()   # [H, B, dim]
+            sq_dist = (r ** 2).sum(-1) + 2 * (delta * r).sum(-1) + (delta ** 2).sum(-1)  # [H, B]
+            kernel_var = torch.full((H, B), var, dtype=torch.float64, device=x.device)
+            if kernel == 'exact':
+                kernel_var = kernel_var + shrink ** 2 * denoiser.posterior_variance(sigma, hypotheses).to(kernel_var)[:, None]
+            log_lik = -sq_dist / (2 * kernel_var) - 0.5 * dim * torch.log(kernel_var)
+            log_post = torch.log_softmax(log_post + log_lik.T, dim=-1)
+            history.append(log_post)
+
+    return dict(x=x, log_posterior=torch.stack(history) if tracking else None, calls=calls)
