@@ -46,6 +46,14 @@ def test_default_and_test_configs_are_valid_and_get_defaults():
     (lambda c: c['gmm']['figures'].update(dimension_sweep=['nope']), ['gmm.figures.dimension_sweep', "unknown experiment 'nope'"]),
     (lambda c: c['gmm']['figures'].update(hierarchy='k2-d1e1'), ['gmm.figures.hierarchy', 'not a hierarchical experiment']),
     (lambda c: c['gmm']['experiments'].update({'bad/name': {'dim': 3, 'signal_per_dim': 1.0}}), ["gmm.experiments: 'bad/name' does not match"]),
+    (lambda c: c['gmm']['track']['variants']['track-cfg4-interval'].update(guidance_interval=[80.0, 20.0]),
+     ['gmm.track.variants.track-cfg4-interval.guidance_interval: need sigma_lo < sigma_hi']),
+    (lambda c: c['gmm']['track']['variants']['track'].update(kernel='approximate'), ["gmm.track.variants.track.kernel", "'approximate' is not one of ['sampler', 'exact']"]),
+    (lambda c: c['gmm']['track']['variants'].update({'cfg': {}}), ["gmm.track.variants: 'cfg' does not match"]),
+    (lambda c: c['gmm']['track'].update(experiments=['k10']), ["gmm.track.experiments: unknown experiment 'k10'"]),
+    (lambda c: c['gmm']['tracker_bias'].update(experiment='nope'), ["gmm.tracker_bias.experiment: unknown experiment 'nope'"]),
+    (lambda c: c['gmm']['figures'].update(estimators=[['k10-d1e4', 'superclasses']]), ["experiment 'k10-d1e4' has no partition 'superclasses'"]),
+    (lambda c: c['gmm']['figures'].update(guidance='k2-d1e1'), ['gmm.figures.guidance: the experiment must be in gmm.track.experiments']),
 ])
 def test_bad_config_names_the_key(mutate, expected):
     errors = errors_for(mutate)

@@ -31,12 +31,18 @@ def run(tmp_path_factory):
 
 
 def test_every_figure_and_table_is_built(run):
-    for name in ('gmm_vp_dimension_sweep', 'gmm_ve_dimension_sweep', 'gmm_relative_width', 'gmm_hierarchy'):
+    for name in ('gmm_vp_dimension_sweep', 'gmm_ve_dimension_sweep', 'gmm_relative_width', 'gmm_hierarchy',
+                 'gmm_estimators', 'gmm_guidance', 'gmm_tracker_bias'):
         for ext in ('pdf', 'png'):
             assert (run / 'results' / 'figures' / f'{name}.{ext}').stat().st_size > 10_000
     table = pd.read_csv(run / 'results' / 'tables' / 'gmm_windows.csv')
     assert set(table['experiment']) == {'k2-d1e2', 'k2-d1e4', 'k4-d1e3', 'hierarchy-2x2'}
+    assert set(table.query("experiment == 'k4-d1e3'")['estimator']) == {'exact', 'track', 'track-exact', 'track-ddpm',
+                                                                         'track-cfg3', 'immse'}
     assert (run / 'results' / 'tables' / 'gmm_windows.md').read_text().startswith('| experiment')
+    guidance = pd.read_csv(run / 'results' / 'tables' / 'gmm_guidance.csv').set_index('variant')
+    assert guidance.loc['track-cfg3', 'readout'] == 'cross-entropy' and guidance.loc['track', 'readout'] == 'entropy'
+    assert guidance.loc['track-cfg3', 'shift_log_sigma'] > 0     # guidance decides at higher noise
     leftovers = [p for p in (run / 'results').rglob('.*') if p.is_file()]
     assert leftovers == [], 'temporary files left behind'
 
@@ -86,3 +92,15 @@ def test_notebooks_run_on_the_results(run):
             client.execute()
         finally:
             del os.environ['ENTROPIC_RESULTS']
+
+
+def test_tracked_and_immse_curves_agree_with_exact(run):
+    folder = run / 'results' / 'gmm' / 'k4-d1e3' / 'entropy'
+    exact_curve = pd.read_csv(folder / 'exact.csv').query("partition == 'classes'")
+    for name in ('track-exact', 'immse'):
+        curve = pd.read_csv(folder / f'{name}.csv').query("partition == 'classes'")
+        assert list(curve.columns) == CURVE_COLUMNS and set(curve['readout']) == {'entropy'}
+        inside = curve[(curve['sigma'] > exact_curve['sigma'].min()) & (curve['sigma'] < exact_curve['sigma'].max())]
+        reference = np.interp(np.log(inside['sigma']), np.log(exact_curve['sigma']), exact_curve['H'])
+        # 4 SE plus the interpolation error of the 32-level exact grid (< 0.01 nats here).
+        assert np.all(np.abs(inside['H'] - reference) <= 4 * inside['H_se'] + 0.01), name

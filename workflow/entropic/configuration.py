@@ -7,7 +7,10 @@ stops before any job runs if it returns anything.
 
 from pathlib import Path
 
+import zlib
+
 import jsonschema
+import numpy as np
 import yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / 'schemas' / 'config.schema.yaml'
@@ -37,6 +40,13 @@ def schema_errors(config, schema=None):
     validator = jsonschema.Draft202012Validator(schema)
     return [_describe(e) for e in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))]
 
+def _partition_names(spec):
+    """The partitions entropic.gmm.build_experiment gives an experiment."""
+    names = ['classes']
+    if spec['kind'] == 'hierarchical':
+        names += ['superclasses'] + [f'subclasses-of-{s}' for s in range(spec['superclasses'])]
+    return names + list(spec.get('partitions', {}))
+
 def _gmm_errors(gmm):
     """Semantic checks of a schema-valid, default-filled `gmm` section."""
     errors = []
@@ -62,9 +72,31 @@ def _gmm_errors(gmm):
             if len(members) != len(set(members)):
                 errors.append(f'config key {key}.partitions.{part}: a component appears in more than one cell')
     figures = gmm['figures']
-    for name in figures['dimension_sweep']:
+    known = ', '.join(experiments)
+    named = [('gmm.figures.dimension_sweep', n) for n in figures['dimension_sweep']]
+    named += [('gmm.track.experiments', n) for n in gmm['track']['experiments']]
+    named += [('gmm.immse.experiments', n) for n in gmm['immse']['experiments']]
+    named += [('gmm.figures.estimators', e) for e, _ in figures['estimators']]
+    named += [(key, gmm[section][field]) for key, section, field in (
+        ('gmm.tracker_bias.experiment', 'tracker_bias', 'experiment'), ('gmm.figures.guidance', 'figures', 'guidance'))
+        if gmm[section][field]]
+    for key, name in named:
         if name not in experiments:
-            errors.append(f'config key gmm.figures.dimension_sweep: unknown experiment {name!r}; experiments: {", ".join(experiments)}')
+            errors.append(f'config key {key}: unknown experiment {name!r}; experiments: {known}')
+    for name, variant in gmm['track']['variants'].items():
+        interval = variant.get('guidance_interval')
+        if interval and not interval[0] < interval[1]:
+            errors.append(f'config key gmm.track.variants.{name}.guidance_interval: need sigma_lo < sigma_hi, got {interval}')
+        if variant.get('sigma_max') is not None and not variant['sigma_min'] < variant['sigma_max']:
+            errors.append(f'config key gmm.track.variants.{name}: need sigma_min < sigma_max')
+    guided = figures['guidance']
+    if guided and (guided not in gmm['track']['experiments'] or 'track' not in gmm['track']['variants']):
+        errors.append("config key gmm.figures.guidance: the experiment must be in gmm.track.experiments and a "
+                      "variant named 'track' (the unguided reference) must exist")
+    for experiment, partition in figures['estimators']:
+        if experiment in experiments and partition not in _partition_names(experiments[experiment]):
+            errors.append(f'config key gmm.figures.estimators: experiment {experiment!r} has no partition {partition!r}; '
+                          f'it has {", ".join(_partition_names(experiments[experiment]))}')
     hierarchy = figures['hierarchy']
     if hierarchy and experiments.get(hierarchy, {}).get('kind') != 'hierarchical':
         errors.append(f'config key gmm.figures.hierarchy: {hierarchy!r} is not a hierarchical experiment')
@@ -78,3 +110,9 @@ def validate_config(config, schema_path=SCHEMA_PATH):
     from snakemake.utils import validate   # fills nested defaults; imported here so the library imports without it
     validate(config, str(schema_path), set_default=True)
     return _gmm_errors(config['gmm'])
+
+def derive_seed(base, *keys):
+    """A 32-bit seed from the config's seed and names (an experiment, an estimator): stable across runs
+    and machines, different for different names."""
+    entropy = [int(base)] + [zlib.crc32(str(k).encode()) for k in keys]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])

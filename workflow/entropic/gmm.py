@@ -225,3 +225,8 @@ def build_experiment(name, spec, seed):
             raise ValueError(f'{key}: the name is taken by a built-in partition; choose another')
         parts[part_name] = P.check_partition(cells, mixture.num_components, name=key)
     return mixture, parts
+
+def load_mixture(means_path, info):
+    """The mixture an experiment wrote: its means.npy and the variance and weights of its mixture.json."""
+    means = np.load(means_path)
+    return GaussianMixture(means, info['variance'], np.asarray(info['weights']))

@@ -15,7 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CURVE_COLUMNS = ['partition', 'estimator', 'sigma', 't', 'log_snr', 'H', 'H_se', 'rate', 'rate_se', 'n']
+from . import noise
+
+CURVE_COLUMNS = ['partition', 'estimator', 'readout', 'sigma', 't', 'log_snr', 'H', 'H_se', 'rate', 'rate_se', 'n']
+NUMERIC_CURVE_COLUMNS = CURVE_COLUMNS[3:]
 
 #----------------------------------------------------------------------------
 
@@ -76,7 +79,7 @@ def read_curve(path):
     missing = [c for c in CURVE_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f'{path}: missing columns {missing}; a curve has {CURVE_COLUMNS}')
-    numeric = frame[CURVE_COLUMNS[2:]]
+    numeric = frame[NUMERIC_CURVE_COLUMNS]
     if not np.isfinite(numeric.to_numpy(dtype=np.float64)).all():
         bad = numeric.columns[~np.isfinite(numeric.to_numpy(dtype=np.float64)).all(0)].tolist()
         raise ValueError(f'{path}: NaN or inf in columns {bad}')
@@ -104,3 +107,10 @@ def job_logger(log_path, name='entropic'):
         handler.setFormatter(fmt)
         logger.addHandler(handler)
     return logger
+
+def curve_frame(partition, estimator, readout, sigmas, curve):
+    """Rows of the tidy curve CSV for one partition from a curve dict (exact.exact_entropy_curve's layout)."""
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    return pd.DataFrame(dict(partition=partition, estimator=estimator, readout=readout, sigma=sigmas,
+                             t=noise.sigma_to_vp_time(sigmas), log_snr=noise.sigma_to_log_snr(sigmas),
+                             **{k: curve[k] for k in ('H', 'H_se', 'rate', 'rate_se', 'n')}))

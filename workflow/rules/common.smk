@@ -2,7 +2,7 @@
 
 from snakemake.exceptions import WorkflowError
 
-from entropic.configuration import validate_config
+from entropic.configuration import derive_seed, validate_config
 
 _config_errors = validate_config(config)
 if _config_errors:
@@ -21,9 +21,36 @@ def gmm_files(experiments, pattern):
     return [pattern.format(experiment=e) for e in experiments]
 
 
+def gmm_estimators(experiment):
+    """The estimators whose curves an experiment gets: exact, every tracker variant it is listed for, immse."""
+    names = ["exact"]
+    if experiment in GMM["track"]["experiments"]:
+        names += list(GMM["track"]["variants"])
+    if experiment in GMM["immse"]["experiments"]:
+        names.append("immse")
+    return names
+
+
+def gmm_window_files(wildcards=None):
+    """The window CSV of every experiment and estimator."""
+    return [
+        f"results/gmm/{e}/windows/{name}.csv"
+        for e in GMM["experiments"]
+        for name in gmm_estimators(e)
+    ]
+
+
 def final_outputs():
     """Everything `rule all` builds: the figures and tables of every track in the config."""
     outputs = ["results/tables/gmm_windows.csv", "results/tables/gmm_windows.md"]
+    if GMM["figures"]["estimators"]:
+        outputs += expand("results/figures/gmm_estimators.{ext}", ext=["pdf", "png"])
+    if GMM["figures"]["guidance"]:
+        outputs += expand("results/figures/gmm_guidance.{ext}", ext=["pdf", "png"])
+        outputs += ["results/tables/gmm_guidance.csv", "results/tables/gmm_guidance.md"]
+    if GMM["tracker_bias"]["experiment"]:
+        outputs += expand("results/figures/gmm_tracker_bias.{ext}", ext=["pdf", "png"])
+        outputs += ["results/tables/gmm_tracker_bias.csv"]
     if GMM["figures"]["dimension_sweep"]:
         outputs += expand(
             "results/figures/{name}.{ext}",

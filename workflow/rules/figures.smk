@@ -44,7 +44,7 @@ rule table_gmm_windows:
     """Every GMM experiment's fitted windows against theory, as CSV and Markdown."""
     input:
         mixtures=gmm_files(GMM["experiments"], "results/gmm/{experiment}/mixture.json"),
-        windows=gmm_files(GMM["experiments"], "results/gmm/{experiment}/windows/exact.csv"),
+        windows=gmm_window_files(),
     output:
         csv="results/tables/gmm_windows.csv",
         md="results/tables/gmm_windows.md",
@@ -53,3 +53,63 @@ rule table_gmm_windows:
     threads: 1
     script:
         "../scripts/table_gmm_windows.py"
+
+
+rule fig_gmm_estimators:
+    """The tracker variants and I-MMSE against the exact entropy, for chosen experiments and partitions."""
+    input:
+        curves=lambda wc: [
+            f"results/gmm/{e}/entropy/{name}.csv"
+            for e in sorted({e for e, _ in GMM["figures"]["estimators"]})
+            for name in gmm_estimators(e)
+        ],
+    output:
+        "results/figures/gmm_estimators.pdf",
+        "results/figures/gmm_estimators.png",
+    params:
+        panels=GMM["figures"]["estimators"],
+    log:
+        "results/logs/fig_gmm_estimators.log",
+    threads: 1
+    script:
+        "../scripts/fig_gmm_estimators.py"
+
+
+rule fig_gmm_guidance:
+    """Where guidance puts the semantic information: guided cross-entropy curves against the unguided tracker."""
+    input:
+        curves=lambda wc: [
+            f"results/gmm/{GMM['figures']['guidance']}/entropy/{name}.csv"
+            for name in GMM["track"]["variants"]
+        ],
+        windows=lambda wc: [
+            f"results/gmm/{GMM['figures']['guidance']}/windows/{name}.csv"
+            for name in GMM["track"]["variants"]
+        ],
+        exact=f"results/gmm/{GMM['figures']['guidance']}/entropy/exact.csv",
+    output:
+        pdf="results/figures/gmm_guidance.pdf",
+        png="results/figures/gmm_guidance.png",
+        csv="results/tables/gmm_guidance.csv",
+        md="results/tables/gmm_guidance.md",
+    params:
+        variants=GMM["track"]["variants"],
+    log:
+        "results/logs/fig_gmm_guidance.log",
+    threads: 1
+    script:
+        "../scripts/fig_gmm_guidance.py"
+
+
+rule fig_gmm_tracker_bias:
+    """The tracker's discretisation bias against the number of sampler steps, for three kernel choices."""
+    input:
+        "results/tables/gmm_tracker_bias.csv",
+    output:
+        "results/figures/gmm_tracker_bias.pdf",
+        "results/figures/gmm_tracker_bias.png",
+    log:
+        "results/logs/fig_gmm_tracker_bias.log",
+    threads: 1
+    script:
+        "../scripts/fig_gmm_tracker_bias.py"

@@ -35,3 +35,63 @@ rule gmm_exact_entropy:
     threads: 1
     script:
         "../scripts/gmm_exact_entropy.py"
+
+
+rule gmm_track_entropy:
+    """The paper's estimator: posterior tracking along stochastic sampler trajectories (one tracker variant)."""
+    input:
+        means="results/gmm/{experiment}/means.npy",
+        mixture="results/gmm/{experiment}/mixture.json",
+        partitions="results/gmm/{experiment}/partitions.json",
+    output:
+        curve="results/gmm/{experiment}/entropy/{tracker}.csv",
+        samples="results/gmm/{experiment}/entropy/{tracker}.npz",
+    wildcard_constraints:
+        tracker="track[A-Za-z0-9_-]*",
+    params:
+        variant=lambda wc: GMM["track"]["variants"][wc.tracker],
+        trajectories=GMM["track"]["trajectories"],
+        decades_above=GMM["grid"]["decades_above"],
+        seed=lambda wc: derive_seed(gmm_seed(wc.experiment), wc.experiment, wc.tracker),
+    log:
+        "results/logs/gmm_track_entropy/{experiment}-{tracker}.log",
+    threads: 1
+    script:
+        "../scripts/gmm_track_entropy.py"
+
+
+rule gmm_immse_entropy:
+    """I-MMSE: H[Z | X_sigma] = H[Z] - integral of E|D(x; s, z) - D(x; s)|^2 s^-3 ds on forward-noised samples."""
+    input:
+        means="results/gmm/{experiment}/means.npy",
+        mixture="results/gmm/{experiment}/mixture.json",
+    output:
+        curve="results/gmm/{experiment}/entropy/immse.csv",
+        samples="results/gmm/{experiment}/entropy/immse.npz",
+    params:
+        grid=GMM["grid"],
+        immse=GMM["immse"],
+        seed=lambda wc: derive_seed(gmm_seed(wc.experiment), wc.experiment, "immse"),
+    log:
+        "results/logs/gmm_immse_entropy/{experiment}.log",
+    threads: 1
+    script:
+        "../scripts/gmm_immse_entropy.py"
+
+
+rule gmm_tracker_bias:
+    """Measure the tracker's bias against the exact entropy for several step counts and kernel choices."""
+    input:
+        means=f"results/gmm/{GMM['tracker_bias']['experiment']}/means.npy",
+        mixture=f"results/gmm/{GMM['tracker_bias']['experiment']}/mixture.json",
+    output:
+        "results/tables/gmm_tracker_bias.csv",
+    params:
+        study=GMM["tracker_bias"],
+        exact=GMM["exact"],
+        seed=derive_seed(GMM["seed"], "tracker_bias"),
+    log:
+        "results/logs/gmm_tracker_bias.log",
+    threads: 1
+    script:
+        "../scripts/gmm_tracker_bias.py"

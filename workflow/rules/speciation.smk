@@ -17,3 +17,4 @@ rule gmm_speciation:
     threads: 1
     script:
         "../scripts/gmm_speciation.py"
+
