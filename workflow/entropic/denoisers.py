@@ -18,16 +18,6 @@ UNCONDITIONAL = -1
 
 #----------------------------------------------------------------------------
 
-def denoise_many(denoiser, x, sigma, conditions):
-    """D(x; sigma, c) for every condition c in `conditions` in one batched call; [C, B, ...]."""
-    conditions = torch.as_tensor(conditions, dtype=torch.long, device=x.device)
-    C, B = len(conditions), x.shape[0]
-    stacked = x.unsqueeze(0).expand(C, *x.shape).reshape(C * B, *x.shape[1:])
-    out = denoiser(stacked, sigma, conditions.repeat_interleave(B))
-    return out.reshape(C, B, *x.shape[1:])
-
-#----------------------------------------------------------------------------
-
 class GMMDenoiser:
     """Exact conditional and unconditional denoisers of an isotropic Gaussian mixture (entropic.gmm)."""
 

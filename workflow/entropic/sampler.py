@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .denoisers import UNCONDITIONAL, denoise_many
+from .denoisers import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
 
@@ -86,8 +86,8 @@ def sample(
         sigma, sigma_next = sigmas[i], sigmas[i + 1]
         w = guidance.scale_at(sigma)
         # Denoiser evaluations: every tracked hypothesis, then whatever the sampler needs beyond them.
-        if tracking:
-            D_h = denoise_many(denoiser, x, sigma, hypotheses)                     # [H, B, ...]
+        if tracking:   # one call per hypothesis, the same calls a guided sampler makes for its branches
+            D_h = torch.stack([denoiser(x, sigma, torch.full_like(labels, h)) for h in hypotheses.tolist()])
             calls += H * B
         if tracking and own_in_hypotheses:
             D_own = D_h[own_index, rows]
