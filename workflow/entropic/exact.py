@@ -1,4 +1,8 @@
-"""Exact class-conditional entropy H[f(Z) | X_sigma] of a Gaussian mixture, and its exact rate.
+"""Exact class-conditional entropy H[Z' | X_sigma] of a Gaussian mixture, and its exact rate.
+
+Z' is any discrete variable whose hypotheses are mixtures of the components (`Hypotheses`): the
+components themselves, the cells of a partition, or the paper's binary form (one component against the
+whole mixture).
 
 The entropy is an expectation over X_sigma of the posterior entropy, a closed-form function of x.
 We evaluate the expectation in the projected coordinates of `ProjectedMixture` (cost independent of
@@ -6,7 +10,8 @@ d), stratified over the components (every component gets the same noise points, 
 prior) and by randomised quasi-Monte Carlo: R independently scrambled Sobol point sets of M points
 each, mapped to N(0, I_r). The R replicate estimates are i.i.d. and unbiased, so their spread gives an
 honest standard error. The same points serve every noise level (common random numbers), so a curve
-is smooth in sigma.
+is smooth in sigma. Where H < 1e-6 nats the entropy is carried by draws rarer than the points can
+see, and the estimate loses relative (not absolute) accuracy.
 
 The rate comes from the I-MMSE identity (PAPER.md 2.2; Guo-Shamai-Verdu 2005, Kong et al. 2023),
 valid for any function f(Z) since f(Z) -> X0 -> X_sigma is a Markov chain:
@@ -14,8 +19,8 @@ valid for any function f(Z) since f(Z) -> X0 -> X_sigma is a Markov chain:
     dH/dsigma = sigma^-3 E |D(x; f(Z)) - D(x)|^2,   D(x; k) - D(x) = c (m_k - E[m_Z | x]),
     c = sigma^2 / (v0 + sigma^2),
 
-so dH/dlog sigma = c^2 / sigma^2 * E sum_cells P(cell | x) |mbar_cell(x) - mbar(x)|^2,
-with mbar_cell(x) the posterior mean of the component means inside the cell.
+so dH/dlog sigma = c^2 / sigma^2 * E sum_c P(c | x) |mbar_c(x) - mbar(x)|^2,
+with mbar_c(x) the posterior mean of the component means under hypothesis c.
 """
 
 import dataclasses

@@ -78,14 +78,10 @@ class GaussianMixture:
         sq_dist = (x ** 2).sum(-1, keepdims=True) - 2 * x @ self.means.T + (self.means ** 2).sum(-1)
         return log_softmax(np.log(self.weights) - sq_dist / (2 * v), axis=-1)
 
-    def shrinkage(self, sigma):
-        """c(sigma) = sigma^2 / (v0 + sigma^2): weight of the mean in the conditional denoiser."""
-        return sigma ** 2 / (self.variance + sigma ** 2)
-
     def denoise(self, x, sigma, z=None):
         """Exact D(x; sigma, z) = E[x0 | x_sigma, z]; unconditional E[x0 | x_sigma] when z is None. x: [n, d]."""
         x = np.atleast_2d(x)
-        c = self.shrinkage(sigma)
+        c = sigma ** 2 / (self.variance + sigma ** 2)       # weight of the mean in the conditional denoiser
         if z is None:
             mean = np.exp(self.log_posterior(x, sigma)) @ self.means
         else:
@@ -126,11 +122,6 @@ class ProjectedMixture:
     @property
     def num_components(self):
         return self.coords.shape[0]
-
-    def restrict(self, components):
-        components = np.asarray(components)
-        w = self.weights[components]
-        return ProjectedMixture(self.coords[components], self.variance, w / w.sum())
 
     def log_posterior(self, y, sigma):
         """log p(k | y) for y: [..., r] -> [..., K]; the |y|^2 term is common to all k and dropped."""

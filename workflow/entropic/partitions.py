@@ -37,11 +37,6 @@ def in_play(cells):
     """Sorted hypothesis indices that belong to some cell."""
     return np.array(sorted(k for cell in cells for k in cell))
 
-def relabel(cells):
-    """The same partition over the hypotheses in play, renumbered 0..len(in_play)-1 in sorted order."""
-    position = {int(k): i for i, k in enumerate(in_play(cells))}
-    return [[position[k] for k in cell] for cell in cells]
-
 def cell_log_posterior(log_post, cells):
     """log P(cell | x) renormalised over the cells in play; log_post: [..., K] -> [..., C]."""
     log_cells = np.stack([logsumexp(log_post[..., cell], axis=-1) for cell in cells], axis=-1)
