@@ -14,6 +14,9 @@ for path in snakemake.input.curves:
     experiment = path.split('/')[-3]
     curves.setdefault(experiment, []).append(io.read_curve(path))
 panels = snakemake.params.panels
+# One colour per estimator across every panel, so that a reader can follow an estimator down the figure.
+names = sorted({e for frames in curves.values() for f in frames for e in f.query("readout == 'entropy'")['estimator'].unique()} - {'exact'})
+colors = dict(zip(names, plotting.sequential_colors(len(names), 'deep')))
 fig, axes = plt.subplots(len(panels), 2, figsize=(11, 3.6 * len(panels)), squeeze=False)
 for (experiment, partition), (ax_h, ax_e) in zip(panels, axes):
     frames = pd.concat(curves[experiment]).query('partition == @partition')
@@ -22,7 +25,8 @@ for (experiment, partition), (ax_h, ax_e) in zip(panels, axes):
     ax_h.plot(exact['sigma'], exact['H'], color='k', linewidth=1.5, label='exact')
     # Guided variants measure a cross-entropy, not this entropy: they belong to the guidance figure.
     estimators = [e for e in frames.query("readout == 'entropy'")['estimator'].unique() if e != 'exact']
-    for name, color in zip(estimators, plotting.sequential_colors(len(estimators), 'deep')):
+    for name in estimators:
+        color = colors[name]
         c = frames.query('estimator == @name')
         inside = (c['sigma'] >= exact['sigma'].min()) & (c['sigma'] <= exact['sigma'].max())
         c = c[inside]
