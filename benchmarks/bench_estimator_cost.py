@@ -38,8 +38,8 @@ if __name__ == '__main__':
     sigmas = gmm_estimators.sampler_sigmas(variant, max(80.0, sigma_s * 10 ** 1.5))
 
     trajectories = 2000
-    levels, labels, log_post = gmm_estimators.track_mixture(mixture, sigmas, trajectories, seed=1)
-    tracked = gmm_estimators.tracked_curve(levels, labels, log_post, P.identity_partition(K))
+    levels, *tracked = gmm_estimators.track_mixture(mixture, sigmas, trajectories, seed=1)
+    tracked = gmm_estimators.tracked_curve(levels, *tracked, P.identity_partition(K))
     tracker_calls = trajectories * STEPS * K
     reference = exact.exact_entropy_curve(mixture.project(), levels, classes, 512, 16, np.random.default_rng(2))
     tracker_error = np.abs(tracked['H'] - reference['H']).max()

@@ -15,7 +15,7 @@ def planar_mixture():
 
 def quadrature_entropy(mixture, sigma, cells):
     """H[f(Z) | X_sigma] by the trapezoid rule on a fine grid in the plane, independent of the library."""
-    members = P.in_play(cells)
+    members = P.in_play(cells, mixture.num_components)
     w = mixture.weights[members] / mixture.weights[members].sum()
     means = mixture.means[members]
     v = mixture.variance + sigma ** 2

@@ -13,6 +13,8 @@ import jsonschema
 import numpy as np
 import yaml
 
+from .partitions import check_partition
+
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / 'schemas' / 'config.schema.yaml'
 
 #----------------------------------------------------------------------------
@@ -65,12 +67,10 @@ def _gmm_errors(gmm):
         if spec['dim'] < directions:
             errors.append(f"config key {key}.dim: {spec['dim']} is too small; the means need dim >= {directions}")
         for part, cells in spec.get('partitions', {}).items():
-            members = [k for cell in cells for k in cell]
-            bad = sorted({k for k in members if k >= K})
-            if bad:
-                errors.append(f'config key {key}.partitions.{part}: unknown member(s) {bad}; components are 0..{K - 1}')
-            if len(members) != len(set(members)):
-                errors.append(f'config key {key}.partitions.{part}: a component appears in more than one cell')
+            try:
+                check_partition(cells, K, name=f'{key}.partitions.{part}')
+            except ValueError as err:
+                errors.append(f'config key {err}')
     figures = gmm['figures']
     known = ', '.join(experiments)
     named = [('gmm.figures.dimension_sweep', n) for n in figures['dimension_sweep']]

@@ -14,7 +14,7 @@ uncertainty), which the exact tracking kernel uses; trained networks that predic
 import numpy as np
 import torch
 
-UNCONDITIONAL = -1
+from .partitions import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from scipy.special import xlogy
 from scipy.stats import norm, qmc
 
 from .gmm import ProjectedMixture
+from .partitions import UNCONDITIONAL, has_reference
 
 #----------------------------------------------------------------------------
 
@@ -52,20 +53,19 @@ class Hypotheses:
 
     @classmethod
     def from_partition(cls, weights, cells):
-        """The cell variable f(Z) of a partition, on the data conditioned on Z in play (PAPER.md 1.3)."""
+        """The cell variable f(Z) of a partition, on the data conditioned on Z in play (PAPER.md 1.3); a cell
+        [UNCONDITIONAL] is the whole mixture, and a partition with it takes the paper's forced uniform prior
+        over its cells (PAPER.md 2.1: [[k], [UNCONDITIONAL]] is class k against the unconditional reference)."""
         weights = np.asarray(weights, dtype=np.float64)
         rows = np.zeros((len(cells), len(weights)))
         for c, cell in enumerate(cells):
-            rows[c, cell] = weights[cell]
+            if list(cell) == [UNCONDITIONAL]:
+                rows[c] = weights
+            else:
+                rows[c, cell] = weights[cell]
         mass = rows.sum(1)
-        return cls(mass / mass.sum(), rows / mass[:, None])
-
-    @classmethod
-    def against_reference(cls, weights, component):
-        """The paper's binary form (PAPER.md 2.1): component k versus the whole mixture (the unconditional
-        model as the reference), prior 1/2 each."""
-        weights = np.asarray(weights, dtype=np.float64)
-        return cls(np.array([0.5, 0.5]), np.stack([np.eye(len(weights))[component], weights]))
+        prior = np.full(len(cells), 1 / len(cells)) if has_reference(cells) else mass / mass.sum()
+        return cls(prior, rows / mass[:, None])
 
     def soft_membership(self):
         """(data weights w [K'], M [K', C] = P(c | component k), components in play [K'])."""

@@ -12,6 +12,7 @@ import torch
 
 from . import gmm, noise, posterior, sampler
 from .denoisers import GMMDenoiser
+from .partitions import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
 
@@ -41,34 +42,52 @@ def guidance_of(variant):
 def track_mixture(
     mixture,                    # GaussianMixture (any d; tracking runs in the span of its means)
     sigmas,                     # decreasing, ending at 0
-    num_trajectories,           # split over the components by their prior
+    num_trajectories,           # split over the components by their prior (or half and half, see below)
     seed,                       # seeds the initial states and the step noise
+    reference_class = None,     # None: track every component; k: the paper's binary form, class k against
+                                # the unconditional model, half the trajectories from each (forced prior 1/2)
     start   = 'noise',          # 'noise' (the paper) or 'marginal' (exact marginal and posterior at sigmas[0])
     progress = False,
     **sample_kwargs,            # guidance, kernel, sampler_variance (entropic.sampler.sample)
 ):
-    """Track all K components along trajectories; returns (levels [N] increasing, labels [B], log_post [N, B, K])
-    with the levels and the history in increasing order of sigma."""
+    """Returns (levels [N] increasing, hypotheses [H], labels [B], log_post [N, B, H]), the history in
+    increasing order of sigma."""
     span = in_span(mixture)
     den = GMMDenoiser(span)
-    labels = stratified_labels(span.weights, num_trajectories)
+    if reference_class is None:
+        hypotheses = list(range(span.num_components))
+        labels = stratified_labels(span.weights, num_trajectories)
+    else:
+        hypotheses = [int(reference_class), UNCONDITIONAL]
+        labels = torch.tensor([int(reference_class)] * (num_trajectories // 2) +
+                              [UNCONDITIONAL] * (num_trajectories - num_trajectories // 2))
     generator = torch.Generator().manual_seed(int(seed))
     z = torch.randn(len(labels), span.dim, dtype=torch.float64, generator=generator)
     sigma_max = float(sigmas[0])
     if start == 'noise':
-        x, log_prior = sigma_max * z, torch.as_tensor(np.log(span.weights))
+        x, log_prior = sigma_max * z, None      # uniform over the hypotheses
+        if reference_class is None:
+            log_prior = torch.as_tensor(np.log(span.weights))
     elif start == 'marginal':
-        x = torch.as_tensor(span.means)[labels] + np.sqrt(span.variance + sigma_max ** 2) * z
-        log_prior = den.log_posterior(x, sigma_max)
+        # Components of the trajectories: their own, or drawn from the prior for the unconditional ones.
+        drawn = torch.as_tensor(np.random.default_rng(int(seed)).choice(span.num_components, len(labels), p=span.weights))
+        components = torch.where(labels == UNCONDITIONAL, drawn, labels)
+        x = torch.as_tensor(span.means)[components] + np.sqrt(span.variance + sigma_max ** 2) * z
+        log_post = den.log_posterior(x, sigma_max)
+        if reference_class is None:
+            log_prior = log_post
+        else:   # log p(x | k) - log p(x) = log p(k | x) - log w_k; the reference's own term is 0
+            odds = log_post[:, int(reference_class)] - np.log(span.weights[int(reference_class)])
+            log_prior = torch.stack([odds, torch.zeros_like(odds)], -1)
     else:
         raise ValueError(f"start must be 'noise' or 'marginal', got {start!r}")
-    out = sampler.sample(den, sigmas, labels, x, generator, hypotheses=list(range(span.num_components)),
-                         log_prior=log_prior, progress=progress, **sample_kwargs)
-    return np.asarray(sigmas[:-1])[::-1].copy(), labels, out['log_posterior'].flip(0)
+    out = sampler.sample(den, sigmas, labels, x, generator, hypotheses=hypotheses, log_prior=log_prior,
+                         progress=progress, **sample_kwargs)
+    return np.asarray(sigmas[:-1])[::-1].copy(), hypotheses, labels, out['log_posterior'].flip(0)
 
-def tracked_curve(levels, labels, log_post, cells):
+def tracked_curve(levels, hypotheses, labels, log_post, cells):
     """Curve dict (exact.exact_entropy_curve's layout) of one partition from tracked posteriors."""
-    h = posterior.trajectory_entropies(log_post, list(range(log_post.shape[-1])), labels, cells)   # [L, N]
+    h = posterior.trajectory_entropies(log_post, hypotheses, labels, cells)   # [L, N]
     rates = posterior.rate_samples(levels, h)
     N = h.shape[1]
     return dict(H=h.mean(1), H_se=h.std(1, ddof=1) / np.sqrt(N), rate=rates.mean(1),

@@ -4,10 +4,16 @@ A partition is a list of cells, each a list of hypothesis indices (GMM component
 ImageNet classes, prompts). Hypotheses in no cell are out of play: the partitioned entropy is that of
 the cell variable f(Z) under the data conditioned on Z being in play, and a cell's posterior is the
 logsumexp of its members' posteriors renormalised over the cells in play (PAPER.md 1.3).
+
+The unconditional model can stand in a partition as a pseudo-hypothesis, UNCONDITIONAL (-1), in a cell of
+its own: [[k], [UNCONDITIONAL]] is the paper's binary form (class k against the unconditional reference,
+PAPER.md 2.1), whose hypotheses have the forced prior 1/2 and whose data are the two mixed.
 """
 
 import numpy as np
 from scipy.special import logsumexp
+
+UNCONDITIONAL = -1      # the unconditional model (the whole mixture) as a hypothesis
 
 #----------------------------------------------------------------------------
 
@@ -15,11 +21,18 @@ def check_partition(cells, num_hypotheses, name='partition'):
     """Validate a partition and return it as a list of lists of ints; errors name the partition."""
     if not isinstance(cells, (list, tuple)) or len(cells) < 2:
         raise ValueError(f'{name}: a partition needs at least two cells, got {cells!r}')
+    if any(UNCONDITIONAL in cell for cell in cells) and not (
+            len(cells) == 2 and len(cells[0]) == 1 and list(cells[1]) == [UNCONDITIONAL]):
+        raise ValueError(f'{name}: a partition with the unconditional reference ({UNCONDITIONAL}) must be '
+                         f'[[k], [{UNCONDITIONAL}]] (one class against the reference), got {cells!r}')
     seen = set()
     clean = []
     for cell in cells:
         if not isinstance(cell, (list, tuple)) or len(cell) == 0:
             raise ValueError(f'{name}: every cell must be a non-empty list of hypothesis indices, got {cell!r}')
+        if list(cell) == [UNCONDITIONAL]:   # the reference, in a cell of its own
+            clean.append([UNCONDITIONAL])
+            continue
         for k in cell:
             if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= k < num_hypotheses:
                 raise ValueError(f'{name}: unknown member {k!r}; hypotheses are 0..{num_hypotheses - 1}')
@@ -33,8 +46,13 @@ def identity_partition(num_hypotheses):
     """Every hypothesis its own cell: H[f(Z) | X] = H[Z | X]."""
     return [[k] for k in range(num_hypotheses)]
 
-def in_play(cells):
-    """Sorted hypothesis indices that belong to some cell."""
+def has_reference(cells):
+    return any(UNCONDITIONAL in cell for cell in cells)
+
+def in_play(cells, num_hypotheses):
+    """Sorted hypothesis indices whose data the partition acts on: its members, or all with the reference."""
+    if has_reference(cells):
+        return np.arange(num_hypotheses)
     return np.array(sorted(k for cell in cells for k in cell))
 
 def cell_log_posterior(log_post, cells):

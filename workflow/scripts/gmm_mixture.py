@@ -13,7 +13,7 @@ log.info(f'{name}: K={mixture.num_components}, d={mixture.dim}, Lambda={top:.6g}
 partition_info = {}
 for part, cells in partitions.items():
     # Lambda of the data the partition acts on (components in play): its own speciation scale.
-    part_top = mixture.restrict(P.in_play(cells)).covariance_top_eigenvalue()
+    part_top = mixture.restrict(P.in_play(cells, mixture.num_components)).covariance_top_eigenvalue()
     partition_info[part] = dict(cells=cells, Lambda=part_top, t_S=theory.speciation_time(part_top),
                                 sigma_S=float(theory.speciation_sigma(part_top)))
     log.info(f'  partition {part}: {len(cells)} cells, Lambda={part_top:.6g}')

@@ -1,9 +1,11 @@
 """Rule gmm_track_entropy: the paper's estimator (posterior tracking along sampler trajectories) on one
-mixture, one tracker variant; every partition is read from the same trajectories."""
+mixture, one tracker variant. Every partition of the components is read from one set of trajectories
+that tracks all components; a partition against the unconditional reference gets its own run."""
 
 import pandas as pd
 
 from entropic import gmm, gmm_estimators, io
+from entropic import partitions as P
 
 log = io.job_logger(snakemake.log[0])
 info = io.read_json(snakemake.input.mixture)
@@ -15,17 +17,32 @@ guidance = gmm_estimators.guidance_of(variant)
 readout = 'entropy' if guidance.scale == 1 else 'cross-entropy'
 log.info(f'{name}: {len(sigmas) - 1} steps from sigma {sigmas[0]:.4g}, {snakemake.params.trajectories} trajectories, '
          f'{variant}; readout: {readout}')
-levels, labels, log_post = gmm_estimators.track_mixture(
-    mixture, sigmas, snakemake.params.trajectories, snakemake.params.seed, start=variant['start'], progress=True,
-    guidance=guidance, kernel=variant['kernel'], sampler_variance=variant['sampler_variance'])
 
+
+def track(reference_class=None):
+    return gmm_estimators.track_mixture(
+        mixture, sigmas, snakemake.params.trajectories, snakemake.params.seed, reference_class=reference_class,
+        start=variant['start'], progress=True, guidance=guidance, kernel=variant['kernel'],
+        sampler_variance=variant['sampler_variance'])
+
+
+all_components = track()
 frames, samples = [], {}
 for part, entry in partitions.items():
-    curve = gmm_estimators.tracked_curve(levels, labels, log_post, entry['cells'])
+    cells = entry['cells']
+    if P.has_reference(cells) and 'exact' in (variant['kernel'], variant['sampler_variance']):
+        log.info(f'{part}: skipped; the exact kernel variance is not defined for the unconditional reference '
+                 '(its posterior is a mixture, not a Gaussian)')
+        continue
+    if P.has_reference(cells):
+        levels, *tracked = track(reference_class=cells[0][0])
+    else:
+        levels, *tracked = all_components
+    curve = gmm_estimators.tracked_curve(levels, *tracked, cells)
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "
              f"{curve['n'][0]} trajectories")
     frames.append(io.curve_frame(part, name, readout, levels, curve))
     samples[f'{part}/H'], samples[f'{part}/rate'] = curve['H_samples'], curve['rate_samples']
 
 io.write_csv(pd.concat(frames, ignore_index=True), snakemake.output.curve)
-io.save_npz(snakemake.output.samples, sigma=levels, **samples)
+io.save_npz(snakemake.output.samples, sigma=all_components[0], **samples)

@@ -31,10 +31,10 @@ for steps in study['steps']:
     reference = exact.exact_entropy_curve(mixture.project(), sigmas[:-1][::-1], hypotheses,
                                           snakemake.params.exact['points'], snakemake.params.exact['replicates'], rng)
     for name, (kernel, sampler_variance) in KERNELS.items():
-        levels, labels, log_post = gmm_estimators.track_mixture(
+        levels, *tracked = gmm_estimators.track_mixture(
             mixture, sigmas, study['trajectories'], snakemake.params.seed + steps, kernel=kernel,
             sampler_variance=sampler_variance)
-        curve = gmm_estimators.tracked_curve(levels, labels, log_post, classes)
+        curve = gmm_estimators.tracked_curve(levels, *tracked, classes)
         error = curve['H'] - reference['H']
         worst = int(np.argmax(np.abs(error)))
         se = float(np.hypot(curve['H_se'][worst], reference['H_se'][worst]))
