@@ -35,7 +35,7 @@ class GMMDenoiser:
     def log_posterior(self, x, sigma):
         """log p(k | x_sigma); x: [B, d] -> [B, K]."""
         v = self.variance + sigma ** 2
-        logits = self.log_weights + (x @ self.means.T - 0.5 * self.sq_norms) / v
+        logits = self.log_weights + (x.to(self.means.dtype) @ self.means.T - 0.5 * self.sq_norms) / v
         return torch.log_softmax(logits, dim=-1)
 
     def __call__(self, x, sigma, labels):
@@ -46,7 +46,7 @@ class GMMDenoiser:
         if uncond.any():
             mean = mean.clone()
             mean[uncond] = torch.exp(self.log_posterior(x[uncond], sigma)) @ self.means
-        return ((1 - shrink) * x + shrink * mean).to(x.dtype)
+        return ((1 - shrink) * x.to(mean.dtype) + shrink * mean).to(x.dtype)
 
     def posterior_variance(self, sigma, labels):
         """Var[x0_i | x_sigma, k] = v0 sigma^2 / (v0 + sigma^2) for a component; [len(labels)]."""

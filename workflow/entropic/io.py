@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +89,7 @@ def read_curve(path):
 def load_npz(path, keys=()):
     try:
         data = dict(np.load(path))
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f'{path}: cannot read arrays ({err})') from None
     missing = [k for k in keys if k not in data]
     if missing:
