@@ -1,0 +1,81 @@
+"""Exact entropy of a finite training set: the reference curve of a network trained on it.
+
+A training set {x_p} with labels is a mixture of point masses, and the ideal denoiser of that mixture
+is what a network converges to when it memorises (EDM's optimal denoiser). Given x = x0 + sigma n,
+
+    p(p | x) ∝ w_p exp(-|x - x_p|^2 / (2 sigma^2)),     D(x; c) = sum_p p(p | x, c) x_p,
+
+so the posterior of any variable whose hypotheses are mixtures of points (classes, cells of a
+partition, the paper's binary form; `exact.Hypotheses` with points as components) is exact for every x.
+The expectation over X_sigma is plain Monte Carlo: each sample is a fixed pair (x0 with its hypothesis,
+direction n) reused at every noise level (common random numbers), so every sample is a whole curve
+and the bootstrap of the speciation windows can resample them. The rate uses the I-MMSE identity in its
+Rao-Blackwellised form (as in exact.py, with component variance 0):
+
+    dH/dlog sigma = sigma^-2 E sum_c P(c | x) |D(x; c) - D(x)|^2.
+"""
+
+import numpy as np
+from scipy.special import log_softmax, xlogy
+
+#----------------------------------------------------------------------------
+
+def top_eigenvalue(points, weights=None):
+    """Largest eigenvalue Lambda of the covariance of a weighted point set (Biroli et al.'s speciation scale)."""
+    points = np.asarray(points, dtype=np.float64)
+    w = np.full(len(points), 1 / len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
+    centred = points - w @ points
+    return float(np.linalg.eigvalsh((centred * w[:, None]).T @ centred)[-1])
+
+def empirical_entropy_curve(
+    points,             # [P, d] the training set (data units)
+    hypotheses,         # exact.Hypotheses over the P points (prior [C], component_weights [C, P])
+    sigmas,             # [L] noise levels, EDM coordinates
+    num_samples,        # N Monte Carlo samples (each a whole curve)
+    rng,                # numpy Generator
+    chunk = 512,        # samples per batch (memory: chunk x P floats)
+):
+    """H[Z' | X_sigma] in nats and its rate dH/dlog sigma, with standard errors; the dict layout of
+    exact.exact_entropy_curve, with [L, N] per-sample values H_samples, rate_samples."""
+    points = np.asarray(points, dtype=np.float64)
+    data_weights, membership, in_play = hypotheses.soft_membership()       # membership: [P', C]
+    points = points[in_play]
+    log_w = np.log(data_weights)
+    sq_norms = (points ** 2).sum(-1)
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    # Samples of the data joint: a point by its data weight, a direction n ~ N(0, I).
+    source = rng.choice(len(points), size=num_samples, p=data_weights)
+    directions = rng.standard_normal((num_samples, points.shape[1]))
+
+    members = [np.flatnonzero(membership[:, c]) for c in range(membership.shape[1])]   # points of each cell
+
+    H = np.zeros((len(sigmas), num_samples))
+    rate = np.zeros((len(sigmas), num_samples))
+    for start in range(0, num_samples, chunk):
+        rows = slice(start, start + chunk)
+        for j, sigma in enumerate(sigmas):
+            x = points[source[rows]] + sigma * directions[rows]                     # [n, d]
+            log_post = log_softmax(log_w + (x @ points.T - 0.5 * sq_norms) / sigma ** 2, axis=-1)  # p(p | x): [n, P']
+            post = np.exp(log_post)
+            cell_prob = post @ membership                                           # P(c | x): [n, C]
+            H[j, rows] = -xlogy(cell_prob, cell_prob).sum(-1)
+            # sum_c P_c |D_c - D|^2 = sum_c |A_c|^2 / P_c - |D|^2 with A_c = sum_p p_p M_pc x_p = P_c D_c.
+            A = np.stack([(post[:, m] * membership[m, c]) @ points[m] for c, m in enumerate(members)], 1)  # [n, C, d]
+            mean = post @ points                                                    # D(x) = sum_c A_c
+            between = np.divide((A ** 2).sum(-1), cell_prob, out=np.zeros_like(cell_prob),
+                                where=cell_prob > 0).sum(-1) - (mean ** 2).sum(-1)
+            rate[j, rows] = np.maximum(between, 0) / sigma ** 2
+    n = np.full(len(sigmas), num_samples)
+    return dict(H=H.mean(1), H_se=H.std(1, ddof=1) / np.sqrt(num_samples),
+                rate=rate.mean(1), rate_se=rate.std(1, ddof=1) / np.sqrt(num_samples),
+                n=n, H_samples=H, rate_samples=rate)
+
+def class_hypotheses(labels, cells):
+    """exact.Hypotheses over the points of a labelled set for a partition of the class labels (cells of
+    class indices, UNCONDITIONAL allowed): every point weighs the same within its class's cells."""
+    from .exact import Hypotheses
+    from .partitions import UNCONDITIONAL
+    labels = np.asarray(labels)
+    point_cells = [list(np.flatnonzero(np.isin(labels, cell))) if list(cell) != [UNCONDITIONAL] else [UNCONDITIONAL]
+                   for cell in cells]
+    return Hypotheses.from_partition(np.full(len(labels), 1 / len(labels)), point_cells)
