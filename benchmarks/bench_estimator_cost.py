@@ -39,7 +39,7 @@ if __name__ == '__main__':
 
     trajectories = 2000
     levels, *tracked = gmm_estimators.track_mixture(mixture, sigmas, trajectories, seed=1)
-    tracked = gmm_estimators.tracked_curve(levels, *tracked, P.identity_partition(K))
+    tracked = posterior.tracked_curve(levels, *tracked, P.identity_partition(K))
     tracker_calls = trajectories * STEPS * K
     reference = exact.exact_entropy_curve(mixture.project(), levels, classes, 512, 16, np.random.default_rng(2))
     tracker_error = np.abs(tracked['H'] - reference['H']).max()

@@ -35,10 +35,6 @@ def sampler_sigmas(variant, auto_sigma_max):
     sigma_max = variant.get('sigma_max', auto_sigma_max)
     return noise.edm_sigma_grid(variant['steps'], variant['sigma_min'], sigma_max, variant['rho'], append_zero=True)
 
-def guidance_of(variant):
-    lo, hi = variant.get('guidance_interval', (0.0, np.inf))
-    return sampler.Guidance(scale=variant['guidance'], sigma_lo=lo, sigma_hi=hi)
-
 def track_mixture(
     mixture,                    # GaussianMixture (any d; tracking runs in the span of its means)
     sigmas,                     # decreasing, ending at 0
@@ -84,14 +80,6 @@ def track_mixture(
     out = sampler.sample(den, sigmas, labels, x, generator, hypotheses=hypotheses, log_prior=log_prior,
                          progress=progress, **sample_kwargs)
     return np.asarray(sigmas[:-1])[::-1].copy(), hypotheses, labels, out['log_posterior'].flip(0)
-
-def tracked_curve(levels, hypotheses, labels, log_post, cells):
-    """Curve dict (exact.exact_entropy_curve's layout) of one partition from tracked posteriors."""
-    h = posterior.trajectory_entropies(log_post, hypotheses, labels, cells)   # [L, N]
-    rates = posterior.rate_samples(levels, h)
-    N = h.shape[1]
-    return dict(H=h.mean(1), H_se=h.std(1, ddof=1) / np.sqrt(N), rate=rates.mean(1),
-                rate_se=rates.std(1, ddof=1) / np.sqrt(N), n=np.full(len(levels), N), H_samples=h, rate_samples=rates)
 
 def immse_mixture(mixture, sigmas, budget, pilot, seed, num_replicates=16, uniform_share=0.25):
     """I-MMSE curve of H[Z | X_sigma] (all components) with the exact denoisers.

@@ -44,6 +44,15 @@ def rate_samples(sigmas, entropies):
     """Per-trajectory dH/dlog sigma by finite differences on the (increasing) grid; [L, N]."""
     return np.gradient(entropies, np.log(sigmas), axis=0)
 
+def tracked_curve(levels, hypotheses, labels, log_posterior, cells):
+    """Curve dict (exact.exact_entropy_curve's layout) of one partition from tracked posteriors on the
+    increasing noise levels `levels` (log_posterior: [L, B, H] in that order)."""
+    h = trajectory_entropies(log_posterior, hypotheses, labels, cells)   # [L, N]
+    rates = rate_samples(levels, h)
+    N = h.shape[1]
+    return dict(H=h.mean(1), H_se=h.std(1, ddof=1) / np.sqrt(N), rate=rates.mean(1),
+                rate_se=rates.std(1, ddof=1) / np.sqrt(N), n=np.full(len(levels), N), H_samples=h, rate_samples=rates)
+
 #----------------------------------------------------------------------------
 # I-MMSE on forward-noised data.
 

@@ -35,6 +35,20 @@ class Guidance:
     sigma_lo: float = 0.0       # guidance acts for sigma_lo < sigma <= sigma_hi (limited interval)
     sigma_hi: float = math.inf
 
+    @classmethod
+    def from_config(cls, entry):
+        """From a config entry with `guidance` (the scale, default 1) and optional `guidance_interval` [lo, hi]."""
+        lo, hi = entry.get('guidance_interval', (0.0, math.inf))
+        return cls(scale=entry.get('guidance', 1.0), sigma_lo=lo, sigma_hi=hi)
+
+    def describe(self):
+        """Where guidance acts, for tables: 'nowhere', 'every sigma' or the interval."""
+        if self.scale == 1:
+            return 'nowhere'
+        if self.sigma_lo == 0 and self.sigma_hi == math.inf:
+            return 'every σ'
+        return f'σ ∈ ({self.sigma_lo:g}, {self.sigma_hi:g}]'
+
     def scale_at(self, sigma):
         return self.scale if self.sigma_lo < sigma <= self.sigma_hi else 1.0
 
@@ -56,10 +70,12 @@ def sample(
     log_prior   = None,         # [H] or [B, H] log p(h | x_init); uniform over the hypotheses if None
     kernel      = 'sampler',    # tracking kernel variance: 'sampler' (the paper) or 'exact' (+ c^2 Var[x0 | x, h])
     sampler_variance = 'sampler',  # the same choice for the sampling step itself ('exact': from the true class)
+    keep_denoised = 0,          # keep the guided x0 estimates of the first this many trajectories at every step
     progress    = False,        # show a progress bar over steps
 ):
     """Run the sampler; returns dict(x=[B, ...] samples, log_posterior=[N, B, H] float64 history at
-    sigmas[0..N-1] or None, calls=denoiser evaluations (rows))."""
+    sigmas[0..N-1] or None, denoised=[N, keep_denoised, ...] x0 estimates at sigmas[0..N-1] or None,
+    calls=denoiser evaluations (rows))."""
     sigmas = [float(s) for s in sigmas]
     if sigmas[-1] != 0 or any(a <= b for a, b in zip(sigmas, sigmas[1:])):
         raise ValueError('sigmas must be strictly decreasing and end at 0')
@@ -81,6 +97,7 @@ def sample(
             torch.log_softmax(torch.as_tensor(log_prior, dtype=torch.float64, device=x.device).expand(B, H), -1)
         history = [log_post]
     rows = torch.arange(B, device=x.device)
+    denoised = []
 
     for i in tqdm(range(len(sigmas) - 1), disable=not progress, desc='sampling', unit='step'):
         sigma, sigma_next = sigmas[i], sigmas[i + 1]
@@ -105,6 +122,8 @@ def sample(
             D_g = D_own
         if not torch.isfinite(D_g).all():
             raise FloatingPointError(f'the denoiser returned NaN or inf at sigma = {sigma:.6g} (step {i})')
+        if keep_denoised:
+            denoised.append(D_g[:keep_denoised].clone())
         mean_g, var = step_moments(x, D_g, sigma, sigma_next)
         if sigma_next == 0:
             x = mean_g
@@ -128,4 +147,5 @@ def sample(
             log_post = torch.log_softmax(log_post + log_lik.T, dim=-1)
             history.append(log_post)
 
-    return dict(x=x, log_posterior=torch.stack(history) if tracking else None, calls=calls)
+    return dict(x=x, log_posterior=torch.stack(history) if tracking else None,
+                denoised=torch.stack(denoised) if keep_denoised else None, calls=calls)

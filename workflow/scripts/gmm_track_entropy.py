@@ -4,7 +4,7 @@ that tracks all components; a partition against the unconditional reference gets
 
 import pandas as pd
 
-from entropic import gmm, gmm_estimators, io
+from entropic import gmm, gmm_estimators, io, posterior, sampler
 from entropic import partitions as P
 
 log = io.job_logger(snakemake.log[0])
@@ -13,7 +13,7 @@ partitions = io.read_json(snakemake.input.partitions)
 mixture = gmm.load_mixture(snakemake.input.means, info)
 variant, name = snakemake.params.variant, snakemake.wildcards.tracker
 sigmas = gmm_estimators.sampler_sigmas(variant, max(80.0, info['sigma_S'] * 10 ** snakemake.params.decades_above))
-guidance = gmm_estimators.guidance_of(variant)
+guidance = sampler.Guidance.from_config(variant)
 readout = 'entropy' if guidance.scale == 1 else 'cross-entropy'
 log.info(f'{name}: {len(sigmas) - 1} steps from sigma {sigmas[0]:.4g}, {snakemake.params.trajectories} trajectories, '
          f'{variant}; readout: {readout}')
@@ -38,7 +38,7 @@ for part, entry in partitions.items():
         levels, *tracked = track(reference_class=cells[0][0])
     else:
         levels, *tracked = all_components
-    curve = gmm_estimators.tracked_curve(levels, *tracked, cells)
+    curve = posterior.tracked_curve(levels, *tracked, cells)
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "
              f"{curve['n'][0]} trajectories")
     frames.append(io.curve_frame(part, name, readout, levels, curve))

@@ -7,7 +7,7 @@ in absolute value, with that level's standard error (tracker and exact combined)
 import numpy as np
 import pandas as pd
 
-from entropic import exact, gmm, gmm_estimators, io, noise
+from entropic import exact, gmm, gmm_estimators, io, noise, posterior
 from entropic import partitions as P
 
 KERNELS = {  # name: (tracking kernel, sampler variance)
@@ -34,7 +34,7 @@ for steps in study['steps']:
         levels, *tracked = gmm_estimators.track_mixture(
             mixture, sigmas, study['trajectories'], snakemake.params.seed + steps, kernel=kernel,
             sampler_variance=sampler_variance)
-        curve = gmm_estimators.tracked_curve(levels, *tracked, classes)
+        curve = posterior.tracked_curve(levels, *tracked, classes)
         error = curve['H'] - reference['H']
         worst = int(np.argmax(np.abs(error)))
         se = float(np.hypot(curve['H_se'][worst], reference['H_se'][worst]))
