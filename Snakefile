@@ -15,6 +15,9 @@ if not workflow.config_settings.configfiles:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/gmm.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/trajectories.smk"
+include: "workflow/rules/entropy.smk"
 include: "workflow/rules/speciation.smk"
 include: "workflow/rules/figures.smk"
 

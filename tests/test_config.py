@@ -55,6 +55,18 @@ def test_default_and_test_configs_are_valid_and_get_defaults():
     (lambda c: c['gmm']['tracker_bias'].update(experiment='nope'), ["gmm.tracker_bias.experiment: unknown experiment 'nope'"]),
     (lambda c: c['gmm']['figures'].update(estimators=[['k10-d1e4', 'superclasses']]), ["experiment 'k10-d1e4' has no partition 'superclasses'"]),
     (lambda c: c['gmm']['figures'].update(guidance='k2-d1e1'), ['gmm.figures.guidance: the experiment must be in gmm.track.experiments']),
+    (lambda c: c['models']['digits'].update(trajectorys=10), ["config key models.digits: unknown key(s) 'trajectorys'", 'trajectories']),
+    (lambda c: c['models']['digits'].update(backend='mnist'), ['models.digits.backend', "'mnist' is not one of ['digits', 'gmm']"]),
+    (lambda c: c['models']['gmm-net'].update(experiment='nope'), ["models.gmm-net.experiment: unknown experiment 'nope'"]),
+    (lambda c: c['models']['digits'].update(sampler={'sigma_min': -0.1}), ['models.digits.sampler.sigma_min', 'less than or equal to the minimum of 0']),
+    (lambda c: c['models']['digits'].update(sampler={'rho': 0}), ['models.digits.sampler.rho', 'less than or equal to the minimum of 0']),
+    (lambda c: c['models']['digits'].update(sampler={'sigma_min': 100.0}), ['models.digits.sampler: need sigma_min < sigma_max']),
+    (lambda c: c['models']['digits'].update(shards=600), ['models.digits.shards: 600 shards for 550 trajectories (run cfg2)']),
+    (lambda c: c['models']['digits']['runs']['cfg4-window'].update(guidance_interval=[2.0, 0.5]),
+     ['models.digits.runs.cfg4-window.guidance_interval: need sigma_lo < sigma_hi']),
+    (lambda c: c['models']['digits']['runs'].pop('unguided'), ["models.digits.runs: needs a run named 'unguided'"]),
+    (lambda c: c['models']['digits']['runs'].update(empirical={}), ['models.digits.runs.empirical: the name is reserved']),
+    (lambda c: c['models']['digits'].update(partitions='config/partitions/nope.yaml'), ["models.digits.partitions: no file 'config/partitions/nope.yaml'"]),
 ])
 def test_bad_config_names_the_key(mutate, expected):
     errors = errors_for(mutate)
@@ -78,3 +90,10 @@ def test_snakemake_stops_on_bad_config_without_traceback(tmp_path):
     assert "gmm.experiments.k2-d1e1: unknown key(s) 'sigal_per_dim'" in output
     assert 'Traceback' not in output
     assert not (tmp_path / 'results').exists()
+
+
+def test_a_bad_partition_file_is_named_with_its_partition(tmp_path):
+    bad = tmp_path / 'partitions.yaml'
+    bad.write_text('loops: [[0, 6], [8, 10]]\n')
+    errors = errors_for(lambda c: c['models']['digits'].update(partitions=str(bad)))
+    assert errors == [f"config key models.digits.partitions: {bad}: partition 'loops': unknown member 10; hypotheses are 0..9"]

@@ -32,7 +32,8 @@ def run(tmp_path_factory):
 
 def test_every_figure_and_table_is_built(run):
     for name in ('gmm_vp_dimension_sweep', 'gmm_ve_dimension_sweep', 'gmm_relative_width', 'gmm_hierarchy',
-                 'gmm_estimators', 'gmm_guidance', 'gmm_tracker_bias'):
+                 'gmm_estimators', 'gmm_guidance', 'gmm_tracker_bias', 'digits_samples', 'digits_speciation',
+                 'digits_entropy', 'digits_guidance', 'gmm-net_entropy'):
         for ext in ('pdf', 'png'):
             assert (run / 'results' / 'figures' / f'{name}.{ext}').stat().st_size > 10_000
     table = pd.read_csv(run / 'results' / 'tables' / 'gmm_windows.csv')
@@ -108,3 +109,27 @@ def test_tracked_and_immse_curves_agree_with_exact(run):
     # The binary form never reaches 0 (the reference contains the class) and is skipped where undefined.
     assert pd.read_csv(folder / 'exact.csv').query("partition == '0-vs-reference'")['H'].min() > 0.1
     assert '0-vs-reference' not in set(pd.read_csv(folder / 'track-exact.csv')['partition'])
+
+
+def test_trained_models_run_through_the_whole_method(run):
+    models = run / 'results' / 'models'
+    assert sorted(p.name for p in (models / 'digits' / 'trajectories' / 'unguided').iterdir()) == ['shard-0.npz', 'shard-1.npz']
+    partitions = json.loads((models / 'digits' / 'partitions.json').read_text())
+    assert {'classes', 'loops-vs-strokes', 'easy-pair-0-vs-1', 'hard-pair-3-vs-9', '9-vs-reference'} <= set(partitions)
+    assert partitions['classes']['sigma_S'] == pytest.approx(1.34, abs=0.01)    # sqrt(Lambda - 1) of the digits in [-1, 1]
+    curve = pd.read_csv(models / 'digits' / 'entropy' / 'unguided.csv')
+    assert list(curve.columns) == CURVE_COLUMNS and set(curve['readout']) == {'entropy'}
+    per_hypothesis = 220 // 11
+    assert curve.query("partition == 'classes'")['n'].iloc[0] == 10 * per_hypothesis
+    assert curve.query("partition == '3-vs-reference'")['n'].iloc[0] == 2 * per_hypothesis   # prior 1/2
+    assert set(pd.read_csv(models / 'digits' / 'entropy' / 'cfg3.csv')['readout']) == {'cross-entropy'}
+    # The exact reference of the training set: log 10 at high noise, 0 at low noise.
+    reference = pd.read_csv(models / 'digits' / 'entropy' / 'empirical.csv').query("partition == 'classes'")
+    assert reference['H'].iloc[-1] == pytest.approx(np.log(10), abs=0.01) and reference['H'].iloc[0] < 1e-6
+    quality = pd.read_csv(run / 'results' / 'tables' / 'models_quality.csv').set_index(['model', 'run'])
+    # 300 training steps of a small network: far from the default's 99.8%, far above chance (10%).
+    assert quality.loc[('digits', 'unguided'), 'accuracy'] > 0.5
+    assert quality.loc[('gmm-net', 'unguided'), 'accuracy'] > 0.5
+    windows = pd.read_csv(run / 'results' / 'tables' / 'models_windows.csv')
+    assert set(windows['estimator']) == {'unguided', 'cfg3', 'empirical', 'exact'}
+    assert (run / 'results' / 'tables' / 'digits_guidance.md').read_text().startswith('| variant')

@@ -1,7 +1,14 @@
 """entropic: class-conditional entropy H[Z | X_sigma] of diffusion models and its speciation windows.
 
-Modules (one concern each): noise (schedules and coordinate conversions), gmm (Gaussian mixtures,
-exact denoisers and posteriors), partitions (semantic partitions), exact (exact entropy curves),
-theory (speciation time, two-class closed form), speciation (window fitting), io (atomic writes,
-validated reads), configuration (config validation), plotting (figure style).
+Modules (one concern each):
+- theory and ground truth: noise (schedules and coordinate conversions), gmm (Gaussian mixtures, exact
+  denoisers and posteriors), partitions (semantic partitions), exact (exact entropy curves of mixtures),
+  empirical (exact entropy curves of a finite training set), theory (speciation time, two-class closed form);
+- estimators: denoisers (the denoiser interface, exact mixture denoisers), sampler (stochastic DDIM with
+  guidance and online posterior tracking), posterior (tracked readouts, I-MMSE), gmm_estimators (both on
+  mixtures), speciation (window fitting);
+- trained models: digits (the bundled 8x8 digits), networks (EDM-preconditioned denoiser network,
+  checkpoints), training (EDM training with EMA), quality (sample quality), trained (a model's data,
+  partitions and sharded trajectories);
+- pipeline: io (atomic writes, validated reads), configuration (config validation), plotting (figure style).
 """

@@ -13,9 +13,10 @@ import jsonschema
 import numpy as np
 import yaml
 
-from .partitions import check_partition
+from .partitions import check_partition, read_partition_file
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / 'schemas' / 'config.schema.yaml'
+PROJECT_ROOT = Path(__file__).resolve().parents[2]     # where relative paths in the config start
 
 #----------------------------------------------------------------------------
 
@@ -102,14 +103,49 @@ def _gmm_errors(gmm):
         errors.append(f'config key gmm.figures.hierarchy: {hierarchy!r} is not a hierarchical experiment')
     return errors
 
-def validate_config(config, schema_path=SCHEMA_PATH):
+def _model_errors(models, gmm, root):
+    """Semantic checks of a schema-valid, default-filled `models` section."""
+    errors = []
+    for name, spec in models.items():
+        key = f'models.{name}'
+        if spec['backend'] == 'gmm' and spec['experiment'] not in gmm['experiments']:
+            errors.append(f"config key {key}.experiment: unknown experiment {spec['experiment']!r}; "
+                          f"experiments: {', '.join(gmm['experiments'])}")
+        if spec['backend'] == 'digits':
+            path = Path(root) / spec['partitions']
+            if not path.is_file():
+                errors.append(f"config key {key}.partitions: no file {spec['partitions']!r} (relative to the project root)")
+            else:
+                try:
+                    read_partition_file(path, 10)
+                except ValueError as err:
+                    errors.append(f'config key {key}.partitions: {err}')
+        runs = spec['runs']
+        if runs.get('unguided', {}).get('guidance', None) != 1.0:
+            errors.append(f"config key {key}.runs: needs a run named 'unguided' without guidance (the baseline of "
+                          f"every curve and figure); runs: {', '.join(runs)}")
+        for run_name, run in runs.items():
+            if run_name in ('exact', 'empirical'):
+                errors.append(f'config key {key}.runs.{run_name}: the name is reserved for the reference curve')
+            interval = run.get('guidance_interval')
+            if interval and not interval[0] < interval[1]:
+                errors.append(f'config key {key}.runs.{run_name}.guidance_interval: need sigma_lo < sigma_hi, got {interval}')
+            trajectories = run.get('trajectories', spec['trajectories'])
+            if spec['shards'] > trajectories:
+                errors.append(f"config key {key}.shards: {spec['shards']} shards for {trajectories} trajectories "
+                              f"(run {run_name}); need shards <= trajectories")
+        if not spec['sampler']['sigma_min'] < spec['sampler']['sigma_max']:
+            errors.append(f'config key {key}.sampler: need sigma_min < sigma_max')
+    return errors
+
+def validate_config(config, schema_path=SCHEMA_PATH, root=PROJECT_ROOT):
     """Every problem with a config as one line each (empty when valid); fills in the schema's defaults."""
     errors = schema_errors(config, load_schema(schema_path))
     if errors:
         return errors
     from snakemake.utils import validate   # fills nested defaults; imported here so the library imports without it
     validate(config, str(schema_path), set_default=True)
-    return _gmm_errors(config['gmm'])
+    return _gmm_errors(config['gmm']) + _model_errors(config['models'], config['gmm'], root)
 
 def derive_seed(base, *keys):
     """A 32-bit seed from the config's seed and names (an experiment, an estimator): stable across runs

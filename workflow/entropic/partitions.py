@@ -12,6 +12,7 @@ PAPER.md 2.1), whose hypotheses have the forced prior 1/2 and whose data are the
 
 import numpy as np
 from scipy.special import logsumexp
+import yaml
 
 UNCONDITIONAL = -1      # the unconditional model (the whole mixture) as a hypothesis
 
@@ -64,3 +65,14 @@ def entropy_from_log_probs(log_p, axis=-1):
     """-sum p log p in nats, finite when some p underflow to 0."""
     p = np.exp(log_p)
     return -np.sum(np.where(p > 0, p * log_p, 0.0), axis=axis)
+
+def read_partition_file(path, num_classes):
+    """Named partitions from a YAML file (config/partitions/*.yaml), checked; errors name the file and partition."""
+    try:
+        entries = yaml.safe_load(open(path)) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ValueError(f'{path}: cannot read partitions ({err})') from None
+    if not isinstance(entries, dict):
+        raise ValueError(f'{path}: expected a mapping of partition names to cells, got {type(entries).__name__}')
+    return {name: check_partition(cells, num_classes, name=f'{path}: partition {name!r}')
+            for name, cells in entries.items()}

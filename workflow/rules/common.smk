@@ -1,14 +1,28 @@
 # Config validation and the input functions shared by the rule files.
 
+import os
+import re
+
 from snakemake.exceptions import WorkflowError
 
 from entropic.configuration import derive_seed, validate_config
 
-_config_errors = validate_config(config)
+_config_errors = validate_config(config, root=workflow.basedir)
 if _config_errors:
     raise WorkflowError("invalid config:\n  " + "\n  ".join(_config_errors))
 
 GMM = config["gmm"]
+MODELS = config["models"]
+
+
+def _one_of(names):
+    """A wildcard regex matching exactly these names (none: matches nothing)."""
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "(?!)"
+
+
+wildcard_constraints:
+    model=_one_of(MODELS),
+    run=_one_of({run for spec in MODELS.values() for run in spec["runs"]}),
 
 
 def gmm_seed(experiment):
@@ -40,9 +54,68 @@ def gmm_window_files(wildcards=None):
     ]
 
 
+def project_path(path):
+    """A path from the config, relative to the project root (the Snakefile's folder) unless absolute."""
+    return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
+
+
+def model_seed(model, *keys):
+    """A seed for one purpose of one model, derived from its config seed."""
+    return derive_seed(MODELS[model]["seed"], model, *keys)
+
+
+def model_reference(model):
+    """The estimator name of a model's reference curve: the training set's exact entropy (digits) or the mixture's."""
+    return "empirical" if MODELS[model]["backend"] == "digits" else "exact"
+
+
+def model_shards(wildcards):
+    """Every shard of one run of one model."""
+    return expand(
+        "results/models/{model}/trajectories/{run}/shard-{shard}.npz",
+        model=wildcards.model,
+        run=wildcards.run,
+        shard=range(MODELS[wildcards.model]["shards"]),
+    )
+
+
+def model_gmm_inputs(wildcards):
+    """The mixture files behind a gmm-backend model (none for digits)."""
+    spec = MODELS[wildcards.model]
+    if spec["backend"] != "gmm":
+        return {}
+    return {
+        "means": f"results/gmm/{spec['experiment']}/means.npy",
+        "mixture": f"results/gmm/{spec['experiment']}/mixture.json",
+    }
+
+
+def model_window_files(model):
+    """Window CSVs of every run of a model and of its reference."""
+    names = list(MODELS[model]["runs"]) + [model_reference(model)]
+    return [f"results/models/{model}/windows/{name}.csv" for name in names]
+
+
+def speciation_settings(wildcards):
+    """Bootstrap size and seed of a window fit, from the track the curve belongs to."""
+    if wildcards.track == "gmm":
+        return dict(bootstrap=GMM["bootstrap"], seed=gmm_seed(wildcards.name))
+    return dict(bootstrap=MODELS[wildcards.name]["bootstrap"], seed=model_seed(wildcards.name, "windows"))
+
+
 def final_outputs():
     """Everything `rule all` builds: the figures and tables of every track in the config."""
     outputs = ["results/tables/gmm_windows.csv", "results/tables/gmm_windows.md"]
+    if MODELS:
+        outputs += ["results/tables/models_windows.csv", "results/tables/models_windows.md",
+                    "results/tables/models_quality.csv", "results/tables/models_quality.md"]
+    for model, spec in MODELS.items():
+        figures = ["entropy"] + (["guidance"] if len(spec["runs"]) > 1 else [])
+        if spec["backend"] == "digits":
+            figures += ["samples", "speciation"]
+        outputs += expand("results/figures/{model}_{figure}.{ext}", model=model, figure=figures, ext=["pdf", "png"])
+        if len(spec["runs"]) > 1:
+            outputs += expand("results/tables/{model}_guidance.{ext}", model=model, ext=["csv", "md"])
     if GMM["figures"]["estimators"]:
         outputs += expand("results/figures/gmm_estimators.{ext}", ext=["pdf", "png"])
     if GMM["figures"]["guidance"]:

@@ -86,7 +86,7 @@ rule fig_gmm_guidance:
             f"results/gmm/{GMM['figures']['guidance']}/windows/{name}.csv"
             for name in GMM["track"]["variants"]
         ],
-        exact=f"results/gmm/{GMM['figures']['guidance']}/entropy/exact.csv",
+        reference=f"results/gmm/{GMM['figures']['guidance']}/entropy/exact.csv",
     output:
         pdf="results/figures/gmm_guidance.pdf",
         png="results/figures/gmm_guidance.png",
@@ -94,11 +94,14 @@ rule fig_gmm_guidance:
         md="results/tables/gmm_guidance.md",
     params:
         variants=GMM["track"]["variants"],
+        baseline="track",
+        reference_label="exact (model joint)",
+        name=GMM["figures"]["guidance"],
     log:
         "results/logs/fig_gmm_guidance.log",
     threads: 1
     script:
-        "../scripts/fig_gmm_guidance.py"
+        "../scripts/fig_guidance.py"
 
 
 rule fig_gmm_tracker_bias:
@@ -113,3 +116,99 @@ rule fig_gmm_tracker_bias:
     threads: 1
     script:
         "../scripts/fig_gmm_tracker_bias.py"
+
+
+rule fig_model_guidance:
+    """A trained model's guidance sweep: where each CFG setting puts the class decision."""
+    input:
+        curves=lambda wc: [f"results/models/{wc.model}/entropy/{run}.csv" for run in MODELS[wc.model]["runs"]],
+        windows=lambda wc: [f"results/models/{wc.model}/windows/{run}.csv" for run in MODELS[wc.model]["runs"]],
+        reference=lambda wc: f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv",
+    output:
+        pdf="results/figures/{model}_guidance.pdf",
+        png="results/figures/{model}_guidance.png",
+        csv="results/tables/{model}_guidance.csv",
+        md="results/tables/{model}_guidance.md",
+    params:
+        variants=lambda wc: MODELS[wc.model]["runs"],
+        baseline="unguided",
+        reference_label=lambda wc: (
+            "training set, exact" if MODELS[wc.model]["backend"] == "digits" else "mixture, exact"
+        ),
+        name=lambda wc: wc.model,
+    log:
+        "results/logs/fig_model_guidance/{model}.log",
+    threads: 1
+    script:
+        "../scripts/fig_guidance.py"
+
+
+rule fig_model_entropy:
+    """A trained model's entropy and rate per partition, against its exact reference, with windows and theory."""
+    input:
+        curve=lambda wc: f"results/models/{wc.model}/entropy/unguided.csv",
+        windows=lambda wc: f"results/models/{wc.model}/windows/unguided.csv",
+        reference=lambda wc: f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv",
+        reference_windows=lambda wc: f"results/models/{wc.model}/windows/{model_reference(wc.model)}.csv",
+        partitions="results/models/{model}/partitions.json",
+    output:
+        "results/figures/{model}_entropy.pdf",
+        "results/figures/{model}_entropy.png",
+    log:
+        "results/logs/fig_model_entropy/{model}.log",
+    threads: 1
+    script:
+        "../scripts/fig_model_entropy.py"
+
+
+rule fig_model_samples:
+    """Generated digits per class (unguided and the strongest guidance) and the training loss."""
+    input:
+        samples=lambda wc: [f"results/models/{wc.model}/samples/{run}.npz" for run in MODELS[wc.model]["runs"]],
+        losses="results/models/{model}/training.csv",
+        quality="results/models/{model}/quality.csv",
+    output:
+        "results/figures/{model}_samples.pdf",
+        "results/figures/{model}_samples.png",
+    params:
+        runs=lambda wc: list(MODELS[wc.model]["runs"]),
+    log:
+        "results/logs/fig_model_samples/{model}.log",
+    threads: 1
+    script:
+        "../scripts/fig_model_samples.py"
+
+
+rule fig_model_speciation:
+    """The picture of speciation: x0 estimates along trajectories with the tracked class posterior beside them."""
+    input:
+        samples="results/models/{model}/samples/unguided.npz",
+        windows="results/models/{model}/windows/unguided.csv",
+    output:
+        "results/figures/{model}_speciation.pdf",
+        "results/figures/{model}_speciation.png",
+    log:
+        "results/logs/fig_model_speciation/{model}.log",
+    threads: 1
+    script:
+        "../scripts/fig_model_speciation.py"
+
+
+rule table_models:
+    """Every trained model's windows (runs and reference) against theory, and the quality of its samples."""
+    input:
+        windows=[f for model in MODELS for f in model_window_files(model)],
+        partitions=[f"results/models/{model}/partitions.json" for model in MODELS],
+        quality=[f"results/models/{model}/quality.csv" for model in MODELS],
+    output:
+        windows_csv="results/tables/models_windows.csv",
+        windows_md="results/tables/models_windows.md",
+        quality_csv="results/tables/models_quality.csv",
+        quality_md="results/tables/models_quality.md",
+    params:
+        models=MODELS,
+    log:
+        "results/logs/table_models.log",
+    threads: 1
+    script:
+        "../scripts/table_models.py"

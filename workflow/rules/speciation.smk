@@ -1,20 +1,21 @@
 # Speciation windows: peak, width, half-entropy point and 80% interval of every curve, with bootstrap CIs.
+# One rule for every track: results/gmm/<experiment>/... and results/models/<model>/...
 
 
-rule gmm_speciation:
+rule speciation:
     """Fit the window of every partition's curve in VP time, EDM sigma and log sigma."""
     input:
-        curve="results/gmm/{experiment}/entropy/{estimator}.csv",
-        samples="results/gmm/{experiment}/entropy/{estimator}.npz",
-        partitions="results/gmm/{experiment}/partitions.json",
+        curve="results/{track}/{name}/entropy/{estimator}.csv",
+        samples="results/{track}/{name}/entropy/{estimator}.npz",
+        partitions="results/{track}/{name}/partitions.json",
     output:
-        "results/gmm/{experiment}/windows/{estimator}.csv",
+        "results/{track}/{name}/windows/{estimator}.csv",
+    wildcard_constraints:
+        track="gmm|models",
     params:
-        bootstrap=GMM["bootstrap"],
-        seed=lambda wc: gmm_seed(wc.experiment),
+        settings=speciation_settings,
     log:
-        "results/logs/gmm_speciation/{experiment}-{estimator}.log",
+        "results/logs/speciation/{track}-{name}-{estimator}.log",
     threads: 1
     script:
-        "../scripts/gmm_speciation.py"
-
+        "../scripts/speciation.py"

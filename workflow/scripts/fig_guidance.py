@@ -1,9 +1,10 @@
-"""Figure and table gmm_guidance: where classifier-free guidance puts the semantic information.
+"""Figures and tables <name>_guidance: where classifier-free guidance puts the semantic information.
 
-Guided trajectories are not drawn from the model's joint, so their tracked posterior entropy is a
-cross-entropy (PAPER.md 2.1). For each tracker variant: the noise level where the curve crosses half
+One script for every track: a GMM experiment's tracker variants, or a trained model's runs. Guided
+trajectories are not drawn from the model's joint, so their tracked posterior entropy is a
+cross-entropy (PAPER.md 2.1). For each variant: the noise level where the `classes` curve crosses half
 its range and the peak of its rate (95% bootstrap CIs over trajectories), the shift of the half point
-against the unguided tracker, and the share of the drop that happens above the unguided half point."""
+against the unguided baseline, and the share of the drop that happens above the unguided half point."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,9 +19,10 @@ curves = {name: io.read_curve(p).query("partition == 'classes'")
           for name, p in zip(variants, snakemake.input.curves)}
 windows = {name: pd.read_csv(p).query("partition == 'classes' and coordinate == 'log_sigma'").iloc[0]
            for name, p in zip(variants, snakemake.input.windows)}
-exact = io.read_curve(snakemake.input.exact).query("partition == 'classes'")
-shown = ['track'] + [n for n, v in variants.items() if v.get('guidance', 1.0) != 1.0]
-base_half = windows['track']['half_entropy']
+reference = io.read_curve(snakemake.input.reference).query("partition == 'classes'")
+baseline = snakemake.params.baseline
+shown = [baseline] + [n for n, v in variants.items() if v.get('guidance', 1.0) != 1.0]
+base_half = windows[baseline]['half_entropy']
 
 def share_above(curve, log_sigma):
     """Fraction of the curve's drop that lies above the noise level exp(log_sigma)."""
@@ -29,11 +31,12 @@ def share_above(curve, log_sigma):
 
 rows = []
 fig, (ax_h, ax_r) = plt.subplots(1, 2, figsize=(11, 4.2))
-ax_h.plot(exact['sigma'], exact['H'], color='k', linewidth=1, label='exact (model joint)')
+ax_h.plot(reference['sigma'], reference['H'], color='k', linewidth=1, label=snakemake.params.reference_label)
 for name, color in zip(shown, plotting.sequential_colors(len(shown), 'rocket_r')):
     c, w, v = curves[name], windows[name], variants[name]
     interval = v.get('guidance_interval')
-    label = f"{name}: w = {v.get('guidance', 1.0):g}" + (f', σ ∈ ({interval[0]:g}, {interval[1]:g}]' if interval else '')
+    label = (f"{name}: w = {v.get('guidance', 1.0):g}" + (f', σ ∈ ({interval[0]:g}, {interval[1]:g}]' if interval else '')
+             + f", {int(c['n'].iloc[0])} trajectories")
     plotting.band(ax_h, c['sigma'].to_numpy(), c['H'].to_numpy(), c['H_se'].to_numpy(), color, label=label)
     plotting.band(ax_r, c['sigma'].to_numpy(), c['rate'].to_numpy(), c['rate_se'].to_numpy(), color)
     if interval:
@@ -48,15 +51,15 @@ for name, color in zip(shown, plotting.sequential_colors(len(shown), 'rocket_r')
                      share_above_unguided_half=share_above(c, base_half)))
 for ax in (ax_h, ax_r):
     ax.set_xscale('log')
-    ax.set_xlim(np.exp(base_half) / 30, exact['sigma'].max())
+    ax.set_xlim(np.exp(base_half) / 30, min(reference['sigma'].max(), np.exp(base_half) * 100))
     ax.set_xlabel(r'EDM noise level $\sigma$')
     ax.axvline(np.exp(base_half), color='0.5', linestyle=':', linewidth=1)
 ax_h.set_ylabel('tracked (cross-)entropy (nats)')
 ax_r.set_ylabel(r'$dH/d\log\sigma$ (nats)')
 ax_h.legend(fontsize=7)
-n = int(curves['track']['n'].iloc[0])
-fig.suptitle(f"Guidance moves the class decision in noise level ({snakemake.input.exact.split('/')[-3]}, "
-             f'{n} trajectories per curve, ±2 SE; dotted: unguided half-entropy point)', fontsize=10)
+n = int(curves[baseline]['n'].iloc[0])
+fig.suptitle(f"Guidance moves the class decision in noise level ({snakemake.params.name}, "
+             f'{n} trajectories in the unguided curve, ±2 SE; dotted: unguided half-entropy point)', fontsize=10)
 fig.tight_layout()
 io.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
 

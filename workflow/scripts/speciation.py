@@ -1,4 +1,4 @@
-"""Rule gmm_speciation: fit the speciation window of every partition's curve, with bootstrap CIs."""
+"""Rule speciation: fit the speciation window of every partition's curve, with bootstrap CIs."""
 
 import numpy as np
 import pandas as pd
@@ -8,7 +8,8 @@ from entropic import io, speciation
 log = io.job_logger(snakemake.log[0])
 curves = io.read_curve(snakemake.input.curve)
 partitions = io.read_json(snakemake.input.partitions)
-rng = np.random.default_rng([snakemake.params.seed, 2])
+settings = snakemake.params.settings
+rng = np.random.default_rng([settings['seed'], 2])
 estimator = snakemake.wildcards.estimator
 
 rows = []
@@ -20,8 +21,8 @@ for part, curve in curves.groupby('partition', sort=False):
                          f'the curve {len(sigma)}')
     for row in speciation.fit_windows(sigma, arrays[f'{part}/H'], arrays[f'{part}/rate'],
                                       top_eigenvalue=partitions[part]['Lambda'],
-                                      num_boot=snakemake.params.bootstrap, rng=rng):
-        rows.append(dict(experiment=snakemake.wildcards.experiment, partition=part, estimator=estimator,
+                                      num_boot=settings['bootstrap'], rng=rng):
+        rows.append(dict(experiment=snakemake.wildcards.name, partition=part, estimator=estimator,
                          Lambda=partitions[part]['Lambda'], **row))
         if row['coordinate'] == 't':
             log.info(f"{part}: VP peak t*={row['peak']:.3f} [{row['peak_lo']:.3f}, {row['peak_hi']:.3f}], "

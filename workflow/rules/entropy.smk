@@ -1,0 +1,42 @@
+# Entropy curves of trained models: tracked posteriors read per partition, and the exact reference.
+
+
+rule model_entropy:
+    """Merge a run's shards; the tracked entropy curve of every partition, and the run's samples."""
+    input:
+        shards=model_shards,
+        partitions="results/models/{model}/partitions.json",
+    output:
+        curve="results/models/{model}/entropy/{run}.csv",
+        samples="results/models/{model}/entropy/{run}.npz",
+        generated="results/models/{model}/samples/{run}.npz",
+    params:
+        run=lambda wc: MODELS[wc.model]["runs"][wc.run],
+    log:
+        "results/logs/model_entropy/{model}-{run}.log",
+    threads: 1
+    script:
+        "../scripts/model_entropy.py"
+
+
+rule model_reference_entropy:
+    """The exact entropy the trained network is measured against: its training set's (digits) or its mixture's (gmm)."""
+    input:
+        unpack(model_gmm_inputs),
+        partitions="results/models/{model}/partitions.json",
+    output:
+        curve="results/models/{model}/entropy/{reference}.csv",
+        samples="results/models/{model}/entropy/{reference}.npz",
+    wildcard_constraints:
+        reference="empirical|exact",
+    params:
+        spec=lambda wc: MODELS[wc.model],
+        exact=GMM["exact"],
+        data_seed=lambda wc: model_seed(wc.model, "data"),
+        seed=lambda wc: model_seed(wc.model, "reference"),
+    log:
+        "results/logs/model_reference_entropy/{model}-{reference}.log",
+    threads: 1
+    priority: 5
+    script:
+        "../scripts/model_reference_entropy.py"

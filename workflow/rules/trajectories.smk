@@ -1,0 +1,22 @@
+# Trajectories of trained models: the stochastic sampler with every hypothesis tracked, sharded by seed.
+
+
+rule model_trajectories:
+    """One shard of one run: sampler trajectories with the posterior of every class and the unconditional model."""
+    input:
+        checkpoint="results/models/{model}/checkpoint.pt",
+    output:
+        "results/models/{model}/trajectories/{run}/shard-{shard}.npz",
+    wildcard_constraints:
+        shard=r"\d+",
+    params:
+        spec=lambda wc: MODELS[wc.model],
+        run=lambda wc: MODELS[wc.model]["runs"][wc.run],
+        # The same seed for a shard in every run: runs differ by their settings, not by their noise.
+        seed=lambda wc: model_seed(wc.model, "trajectories", wc.shard),
+    log:
+        "results/logs/model_trajectories/{model}-{run}-{shard}.log",
+    threads: 1
+    priority: 5
+    script:
+        "../scripts/model_trajectories.py"

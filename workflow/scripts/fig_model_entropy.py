@@ -1,0 +1,54 @@
+"""Figure <model>_entropy: a trained model's entropy and rate per partition, against its exact reference.
+
+Rows: `classes`, every partition of the model's file or experiment, and the paper's binary form for
+every class (`<k>-vs-reference`, overlaid). Left: H (tracked, ±2 SE) and the reference (dashed);
+right: dH/dlog sigma, with the fitted window (FWHM, shaded) and the theory value sigma_S = sqrt(Lambda - 1)
+of the data the partition acts on (dashed vertical)."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from entropic import io, plotting
+
+plotting.setup()
+log = io.job_logger(snakemake.log[0])
+curve = io.read_curve(snakemake.input.curve)
+reference = io.read_curve(snakemake.input.reference)
+windows = pd.read_csv(snakemake.input.windows).query("coordinate == 'log_sigma'").set_index('partition')
+partitions = io.read_json(snakemake.input.partitions)
+model = snakemake.wildcards.model
+binary = [p for p in partitions if p.endswith('-vs-reference')]
+rows = [[p] for p in partitions if p not in binary] + ([binary] if binary else [])
+n = int(curve['n'].max())
+
+fig, axes = plt.subplots(len(rows), 2, figsize=(11, 3.3 * len(rows)), squeeze=False)
+for names, (ax_h, ax_r) in zip(rows, axes):
+    colors = ['C0'] if len(names) == 1 else plotting.sequential_colors(len(names), 'tab10')
+    for name, color in zip(names, colors):
+        c, r, w = curve.query('partition == @name'), reference.query('partition == @name'), windows.loc[name]
+        label = name if len(names) > 1 else f"tracked, {int(c['n'].iloc[0])} trajectories"
+        plotting.band(ax_h, c['sigma'].to_numpy(), c['H'].to_numpy(), c['H_se'].to_numpy(), color, label=label)
+        plotting.band(ax_r, c['sigma'].to_numpy(), c['rate'].to_numpy(), c['rate_se'].to_numpy(), color)
+        ax_h.plot(r['sigma'], r['H'], color='k' if len(names) == 1 else color, linestyle='--', linewidth=1,
+                  label=f"{r['estimator'].iloc[0]} reference" if len(names) == 1 else None)
+        ax_r.plot(r['sigma'], r['rate'], color='k' if len(names) == 1 else color, linestyle='--', linewidth=1)
+        if len(names) == 1:
+            plotting.mark_window(ax_r, np.exp(w['width_low']), np.exp(w['width_high']), color, label='FWHM (tracked)')
+            plotting.mark_theory(ax_r, partitions[name]['sigma_S'], label=r'$\sigma_S=\sqrt{\Lambda-1}$')
+        log.info(f"{name}: tracked peak sigma {np.exp(w['peak']):.3g} [{np.exp(w['peak_lo']):.3g}, {np.exp(w['peak_hi']):.3g}], "
+                 f"half-entropy sigma {np.exp(w['half_entropy']):.3g}, theory sigma_S {partitions[name]['sigma_S']:.3g}")
+    if len(names) > 1:
+        plotting.mark_theory(ax_r, partitions[names[0]]['sigma_S'], label=r'$\sigma_S$ (all data)')
+    title = names[0] if len(names) == 1 else "the paper's binary form: class k against the unconditional reference"
+    ax_h.set_title(f'{model}: {title}', fontsize=10)
+    ax_h.set_ylabel(r'$H$ (nats)')
+    ax_r.set_ylabel(r'$dH/d\log\sigma$ (nats)')
+    for ax in (ax_h, ax_r):
+        ax.set_xscale('log')
+        ax.set_xlabel(r'EDM noise level $\sigma$ (data units)')
+    ax_h.legend(fontsize=7, ncol=2 if len(names) > 1 else 1)
+    ax_r.legend(fontsize=7)
+fig.suptitle(f'{model}: tracked entropy (unguided, ±2 SE) against the exact reference (dashed)', fontsize=11)
+fig.tight_layout()
+io.save_figure(fig, list(snakemake.output))

@@ -1,0 +1,53 @@
+"""Figure <model>_samples: generated digits, ten per class, for the unguided run and the last run of
+the sweep, with the accuracy of a classifier trained on real digits; and the training loss."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from entropic import digits, io, plotting
+
+plotting.setup()
+log = io.job_logger(snakemake.log[0])
+runs = snakemake.params.runs
+quality = pd.read_csv(snakemake.input.quality).set_index('run')
+losses = pd.read_csv(snakemake.input.losses)
+shown = [runs[0]] if len(runs) == 1 else [runs[0], runs[-1]]
+per_class = 10
+
+
+def grid(x, labels):
+    """Ten samples of each class as one image: classes down, samples across; pixels in [-1, 1]."""
+    h, w = digits.IMAGE_SHAPE
+    image = np.ones((digits.NUM_CLASSES * (h + 1), per_class * (w + 1)))
+    for k in range(digits.NUM_CLASSES):
+        for j, sample in enumerate(x[labels == k][:per_class]):
+            image[k * (h + 1):k * (h + 1) + h, j * (w + 1):j * (w + 1) + w] = sample.reshape(h, w)
+    return image
+
+
+fig, axes = plt.subplots(1, len(shown) + 1, figsize=(4.2 * (len(shown) + 1), 4.4),
+                         gridspec_kw=dict(width_ratios=[1] * len(shown) + [1.2]))
+for ax, name in zip(axes, shown):
+    generated = io.load_npz(snakemake.input.samples[runs.index(name)], keys=['x', 'labels'])
+    ax.imshow(grid(np.clip(generated['x'], -1, 1), generated['labels']), cmap='gray_r', vmin=-1, vmax=1)
+    q = quality.loc[name]
+    ax.set_title(f"{name} (w = {q['guidance']:g}): classifier accuracy {q['accuracy']:.1%}\n"
+                 f"on {int(q['samples'])} samples; near-copies {q['near_copies']:.1%}", fontsize=9)
+    ax.set_yticks(np.arange(digits.NUM_CLASSES) * 9 + 3.5, labels=range(digits.NUM_CLASSES))
+    ax.set_xticks([])
+    ax.set_ylabel('class')
+    ax.grid(False)
+ax = axes[-1]
+smooth = losses['loss'].rolling(max(1, len(losses) // 100), min_periods=1).mean()
+ax.plot(losses['step'], losses['loss'], color='0.8', linewidth=0.5, label='per step')
+ax.plot(losses['step'], smooth, color='C0', label='running mean')
+ax.set_yscale('log')
+ax.set_xlabel('training step')
+ax.set_ylabel('EDM loss (weighted MSE)')
+ax.set_title('training loss', fontsize=9)
+ax.legend(fontsize=7)
+fig.suptitle(f'{snakemake.wildcards.model}: generated samples (ten per class) and training', fontsize=11)
+fig.tight_layout()
+io.save_figure(fig, list(snakemake.output))
+log.info(f"shown runs {shown}; final running loss {smooth.iloc[-1]:.4f}")

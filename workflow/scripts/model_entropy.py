@@ -1,0 +1,34 @@
+"""Rule model_entropy: merge a run's shards and read the tracked entropy curve of every partition.
+
+Guided trajectories are not drawn from the model's joint, so their curves are cross-entropies (PAPER.md 2.1)."""
+
+import pandas as pd
+
+from entropic import io, posterior, trained
+
+log = io.job_logger(snakemake.log[0])
+run = trained.merge_shards(snakemake.input.shards)
+partitions = io.read_json(snakemake.input.partitions)
+readout = 'entropy' if snakemake.params.run.get('guidance', 1.0) == 1 else 'cross-entropy'
+name = snakemake.wildcards.run
+log.info(f"{name}: {len(run['labels'])} trajectories from {len(snakemake.input.shards)} shards, "
+         f"{len(run['sigma'])} levels, {run['calls']} denoiser evaluations; readout: {readout}")
+
+frames, samples = [], {}
+for part, entry in partitions.items():
+    curve = posterior.tracked_curve(run['sigma'], run['hypotheses'], run['labels'], run['log_posterior'], entry['cells'])
+    log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "
+             f"{curve['n'][0]} trajectories")
+    frames.append(io.curve_frame(part, name, readout, run['sigma'], curve))
+    samples[f'{part}/H'], samples[f'{part}/rate'] = curve['H_samples'], curve['rate_samples']
+
+io.write_csv(pd.concat(frames, ignore_index=True), snakemake.output.curve)
+io.save_npz(snakemake.output.samples, sigma=run['sigma'], **samples)
+# The generated samples, and the snapshot trajectories (their x0 estimates and tracked posterior) for figures.
+snapshots = {}
+if 'denoised' in run:
+    m = len(run['denoised'][0])
+    snapshots = dict(denoised=run['denoised'], snapshot_labels=run['labels'][:m],
+                     snapshot_log_posterior=run['log_posterior'][:, :m])
+io.save_npz(snakemake.output.generated, x=run['x'], labels=run['labels'], sigma=run['sigma'],
+            hypotheses=run['hypotheses'], **snapshots)

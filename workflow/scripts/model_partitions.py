@@ -1,0 +1,28 @@
+"""Rule model_partitions: a model's partitions and the speciation scale (Lambda of the training data in play) of each."""
+
+import numpy as np
+
+from entropic import empirical, gmm, io, trained
+from entropic import partitions as P
+
+log = io.job_logger(snakemake.log[0])
+spec = snakemake.params.spec
+mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture)) if spec['backend'] == 'gmm' else None
+x, labels, num_classes = trained.training_data(spec, mixture, snakemake.params.seed)
+partitions = trained.built_in_partitions(num_classes)
+if spec['backend'] == 'digits':
+    extra = P.read_partition_file(snakemake.input.file, num_classes)
+else:
+    extra = {name: entry['cells'] for name, entry in io.read_json(snakemake.input.experiment).items()}
+clash = sorted(name for name in set(extra) & set(partitions) if extra[name] != partitions[name])
+if clash:
+    raise ValueError(f'partitions {clash} redefine built-in partitions (classes, <k>-vs-reference) with other cells')
+partitions.update(extra)
+if spec['backend'] == 'gmm':   # the mixture's own covariance (a sample covariance in d dims is biased upward)
+    top_eigenvalue = lambda classes: mixture.restrict(classes).covariance_top_eigenvalue()
+else:                           # the training set is the data distribution the network learns
+    top_eigenvalue = lambda classes: empirical.top_eigenvalue(x.numpy()[np.isin(labels.numpy(), classes)])
+info = trained.partition_info(partitions, num_classes, top_eigenvalue)
+for name, entry in info.items():
+    log.info(f"{name}: {len(entry['cells'])} cells, Lambda={entry['Lambda']:.4g}, sigma_S={entry['sigma_S']:.4g}")
+io.write_json(info, snakemake.output[0])

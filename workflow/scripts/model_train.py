@@ -1,0 +1,28 @@
+"""Rule model_train: train a model's denoiser on the CPU; write the checkpoint and the loss curve."""
+
+import time
+
+import pandas as pd
+import torch
+
+from entropic import gmm, io, networks, trained, training
+
+log = io.job_logger(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+spec = snakemake.params.spec
+mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture)) if spec['backend'] == 'gmm' else None
+x, labels, num_classes = trained.training_data(spec, mixture, snakemake.params.data_seed)
+sigma_data = float(x.std())
+torch.manual_seed(snakemake.params.seed)    # the initial weights
+net = networks.EDMPrecond(dim=x.shape[1], num_classes=num_classes, sigma_data=sigma_data, **spec['network'])
+settings = spec['training']
+log.info(f"{snakemake.wildcards.model}: {len(x)} training samples of dimension {x.shape[1]}, {num_classes} classes, "
+         f"sigma_data={sigma_data:.4f}, {sum(p.numel() for p in net.parameters()):,} parameters; {settings}")
+start = time.perf_counter()
+ema, losses = training.train_denoiser(net, x, labels, seed=snakemake.params.seed, progress=True, **settings)
+seconds = time.perf_counter() - start
+log.info(f'trained in {seconds:.1f} s; loss {losses[:100].mean():.4f} (first 100 steps) -> {losses[-100:].mean():.4f} (last 100)')
+io.write_csv(pd.DataFrame(dict(step=range(1, len(losses) + 1), loss=losses)), snakemake.output.losses)
+networks.save_checkpoint(snakemake.output.checkpoint, ema, dict(
+    model=snakemake.wildcards.model, backend=spec['backend'], num_classes=num_classes, sigma_data=sigma_data,
+    training=settings, seconds=seconds, threads=snakemake.threads))

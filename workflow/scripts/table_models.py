@@ -1,0 +1,51 @@
+"""Tables models_windows and models_quality: every trained model's windows against theory and its reference,
+and the quality of its samples per run."""
+
+import numpy as np
+import pandas as pd
+
+from entropic import io
+
+log = io.job_logger(snakemake.log[0])
+windows = pd.concat([pd.read_csv(p) for p in snakemake.input.windows], ignore_index=True)
+windows = windows.rename(columns={'experiment': 'model'})
+trajectories = {}
+for path in snakemake.input.windows:
+    curve = io.read_curve(path.replace('/windows/', '/entropy/'))
+    for (part, estimator), c in curve.groupby(['partition', 'estimator']):
+        trajectories[(path.split('/')[-3], part, estimator)] = int(c['n'].iloc[0])
+# Windows in log sigma: the rate dH/dlog sigma of a tracked curve is well behaved at low noise, where
+# dH/dsigma = rate / sigma magnifies the finite-difference noise of near-certain trajectories.
+ls = windows.query("coordinate == 'log_sigma'").set_index(['model', 'partition', 'estimator'])
+table = pd.DataFrame({
+    'n': [trajectories[i] for i in ls.index],
+    'Lambda': ls['Lambda'], 'sigma_S': np.exp(ls['theory']),
+    'sigma_peak': np.exp(ls['peak']), 'sigma_peak_lo': np.exp(ls['peak_lo']), 'sigma_peak_hi': np.exp(ls['peak_hi']),
+    'sigma_half': np.exp(ls['half_entropy']), 'sigma_half_lo': np.exp(ls['half_entropy_lo']),
+    'sigma_half_hi': np.exp(ls['half_entropy_hi']),
+    'fwhm_log_sigma': ls['width'], 'drop80_low': np.exp(ls['drop80_low']), 'drop80_high': np.exp(ls['drop80_high']),
+}).reset_index()
+io.write_csv(table, snakemake.output.windows_csv)
+
+
+def ci(v, lo, hi):
+    return f'{v:.3g} [{lo:.3g}, {hi:.3g}]'
+
+
+io.write_markdown(pd.DataFrame({
+    'model': table['model'], 'partition': table['partition'], 'estimator': table['estimator'], 'n': table['n'],
+    'σ_S = √(Λ−1)': table['sigma_S'].map('{:.3g}'.format),
+    'peak of dH/dlog σ, σ* (95% CI)': [ci(*v) for v in zip(table['sigma_peak'], table['sigma_peak_lo'], table['sigma_peak_hi'])],
+    'σ at half entropy (95% CI)': [ci(*v) for v in zip(table['sigma_half'], table['sigma_half_lo'], table['sigma_half_hi'])],
+    'FWHM in log σ': table['fwhm_log_sigma'].map('{:.3f}'.format),
+    '80% of the drop in σ': [f'[{lo:.3g}, {hi:.3g}]' for lo, hi in zip(table['drop80_low'], table['drop80_high'])],
+}), snakemake.output.windows_md)
+
+quality = pd.concat([pd.read_csv(p) for p in snakemake.input.quality], ignore_index=True)
+io.write_csv(quality, snakemake.output.quality_csv)
+io.write_markdown(pd.DataFrame({
+    'model': quality['model'], 'run': quality['run'], 'w': quality['guidance'], 'guided on': quality['interval'],
+    'samples': quality['samples'], 'accuracy': quality['accuracy'].map('{:.2%}'.format),
+    'near-copies': quality['near_copies'].map(lambda v: '' if np.isnan(v) else f'{v:.2%}'),
+}), snakemake.output.quality_md)
+log.info(f'{len(table)} windows, {len(quality)} runs')
