@@ -81,6 +81,23 @@ def test_rerun_does_nothing(run):
     assert 'Nothing to be done' in result.stdout + result.stderr
 
 
+def test_changing_one_value_reruns_only_what_depends_on_it(run, tmp_path):
+    import yaml
+    config = yaml.safe_load((ROOT / 'config' / 'test.yaml').read_text())
+    config['models']['digits']['runs']['cfg3']['guidance'] = 2.5
+    changed = tmp_path / 'changed.yaml'
+    changed.write_text(yaml.safe_dump(config, sort_keys=False))   # same key order: Snakemake compares params as written
+    result = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
+                             '--directory', str(run), '--configfile', str(changed)], capture_output=True, text=True, cwd=run)
+    assert result.returncode == 0, result.stderr[-2000:]
+    scheduled = {name.rstrip(':') for name in (line.split()[1] for line in result.stdout.splitlines()
+                                               if line.startswith('rule '))}
+    # The guided run's shards and what reads them; not the training, not the unguided run, not the GMM track.
+    assert {'model_trajectories', 'model_entropy', 'fig_model_guidance'} <= scheduled
+    assert not scheduled & {'model_train', 'model_partitions', 'model_reference_entropy', 'gmm_mixture', 'gmm_track_entropy'}
+    assert 'results/models/digits/trajectories/unguided' not in result.stdout
+
+
 def test_notebooks_run_on_the_results(run):
     import nbformat
     from nbclient import NotebookClient

@@ -12,22 +12,23 @@ the unconditional model, so that every binary form has the paper's prior 1/2 (PA
 import numpy as np
 import torch
 
-from . import digits, empirical, io, noise, sampler, theory
+from . import digits, empirical, gmm, io, noise, sampler, theory
 from . import partitions as P
 from .partitions import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
 # Data and partitions.
 
-def training_data(spec, mixture=None, seed=0):
-    """(x [N, d] float32, labels [N] long, num_classes) of a validated model entry; `mixture` is the
-    GaussianMixture of the gmm backend's experiment."""
+def training_data(spec, inputs, seed=0):
+    """(x [N, d] float32, labels [N] long, num_classes, mixture or None) of a model's data spec (backend,
+    experiment, train_samples); `inputs` has the paths `means` and `mixture` of the gmm backend's experiment."""
     if spec['backend'] == 'digits':
         x, labels = digits.load_digits()
-        return x, labels, digits.NUM_CLASSES
+        return x, labels, digits.NUM_CLASSES, None
     if spec['backend'] == 'gmm':
+        mixture = gmm.load_mixture(inputs.means, io.read_json(inputs.mixture))
         x, z = mixture.sample(spec['train_samples'], np.random.default_rng(seed))
-        return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(z, dtype=torch.long), mixture.num_components
+        return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(z, dtype=torch.long), mixture.num_components, mixture
     raise ValueError(f"unknown backend {spec['backend']!r}")
 
 def built_in_partitions(num_classes):

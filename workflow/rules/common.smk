@@ -64,6 +64,22 @@ def model_seed(model, *keys):
     return derive_seed(MODELS[model]["seed"], model, *keys)
 
 
+def model_data(model):
+    """The keys of a model entry that define its training data (what the data-dependent rules depend on)."""
+    return {k: v for k, v in MODELS[model].items() if k in ("backend", "experiment", "train_samples")}
+
+
+def model_sampling(model, run):
+    """What one run's trajectories depend on: the sampler, the number of trajectories, shards, snapshots."""
+    spec = MODELS[model]
+    return dict(
+        sampler=spec["sampler"],
+        trajectories=spec["runs"][run].get("trajectories", spec["trajectories"]),
+        shards=spec["shards"],
+        snapshots=spec["snapshots"],
+    )
+
+
 def model_reference(model):
     """The estimator name of a model's reference curve: the training set's exact entropy (digits) or the mixture's."""
     return "empirical" if MODELS[model]["backend"] == "digits" else "exact"

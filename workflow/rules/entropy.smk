@@ -30,7 +30,9 @@ rule model_reference_entropy:
     wildcard_constraints:
         reference="empirical|exact",
     params:
-        spec=lambda wc: MODELS[wc.model],
+        data=lambda wc: model_data(wc.model),
+        sampler=lambda wc: MODELS[wc.model]["sampler"],
+        reference=lambda wc: MODELS[wc.model]["reference"],
         exact=GMM["exact"],
         data_seed=lambda wc: model_seed(wc.model, "data"),
         seed=lambda wc: model_seed(wc.model, "reference"),

@@ -14,7 +14,7 @@ rule model_partitions:
     output:
         "results/models/{model}/partitions.json",
     params:
-        spec=lambda wc: MODELS[wc.model],
+        data=lambda wc: model_data(wc.model),
         seed=lambda wc: model_seed(wc.model, "data"),
     log:
         "results/logs/model_partitions/{model}.log",
@@ -31,7 +31,9 @@ rule model_train:
         checkpoint="results/models/{model}/checkpoint.pt",
         losses="results/models/{model}/training.csv",
     params:
-        spec=lambda wc: MODELS[wc.model],
+        data=lambda wc: model_data(wc.model),
+        network=lambda wc: MODELS[wc.model]["network"],
+        training=lambda wc: MODELS[wc.model]["training"],
         data_seed=lambda wc: model_seed(wc.model, "data"),
         seed=lambda wc: model_seed(wc.model, "training"),
     log:
@@ -50,7 +52,7 @@ rule model_quality:
     output:
         "results/models/{model}/quality.csv",
     params:
-        spec=lambda wc: MODELS[wc.model],
+        data=lambda wc: model_data(wc.model),
         runs=lambda wc: MODELS[wc.model]["runs"],
         data_seed=lambda wc: model_seed(wc.model, "data"),
         seed=lambda wc: model_seed(wc.model, "quality"),

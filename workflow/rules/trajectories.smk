@@ -10,7 +10,7 @@ rule model_trajectories:
     wildcard_constraints:
         shard=r"\d+",
     params:
-        spec=lambda wc: MODELS[wc.model],
+        sampling=lambda wc: model_sampling(wc.model, wc.run),
         run=lambda wc: MODELS[wc.model]["runs"][wc.run],
         # The same seed for a shard in every run: runs differ by their settings, not by their noise.
         seed=lambda wc: model_seed(wc.model, "trajectories", wc.shard),

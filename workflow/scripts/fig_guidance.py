@@ -29,7 +29,7 @@ def share_above(curve, log_sigma):
     H = np.interp(log_sigma, np.log(curve['sigma']), curve['H'])
     return (curve['H'].iloc[-1] - H) / (curve['H'].iloc[-1] - curve['H'].iloc[0])
 
-rows = []
+rows, intervals = [], []
 fig, (ax_h, ax_r) = plt.subplots(1, 2, figsize=(11, 4.2))
 ax_h.plot(reference['sigma'], reference['H'], color='k', linewidth=1, label=snakemake.params.reference_label)
 for name, color in zip(shown, plotting.sequential_colors(len(shown), 'rocket_r')):
@@ -39,8 +39,8 @@ for name, color in zip(shown, plotting.sequential_colors(len(shown), 'rocket_r')
              + f", {int(c['n'].iloc[0])} trajectories")
     plotting.band(ax_h, c['sigma'].to_numpy(), c['H'].to_numpy(), c['H_se'].to_numpy(), color, label=label)
     plotting.band(ax_r, c['sigma'].to_numpy(), c['rate'].to_numpy(), c['rate_se'].to_numpy(), color)
-    if interval:
-        ax_r.axvspan(*interval, color=color, alpha=0.08, linewidth=0)
+    if interval:   # where this variant guides: a bar under the rate curves, one row per variant
+        intervals.append((interval, color))
     rows.append(dict(variant=name, scale=v.get('guidance', 1.0),
                      interval='' if not interval else f'({interval[0]:g}, {interval[1]:g}]',
                      readout=c['readout'].iloc[0],
@@ -54,9 +54,15 @@ for ax in (ax_h, ax_r):
     ax.set_xlim(np.exp(base_half) / 30, min(reference['sigma'].max(), np.exp(base_half) * 100))
     ax.set_xlabel(r'EDM noise level $\sigma$')
     ax.axvline(np.exp(base_half), color='0.5', linestyle=':', linewidth=1)
+top = ax_r.get_ylim()[1]
+for k, ((lo, hi), color) in enumerate(intervals):
+    y = -top * (0.04 + 0.05 * k)
+    ax_r.plot([max(lo, ax_r.get_xlim()[0]), hi], [y, y], color=color, linewidth=4, solid_capstyle='butt')
+if intervals:
+    ax_r.text(0.01, 0.02, 'bars: where a limited-interval variant guides', transform=ax_r.transAxes, fontsize=7, color='0.3')
 ax_h.set_ylabel('tracked (cross-)entropy (nats)')
 ax_r.set_ylabel(r'$dH/d\log\sigma$ (nats)')
-ax_h.legend(fontsize=7)
+ax_h.legend(fontsize=7, loc='upper left')
 n = int(curves[baseline]['n'].iloc[0])
 fig.suptitle(f"Guidance moves the class decision in noise level ({snakemake.params.name}, "
              f'{n} trajectories in the unguided curve, ±2 SE; dotted: unguided half-entropy point)', fontsize=10)

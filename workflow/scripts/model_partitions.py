@@ -2,13 +2,12 @@
 
 import numpy as np
 
-from entropic import empirical, gmm, io, trained
+from entropic import empirical, io, trained
 from entropic import partitions as P
 
 log = io.job_logger(snakemake.log[0])
-spec = snakemake.params.spec
-mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture)) if spec['backend'] == 'gmm' else None
-x, labels, num_classes = trained.training_data(spec, mixture, snakemake.params.seed)
+spec = snakemake.params.data
+x, labels, num_classes, mixture = trained.training_data(spec, snakemake.input, snakemake.params.seed)
 partitions = trained.built_in_partitions(num_classes)
 if spec['backend'] == 'digits':
     extra = P.read_partition_file(snakemake.input.file, num_classes)

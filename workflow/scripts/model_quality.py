@@ -7,12 +7,11 @@ of the mixture (the component with the highest posterior at sigma = 0)."""
 import numpy as np
 import pandas as pd
 
-from entropic import gmm, io, quality, sampler, trained
+from entropic import io, quality, sampler, trained
 
 log = io.job_logger(snakemake.log[0])
-spec = snakemake.params.spec
-mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture)) if spec['backend'] == 'gmm' else None
-x_train, labels_train, _ = trained.training_data(spec, mixture, snakemake.params.data_seed)
+spec = snakemake.params.data
+x_train, labels_train, _, mixture = trained.training_data(spec, snakemake.input, snakemake.params.data_seed)
 if spec['backend'] == 'digits':
     classifier = quality.reference_classifier(x_train.numpy(), labels_train.numpy(), snakemake.params.seed)
 

@@ -6,31 +6,27 @@ memorised it would give. gmm: the mixture the training samples came from (entrop
 import numpy as np
 import pandas as pd
 
-from entropic import empirical, exact, gmm, io, noise, trained
+from entropic import empirical, exact, io, noise, trained
 
 log = io.job_logger(snakemake.log[0])
-spec = snakemake.params.spec
+spec = snakemake.params.data
 partitions = io.read_json(snakemake.input.partitions)
-settings = spec['sampler']
-sigmas = noise.log_sigma_grid(spec['reference']['levels'], settings['sigma_min'], settings['sigma_max'])
+settings, reference = snakemake.params.sampler, snakemake.params.reference
+sigmas = noise.log_sigma_grid(reference['levels'], settings['sigma_min'], settings['sigma_max'])
 rng = np.random.default_rng(snakemake.params.seed)
 estimator = snakemake.wildcards.reference
-if spec['backend'] == 'gmm':
-    mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture))
-    projected = mixture.project()
-else:
-    x, labels, _ = trained.training_data(spec, None, snakemake.params.data_seed)
-    points, labels = x.double().numpy(), labels.numpy()
+x, labels, _, mixture = trained.training_data(spec, snakemake.input, snakemake.params.data_seed)
+points, labels = x.double().numpy(), labels.numpy()
 
 frames, samples = [], {}
 for part, entry in partitions.items():
     if spec['backend'] == 'gmm':
         hypotheses = exact.Hypotheses.from_partition(mixture.weights, entry['cells'])
-        curve = exact.exact_entropy_curve(projected, sigmas, hypotheses, snakemake.params.exact['points'],
+        curve = exact.exact_entropy_curve(mixture.project(), sigmas, hypotheses, snakemake.params.exact['points'],
                                           snakemake.params.exact['replicates'], rng)
     else:
         hypotheses = empirical.class_hypotheses(labels, entry['cells'])
-        curve = empirical.empirical_entropy_curve(points, hypotheses, sigmas, spec['reference']['samples'], rng)
+        curve = empirical.empirical_entropy_curve(points, hypotheses, sigmas, reference['samples'], rng)
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}")
     frames.append(io.curve_frame(part, estimator, 'entropy', sigmas, curve))
     samples[f'{part}/H'], samples[f'{part}/rate'] = curve['H_samples'], curve['rate_samples']

@@ -5,17 +5,16 @@ import time
 import pandas as pd
 import torch
 
-from entropic import gmm, io, networks, trained, training
+from entropic import io, networks, trained, training
 
 log = io.job_logger(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
-spec = snakemake.params.spec
-mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture)) if spec['backend'] == 'gmm' else None
-x, labels, num_classes = trained.training_data(spec, mixture, snakemake.params.data_seed)
+spec = snakemake.params.data
+x, labels, num_classes, mixture = trained.training_data(spec, snakemake.input, snakemake.params.data_seed)
 sigma_data = float(x.std())
 torch.manual_seed(snakemake.params.seed)    # the initial weights
-net = networks.EDMPrecond(dim=x.shape[1], num_classes=num_classes, sigma_data=sigma_data, **spec['network'])
-settings = spec['training']
+net = networks.EDMPrecond(dim=x.shape[1], num_classes=num_classes, sigma_data=sigma_data, **snakemake.params.network)
+settings = snakemake.params.training
 log.info(f"{snakemake.wildcards.model}: {len(x)} training samples of dimension {x.shape[1]}, {num_classes} classes, "
          f"sigma_data={sigma_data:.4f}, {sum(p.numel() for p in net.parameters()):,} parameters; {settings}")
 start = time.perf_counter()
