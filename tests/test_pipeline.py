@@ -148,5 +148,5 @@ def test_trained_models_run_through_the_whole_method(run):
     assert quality.loc[('digits', 'unguided'), 'accuracy'] > 0.5
     assert quality.loc[('gmm-net', 'unguided'), 'accuracy'] > 0.5
     windows = pd.read_csv(run / 'results' / 'tables' / 'models_windows.csv')
-    assert set(windows['estimator']) == {'unguided', 'cfg3', 'empirical', 'exact'}
+    assert set(windows['estimator']) == {'unguided', 'cfg3', 'empirical', 'exact', 'exact-denoiser'}
     assert (run / 'results' / 'tables' / 'digits_guidance.md').read_text().startswith('| variant')

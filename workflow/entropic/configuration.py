@@ -125,8 +125,8 @@ def _model_errors(models, gmm, root):
             errors.append(f"config key {key}.runs: needs a run named 'unguided' without guidance (the baseline of "
                           f"every curve and figure); runs: {', '.join(runs)}")
         for run_name, run in runs.items():
-            if run_name in ('exact', 'empirical'):
-                errors.append(f'config key {key}.runs.{run_name}: the name is reserved for the reference curve')
+            if run_name in ('exact', 'empirical', 'exact-denoiser'):
+                errors.append(f'config key {key}.runs.{run_name}: the name is reserved for a reference curve')
             interval = run.get('guidance_interval')
             if interval and not interval[0] < interval[1]:
                 errors.append(f'config key {key}.runs.{run_name}.guidance_interval: need sigma_lo < sigma_hi, got {interval}')

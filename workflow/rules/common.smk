@@ -106,9 +106,15 @@ def model_gmm_inputs(wildcards):
     }
 
 
+def model_references(model):
+    """The exact curves a model is compared with: its reference, and for a gmm model the tracker run on the
+    mixture's exact denoiser (which separates the network's error from the tracker's bias)."""
+    return [model_reference(model)] + (["exact-denoiser"] if MODELS[model]["backend"] == "gmm" else [])
+
+
 def model_window_files(model):
-    """Window CSVs of every run of a model and of its reference."""
-    names = list(MODELS[model]["runs"]) + [model_reference(model)]
+    """Window CSVs of every run of a model and of its references."""
+    names = list(MODELS[model]["runs"]) + model_references(model)
     return [f"results/models/{model}/windows/{name}.csv" for name in names]
 
 

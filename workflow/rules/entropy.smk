@@ -42,3 +42,22 @@ rule model_reference_entropy:
     priority: 5
     script:
         "../scripts/model_reference_entropy.py"
+
+
+rule model_exact_tracker:
+    """(gmm backend) The paper's tracker with the mixture's exact denoiser, on the model's grid: the network's error isolated."""
+    input:
+        unpack(model_gmm_inputs),
+        partitions="results/models/{model}/partitions.json",
+    output:
+        curve="results/models/{model}/entropy/exact-denoiser.csv",
+        samples="results/models/{model}/entropy/exact-denoiser.npz",
+    params:
+        data=lambda wc: model_data(wc.model),
+        sampling=lambda wc: model_sampling(wc.model, "unguided"),
+        seed=lambda wc: model_seed(wc.model, "trajectories", 0),
+    log:
+        "results/logs/model_exact_tracker/{model}.log",
+    threads: 1
+    script:
+        "../scripts/model_exact_tracker.py"

@@ -1,7 +1,8 @@
 """Figure <model>_entropy: a trained model's entropy and rate per partition, against its exact reference.
 
 Rows: `classes`, every partition of the model's file or experiment, and the paper's binary form for
-every class (`<k>-vs-reference`, overlaid). Left: H (tracked, ±2 SE) and the reference (dashed);
+every class (`<k>-vs-reference`, overlaid). Left: H (tracked, ±2 SE) and the reference (dashed), and for
+a model trained on a mixture the same tracker run on the mixture's exact denoiser (dotted);
 right: dH/dlog sigma, with the fitted window (FWHM, shaded) and the theory value sigma_S = sqrt(Lambda - 1)
 of the data the partition acts on (dashed vertical)."""
 
@@ -15,6 +16,7 @@ plotting.setup()
 log = io.job_logger(snakemake.log[0])
 curve = io.read_curve(snakemake.input.curve)
 reference = io.read_curve(snakemake.input.reference)
+exact_denoiser = io.read_curve(snakemake.input.exact_denoiser[0]) if snakemake.input.exact_denoiser else None
 windows = pd.read_csv(snakemake.input.windows).query("coordinate == 'log_sigma'").set_index('partition')
 partitions = io.read_json(snakemake.input.partitions)
 model = snakemake.wildcards.model
@@ -33,6 +35,11 @@ for names, (ax_h, ax_r) in zip(rows, axes):
         ax_h.plot(r['sigma'], r['H'], color='k' if len(names) == 1 else color, linestyle='--', linewidth=1,
                   label=f"{r['estimator'].iloc[0]} reference" if len(names) == 1 else None)
         ax_r.plot(r['sigma'], r['rate'], color='k' if len(names) == 1 else color, linestyle='--', linewidth=1)
+        if exact_denoiser is not None:
+            e = exact_denoiser.query('partition == @name')
+            ax_h.plot(e['sigma'], e['H'], color='0.4' if len(names) == 1 else color, linestyle=':', linewidth=1.5,
+                      label='tracker on the exact denoiser' if len(names) == 1 else None)
+            ax_r.plot(e['sigma'], e['rate'], color='0.4' if len(names) == 1 else color, linestyle=':', linewidth=1.5)
         if len(names) == 1:
             plotting.mark_window(ax_r, np.exp(w['width_low']), np.exp(w['width_high']), color, label='FWHM (tracked)')
             plotting.mark_theory(ax_r, partitions[name]['sigma_S'], label=r'$\sigma_S=\sqrt{\Lambda-1}$')
@@ -49,6 +56,7 @@ for names, (ax_h, ax_r) in zip(rows, axes):
         ax.set_xlabel(r'EDM noise level $\sigma$ (data units)')
     ax_h.legend(fontsize=7, ncol=2 if len(names) > 1 else 1)
     ax_r.legend(fontsize=7)
-fig.suptitle(f'{model}: tracked entropy (unguided, ±2 SE) against the exact reference (dashed)', fontsize=11)
+fig.suptitle(f'{model}: tracked entropy (unguided, ±2 SE) against the exact reference (dashed)'
+             + (', and the tracker on the exact denoiser (dotted)' if exact_denoiser is not None else ''), fontsize=11)
 fig.tight_layout()
 io.save_figure(fig, list(snakemake.output))
