@@ -13,6 +13,7 @@ import jsonschema
 import numpy as np
 import yaml
 
+from . import digits
 from .partitions import check_partition, read_partition_file
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / 'schemas' / 'config.schema.yaml'
@@ -117,7 +118,7 @@ def _model_errors(models, gmm, root):
                 errors.append(f"config key {key}.partitions: no file {spec['partitions']!r} (relative to the project root)")
             else:
                 try:
-                    read_partition_file(path, 10)
+                    read_partition_file(path, digits.NUM_CLASSES)
                 except ValueError as err:
                     errors.append(f'config key {key}.partitions: {err}')
         runs = spec['runs']
