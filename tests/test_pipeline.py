@@ -75,6 +75,18 @@ def test_windows_bracket_their_estimates_and_carry_theory(run):
     assert t.loc['superclasses', 'theory'] == pytest.approx(theory.speciation_time(t.loc['superclasses', 'Lambda']))
 
 
+def test_a_second_run_from_scratch_gives_byte_identical_results(run, tmp_path):
+    import hashlib
+    assert snakemake(tmp_path).returncode == 0
+
+    def digests(root):
+        return {p.relative_to(root): hashlib.md5(p.read_bytes()).hexdigest()
+                for p in (root / 'results').rglob('*') if p.suffix in ('.csv', '.npz', '.npy', '.json', '.pt')}
+    first, second = digests(run), digests(tmp_path)
+    assert first.keys() == second.keys() and len(first) > 50
+    assert [str(p) for p in first if first[p] != second[p]] == []
+
+
 def test_rerun_does_nothing(run):
     result = snakemake(run, '-n')
     assert result.returncode == 0
@@ -96,6 +108,16 @@ def test_changing_one_value_reruns_only_what_depends_on_it(run, tmp_path):
     assert {'model_trajectories', 'model_entropy', 'fig_model_guidance'} <= scheduled
     assert not scheduled & {'model_train', 'model_partitions', 'model_reference_entropy', 'gmm_mixture', 'gmm_track_entropy'}
     assert 'results/models/digits/trajectories/unguided' not in result.stdout
+
+
+def test_report_is_built_with_every_figure_and_caption(run):
+    result = snakemake(run, '--report', 'report.html')
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and 'ERROR' not in output, output[-2000:]
+    html = (run / 'report.html').read_text()
+    for name in ('gmm_hierarchy.png', 'digits_speciation.png', 'gmm-net_entropy.png', 'models_windows.csv'):
+        assert name in html
+    assert 'the picture of speciation' in html and 'Trained models' in html
 
 
 def test_notebooks_run_on_the_results(run):

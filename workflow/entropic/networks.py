@@ -19,6 +19,7 @@ torch.load(weights_only=True), so reading one never executes code.
 
 import math
 import pickle
+from io import BytesIO
 import zipfile
 
 import numpy as np
@@ -151,8 +152,10 @@ def save_checkpoint(path, net, meta):
     payload = dict(format=CHECKPOINT_FORMAT, kwargs=dict(net.init_kwargs),
                    state_dict={k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
                    meta=dict(meta))
+    buffer = BytesIO()     # torch names the archive after the file: save to memory so that the bytes depend on the net only
+    torch.save(payload, buffer)
     with io.atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        tmp.write_bytes(buffer.getvalue())
 
 def load_checkpoint(path):
     """(EDMPrecond in eval mode, meta) from a save_checkpoint file; ValueError naming the file if unreadable."""

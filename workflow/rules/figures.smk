@@ -9,11 +9,23 @@ rule fig_gmm_dimension_sweep:
         windows=gmm_files(GMM["figures"]["dimension_sweep"], "results/gmm/{experiment}/windows/exact.csv"),
     output:
         vp_pdf="results/figures/gmm_vp_dimension_sweep.pdf",
-        vp_png="results/figures/gmm_vp_dimension_sweep.png",
+        vp_png=report(
+            "results/figures/gmm_vp_dimension_sweep.png",
+            caption="../report/gmm_vp_dimension_sweep.rst",
+            category="Gaussian-mixture theory",
+        ),
         ve_pdf="results/figures/gmm_ve_dimension_sweep.pdf",
-        ve_png="results/figures/gmm_ve_dimension_sweep.png",
+        ve_png=report(
+            "results/figures/gmm_ve_dimension_sweep.png",
+            caption="../report/gmm_ve_dimension_sweep.rst",
+            category="Gaussian-mixture theory",
+        ),
         width_pdf="results/figures/gmm_relative_width.pdf",
-        width_png="results/figures/gmm_relative_width.png",
+        width_png=report(
+            "results/figures/gmm_relative_width.png",
+            caption="../report/gmm_relative_width.rst",
+            category="Gaussian-mixture theory",
+        ),
     params:
         experiments=GMM["figures"]["dimension_sweep"],
     log:
@@ -32,7 +44,11 @@ rule fig_gmm_hierarchy:
         windows=f"results/gmm/{GMM['figures']['hierarchy']}/windows/exact.csv",
     output:
         "results/figures/gmm_hierarchy.pdf",
-        "results/figures/gmm_hierarchy.png",
+        report(
+            "results/figures/gmm_hierarchy.png",
+            caption="../report/gmm_hierarchy.rst",
+            category="Gaussian-mixture theory",
+        ),
     log:
         "results/logs/fig_gmm_hierarchy.log",
     threads: 1
@@ -46,7 +62,11 @@ rule table_gmm_windows:
         mixtures=gmm_files(GMM["experiments"], "results/gmm/{experiment}/mixture.json"),
         windows=gmm_window_files(),
     output:
-        csv="results/tables/gmm_windows.csv",
+        csv=report(
+            "results/tables/gmm_windows.csv",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
         md="results/tables/gmm_windows.md",
     log:
         "results/logs/table_gmm_windows.log",
@@ -65,7 +85,11 @@ rule fig_gmm_estimators:
         ],
     output:
         "results/figures/gmm_estimators.pdf",
-        "results/figures/gmm_estimators.png",
+        report(
+            "results/figures/gmm_estimators.png",
+            caption="../report/gmm_estimators.rst",
+            category="Estimators on mixtures",
+        ),
     params:
         panels=GMM["figures"]["estimators"],
     log:
@@ -89,7 +113,11 @@ rule fig_gmm_guidance:
         reference=f"results/gmm/{GMM['figures']['guidance']}/entropy/exact.csv",
     output:
         pdf="results/figures/gmm_guidance.pdf",
-        png="results/figures/gmm_guidance.png",
+        png=report(
+            "results/figures/gmm_guidance.png",
+            caption="../report/gmm_guidance.rst",
+            category="Estimators on mixtures",
+        ),
         csv="results/tables/gmm_guidance.csv",
         md="results/tables/gmm_guidance.md",
     params:
@@ -110,7 +138,11 @@ rule fig_gmm_tracker_bias:
         "results/tables/gmm_tracker_bias.csv",
     output:
         "results/figures/gmm_tracker_bias.pdf",
-        "results/figures/gmm_tracker_bias.png",
+        report(
+            "results/figures/gmm_tracker_bias.png",
+            caption="../report/gmm_tracker_bias.rst",
+            category="Estimators on mixtures",
+        ),
     log:
         "results/logs/fig_gmm_tracker_bias.log",
     threads: 1
@@ -126,7 +158,11 @@ rule fig_model_guidance:
         reference=lambda wc: f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv",
     output:
         pdf="results/figures/{model}_guidance.pdf",
-        png="results/figures/{model}_guidance.png",
+        png=report(
+            "results/figures/{model}_guidance.png",
+            caption="../report/model_guidance.rst",
+            category="Trained models", subcategory="{model}",
+        ),
         csv="results/tables/{model}_guidance.csv",
         md="results/tables/{model}_guidance.md",
     params:
@@ -157,7 +193,11 @@ rule fig_model_entropy:
         partitions="results/models/{model}/partitions.json",
     output:
         "results/figures/{model}_entropy.pdf",
-        "results/figures/{model}_entropy.png",
+        report(
+            "results/figures/{model}_entropy.png",
+            caption="../report/model_entropy.rst",
+            category="Trained models", subcategory="{model}",
+        ),
     log:
         "results/logs/fig_model_entropy/{model}.log",
     threads: 1
@@ -173,7 +213,11 @@ rule fig_model_samples:
         quality="results/models/{model}/quality.csv",
     output:
         "results/figures/{model}_samples.pdf",
-        "results/figures/{model}_samples.png",
+        report(
+            "results/figures/{model}_samples.png",
+            caption="../report/model_samples.rst",
+            category="Trained models", subcategory="{model}",
+        ),
     params:
         runs=lambda wc: list(MODELS[wc.model]["runs"]),
     log:
@@ -190,7 +234,11 @@ rule fig_model_speciation:
         windows="results/models/{model}/windows/unguided.csv",
     output:
         "results/figures/{model}_speciation.pdf",
-        "results/figures/{model}_speciation.png",
+        report(
+            "results/figures/{model}_speciation.png",
+            caption="../report/model_speciation.rst",
+            category="Trained models", subcategory="{model}",
+        ),
     log:
         "results/logs/fig_model_speciation/{model}.log",
     threads: 1
@@ -205,7 +253,11 @@ rule table_models:
         partitions=[f"results/models/{model}/partitions.json" for model in MODELS],
         quality=[f"results/models/{model}/quality.csv" for model in MODELS],
     output:
-        windows_csv="results/tables/models_windows.csv",
+        windows_csv=report(
+            "results/tables/models_windows.csv",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
         windows_md="results/tables/models_windows.md",
         quality_csv="results/tables/models_quality.csv",
         quality_md="results/tables/models_quality.md",

@@ -24,4 +24,4 @@ log.info(f'trained in {seconds:.1f} s; loss {losses[:100].mean():.4f} (first 100
 io.write_csv(pd.DataFrame(dict(step=range(1, len(losses) + 1), loss=losses)), snakemake.output.losses)
 networks.save_checkpoint(snakemake.output.checkpoint, ema, dict(
     model=snakemake.wildcards.model, backend=spec['backend'], num_classes=num_classes, sigma_data=sigma_data,
-    training=settings, seconds=seconds, threads=snakemake.threads))
+    training=settings, threads=snakemake.threads))   # no wall time: the file must be the same on every rerun
