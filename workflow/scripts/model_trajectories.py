@@ -14,7 +14,11 @@ sigmas = trained.sampler_sigmas(sampling['sampler'])
 guidance = sampler.Guidance.from_config(run)
 log.info(f"{snakemake.wildcards.model}/{snakemake.wildcards.run} shard {shard}: {len(labels)} trajectories, "
          f"{len(sigmas) - 1} steps from sigma {sigmas[0]:g}, {guidance}")
-arrays = trained.sample_shard(networks.NetworkDenoiser(net), num_classes, labels, net.dim, sigmas, guidance,
-                              snakemake.params.seed, keep_denoised=sampling['snapshots'] if shard == 0 else 0)
+try:
+    arrays = trained.sample_shard(networks.NetworkDenoiser(net), num_classes, labels, net.dim, sigmas, guidance,
+                                  snakemake.params.seed, keep_denoised=sampling['snapshots'] if shard == 0 else 0)
+except FloatingPointError as err:   # the sampler names the noise level; say which shard and checkpoint too
+    raise FloatingPointError(f'{snakemake.wildcards.model}/{snakemake.wildcards.run} shard {shard} '
+                             f'({snakemake.input.checkpoint}): {err}') from None
 log.info(f"{int(arrays['calls'])} denoiser evaluations")
 io.save_npz(snakemake.output[0], **arrays)
