@@ -17,6 +17,13 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    model=_one_of(MODELS),
+    run=_one_of({run for spec in MODELS.values() for run in spec["runs"]}),
+
+
 include: "workflow/rules/gmm.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/trajectories.smk"

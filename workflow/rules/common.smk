@@ -20,10 +20,6 @@ def _one_of(names):
     return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "(?!)"
 
 
-wildcard_constraints:
-    model=_one_of(MODELS),
-    run=_one_of({run for spec in MODELS.values() for run in spec["runs"]}),
-
 
 def gmm_seed(experiment):
     """The experiment's own seed, or the track's."""
@@ -126,7 +122,7 @@ def speciation_settings(wildcards):
 
 
 def final_outputs():
-    """Everything `rule all` builds: the figures and tables of every track in the config."""
+    """Everything the target `all` builds: the figures and tables of every track in the config."""
     outputs = ["results/tables/gmm_windows.csv", "results/tables/gmm_windows.md"]
     if MODELS:
         outputs += ["results/tables/models_windows.csv", "results/tables/models_windows.md",

@@ -15,6 +15,8 @@ rule model_entropy:
     log:
         "results/logs/model_entropy/{model}-{run}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/model_entropy.py"
 
@@ -40,6 +42,8 @@ rule model_reference_entropy:
         "results/logs/model_reference_entropy/{model}-{reference}.log",
     threads: 1
     priority: 5
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/model_reference_entropy.py"
 
@@ -59,5 +63,7 @@ rule model_exact_tracker:
     log:
         "results/logs/model_exact_tracker/{model}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/model_exact_tracker.py"

@@ -31,6 +31,8 @@ rule fig_gmm_dimension_sweep:
     log:
         "results/logs/fig_gmm_dimension_sweep.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/fig_gmm_dimension_sweep.py"
 
@@ -52,6 +54,8 @@ rule fig_gmm_hierarchy:
     log:
         "results/logs/fig_gmm_hierarchy.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/fig_gmm_hierarchy.py"
 
@@ -71,6 +75,8 @@ rule table_gmm_windows:
     log:
         "results/logs/table_gmm_windows.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/table_gmm_windows.py"
 
@@ -95,6 +101,8 @@ rule fig_gmm_estimators:
     log:
         "results/logs/fig_gmm_estimators.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/fig_gmm_estimators.py"
 
@@ -128,6 +136,8 @@ rule fig_gmm_guidance:
     log:
         "results/logs/fig_gmm_guidance.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/fig_guidance.py"
 
@@ -146,6 +156,8 @@ rule fig_gmm_tracker_bias:
     log:
         "results/logs/fig_gmm_tracker_bias.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/fig_gmm_tracker_bias.py"
 
@@ -175,6 +187,8 @@ rule fig_model_guidance:
     log:
         "results/logs/fig_model_guidance/{model}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/fig_guidance.py"
 
@@ -201,6 +215,8 @@ rule fig_model_entropy:
     log:
         "results/logs/fig_model_entropy/{model}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/fig_model_entropy.py"
 
@@ -223,6 +239,8 @@ rule fig_model_samples:
     log:
         "results/logs/fig_model_samples/{model}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/fig_model_samples.py"
 
@@ -242,6 +260,8 @@ rule fig_model_speciation:
     log:
         "results/logs/fig_model_speciation/{model}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/fig_model_speciation.py"
 
@@ -266,5 +286,7 @@ rule table_models:
     log:
         "results/logs/table_models.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/table_models.py"

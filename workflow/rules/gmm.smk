@@ -13,6 +13,8 @@ rule gmm_mixture:
     log:
         "results/logs/gmm_mixture/{experiment}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/gmm_mixture.py"
 
@@ -33,6 +35,8 @@ rule gmm_exact_entropy:
     log:
         "results/logs/gmm_exact_entropy/{experiment}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/gmm_exact_entropy.py"
 
@@ -56,6 +60,8 @@ rule gmm_track_entropy:
     log:
         "results/logs/gmm_track_entropy/{experiment}-{tracker}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/gmm_track_entropy.py"
 
@@ -75,6 +81,8 @@ rule gmm_immse_entropy:
     log:
         "results/logs/gmm_immse_entropy/{experiment}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/gmm_immse_entropy.py"
 
@@ -93,5 +101,7 @@ rule gmm_tracker_bias:
     log:
         "results/logs/gmm_tracker_bias.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/gmm_tracker_bias.py"

@@ -19,6 +19,8 @@ rule model_partitions:
     log:
         "results/logs/model_partitions/{model}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/model_partitions.py"
 
@@ -40,6 +42,8 @@ rule model_train:
         "results/logs/model_train/{model}.log",
     threads: 1
     priority: 10
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/model_train.py"
 
@@ -59,5 +63,7 @@ rule model_quality:
     log:
         "results/logs/model_quality/{model}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/model_quality.py"

@@ -17,5 +17,7 @@ rule speciation:
     log:
         "results/logs/speciation/{track}-{name}-{estimator}.log",
     threads: 1
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/speciation.py"

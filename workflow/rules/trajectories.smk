@@ -18,5 +18,7 @@ rule model_trajectories:
         "results/logs/model_trajectories/{model}-{run}-{shard}.log",
     threads: 1
     priority: 5
+    conda:
+        "../../envs/entropic.yaml"
     script:
         "../scripts/model_trajectories.py"
