@@ -86,6 +86,15 @@ def read_curve(path):
         raise ValueError(f'{path}: NaN or inf in columns {bad}')
     return frame
 
+def curve_counts(paths):
+    """{(name, partition, estimator): n at the first level} of curve CSVs at results/<track>/<name>/entropy/: the
+    trajectories (tracker), samples (I-MMSE) or evaluations (exact) behind each curve."""
+    counts = {}
+    for path in paths:
+        for (part, estimator), c in read_curve(path).groupby(['partition', 'estimator']):
+            counts[(Path(path).parts[-3], part, estimator)] = int(c['n'].iloc[0])
+    return counts
+
 def load_npz(path, keys=()):
     try:
         data = dict(np.load(path))

@@ -41,10 +41,10 @@ def gmm_estimators(experiment):
     return names
 
 
-def gmm_window_files(wildcards=None):
-    """The window CSV of every experiment and estimator."""
+def gmm_result_files(kind):
+    """The `kind` CSV ("entropy": curves, "windows": fits) of every experiment and estimator."""
     return [
-        f"results/gmm/{e}/windows/{name}.csv"
+        f"results/gmm/{e}/{kind}/{name}.csv"
         for e in GMM["experiments"]
         for name in gmm_estimators(e)
     ]
@@ -108,10 +108,13 @@ def model_references(model):
     return [model_reference(model)] + (["exact-denoiser"] if MODELS[model]["backend"] == "gmm" else [])
 
 
-def model_window_files(model):
-    """Window CSVs of every run of a model and of its references."""
-    names = list(MODELS[model]["runs"]) + model_references(model)
-    return [f"results/models/{model}/windows/{name}.csv" for name in names]
+def model_result_files(kind):
+    """The `kind` CSV ("entropy": curves, "windows": fits) of every model's runs and references."""
+    return [
+        f"results/models/{model}/{kind}/{name}.csv"
+        for model in MODELS
+        for name in list(MODELS[model]["runs"]) + model_references(model)
+    ]
 
 
 def speciation_settings(wildcards):
@@ -123,7 +126,7 @@ def speciation_settings(wildcards):
 
 def final_outputs():
     """Everything the target `all` builds: the figures and tables of every track in the config."""
-    outputs = ["results/tables/gmm_windows.csv", "results/tables/gmm_windows.md"]
+    outputs = ["results/config.yaml", "results/tables/gmm_windows.csv", "results/tables/gmm_windows.md"]
     if MODELS:
         outputs += ["results/tables/models_windows.csv", "results/tables/models_windows.md",
                     "results/tables/models_quality.csv", "results/tables/models_quality.md"]

@@ -64,7 +64,8 @@ rule table_gmm_windows:
     """Every GMM experiment's fitted windows against theory, as CSV and Markdown."""
     input:
         mixtures=gmm_files(GMM["experiments"], "results/gmm/{experiment}/mixture.json"),
-        windows=gmm_window_files(),
+        windows=gmm_result_files("windows"),
+        curves=gmm_result_files("entropy"),
     output:
         csv=report(
             "results/tables/gmm_windows.csv",
@@ -269,7 +270,8 @@ rule fig_model_speciation:
 rule table_models:
     """Every trained model's windows (runs and reference) against theory, and the quality of its samples."""
     input:
-        windows=[f for model in MODELS for f in model_window_files(model)],
+        windows=model_result_files("windows"),
+        curves=model_result_files("entropy"),
         partitions=[f"results/models/{model}/partitions.json" for model in MODELS],
         quality=[f"results/models/{model}/quality.csv" for model in MODELS],
     output:
@@ -290,3 +292,18 @@ rule table_models:
         "../../envs/entropic.yaml"
     script:
         "../scripts/table_models.py"
+
+
+rule effective_config:
+    """The config this run used, with every default filled in: provenance for the report and for reviewers."""
+    output:
+        report("results/config.yaml", caption="../report/config.rst", category="Configuration"),
+    params:
+        config=config,
+    log:
+        "results/logs/effective_config.log",
+    threads: 1
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/effective_config.py"

@@ -9,9 +9,11 @@ windows = pd.concat([pd.read_csv(p) for p in snakemake.input.windows], ignore_in
 infos = {io.read_json(p)['name']: io.read_json(p) for p in snakemake.input.mixtures}
 t = windows.query("coordinate == 't'").set_index(['experiment', 'partition', 'estimator'])
 s = windows.query("coordinate == 'sigma'").set_index(['experiment', 'partition', 'estimator'])
+counts = io.curve_counts(snakemake.input.curves)
 table = pd.DataFrame({
     'K': [infos[e]['num_components'] for e, _, _ in t.index],
     'd': [infos[e]['dim'] for e, _, _ in t.index],
+    'n': [counts[i] for i in t.index],
     'Lambda': t['Lambda'],
     't_S': t['theory'], 't_peak': t['peak'], 't_peak_lo': t['peak_lo'], 't_peak_hi': t['peak_hi'],
     't_width': t['width'], 't_relative_width': t['relative_width'],
@@ -25,7 +27,7 @@ def ci(v, lo, hi, digits):
 
 markdown = pd.DataFrame({
     'experiment': table['experiment'], 'partition': table['partition'], 'estimator': table['estimator'],
-    'K': table['K'], 'd': table['d'],
+    'K': table['K'], 'd': table['d'], 'n': table['n'],
     't_S = ½ log Λ': table['t_S'].map('{:.3f}'.format),
     't* (95% CI)': [ci(v, lo, hi, 4) for v, lo, hi in zip(table['t_peak'], table['t_peak_lo'], table['t_peak_hi'])],
     'FWHM_t': table['t_width'].map('{:.3f}'.format),

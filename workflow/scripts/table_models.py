@@ -9,11 +9,7 @@ from entropic import io
 log = io.job_logger(snakemake.log[0])
 windows = pd.concat([pd.read_csv(p) for p in snakemake.input.windows], ignore_index=True)
 windows = windows.rename(columns={'experiment': 'model'})
-trajectories = {}
-for path in snakemake.input.windows:
-    curve = io.read_curve(path.replace('/windows/', '/entropy/'))
-    for (part, estimator), c in curve.groupby(['partition', 'estimator']):
-        trajectories[(path.split('/')[-3], part, estimator)] = int(c['n'].iloc[0])
+trajectories = io.curve_counts(snakemake.input.curves)
 # Windows in log sigma: the rate dH/dlog sigma of a tracked curve is well behaved at low noise, where
 # dH/dsigma = rate / sigma magnifies the finite-difference noise of near-certain trajectories.
 ls = windows.query("coordinate == 'log_sigma'").set_index(['model', 'partition', 'estimator'])
