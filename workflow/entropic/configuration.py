@@ -114,7 +114,10 @@ def _model_errors(models, gmm, root):
                           f"experiments: {', '.join(gmm['experiments'])}")
         if spec['backend'] == 'digits':
             path = Path(root) / spec['partitions']
-            if not path.is_file():
+            if not Path(spec['partitions']).is_absolute() and not path.resolve().is_relative_to(Path(root).resolve()):
+                errors.append(f"config key {key}.partitions: {spec['partitions']!r} lies outside the project; "
+                              'give an absolute path to use a file elsewhere')
+            elif not path.is_file():
                 errors.append(f"config key {key}.partitions: no file {spec['partitions']!r} (relative to the project root)")
             else:
                 try:

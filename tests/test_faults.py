@@ -1,0 +1,122 @@
+"""Fault injection: corrupt inputs, NaNs from a model, interrupted runs and config paths fail clearly,
+name what is wrong, and never leave a result that looks finished.
+
+The pipeline cases run the small `gmm-net` chain of config/test.yaml (a mixture, a 300-step training, one
+shard of 100 trajectories) in scratch directories.
+"""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from entropic import io, networks
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 'results/models/gmm-net/entropy/unguided.csv'
+CHECKPOINT = 'results/models/gmm-net/checkpoint.pt'
+SHARD = 'results/models/gmm-net/trajectories/unguided/shard-0.npz'
+
+
+def command(workdir, *targets):
+    return [sys.executable, '-m', 'snakemake', *targets, '--cores', '1', '-s', str(ROOT / 'Snakefile'),
+            '--directory', str(workdir), '--configfile', str(ROOT / 'config' / 'test.yaml')]
+
+
+def snakemake(workdir, *targets):
+    return subprocess.run(command(workdir, *targets), capture_output=True, text=True, cwd=workdir)
+
+
+def digest(path):
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope='module')
+def chain(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp('chain')
+    result = snakemake(workdir, TARGET)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def test_a_truncated_checkpoint_is_named_and_nothing_is_sampled_from_it(chain, tmp_path):
+    workdir = tmp_path / 'work'
+    workdir.mkdir()
+    (workdir / 'results' / 'models' / 'gmm-net').mkdir(parents=True)
+    for name in ('results/gmm', 'results/models/gmm-net/checkpoint.pt', 'results/models/gmm-net/training.csv'):
+        subprocess.run(['cp', '-r', str(chain / name), str(workdir / name)], check=True)
+    (workdir / CHECKPOINT).write_bytes((chain / CHECKPOINT).read_bytes()[:2000])
+    result = snakemake(workdir, SHARD)
+    assert result.returncode != 0
+    assert f'{CHECKPOINT}: cannot read checkpoint' in result.stdout + result.stderr
+    assert not (workdir / SHARD).exists()
+    assert [p for p in (workdir / 'results').rglob('.*') if p.is_file()] == []     # no half-written file
+
+
+def test_nan_from_the_network_names_the_shard_and_noise_level(chain, tmp_path):
+    net, meta = networks.load_checkpoint(chain / CHECKPOINT)
+    with torch.no_grad():
+        net.body.out.bias.fill_(float('nan'))
+    workdir = tmp_path / 'work'
+    subprocess.run(['cp', '-r', str(chain), str(workdir)], check=True)
+    networks.save_checkpoint(workdir / CHECKPOINT, net, meta)
+    (workdir / SHARD).unlink()
+    result = snakemake(workdir, SHARD)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert 'gmm-net/unguided shard 0' in output and 'NaN or inf at sigma = ' in output
+    assert not (workdir / SHARD).exists()
+
+
+def test_a_curve_with_nans_is_refused_with_its_file_name(tmp_path):
+    curve = pd.DataFrame({c: [0.0, 1.0] for c in io.CURVE_COLUMNS})
+    curve.loc[1, 'H'] = np.nan
+    path = tmp_path / 'bad.csv'
+    curve.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"bad.csv: NaN or inf in columns \['H'\]"):
+        io.read_curve(path)
+
+
+def test_an_interrupted_run_completes_identically_on_rerun(chain, tmp_path):
+    # Kill Snakemake and its jobs while the network trains; the rerun must give the same bytes as an
+    # uninterrupted run, and nothing half-written may be taken for finished.
+    workdir = tmp_path / 'work'
+    workdir.mkdir()
+    process = subprocess.Popen(command(workdir, TARGET), cwd=workdir, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    log = workdir / 'results' / 'logs' / 'model_train' / 'gmm-net.log'
+    deadline = time.time() + 120
+    while not (log.exists() and 'parameters' in log.read_text()) and time.time() < deadline:
+        time.sleep(0.2)
+    assert process.poll() is None, 'the run ended before training started'
+    time.sleep(1.0)                                            # inside the training loop
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (workdir / CHECKPOINT).exists()
+    # A killed Snakemake leaves its lock (as after a power loss): --unlock, then the same command again.
+    assert snakemake(workdir, '--unlock').returncode == 0
+    result = snakemake(workdir, TARGET)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in (CHECKPOINT, SHARD, TARGET):
+        assert digest(workdir / name) == digest(chain / name), name
+
+
+def test_config_paths_cannot_leave_the_project_unless_absolute():
+    import copy
+
+    import yaml
+
+    from entropic.configuration import validate_config
+    config = yaml.safe_load((ROOT / 'config.yaml').read_text())
+    escaping = copy.deepcopy(config)
+    escaping['models']['digits']['partitions'] = '../outside/partitions.yaml'
+    assert validate_config(escaping) == ["config key models.digits.partitions: '../outside/partitions.yaml' lies "
+                                         "outside the project; give an absolute path to use a file elsewhere"]
