@@ -236,7 +236,7 @@ rule fig_model_samples:
             category="Trained models", subcategory="{model}",
         ),
     params:
-        runs=lambda wc: list(MODELS[wc.model]["runs"]),
+        runs=lambda wc: MODELS[wc.model]["runs"],
     log:
         "results/logs/fig_model_samples/{model}.log",
     threads: 1

@@ -32,7 +32,7 @@ def share_above(curve, log_sigma):
 rows, intervals = [], []
 fig, (ax_h, ax_r) = plt.subplots(1, 2, figsize=(11, 4.2))
 ax_h.plot(reference['sigma'], reference['H'], color='k', linewidth=1, label=snakemake.params.reference_label)
-for name, color in zip(shown, plotting.sequential_colors(len(shown), 'rocket_r')):
+for name, color in zip(shown, plotting.sequential_colors(len(shown), 'tab10')):
     c, w, v = curves[name], windows[name], variants[name]
     interval = v.get('guidance_interval')
     label = (f"{name}: w = {v.get('guidance', 1.0):g}" + (f', σ ∈ ({interval[0]:g}, {interval[1]:g}]' if interval else '')

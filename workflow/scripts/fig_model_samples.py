@@ -1,5 +1,5 @@
-"""Figure <model>_samples: generated digits, ten per class, for the unguided run and the last run of
-the sweep, with the accuracy of a classifier trained on real digits; and the training loss."""
+"""Figure <model>_samples: generated digits, ten per class, for the unguided run and the strongest
+guidance everywhere, with the accuracy of a classifier trained on real digits; and the training loss."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -9,17 +9,20 @@ from entropic import digits, io, plotting
 
 plotting.setup()
 log = io.job_logger(snakemake.log[0])
-runs = snakemake.params.runs
+settings = snakemake.params.runs           # run name -> its guidance settings
+runs = list(settings)
 quality = pd.read_csv(snakemake.input.quality).set_index('run')
 losses = pd.read_csv(snakemake.input.losses)
-shown = [runs[0]] if len(runs) == 1 else [runs[0], runs[-1]]
+# Unguided, and the strongest guidance applied at every noise level (if the sweep has one).
+everywhere = [r for r in runs if settings[r].get('guidance', 1.0) != 1.0 and 'guidance_interval' not in settings[r]]
+shown = ['unguided'] + sorted(everywhere, key=lambda r: settings[r]['guidance'])[-1:]
 per_class = 10
 
 
 def grid(x, labels):
     """Ten samples of each class as one image: classes down, samples across; pixels in [-1, 1]."""
     h, w = digits.IMAGE_SHAPE
-    image = np.ones((digits.NUM_CLASSES * (h + 1), per_class * (w + 1)))
+    image = -np.ones((digits.NUM_CLASSES * (h + 1), per_class * (w + 1)))     # -1: white gaps between digits
     for k in range(digits.NUM_CLASSES):
         for j, sample in enumerate(x[labels == k][:per_class]):
             image[k * (h + 1):k * (h + 1) + h, j * (w + 1):j * (w + 1) + w] = sample.reshape(h, w)
