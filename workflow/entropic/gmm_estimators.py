@@ -81,28 +81,16 @@ def track_mixture(
                          progress=progress, **sample_kwargs)
     return np.asarray(sigmas[:-1])[::-1].copy(), hypotheses, labels, out['log_posterior'].flip(0)
 
-def immse_mixture(mixture, sigmas, budget, pilot, seed, num_replicates=16, uniform_share=0.25):
-    """I-MMSE curve of H[Z | X_sigma] (all components) with the exact denoisers.
-
-    A share of the budget is spread evenly over the levels; the rest goes in proportion to (integration
-    weight x integrand spread) measured by a pilot run (Neyman allocation). The even share is defensive:
-    near the onset of the transition the integrand is carried by rare draws that a small pilot misses
-    (measured on k10-d1e4: pure Neyman allocation put 16 samples there and came out 0.02 nats low)."""
+def immse_mixture(mixture, sigmas, budget, pilot, seed, num_replicates=16):
+    """I-MMSE curve of H[Z | X_sigma] (all components) with the exact denoisers, the samples allocated by a
+    pilot run (posterior.immse_allocated)."""
     span = in_span(mixture)
-    den = GMMDenoiser(span)
     rng = np.random.default_rng(seed)
-    generator = torch.Generator().manual_seed(int(seed))
 
     def draw(n):
         x, z = span.sample(n, rng)
         return torch.as_tensor(x), torch.as_tensor(z)
 
     prior_entropy = float(-(span.weights * np.log(span.weights)).sum())
-    spreads = np.array([posterior.immse_integrand(den, *draw(pilot), float(s), generator).std().item() for s in sigmas])
-    coeff = posterior.integration_weights(np.log(sigmas))
-    coeff[:, -1] += 0.5
-    share = np.abs(coeff[0]) * spreads                      # the lowest level accumulates every level's variance
-    share = share / share.sum() if share.sum() > 0 else np.full(len(sigmas), 1 / len(sigmas))
-    share = uniform_share / len(sigmas) + (1 - uniform_share) * share
-    counts = np.maximum(num_replicates, np.round(share * budget).astype(int))
-    return posterior.immse_curve(den, draw, sigmas, prior_entropy, counts, generator, num_replicates)
+    return posterior.immse_allocated(GMMDenoiser(span), draw, sigmas, prior_entropy, budget, pilot,
+                                     torch.Generator().manual_seed(int(seed)), num_replicates)

@@ -107,3 +107,30 @@ def immse_curve(
     return dict(H=prior_entropy - coeff @ rate, H_se=np.sqrt((coeff ** 2) @ rate_var),
                 rate=rate, rate_se=np.sqrt(rate_var), n=counts.copy(),
                 H_samples=prior_entropy - coeff @ groups, rate_samples=groups)
+
+def immse_allocated(
+    denoiser,           # D(x, sigma, labels) with an UNCONDITIONAL reference
+    draw_data,          # draw_data(n) -> (x0, labels): samples of the data joint (z, x0)
+    sigmas,             # [L] increasing noise levels
+    prior_entropy,      # H[Z] in nats
+    budget,             # samples of the integrand over all levels (two denoiser calls each)
+    pilot,              # pilot samples per level
+    generator,          # torch.Generator of the forward noise
+    num_replicates = 16,
+    uniform_share  = 0.25,  # share of the budget spread evenly over the levels
+):
+    """immse_curve with the samples allocated by a pilot run.
+
+    A share of the budget is spread evenly over the levels; the rest goes in proportion to (integration
+    weight x integrand spread) measured by the pilot (Neyman allocation). The even share is defensive:
+    near the onset of the transition the integrand is carried by rare draws that a small pilot misses
+    (measured on k10-d1e4: pure Neyman allocation put 16 samples there and came out 0.02 nats low)."""
+    spreads = np.array([immse_integrand(denoiser, *draw_data(pilot), float(s), generator).std().item() for s in sigmas])
+    coeff = integration_weights(np.log(sigmas))
+    coeff[:, -1] += 0.5
+    share = np.abs(coeff[0]) * spreads                      # the lowest level accumulates every level's variance
+    share = share / share.sum() if share.sum() > 0 else np.full(len(sigmas), 1 / len(sigmas))
+    share = uniform_share / len(sigmas) + (1 - uniform_share) * share
+    counts = np.maximum(num_replicates, np.round(share * budget).astype(int))
+    return immse_curve(denoiser, draw_data, sigmas, prior_entropy, counts, generator, num_replicates)
+

@@ -201,10 +201,9 @@ rule fig_model_entropy:
         windows=lambda wc: f"results/models/{wc.model}/windows/unguided.csv",
         reference=lambda wc: f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv",
         reference_windows=lambda wc: f"results/models/{wc.model}/windows/{model_reference(wc.model)}.csv",
-        exact_denoiser=lambda wc: [
-            f"results/models/{wc.model}/entropy/{name}.csv"
-            for name in model_references(wc.model)[1:]
-        ],
+        exact_denoiser=lambda wc: (
+            [f"results/models/{wc.model}/entropy/exact-denoiser.csv"] if MODELS[wc.model]["backend"] == "gmm" else []
+        ),
         partitions="results/models/{model}/partitions.json",
     output:
         "results/figures/{model}_entropy.pdf",
