@@ -124,3 +124,12 @@ def curve_frame(partition, estimator, readout, sigmas, curve):
     return pd.DataFrame(dict(partition=partition, estimator=estimator, readout=readout, sigma=sigmas,
                              t=noise.sigma_to_vp_time(sigmas), log_snr=noise.sigma_to_log_snr(sigmas),
                              **{k: curve[k] for k in ('H', 'H_se', 'rate', 'rate_se', 'n')}))
+
+def write_curves(curves, estimator, readout, sigmas, curve_path, samples_path):
+    """Write {partition: curve dict} as the tidy curve CSV and, beside it, the npz of the per-trajectory (or
+    per-replicate) values `<partition>/H` and `<partition>/rate` that the window bootstrap resamples."""
+    frames = [curve_frame(part, estimator, readout, sigmas, curve) for part, curve in curves.items()]
+    write_csv(pd.concat(frames, ignore_index=True), curve_path)
+    arrays = {f'{part}/{key}': curve[f'{key}_samples'] for part, curve in curves.items() for key in ('H', 'rate')}
+    save_npz(samples_path, sigma=np.asarray(sigmas, dtype=np.float64), **arrays)
+

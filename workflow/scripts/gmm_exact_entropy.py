@@ -1,7 +1,6 @@
 """Rule gmm_exact_entropy: the exact entropy curve of every partition of one mixture."""
 
 import numpy as np
-import pandas as pd
 
 from entropic import exact, gmm, io, noise
 
@@ -15,15 +14,13 @@ sigmas = noise.log_sigma_grid(grid['levels'], info['sigma_S'] * 10 ** -grid['dec
                               info['sigma_S'] * 10 ** grid['decades_above'])
 rng = np.random.default_rng(snakemake.params.seed)
 
-frames, samples = [], {}
+curves = {}
 for part, entry in partitions.items():
     hypotheses = exact.Hypotheses.from_partition(mixture.weights, entry['cells'])
     curve = exact.exact_entropy_curve(projected, sigmas, hypotheses, snakemake.params.exact['points'],
                                       snakemake.params.exact['replicates'], rng)
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "
              f"{curve['n'][0]} evaluations per level")
-    frames.append(io.curve_frame(part, 'exact', 'entropy', sigmas, curve))
-    samples[f'{part}/H'], samples[f'{part}/rate'] = curve['H_samples'], curve['rate_samples']
+    curves[part] = curve
 
-io.write_csv(pd.concat(frames, ignore_index=True), snakemake.output.curve)
-io.save_npz(snakemake.output.samples, sigma=sigmas, **samples)
+io.write_curves(curves, 'exact', 'entropy', sigmas, snakemake.output.curve, snakemake.output.samples)

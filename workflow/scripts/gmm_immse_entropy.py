@@ -11,6 +11,4 @@ sigmas = noise.log_sigma_grid(settings['levels'], info['sigma_S'] * 10 ** -grid[
 curve = gmm_estimators.immse_mixture(mixture, sigmas, settings['samples'], settings['pilot'], snakemake.params.seed)
 log.info(f"classes: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "
          f"{2 * curve['n'].sum()} denoiser calls after a pilot of {2 * settings['pilot'] * len(sigmas)}")
-io.write_csv(io.curve_frame('classes', 'immse', 'entropy', sigmas, curve), snakemake.output.curve)
-io.save_npz(snakemake.output.samples, sigma=sigmas, **{'classes/H': curve['H_samples'],
-                                                         'classes/rate': curve['rate_samples']})
+io.write_curves({'classes': curve}, 'immse', 'entropy', sigmas, snakemake.output.curve, snakemake.output.samples)

@@ -2,8 +2,6 @@
 mixture, one tracker variant. Every partition of the components is read from one set of trajectories
 that tracks all components; a partition against the unconditional reference gets its own run."""
 
-import pandas as pd
-
 from entropic import gmm, gmm_estimators, io, posterior, sampler
 from entropic import partitions as P
 
@@ -27,7 +25,7 @@ def track(reference_class=None):
 
 
 all_components = track()
-frames, samples = [], {}
+curves = {}
 for part, entry in partitions.items():
     cells = entry['cells']
     if P.has_reference(cells) and 'exact' in (variant['kernel'], variant['sampler_variance']):
@@ -41,8 +39,6 @@ for part, entry in partitions.items():
     curve = posterior.tracked_curve(levels, *tracked, cells)
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "
              f"{curve['n'][0]} trajectories")
-    frames.append(io.curve_frame(part, name, readout, levels, curve))
-    samples[f'{part}/H'], samples[f'{part}/rate'] = curve['H_samples'], curve['rate_samples']
+    curves[part] = curve
 
-io.write_csv(pd.concat(frames, ignore_index=True), snakemake.output.curve)
-io.save_npz(snakemake.output.samples, sigma=all_components[0], **samples)
+io.write_curves(curves, name, readout, all_components[0], snakemake.output.curve, snakemake.output.samples)

@@ -2,8 +2,6 @@
 
 Guided trajectories are not drawn from the model's joint, so their curves are cross-entropies (PAPER.md 2.1)."""
 
-import pandas as pd
-
 from entropic import io, posterior, trained
 
 log = io.job_logger(snakemake.log[0])
@@ -14,16 +12,14 @@ name = snakemake.wildcards.run
 log.info(f"{name}: {len(run['labels'])} trajectories from {len(snakemake.input.shards)} shards, "
          f"{len(run['sigma'])} levels, {run['calls']} denoiser evaluations; readout: {readout}")
 
-frames, samples = [], {}
+curves = {}
 for part, entry in partitions.items():
     curve = posterior.tracked_curve(run['sigma'], run['hypotheses'], run['labels'], run['log_posterior'], entry['cells'])
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "
              f"{curve['n'][0]} trajectories")
-    frames.append(io.curve_frame(part, name, readout, run['sigma'], curve))
-    samples[f'{part}/H'], samples[f'{part}/rate'] = curve['H_samples'], curve['rate_samples']
+    curves[part] = curve
 
-io.write_csv(pd.concat(frames, ignore_index=True), snakemake.output.curve)
-io.save_npz(snakemake.output.samples, sigma=run['sigma'], **samples)
+io.write_curves(curves, name, readout, run['sigma'], snakemake.output.curve, snakemake.output.samples)
 # The generated samples, and the snapshot trajectories (their x0 estimates and tracked posterior) for figures.
 snapshots = {}
 if 'denoised' in run:

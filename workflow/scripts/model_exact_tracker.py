@@ -2,7 +2,6 @@
 was trained on, on the model's sampler grid and trajectory layout. Against the network's curve it isolates
 the learned denoiser's error; against the exact curve, the tracker's own discretisation bias."""
 
-import pandas as pd
 import torch
 
 from entropic import gmm_estimators, io, posterior, sampler, trained
@@ -17,11 +16,9 @@ sigmas = trained.sampler_sigmas(sampling['sampler'])
 run = trained.sample_shard(GMMDenoiser(span), num_classes, labels, span.dim, torch.as_tensor(sigmas),
                            sampler.Guidance(), snakemake.params.seed)
 partitions = io.read_json(snakemake.input.partitions)
-frames, samples = [], {}
+curves = {}
 for part, entry in partitions.items():
     curve = posterior.tracked_curve(run['sigma'], run['hypotheses'], run['labels'], run['log_posterior'], entry['cells'])
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, {curve['n'][0]} trajectories")
-    frames.append(io.curve_frame(part, 'exact-denoiser', 'entropy', run['sigma'], curve))
-    samples[f'{part}/H'], samples[f'{part}/rate'] = curve['H_samples'], curve['rate_samples']
-io.write_csv(pd.concat(frames, ignore_index=True), snakemake.output.curve)
-io.save_npz(snakemake.output.samples, sigma=run['sigma'], **samples)
+    curves[part] = curve
+io.write_curves(curves, 'exact-denoiser', 'entropy', run['sigma'], snakemake.output.curve, snakemake.output.samples)

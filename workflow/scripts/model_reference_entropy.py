@@ -4,7 +4,6 @@ digits: the training set as a mixture of point masses (entropic.empirical); what
 memorised it would give. gmm: the mixture the training samples came from (entropic.exact)."""
 
 import numpy as np
-import pandas as pd
 
 from entropic import empirical, exact, io, noise, trained
 
@@ -18,7 +17,7 @@ estimator = snakemake.wildcards.reference
 x, labels, _, mixture = trained.training_data(spec, snakemake.input, snakemake.params.data_seed)
 points, labels = x.double().numpy(), labels.numpy()
 
-frames, samples = [], {}
+curves = {}
 for part, entry in partitions.items():
     if spec['backend'] == 'gmm':
         hypotheses = exact.Hypotheses.from_partition(mixture.weights, entry['cells'])
@@ -28,8 +27,6 @@ for part, entry in partitions.items():
         hypotheses = empirical.class_hypotheses(labels, entry['cells'])
         curve = empirical.empirical_entropy_curve(points, hypotheses, sigmas, reference['samples'], rng)
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}")
-    frames.append(io.curve_frame(part, estimator, 'entropy', sigmas, curve))
-    samples[f'{part}/H'], samples[f'{part}/rate'] = curve['H_samples'], curve['rate_samples']
+    curves[part] = curve
 
-io.write_csv(pd.concat(frames, ignore_index=True), snakemake.output.curve)
-io.save_npz(snakemake.output.samples, sigma=sigmas, **samples)
+io.write_curves(curves, estimator, 'entropy', sigmas, snakemake.output.curve, snakemake.output.samples)
