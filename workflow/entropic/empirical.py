@@ -18,6 +18,9 @@ Rao-Blackwellised form (as in exact.py, with component variance 0):
 import numpy as np
 from scipy.special import log_softmax, xlogy
 
+from .exact import Hypotheses
+from .partitions import UNCONDITIONAL
+
 #----------------------------------------------------------------------------
 
 def top_eigenvalue(points, weights=None):
@@ -48,7 +51,6 @@ def empirical_entropy_curve(
     directions = rng.standard_normal((num_samples, points.shape[1]))
 
     members = [np.flatnonzero(membership[:, c]) for c in range(membership.shape[1])]   # points of each cell
-
     H = np.zeros((len(sigmas), num_samples))
     rate = np.zeros((len(sigmas), num_samples))
     for start in range(0, num_samples, chunk):
@@ -73,8 +75,6 @@ def empirical_entropy_curve(
 def class_hypotheses(labels, cells):
     """exact.Hypotheses over the points of a labelled set for a partition of the class labels (cells of
     class indices, UNCONDITIONAL allowed): every point weighs the same within its class's cells."""
-    from .exact import Hypotheses
-    from .partitions import UNCONDITIONAL
     labels = np.asarray(labels)
     point_cells = [list(np.flatnonzero(np.isin(labels, cell))) if list(cell) != [UNCONDITIONAL] else [UNCONDITIONAL]
                    for cell in cells]

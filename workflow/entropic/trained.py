@@ -12,7 +12,7 @@ the unconditional model, so that every binary form has the paper's prior 1/2 (PA
 import numpy as np
 import torch
 
-from . import digits, empirical, gmm, io, noise, sampler, theory
+from . import digits, gmm, io, noise, sampler, theory
 from . import partitions as P
 from .partitions import UNCONDITIONAL
 

@@ -22,7 +22,6 @@ partitions = io.read_json(snakemake.input.partitions)
 model = snakemake.wildcards.model
 binary = [p for p in partitions if p.endswith('-vs-reference')]
 rows = [[p] for p in partitions if p not in binary] + ([binary] if binary else [])
-n = int(curve['n'].max())
 
 fig, axes = plt.subplots(len(rows), 2, figsize=(11, 3.3 * len(rows)), squeeze=False)
 for names, (ax_h, ax_r) in zip(rows, axes):
