@@ -24,6 +24,7 @@ wildcard_constraints:
     run=_one_of({run for spec in MODELS.values() for run in spec["runs"]}),
 
 
+include: "workflow/rules/resources.smk"
 include: "workflow/rules/gmm.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/trajectories.smk"

@@ -13,11 +13,17 @@ import jsonschema
 import numpy as np
 import yaml
 
-from . import digits
+from . import digits, imagenet
 from .partitions import check_partition, read_partition_file
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / 'schemas' / 'config.schema.yaml'
 PROJECT_ROOT = Path(__file__).resolve().parents[2]     # where relative paths in the config start
+
+NUM_CLASSES = {'digits': digits.NUM_CLASSES, 'edm2': imagenet.NUM_CLASSES}   # what a partition file may name
+BACKEND_KEYS = {      # model keys that only some backends read
+    'experiment': ('gmm',), 'train_samples': ('gmm',), 'network': ('digits', 'gmm'), 'training': ('digits', 'gmm'),
+    'reference': ('digits', 'gmm'), 'net': ('edm2',), 'gnet': ('edm2',), 'batch': ('edm2',),
+}
 
 #----------------------------------------------------------------------------
 
@@ -112,7 +118,7 @@ def _model_errors(models, gmm, root):
         if spec['backend'] == 'gmm' and spec['experiment'] not in gmm['experiments']:
             errors.append(f"config key {key}.experiment: unknown experiment {spec['experiment']!r}; "
                           f"experiments: {', '.join(gmm['experiments'])}")
-        if spec['backend'] == 'digits':
+        if spec['backend'] in ('digits', 'edm2'):
             path = Path(root) / spec['partitions']
             if not Path(spec['partitions']).is_absolute() and not path.resolve().is_relative_to(Path(root).resolve()):
                 errors.append(f"config key {key}.partitions: {spec['partitions']!r} lies outside the project; "
@@ -121,7 +127,7 @@ def _model_errors(models, gmm, root):
                 errors.append(f"config key {key}.partitions: no file {spec['partitions']!r} (relative to the project root)")
             else:
                 try:
-                    read_partition_file(path, digits.NUM_CLASSES)
+                    read_partition_file(path, NUM_CLASSES[spec['backend']])
                 except ValueError as err:
                     errors.append(f'config key {key}.partitions: {err}')
         runs = spec['runs']
@@ -142,9 +148,21 @@ def _model_errors(models, gmm, root):
             errors.append(f'config key {key}.sampler: need sigma_min < sigma_max')
     return errors
 
+def _foreign_key_errors(models):
+    """Keys a model sets that its backend does not read (checked before the schema fills in defaults)."""
+    errors = []
+    for name, spec in models.items():
+        foreign = sorted(k for k in BACKEND_KEYS if k in spec and spec['backend'] not in BACKEND_KEYS[k])
+        foreign += sorted(f'runs.{r}.{k}' for r, run in (spec.get('runs') or {}).items() for k in ('net', 'gnet')
+                          if k in run and spec['backend'] != 'edm2')
+        if foreign:
+            errors.append(f"config key models.{name}: {', '.join(foreign)} do not apply to the "
+                          f"{spec['backend']!r} backend")
+    return errors
+
 def validate_config(config, schema_path=SCHEMA_PATH, root=PROJECT_ROOT):
     """Every problem with a config as one line each (empty when valid); fills in the schema's defaults."""
-    errors = schema_errors(config, load_schema(schema_path))
+    errors = schema_errors(config, load_schema(schema_path)) or _foreign_key_errors(config.get('models') or {})
     if errors:
         return errors
     from snakemake.utils import validate   # fills nested defaults; imported here so the library imports without it

@@ -96,18 +96,19 @@ def sample(
         log_post = torch.full((B, H), -math.log(H), dtype=torch.float64, device=x.device) if log_prior is None else \
             torch.log_softmax(torch.as_tensor(log_prior, dtype=torch.float64, device=x.device).expand(B, H), -1)
         history = [log_post]
-    rows = torch.arange(B, device=x.device)
+    trajectory = torch.arange(B, device=x.device)
     denoised = []
 
     for i in tqdm(range(len(sigmas) - 1), disable=not progress, desc='sampling', unit='step'):
         sigma, sigma_next = sigmas[i], sigmas[i + 1]
         w = guidance.scale_at(sigma)
         # Denoiser evaluations: every tracked hypothesis, then whatever the sampler needs beyond them.
-        if tracking:   # one call per hypothesis, the same calls a guided sampler makes for its branches
-            D_h = torch.stack([denoiser(x, sigma, torch.full_like(labels, h)) for h in hypotheses.tolist()])
+        if tracking:   # every hypothesis in one batch, the branches a guided sampler evaluates anyway
+            rows = torch.cat([x] * H)                                                  # [H B, ...]
+            D_h = denoiser(rows, sigma, hypotheses.repeat_interleave(B)).reshape(H, *x.shape)
             calls += H * B
         if tracking and own_in_hypotheses:
-            D_own = D_h[own_index, rows]
+            D_own = D_h[own_index, trajectory]
         else:
             D_own = denoiser(x, sigma, labels)
             calls += B

@@ -31,17 +31,30 @@ def training_data(spec, inputs, seed=0):
         return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(z, dtype=torch.long), mixture.num_components, mixture
     raise ValueError(f"unknown backend {spec['backend']!r}")
 
-def built_in_partitions(num_classes):
-    """`classes` and the paper's binary form `<k>-vs-reference` for every class."""
-    parts = {'classes': P.identity_partition(num_classes)}
-    parts.update({f'{k}-vs-reference': [[k], [UNCONDITIONAL]] for k in range(num_classes)})
+def class_list(classes):
+    """The classes in play as a list: range(K) for an int K, else the given indices."""
+    return list(range(classes)) if isinstance(classes, (int, np.integer)) else [int(k) for k in classes]
+
+def built_in_partitions(classes):
+    """`classes` and the paper's binary form `<k>-vs-reference` for every class in play (an int K: all K)."""
+    classes = class_list(classes)
+    parts = {'classes': [[k] for k in classes]}
+    parts.update({f'{k}-vs-reference': [[k], [UNCONDITIONAL]] for k in classes})
     return parts
 
-def partition_info(partitions, num_classes, top_eigenvalue):
+def classes_in_play(partitions):
+    """Sorted class indices that some partition names (the reference excluded)."""
+    return sorted({k for cells in partitions.values() for cell in cells for k in cell if k != UNCONDITIONAL})
+
+def partition_info(partitions, num_classes, top_eigenvalue=None):
     """partitions.json entries: cells and the speciation scale (Lambda, t_S, sigma_S) of the data each acts
-    on; top_eigenvalue(classes in play) -> Lambda of those classes' data."""
+    on; top_eigenvalue(classes in play) -> Lambda of those classes' data, or None where it is unknown
+    (pretrained models: then the three are null)."""
     info = {}
     for name, cells in partitions.items():
+        if top_eigenvalue is None:
+            info[name] = dict(cells=cells, Lambda=None, t_S=None, sigma_S=None)
+            continue
         top = float(top_eigenvalue(P.in_play(cells, num_classes)))
         info[name] = dict(cells=cells, Lambda=top, t_S=float(theory.speciation_time(top)),
                           sigma_S=float(theory.speciation_sigma(top)))
@@ -55,13 +68,14 @@ def sampler_sigmas(settings):
     return noise.edm_sigma_grid(settings['steps'], settings['sigma_min'], settings['sigma_max'], settings['rho'],
                                 append_zero=True)
 
-def trajectory_labels(num_classes, total):
-    """Equal numbers of trajectories per class and for the unconditional model, interleaved (0, 1, ..., K-1,
-    UNCONDITIONAL, 0, 1, ...); [n (K + 1)] long."""
-    per = total // (num_classes + 1)
+def trajectory_labels(classes, total):
+    """Equal numbers of trajectories per class in play and for the unconditional model, interleaved
+    (c_0, ..., c_{K-1}, UNCONDITIONAL, c_0, ...); `classes` an int K (all) or indices; [n (K + 1)] long."""
+    conditions = class_list(classes) + [UNCONDITIONAL]
+    per = total // len(conditions)
     if per < 1:
-        raise ValueError(f'{total} trajectories cannot cover {num_classes} classes and the unconditional model')
-    return torch.as_tensor(np.tile(np.append(np.arange(num_classes), UNCONDITIONAL), per))
+        raise ValueError(f'{total} trajectories cannot cover {len(conditions) - 1} classes and the unconditional model')
+    return torch.as_tensor(np.tile(conditions, per))
 
 def shard_labels(labels, shards, shard):
     """Shard `shard` of `shards` takes every shards-th trajectory, so every shard has the same class mix."""
@@ -70,29 +84,45 @@ def shard_labels(labels, shards, shard):
     return labels[shard::shards]
 
 def sample_shard(
-    denoiser,           # D(x, sigma, labels) with classes 0..K-1 and UNCONDITIONAL
-    num_classes,        # K
+    denoiser,           # D(x, sigma, labels) with the classes and UNCONDITIONAL
+    classes,            # the classes in play: an int K (0..K-1) or class indices; every one is tracked
     labels,             # [B] the condition of each trajectory
-    dim,                # data dimension (flat)
+    shape,              # shape of one sample: an int (flat data) or a tuple (e.g. latents (4, 64, 64))
     sigmas,             # decreasing, ending at 0
     guidance,           # sampler.Guidance
     seed,               # seeds the initial noise and the step noise
     keep_denoised = 0,  # x0 estimates of the first trajectories to keep at every step
     progress = True,
+    device = 'cpu',     # where the sampler's state and its random draws live (a CUDA stream differs from the CPU's)
 ):
     """One shard: dict of arrays for save_npz. log_posterior is [L, B, K + 1] float64 on the increasing
     levels `sigma` (the sampler's levels without the final 0); `denoised` [L, m, d] on the same levels."""
-    generator = torch.Generator().manual_seed(int(seed))
-    x_init = float(sigmas[0]) * torch.randn(len(labels), dim, generator=generator)
-    hypotheses = list(range(num_classes)) + [UNCONDITIONAL]
+    generator = torch.Generator(device).manual_seed(int(seed))
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    x_init = float(sigmas[0]) * torch.randn(len(labels), *shape, generator=generator, device=device)
+    labels = torch.as_tensor(labels, device=device)
+    hypotheses = class_list(classes) + [UNCONDITIONAL]
     out = sampler.sample(denoiser, sigmas, labels, x_init, generator, guidance=guidance, hypotheses=hypotheses,
                          keep_denoised=keep_denoised, progress=progress)
     arrays = dict(sigma=np.asarray(sigmas[:-1])[::-1].copy(), hypotheses=np.asarray(hypotheses),
-                  labels=labels.numpy(), x=out['x'].numpy(), calls=np.asarray(out['calls']),
-                  log_posterior=out['log_posterior'].flip(0).numpy())
+                  labels=labels.cpu().numpy(), x=out['x'].cpu().numpy(), calls=np.asarray(out['calls']),
+                  log_posterior=out['log_posterior'].flip(0).cpu().numpy())
     if keep_denoised:
-        arrays['denoised'] = out['denoised'].flip(0).numpy()
+        arrays['denoised'] = out['denoised'].flip(0).cpu().numpy()
     return arrays
+
+def load_denoiser(backend, inputs, batch=64):
+    """(denoiser, classes, sample shape, device) of a model: a trained checkpoint (digits, gmm: on the CPU,
+    every class in play) or the EDM2 pair `net`/`gnet` (on the GPU when there is one)."""
+    if backend == 'edm2':
+        from .models import edm2
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        denoiser = edm2.EDM2Denoiser(edm2.load_network(inputs.net, device), edm2.load_network(inputs.gnet, device),
+                                     max_batch=batch)
+        return denoiser, None, denoiser.shape, device
+    from . import networks
+    net, meta = networks.load_checkpoint(inputs.checkpoint)
+    return networks.NetworkDenoiser(net), meta['num_classes'], net.dim, 'cpu'
 
 def merge_shards(paths):
     """The shards of one run concatenated along trajectories; the first shard's snapshots. Errors name the file."""

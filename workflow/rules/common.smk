@@ -6,6 +6,8 @@ import re
 from snakemake.exceptions import WorkflowError
 
 from entropic.configuration import derive_seed, validate_config
+from entropic.partitions import read_partition_file
+from entropic.trained import classes_in_play
 
 _config_errors = validate_config(config, root=workflow.basedir)
 if _config_errors:
@@ -77,8 +79,39 @@ def model_sampling(model, run):
 
 
 def model_reference(model):
-    """The estimator name of a model's reference curve: the training set's exact entropy (digits) or the mixture's."""
-    return "empirical" if MODELS[model]["backend"] == "digits" else "exact"
+    """The estimator name of a model's exact reference curve: the training set's (digits) or the mixture's
+    (gmm); None for a pretrained model, whose data distribution is not known exactly."""
+    return {"digits": "empirical", "gmm": "exact"}.get(MODELS[model]["backend"])
+
+
+def trains(model):
+    """Whether the model is a network trained inside the DAG (digits, gmm) rather than downloaded."""
+    return MODELS[model]["backend"] in ("digits", "gmm")
+
+
+def model_classes(model):
+    """The classes in play of a pretrained model: those its partition file names (each one a tracked
+    hypothesis); None for a trained model, which tracks all its classes."""
+    spec = MODELS[model]
+    if spec["backend"] != "edm2":
+        return None
+    return classes_in_play(read_partition_file(project_path(spec["partitions"]), 1000))
+
+
+def model_network(wildcards):
+    """The network files one run samples from: the trained checkpoint, or the EDM2 pickles (run overrides first)."""
+    spec = MODELS[wildcards.model]
+    if spec["backend"] != "edm2":
+        return {"checkpoint": f"results/models/{wildcards.model}/checkpoint.pt"}
+    run = spec["runs"][wildcards.run]
+    return {key: f"resources/edm2/{run.get(key, spec[key])}" for key in ("net", "gnet")}
+
+
+def strongest_guidance(model):
+    """The runs a sample figure shows: 'unguided', and the strongest guidance applied at every noise level."""
+    runs = MODELS[model]["runs"]
+    everywhere = [r for r, v in runs.items() if v.get("guidance", 1.0) != 1.0 and "guidance_interval" not in v]
+    return ["unguided"] + sorted(everywhere, key=lambda r: runs[r]["guidance"])[-1:]
 
 
 def model_shards(wildcards):
@@ -105,6 +138,8 @@ def model_gmm_inputs(wildcards):
 def model_references(model):
     """The exact curves a model is compared with: its reference, and for a gmm model the tracker run on the
     mixture's exact denoiser (which separates the network's error from the tracker's bias)."""
+    if not trains(model):
+        return []
     return [model_reference(model)] + (["exact-denoiser"] if MODELS[model]["backend"] == "gmm" else [])
 
 
@@ -134,6 +169,8 @@ def final_outputs():
         figures = ["entropy"] + (["guidance"] if len(spec["runs"]) > 1 else [])
         if spec["backend"] == "digits":
             figures += ["samples", "speciation"]
+        if spec["backend"] == "edm2":
+            figures += ["images"]
         outputs += expand("results/figures/{model}_{figure}.{ext}", model=model, figure=figures, ext=["pdf", "png"])
         if len(spec["runs"]) > 1:
             outputs += expand("results/tables/{model}_guidance.{ext}", model=model, ext=["csv", "md"])

@@ -119,7 +119,7 @@ rule fig_gmm_guidance:
             f"results/gmm/{GMM['figures']['guidance']}/windows/{name}.csv"
             for name in GMM["track"]["variants"]
         ],
-        reference=f"results/gmm/{GMM['figures']['guidance']}/entropy/exact.csv",
+        reference=[f"results/gmm/{GMM['figures']['guidance']}/entropy/exact.csv"],
     output:
         pdf="results/figures/gmm_guidance.pdf",
         png=report(
@@ -168,7 +168,7 @@ rule fig_model_guidance:
     input:
         curves=lambda wc: [f"results/models/{wc.model}/entropy/{run}.csv" for run in MODELS[wc.model]["runs"]],
         windows=lambda wc: [f"results/models/{wc.model}/windows/{run}.csv" for run in MODELS[wc.model]["runs"]],
-        reference=lambda wc: f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv",
+        reference=lambda wc: [f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv"] if trains(wc.model) else [],
     output:
         pdf="results/figures/{model}_guidance.pdf",
         png=report(
@@ -181,9 +181,7 @@ rule fig_model_guidance:
     params:
         variants=lambda wc: MODELS[wc.model]["runs"],
         baseline="unguided",
-        reference_label=lambda wc: (
-            "training set, exact" if MODELS[wc.model]["backend"] == "digits" else "mixture, exact"
-        ),
+        reference_label=lambda wc: {"digits": "training set, exact", "gmm": "mixture, exact"}.get(MODELS[wc.model]["backend"]),
         name=lambda wc: wc.model,
     log:
         "results/logs/fig_model_guidance/{model}.log",
@@ -199,8 +197,7 @@ rule fig_model_entropy:
     input:
         curve=lambda wc: f"results/models/{wc.model}/entropy/unguided.csv",
         windows=lambda wc: f"results/models/{wc.model}/windows/unguided.csv",
-        reference=lambda wc: f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv",
-        reference_windows=lambda wc: f"results/models/{wc.model}/windows/{model_reference(wc.model)}.csv",
+        reference=lambda wc: [f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv"] if trains(wc.model) else [],
         exact_denoiser=lambda wc: (
             [f"results/models/{wc.model}/entropy/exact-denoiser.csv"] if MODELS[wc.model]["backend"] == "gmm" else []
         ),
@@ -272,7 +269,7 @@ rule table_models:
         windows=model_result_files("windows"),
         curves=model_result_files("entropy"),
         partitions=[f"results/models/{model}/partitions.json" for model in MODELS],
-        quality=[f"results/models/{model}/quality.csv" for model in MODELS],
+        quality=[f"results/models/{model}/quality.csv" for model in MODELS if trains(model)],
     output:
         windows_csv=report(
             "results/tables/models_windows.csv",
@@ -306,3 +303,30 @@ rule effective_config:
         "../../envs/entropic.yaml"
     script:
         "../scripts/effective_config.py"
+
+
+rule fig_edm2_images:
+    """An EDM2 model's decoded samples per class (unguided, strongest guidance) and x0 estimates along trajectories."""
+    input:
+        samples=lambda wc: [f"results/models/{wc.model}/samples/{run}.npz" for run in strongest_guidance(wc.model)],
+        vae=expand("resources/sd-vae-ft-mse/{file}", file=download.SD_VAE_FILES),
+    output:
+        "results/figures/{model}_images.pdf",
+        report(
+            "results/figures/{model}_images.png",
+            caption="../report/edm2_images.rst",
+            category="Pretrained models", subcategory="{model}",
+        ),
+    params:
+        runs=lambda wc: strongest_guidance(wc.model),
+        per_class=3,
+        vae=lambda wc, input: os.path.dirname(input.vae[0]),
+    log:
+        "results/logs/fig_edm2_images/{model}.log",
+    threads: 1
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/fig_edm2_images.py"

@@ -19,7 +19,8 @@ curves = {name: io.read_curve(p).query("partition == 'classes'")
           for name, p in zip(variants, snakemake.input.curves)}
 windows = {name: pd.read_csv(p).query("partition == 'classes' and coordinate == 'log_sigma'").iloc[0]
            for name, p in zip(variants, snakemake.input.windows)}
-reference = io.read_curve(snakemake.input.reference).query("partition == 'classes'")
+# The exact reference curve, where one exists (not for pretrained models such as EDM2).
+reference = io.read_curve(snakemake.input.reference[0]).query("partition == 'classes'") if snakemake.input.reference else None
 baseline = snakemake.params.baseline
 shown = [baseline] + [n for n, v in variants.items() if v.get('guidance', 1.0) != 1.0]
 base_half = windows[baseline]['half_entropy']
@@ -31,7 +32,8 @@ def share_above(curve, log_sigma):
 
 rows, intervals = [], []
 fig, (ax_h, ax_r) = plt.subplots(1, 2, figsize=(11, 4.2))
-ax_h.plot(reference['sigma'], reference['H'], color='k', linewidth=1, label=snakemake.params.reference_label)
+if reference is not None:
+    ax_h.plot(reference['sigma'], reference['H'], color='k', linewidth=1, label=snakemake.params.reference_label)
 for name, color in zip(shown, plotting.sequential_colors(len(shown), 'tab10')):
     c, w, v = curves[name], windows[name], variants[name]
     interval = v.get('guidance_interval')
@@ -51,7 +53,8 @@ for name, color in zip(shown, plotting.sequential_colors(len(shown), 'tab10')):
                      share_above_unguided_half=share_above(c, base_half)))
 for ax in (ax_h, ax_r):
     ax.set_xscale('log')
-    ax.set_xlim(np.exp(base_half) / 30, min(reference['sigma'].max(), np.exp(base_half) * 100))
+    top_sigma = (reference if reference is not None else curves[baseline])['sigma'].max()
+    ax.set_xlim(np.exp(base_half) / 30, min(top_sigma, np.exp(base_half) * 100))
     ax.set_xlabel(r'EDM noise level $\sigma$')
     ax.axvline(np.exp(base_half), color='0.5', linestyle=':', linewidth=1)
 top = ax_r.get_ylim()[1]

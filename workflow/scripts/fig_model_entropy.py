@@ -15,7 +15,7 @@ from entropic import io, plotting
 plotting.setup()
 log = io.job_logger(snakemake.log[0])
 curve = io.read_curve(snakemake.input.curve)
-reference = io.read_curve(snakemake.input.reference)
+reference = io.read_curve(snakemake.input.reference[0]) if snakemake.input.reference else None   # none for EDM2
 exact_denoiser = io.read_curve(snakemake.input.exact_denoiser[0]) if snakemake.input.exact_denoiser else None
 windows = pd.read_csv(snakemake.input.windows).query("coordinate == 'log_sigma'").set_index('partition')
 partitions = io.read_json(snakemake.input.partitions)
@@ -27,13 +27,15 @@ fig, axes = plt.subplots(len(rows), 2, figsize=(11, 3.3 * len(rows)), squeeze=Fa
 for names, (ax_h, ax_r) in zip(rows, axes):
     colors = ['C0'] if len(names) == 1 else plotting.sequential_colors(len(names), 'tab10')
     for name, color in zip(names, colors):
-        c, r, w = curve.query('partition == @name'), reference.query('partition == @name'), windows.loc[name]
+        c, w = curve.query('partition == @name'), windows.loc[name]
         label = name if len(names) > 1 else f"tracked, {int(c['n'].iloc[0])} trajectories"
         plotting.band(ax_h, c['sigma'].to_numpy(), c['H'].to_numpy(), c['H_se'].to_numpy(), color, label=label)
         plotting.band(ax_r, c['sigma'].to_numpy(), c['rate'].to_numpy(), c['rate_se'].to_numpy(), color)
-        ax_h.plot(r['sigma'], r['H'], color='k' if len(names) == 1 else color, linestyle='--', linewidth=1,
-                  label=f"{r['estimator'].iloc[0]} reference" if len(names) == 1 else None)
-        ax_r.plot(r['sigma'], r['rate'], color='k' if len(names) == 1 else color, linestyle='--', linewidth=1)
+        if reference is not None:
+            r = reference.query('partition == @name')
+            ax_h.plot(r['sigma'], r['H'], color='k' if len(names) == 1 else color, linestyle='--', linewidth=1,
+                      label=f"{r['estimator'].iloc[0]} reference" if len(names) == 1 else None)
+            ax_r.plot(r['sigma'], r['rate'], color='k' if len(names) == 1 else color, linestyle='--', linewidth=1)
         if exact_denoiser is not None:
             e = exact_denoiser.query('partition == @name')
             ax_h.plot(e['sigma'], e['H'], color='0.4' if len(names) == 1 else color, linestyle=':', linewidth=1.5,
@@ -41,10 +43,11 @@ for names, (ax_h, ax_r) in zip(rows, axes):
             ax_r.plot(e['sigma'], e['rate'], color='0.4' if len(names) == 1 else color, linestyle=':', linewidth=1.5)
         if len(names) == 1:
             plotting.mark_window(ax_r, np.exp(w['width_low']), np.exp(w['width_high']), color, label='FWHM (tracked)')
-            plotting.mark_theory(ax_r, partitions[name]['sigma_S'], label=r'$\sigma_S=\sqrt{\Lambda-1}$')
+            if partitions[name]['sigma_S'] is not None:
+                plotting.mark_theory(ax_r, partitions[name]['sigma_S'], label=r'$\sigma_S=\sqrt{\Lambda-1}$')
         log.info(f"{name}: tracked peak sigma {np.exp(w['peak']):.3g} [{np.exp(w['peak_lo']):.3g}, {np.exp(w['peak_hi']):.3g}], "
-                 f"half-entropy sigma {np.exp(w['half_entropy']):.3g}, theory sigma_S {partitions[name]['sigma_S']:.3g}")
-    if len(names) > 1:
+                 f"half-entropy sigma {np.exp(w['half_entropy']):.3g}, theory sigma_S {partitions[name]['sigma_S']}")
+    if len(names) > 1 and partitions[names[0]]['sigma_S'] is not None:
         plotting.mark_theory(ax_r, partitions[names[0]]['sigma_S'], label=r'$\sigma_S$ (all data)')
     title = names[0] if len(names) == 1 else "the paper's binary form: class k against the unconditional reference"
     ax_h.set_title(f'{model}: {title}', fontsize=10)
@@ -55,7 +58,7 @@ for names, (ax_h, ax_r) in zip(rows, axes):
         ax.set_xlabel(r'EDM noise level $\sigma$ (data units)')
     ax_h.legend(fontsize=7, ncol=2 if len(names) > 1 else 1)
     ax_r.legend(fontsize=7)
-fig.suptitle(f'{model}: tracked entropy (unguided, ±2 SE) against the exact reference (dashed)'
+fig.suptitle(f'{model}: tracked entropy (unguided, ±2 SE)' + (' against the exact reference (dashed)' if reference is not None else '')
              + (', and the tracker on the exact denoiser (dotted)' if exact_denoiser is not None else ''), fontsize=11)
 fig.tight_layout()
 io.save_figure(fig, list(snakemake.output))

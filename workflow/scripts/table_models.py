@@ -37,7 +37,9 @@ io.write_markdown(pd.DataFrame({
     '80% of the drop in σ': [f'[{lo:.3g}, {hi:.3g}]' for lo, hi in zip(table['drop80_low'], table['drop80_high'])],
 }), snakemake.output.windows_md)
 
-quality = pd.concat([pd.read_csv(p) for p in snakemake.input.quality], ignore_index=True)
+# Sample quality of the networks trained here (a pretrained model's needs its own feature network: issue 9).
+quality = pd.concat([pd.read_csv(p) for p in snakemake.input.quality], ignore_index=True) if snakemake.input.quality else \
+    pd.DataFrame(columns=['model', 'run', 'guidance', 'interval', 'samples', 'accuracy', 'near_copies'])
 io.write_csv(quality, snakemake.output.quality_csv)
 io.write_markdown(pd.DataFrame({
     'model': quality['model'], 'run': quality['run'], 'w': quality['guidance'], 'guided on': quality['interval'],

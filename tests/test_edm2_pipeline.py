@@ -1,0 +1,91 @@
+"""The EDM2 rule chain end to end on the CPU: tiny networks of the EDM2 architecture written as EDM2 pickles
+under their real names, and a tiny VAE, placed in resources/ so that the download rules are skipped; then
+sampling with tracking, entropy, window fits, figures and tables, run by Snakemake."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, os.path.dirname(__file__))
+import edm2_synthetic as synthetic  # noqa: E402
+
+NET, GNET = 'edm2-img512-xs-2147483-0.045.pkl', 'edm2-img512-xs-uncond-2147483-0.045.pkl'
+CONFIG = {'models': {'edm2-tiny': {
+    'backend': 'edm2', 'net': NET, 'gnet': GNET, 'partitions': 'config/partitions/imagenet.yaml',
+    'sampler': {'steps': 12}, 'trajectories': 48, 'shards': 2, 'batch': 16, 'snapshots': 2, 'bootstrap': 30,
+    'runs': {'unguided': {}, 'cfg2': {'guidance': 2.0, 'trajectories': 24},
+             'cfg2-interval': {'guidance': 2.0, 'guidance_interval': [0.3, 5.0], 'trajectories': 24}},
+}}}
+TARGETS = ['results/figures/edm2-tiny_entropy.png', 'results/figures/edm2-tiny_guidance.png',
+           'results/figures/edm2-tiny_images.png', 'results/tables/models_windows.csv']
+
+
+def write_tiny_vae(folder):
+    from diffusers import AutoencoderKL
+    torch.manual_seed(0)
+    AutoencoderKL(block_out_channels=[4, 8], in_channels=3, out_channels=3, latent_channels=4,
+                  down_block_types=['DownEncoderBlock2D'] * 2, up_block_types=['UpDecoderBlock2D'] * 2,
+                  norm_num_groups=2).save_pretrained(folder)
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp('edm2-pipeline')
+    (workdir / 'resources' / 'edm2').mkdir(parents=True)
+    for name, label_dim, seed in ((NET, 1000, 0), (GNET, 0, 1)):
+        synthetic.write_edm2_pickle(workdir / 'resources' / 'edm2' / name, synthetic.tiny_network(label_dim, seed),
+                                    synthetic.tiny_kwargs(label_dim))
+    write_tiny_vae(workdir / 'resources' / 'sd-vae-ft-mse')
+    before = {p: p.stat().st_mtime_ns for p in (workdir / 'resources').rglob('*') if p.is_file()}
+    (workdir / 'edm2-tiny.yaml').write_text(yaml.safe_dump(CONFIG))
+    result = subprocess.run([sys.executable, '-m', 'snakemake', *TARGETS, '--cores', '2', '-s', str(ROOT / 'Snakefile'),
+                             '--directory', str(workdir), '--configfile', str(workdir / 'edm2-tiny.yaml')],
+                            capture_output=True, text=True, cwd=workdir)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir, result, before
+
+
+def test_edm2_chain_runs_without_downloading_present_files(run):
+    workdir, result, before = run
+    assert 'download_edm2' not in result.stderr and 'download_sd_vae' not in result.stderr
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    for target in TARGETS:
+        assert (workdir / target).stat().st_size > 5_000
+
+
+def test_edm2_curves_cover_the_imagenet_partitions_and_the_paper_binary_form(run):
+    workdir, _, _ = run
+    curve = pd.read_csv(workdir / 'results/models/edm2-tiny/entropy/unguided.csv')
+    partitions = set(curve['partition'])
+    assert {'classes', 'dogs-vs-cats', 'animals-vs-artefacts', 'golden-vs-labrador', '207-vs-reference'} <= partitions
+    assert (curve['readout'] == 'entropy').all()
+    classes = curve.query("partition == 'classes'")
+    assert classes['H'].max() <= np.log(11) + 1e-9 and classes['n'].iloc[0] == 44   # 4 per class in play
+    binary = curve.query("partition == '207-vs-reference'")
+    assert binary['n'].iloc[0] == 8                # 4 drawn as class 207 and 4 by the unconditional net
+    assert np.isfinite(curve[['H', 'H_se', 'rate']].to_numpy()).all()
+    guided = pd.read_csv(workdir / 'results/models/edm2-tiny/entropy/cfg2.csv')
+    assert (guided['readout'] == 'cross-entropy').all()
+
+
+def test_edm2_shards_track_every_class_in_play_in_latent_shape(run):
+    workdir, _, _ = run
+    shard = np.load(workdir / 'results/models/edm2-tiny/trajectories/unguided/shard-0.npz')
+    assert shard['hypotheses'].tolist() == [207, 208, 250, 281, 282, 283, 291, 292, 404, 511, 817, -1]
+    assert shard['x'].shape == (24, 4, 8, 8) and shard['denoised'].shape[1:] == (2, 4, 8, 8)
+    assert int(shard['calls']) == 24 * 12 * 12      # 12 hypotheses, 12 steps, no extra call when unguided
+
+
+def test_edm2_windows_have_no_theory_value(run):
+    workdir, _, _ = run
+    table = pd.read_csv(workdir / 'results/tables/models_windows.csv').query("model == 'edm2-tiny'")
+    assert set(table['estimator']) == {'unguided', 'cfg2', 'cfg2-interval'}
+    assert table['sigma_S'].isna().all() and np.isfinite(table['sigma_half']).all()

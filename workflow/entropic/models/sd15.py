@@ -1,0 +1,258 @@
+"""Stable Diffusion 1.5 as a denoiser in EDM coordinates (DESIGN.md "One coordinate system", ANCHORS.md B).
+
+SD1.5 is a variance-preserving epsilon-prediction model on the DDPM scaled-linear schedule:
+
+    x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps,    t = 0 .. T-1 (T = 1000).
+
+Dividing by sqrt(abar_t) gives the same state in EDM (variance-exploding) coordinates,
+
+    x = x_t / sqrt(abar_t) = x0 + sigma_t eps,       sigma_t = sqrt((1 - abar_t) / abar_t),
+
+so the sampler, the trackers and the estimators run unchanged on SD latents. The SD schedule covers only
+sigma in [sigma(0), sigma(T-1)] ~ [0.029, 14.6]; a fractional timestep is used between integer ones (the
+UNet's sinusoidal time embedding is defined for any real t).
+
+Hypotheses are prompts: label k in 0..K-1 conditions on prompt k, UNCONDITIONAL (-1) on the empty prompt,
+the reference of classifier-free guidance. Latents are the VAE's, multiplied by the VAE's scaling factor
+(~unit variance), as in diffusers' pipelines.
+
+diffusers and transformers are imported only where a pipeline is loaded, so this module imports without them.
+"""
+
+import json
+import math
+import pathlib
+import re
+
+import numpy as np
+import torch
+import yaml
+
+from .. import noise
+from ..partitions import UNCONDITIONAL, check_partition
+
+LATENT_SCALE = 0.18215  # SD1.x's VAE scaling factor: latents * this have ~unit variance (the data scale)
+
+#----------------------------------------------------------------------------
+# The DDPM schedule in EDM coordinates.
+
+def alphas_cumprod(beta_start=0.00085, beta_end=0.012, num_train_timesteps=1000):
+    """abar_t = prod_{s <= t} (1 - beta_s), beta = linspace(sqrt(b0), sqrt(b1), T)^2 (scaled linear); [T] float64."""
+    return noise.ddpm_alphas_cumprod(num_train_timesteps, beta_start, beta_end, 'scaled_linear')
+
+def ddpm_sigmas(abar):
+    """EDM noise level of every DDPM timestep, sigma_t = sqrt((1 - abar_t) / abar_t); increasing; [T] float64."""
+    abar = np.asarray(abar, dtype=np.float64)
+    return np.sqrt((1 - abar) / abar)
+
+def timestep_for_sigma(sigma, abar):
+    """The (fractional) timestep t with sigma_t = sigma, interpolating log sigma linearly between integer steps.
+
+    Exact at integer timesteps and monotone between them. A sigma outside [sigma(0), sigma(T-1)] raises
+    ValueError; one within a relative 1e-6 of an end (float32 rounding) is taken as that end.
+    """
+    log_sigmas = np.log(ddpm_sigmas(abar))
+    lo, hi = math.exp(log_sigmas[0]), math.exp(log_sigmas[-1])
+    if not lo * (1 - 1e-6) <= sigma <= hi * (1 + 1e-6):
+        raise ValueError(f'sigma = {sigma:.6g} lies outside the noise levels of the SD schedule, '
+                         f'[sigma(0), sigma({len(log_sigmas) - 1})] = [{lo:.6g}, {hi:.6g}]')
+    log_sigma = min(max(math.log(sigma), log_sigmas[0]), log_sigmas[-1])
+    return float(np.interp(log_sigma, log_sigmas, np.arange(len(log_sigmas), dtype=np.float64)))
+
+def sampler_sigmas(
+    steps,                      # number of DDIM steps (denoiser evaluations per trajectory and hypothesis)
+    abar,                       # [T] alpha_bar of the training schedule
+    steps_offset = 1,           # the scheduler config's steps_offset (SD1.5: 1)
+):
+    """Decreasing EDM noise levels of an SD run with diffusers' "leading" timestep spacing, then 0; [steps + 1].
+
+    diffusers' DDIM/DDPM schedulers with timestep_spacing='leading' visit the timesteps
+    t_i = (steps - 1 - i) * (T // steps) + steps_offset, i = 0 .. steps-1 (100 steps: 991, 981, ..., 1);
+    these are their sigma_t. The last step goes from sigma(t=1) straight to the x0 estimate (sigma = 0),
+    where diffusers' DDIM with set_alpha_to_one=False stops at sigma(t=0) ~ 0.029 instead, a difference far
+    below what the VAE decoder resolves.
+    """
+    T = len(abar)
+    if not 1 <= steps < T:
+        raise ValueError(f'steps must be in 1..{T - 1}, got {steps}')
+    timesteps = np.arange(steps - 1, -1, -1) * (T // steps) + steps_offset
+    if timesteps[0] > T - 1:
+        raise ValueError(f'{steps} steps with steps_offset {steps_offset} reach timestep {timesteps[0]} > {T - 1}')
+    return np.append(ddpm_sigmas(abar)[timesteps], 0.0)
+
+#----------------------------------------------------------------------------
+# The denoiser.
+
+class SD15Denoiser:
+    """D(x, sigma, labels) of entropic.denoisers for an epsilon-prediction SD UNet and K prompts."""
+
+    def __init__(self,
+        unet,                       # diffusers UNet2DConditionModel predicting eps; runs in its weights' dtype and device
+        prompt_embeddings,          # [K, L, C] text embeddings of the K prompts (encode_prompts), L = 77 for SD1.5
+        empty_embedding,            # [L, C] (or [1, L, C]) embedding of the empty prompt: the reference, UNCONDITIONAL
+        abar,                       # [T] alpha_bar of the training schedule (alphas_cumprod)
+        max_batch = 32,             # most rows per UNet call, to bound memory
+    ):
+        self.unet = unet
+        self.num_classes = len(prompt_embeddings)
+        self.abar = np.asarray(abar, dtype=np.float64)
+        self.max_batch = int(max_batch)
+        empty = torch.as_tensor(empty_embedding).reshape(1, *prompt_embeddings.shape[1:])
+        # Row k is prompt k; row K the empty prompt, picked by UNCONDITIONAL.
+        self.embeddings = torch.cat([torch.as_tensor(prompt_embeddings), empty]).to(unet.device, unet.dtype)
+
+    @torch.no_grad()
+    def __call__(self, x, sigma, labels):
+        K = self.num_classes
+        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
+        if len(labels) != len(x):
+            raise ValueError(f'{len(labels)} labels for {len(x)} rows')
+        if ((labels < UNCONDITIONAL) | (labels >= K)).any():
+            raise ValueError(f'labels must be 0..{K - 1} or {UNCONDITIONAL} (the empty prompt), got {labels.unique().tolist()}')
+        rows = torch.where(labels == UNCONDITIONAL, K, labels).to(self.embeddings.device)
+        t = timestep_for_sigma(float(sigma), self.abar)
+        x_t = x / math.sqrt(1 + sigma ** 2)     # = sqrt(abar_t) x: back to the VP state the UNet saw in training
+        eps = torch.empty_like(x)
+        for start in range(0, len(x), self.max_batch):   # every label in one call, at most max_batch rows at a time
+            chunk = slice(start, start + self.max_batch)
+            sample = x_t[chunk].to(self.unet.device, self.unet.dtype)
+            timestep = torch.full((len(sample),), t, dtype=torch.float32, device=sample.device)
+            out = self.unet(sample, timestep, encoder_hidden_states=self.embeddings[rows[chunk]]).sample
+            eps[chunk] = out.to(x.device, x.dtype)
+        if not torch.isfinite(eps).all():
+            raise FloatingPointError(f'the SD UNet returned NaN or inf at sigma = {sigma:.6g} (timestep {t:.3f})')
+        # x0 = (x_t - sqrt(1 - abar) eps) / sqrt(abar) (Ho et al. 2020 eq. 15) = x - sigma eps in EDM coordinates.
+        return x - sigma * eps
+
+def encode_prompts(tokenizer, text_encoder, prompts):
+    """Text embeddings of the prompts as diffusers' StableDiffusionPipeline.encode_prompt makes them (no
+    clip_skip): padded to the tokenizer's max length (77), truncated, the encoder's last hidden state; [N, L, C]."""
+    tokens = tokenizer(list(prompts), padding='max_length', max_length=tokenizer.model_max_length,
+                       truncation=True, return_tensors='pt')
+    with torch.no_grad():
+        return text_encoder(tokens.input_ids.to(text_encoder.device)).last_hidden_state
+
+#----------------------------------------------------------------------------
+# Loading a local diffusers folder, decoding latents.
+
+REQUIRED_FILES = ('unet/config.json', 'vae/config.json', 'text_encoder/config.json',
+                  'tokenizer/tokenizer_config.json', 'scheduler/scheduler_config.json')
+
+def _missing(path):
+    return FileNotFoundError(f'{path}: not found; run the download rule for Stable Diffusion 1.5 '
+                             f'(stable-diffusion-v1-5/stable-diffusion-v1-5) to fetch the model into this folder')
+
+def schedule_from_config(folder):
+    """abar of the scheduler config in `folder`/scheduler, checked to be SD1.5's kind (scaled linear, epsilon)."""
+    path = pathlib.Path(folder) / 'scheduler' / 'scheduler_config.json'
+    if not path.is_file():
+        raise _missing(path)
+    config = json.loads(path.read_text())
+    expected = dict(beta_schedule='scaled_linear', prediction_type='epsilon', trained_betas=None,
+                    rescale_betas_zero_snr=False)
+    defaults = dict(prediction_type='epsilon', trained_betas=None, rescale_betas_zero_snr=False)  # diffusers' defaults
+    for key, value in expected.items():
+        found = config.get(key, defaults.get(key, '<missing>'))
+        if found != value:
+            raise ValueError(f'{folder}: scheduler config key {key!r} is {found!r}; the SD15 backend needs {value!r}')
+    for key in ('beta_start', 'beta_end'):
+        if key not in config:
+            raise ValueError(f'{folder}: scheduler config key {key!r} is missing')
+    return alphas_cumprod(config['beta_start'], config['beta_end'], config.get('num_train_timesteps', 1000))
+
+def load_pipeline_components(
+    folder,                     # local diffusers folder in the hub layout: unet/, vae/, text_encoder/, tokenizer/, scheduler/
+    device = 'cuda',            # where the networks run
+    dtype  = torch.float16,     # dtype of the networks' weights
+):
+    """(unet, vae, tokenizer, text_encoder, abar) from a local folder; never touches the network."""
+    import diffusers
+    import transformers
+
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        raise _missing(folder)
+    for name in REQUIRED_FILES:
+        if not (folder / name).is_file():
+            raise _missing(folder / name)
+    abar = schedule_from_config(folder)
+    try:
+        unet = diffusers.UNet2DConditionModel.from_pretrained(folder / 'unet', torch_dtype=dtype, local_files_only=True)
+        vae = diffusers.AutoencoderKL.from_pretrained(folder / 'vae', torch_dtype=dtype, local_files_only=True)
+        text_encoder = transformers.CLIPTextModel.from_pretrained(folder / 'text_encoder', dtype=dtype, local_files_only=True)
+        tokenizer = transformers.CLIPTokenizer.from_pretrained(folder / 'tokenizer', local_files_only=True)
+    except OSError as err:     # diffusers and transformers report missing weights as OSError
+        raise FileNotFoundError(f'{folder}: cannot load the pipeline ({err}); run the download rule for Stable '
+                                f'Diffusion 1.5 to fetch the complete model') from err
+    for net in (unet, vae, text_encoder):
+        net.to(device).eval().requires_grad_(False)
+    return unet, vae, tokenizer, text_encoder, abar
+
+def load_denoiser(
+    folder,                     # local diffusers folder (load_pipeline_components)
+    prompts,                    # the K prompts (read_prompt_file); the empty prompt is added as the reference
+    device    = 'cuda',
+    dtype     = torch.float16,
+    max_batch = 32,             # most rows per UNet call
+):
+    """(SD15Denoiser over the prompts, vae) from a local folder: the two things a sampling job needs."""
+    unet, vae, tokenizer, text_encoder, abar = load_pipeline_components(folder, device, dtype)
+    embeddings = encode_prompts(tokenizer, text_encoder, list(prompts) + [''])
+    return SD15Denoiser(unet, embeddings[:-1], embeddings[-1], abar, max_batch=max_batch), vae
+
+def decode(vae, latents, max_batch=8):
+    """Latents in the denoiser's coordinates (scaled, ~unit variance) -> images in [0, 1], float32 numpy [B, H, W, 3].
+
+    The division uses the VAE's own config.scaling_factor, not LATENT_SCALE: the two agree for SD1.5, but the
+    config is what the VAE was trained with (another VAE, or a test one, may carry another value), while
+    LATENT_SCALE only documents the data scale of SD1.5 latents.
+    """
+    images = []
+    with torch.no_grad():
+        for chunk in torch.as_tensor(latents).split(max_batch):
+            z = (chunk.float() / vae.config.scaling_factor).to(vae.device, vae.dtype)
+            image = vae.decode(z).sample.float()
+            images.append(((image + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy())
+    return np.concatenate(images)
+
+#----------------------------------------------------------------------------
+# Prompt sets (config/prompts/*.yaml; the format is documented in config/prompts/sd15.yaml).
+
+def read_prompt_file(path):
+    """(prompts, partitions) from a prompt file: prompts a list of K strings (hypothesis k = prompts[k]),
+    partitions a dict name -> cells of prompt indices (UNCONDITIONAL for the reference), checked.
+    A cell member is a prompt index, a prompt's exact text, or -1; errors name the file and key."""
+    try:
+        entries = yaml.safe_load(pathlib.Path(path).read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise ValueError(f'{path}: cannot read the prompt file ({err})') from None
+    if not isinstance(entries, dict) or set(entries) != {'prompts', 'partitions'}:
+        raise ValueError(f'{path}: expected a mapping with exactly the keys prompts and partitions')
+    prompts = entries['prompts']
+    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
+        raise ValueError(f'{path}: key prompts must be a non-empty list of strings')
+    for k, prompt in enumerate(prompts):
+        if not prompt.strip():
+            raise ValueError(f'{path}: prompts[{k}] is empty; the empty prompt is the unconditional reference '
+                             f'({UNCONDITIONAL} in a partition) and is not listed')
+        if prompts.index(prompt) != k:
+            raise ValueError(f'{path}: prompts[{k}] repeats prompts[{prompts.index(prompt)}] ({prompt!r})')
+    index = {prompt: k for k, prompt in enumerate(prompts)}
+    partitions = entries['partitions']
+    if not isinstance(partitions, dict) or not partitions:
+        raise ValueError(f'{path}: key partitions must be a non-empty mapping of names to cells')
+    checked = {}
+    for name, cells in partitions.items():
+        where = f'{path}: partition {name!r}'
+        if not isinstance(name, str) or not re.fullmatch(r'[A-Za-z0-9_-]+', name):
+            raise ValueError(f'{where}: a name is letters, digits, - and _')
+        if not isinstance(cells, list) or not all(isinstance(cell, list) for cell in cells):
+            raise ValueError(f'{where}: expected a list of cells, each a list of prompts, got {cells!r}')
+        resolved = []
+        for cell in cells:
+            for member in cell:
+                if isinstance(member, str) and member not in index:
+                    raise ValueError(f'{where}: {member!r} is not in the prompt list')
+            resolved.append([index[m] if isinstance(m, str) else m for m in cell])
+        checked[name] = check_partition(resolved, len(prompts), name=where)
+    return prompts, checked

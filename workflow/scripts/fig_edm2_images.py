@@ -1,0 +1,75 @@
+"""Figure <model>_images: an EDM2 model's decoded samples per class in play (unguided, and the strongest
+guidance everywhere beside them), and the picture of speciation: the decoded x0 estimate D(x_sigma) along
+unguided trajectories with the tracked posterior of each class in play beneath."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from scipy.special import softmax
+
+from entropic import imagenet, io, plotting
+from entropic.models import edm2
+
+plotting.setup()
+log = io.job_logger(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+runs, per_class = snakemake.params.runs, snakemake.params.per_class
+vae = edm2.load_vae(snakemake.params.vae, 'cuda' if torch.cuda.is_available() else 'cpu')
+names = imagenet.class_names()
+unguided = io.load_npz(snakemake.input.samples[0], keys=['x', 'labels', 'hypotheses', 'sigma', 'denoised',
+                                                          'snapshot_labels', 'snapshot_log_posterior'])
+classes = [int(h) for h in unguided['hypotheses'] if h >= 0]
+shown = [(run, io.load_npz(path, keys=['x', 'labels'])) for run, path in zip(runs, snakemake.input.samples)]
+
+def first_of(sample, label, n):
+    return sample['x'][np.flatnonzero(sample['labels'] == label)[:n]]
+
+# Left: samples per class; right: the snapshot trajectories.
+columns = len(shown) * per_class
+fig = plt.figure(figsize=(1.1 * columns + 9, 1.1 * len(classes) + 1.2))
+grid = fig.add_gridspec(1, 2, width_ratios=[columns, 8])
+left = grid[0].subgridspec(len(classes), columns, wspace=0.04, hspace=0.04)
+for i, k in enumerate(classes):
+    for j, (run, sample) in enumerate(shown):
+        latents = first_of(sample, k, per_class)
+        images = edm2.decode(vae, latents) if len(latents) else []
+        for m in range(per_class):
+            ax = fig.add_subplot(left[i, j * per_class + m])
+            ax.axis('off')
+            if m < len(images):
+                ax.imshow(images[m])
+            if i == 0 and m == 0:
+                ax.set_title(run, fontsize=8, loc='left')
+    fig.axes[-per_class * len(shown)].text(-0.1, 0.5, f'{k} {names[k]}', transform=fig.axes[-per_class * len(shown)].transAxes,
+                                           ha='right', va='center', fontsize=7)
+
+sigma = unguided['sigma']                                     # increasing
+levels = np.unique(np.linspace(len(sigma) - 1, 0, 8).round().astype(int))[::-1]
+trajectories = len(unguided['snapshot_labels'])
+# Image and posterior rows at the top, the rest of the column left empty (the left panel sets the height).
+filler = max(0.1, len(classes) - 1.6 * trajectories)
+right = grid[1].subgridspec(2 * trajectories + 1, len(levels), height_ratios=[1, 0.6] * trajectories + [filler],
+                            hspace=0.35)
+in_play = unguided['hypotheses'] >= 0
+for t in range(trajectories):
+    estimates = edm2.decode(vae, unguided['denoised'][levels, t])
+    for j, level in enumerate(levels):
+        ax_img, ax_post = fig.add_subplot(right[2 * t, j]), fig.add_subplot(right[2 * t + 1, j])
+        ax_img.imshow(estimates[j])
+        ax_img.set_xticks([])
+        ax_img.set_yticks([])
+        ax_img.grid(False)
+        if t == 0:
+            ax_img.set_title(rf'$\sigma$ = {sigma[level]:.2g}', fontsize=7)
+        posterior = softmax(unguided['snapshot_log_posterior'][level, t][in_play])
+        ax_post.bar(np.arange(in_play.sum()), posterior, color=plotting.sequential_colors(1, 'deep')[0])
+        ax_post.set_ylim(0, 1)
+        ax_post.set_xticks([])
+        ax_post.set_yticks([0, 1] if j == 0 else [])
+        ax_post.tick_params(labelsize=5)
+    label = int(unguided['snapshot_labels'][t])
+    fig.axes[-2 * len(levels)].set_ylabel('unconditional' if label < 0 else f'{label}\n{names[label]}', fontsize=7)
+fig.suptitle(f'{snakemake.wildcards.model}: decoded samples per class in play (left) and decoded x0 estimates along '
+             f'unguided trajectories with the tracked posterior over the {in_play.sum()} classes in play (right)', fontsize=9)
+io.save_figure(fig, list(snakemake.output))
+log.info(f'{len(classes)} classes, runs {runs}, {trajectories} snapshot trajectories at sigma {np.round(sigma[levels], 3).tolist()}')
