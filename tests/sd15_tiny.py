@@ -1,0 +1,73 @@
+"""A tiny Stable Diffusion 1.5 pipeline built from configs, for tests without the hub (ANCHORS.md B).
+
+The components follow diffusers' own test fixture (tests/pipelines/stable_diffusion, get_dummy_components)
+with two changes that keep everything offline and fast: the tokenizer is built in memory from a vocab of
+single letters (the fixture downloads one from the hub), and the UNet's sample_size is 8 (8x8 latents).
+The scheduler carries SD1.5's settings, so the schedule read back from it is the real one.
+"""
+
+import string
+
+import torch
+
+#----------------------------------------------------------------------------
+
+def tiny_vocab():
+    """'<|startoftext|>', '<|endoftext|>', then a-z with and without the end-of-word marker '</w>'."""
+    tokens = ['<|startoftext|>', '<|endoftext|>']
+    tokens += list(string.ascii_lowercase) + [c + '</w>' for c in string.ascii_lowercase]
+    return {token: i for i, token in enumerate(tokens)}
+
+def build_tiny_pipeline(folder, seed=0):
+    """Write unet/, vae/, text_encoder/, tokenizer/ and scheduler/ into `folder` (the hub layout); returns folder."""
+    import diffusers
+    import transformers
+
+    torch.manual_seed(seed)     # the random initialisation of all three networks
+    unet = diffusers.UNet2DConditionModel(
+        block_out_channels  = (4, 8),
+        layers_per_block    = 1,
+        sample_size         = 8,
+        in_channels         = 4,
+        out_channels        = 4,
+        down_block_types    = ('DownBlock2D', 'CrossAttnDownBlock2D'),
+        up_block_types      = ('CrossAttnUpBlock2D', 'UpBlock2D'),
+        cross_attention_dim = 8,
+        norm_num_groups     = 2,
+    )
+    vae = diffusers.AutoencoderKL(
+        block_out_channels  = [4, 8],
+        in_channels         = 3,
+        out_channels        = 3,
+        down_block_types    = ['DownEncoderBlock2D'] * 2,
+        up_block_types      = ['UpDecoderBlock2D'] * 2,
+        latent_channels     = 4,
+        norm_num_groups     = 2,
+    )
+    vocab = tiny_vocab()
+    text_encoder = transformers.CLIPTextModel(transformers.CLIPTextConfig(
+        bos_token_id        = 0,
+        eos_token_id        = 2,
+        pad_token_id        = 1,
+        hidden_size         = 8,    # = the UNet's cross_attention_dim
+        intermediate_size   = 16,
+        num_attention_heads = 2,
+        num_hidden_layers   = 2,
+        vocab_size          = len(vocab),
+    ))
+    tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+    scheduler = diffusers.DDIMScheduler(
+        beta_start          = 0.00085,
+        beta_end            = 0.012,
+        beta_schedule       = 'scaled_linear',
+        num_train_timesteps = 1000,
+        steps_offset        = 1,
+        set_alpha_to_one    = False,
+        clip_sample         = False,
+    )
+    unet.save_pretrained(f'{folder}/unet')
+    vae.save_pretrained(f'{folder}/vae')
+    text_encoder.save_pretrained(f'{folder}/text_encoder')
+    tokenizer.save_pretrained(f'{folder}/tokenizer')
+    scheduler.save_pretrained(f'{folder}/scheduler')
+    return folder

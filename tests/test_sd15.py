@@ -1,0 +1,277 @@
+"""The Stable Diffusion 1.5 backend: the schedule in EDM coordinates, the denoiser on a tiny pipeline, prompt files.
+
+Everything runs offline on CPU against a tiny pipeline built from configs (tests/sd15_tiny.py).
+"""
+
+import copy
+import json
+import math
+import os
+import pathlib
+import shutil
+
+os.environ['HF_HUB_OFFLINE'] = '1'      # before diffusers / transformers are imported: never touch the hub
+
+import numpy as np
+import pytest
+import torch
+
+from entropic import sampler
+from entropic.models import sd15
+from entropic.partitions import UNCONDITIONAL
+
+import diffusers  # noqa: E402,F401  (dependencies of the project: a missing one fails, it is not skipped)
+import transformers  # noqa: E402,F401
+
+from sd15_tiny import build_tiny_pipeline   # noqa: E402  (pytest puts tests/ on sys.path)
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PROMPT_FILE = ROOT / 'config' / 'prompts' / 'sd15.yaml'
+TINY_PROMPTS = ['a photo of a dog', 'a photo of a cat', 'a red car']
+FLOAT32_ULP = 2.0 ** -24        # unit roundoff of float32
+
+@pytest.fixture(scope='module')
+def tiny_folder(tmp_path_factory):
+    return build_tiny_pipeline(tmp_path_factory.mktemp('sd15') / 'tiny')
+
+@pytest.fixture(scope='module')
+def components(tiny_folder):
+    return sd15.load_pipeline_components(tiny_folder, device='cpu', dtype=torch.float32)
+
+@pytest.fixture(scope='module')
+def tiny_denoiser(components):
+    unet, vae, tokenizer, text_encoder, abar = components
+    emb = sd15.encode_prompts(tokenizer, text_encoder, TINY_PROMPTS + [''])
+    return sd15.SD15Denoiser(unet, emb[:-1], emb[-1], abar, max_batch=64)
+
+def latents(batch, sigma, seed=0):
+    """x = x0 + sigma n in EDM coordinates, latents of the tiny UNet (4 x 8 x 8), float64."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, 4, 8, 8, generator=g, dtype=torch.float64) * math.sqrt(1 + sigma ** 2)
+
+#----------------------------------------------------------------------------
+# The schedule.
+
+def test_schedule_conversion_matches_diffusers_add_noise():
+    # x_t / sqrt(abar_t) = x0 + sigma_t eps for diffusers' own forward noising. With diffusers' abar (float32,
+    # used in float64 arithmetic) the identity holds to float64 rounding.
+    sched = diffusers.DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear')
+    abar_diffusers = sched.alphas_cumprod.double().numpy()
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(6, 4, 3, 3, generator=g, dtype=torch.float64)
+    eps = torch.randn(6, 4, 3, 3, generator=g, dtype=torch.float64)
+    t = torch.tensor([0, 1, 100, 500, 998, 999])
+    x_t = sched.add_noise(x0, eps, t)
+    view = (-1, 1, 1, 1)
+    sigma = torch.as_tensor(sd15.ddpm_sigmas(abar_diffusers)[t]).view(view)
+    x_ve = x_t / torch.as_tensor(np.sqrt(abar_diffusers[t])).view(view)
+    torch.testing.assert_close(x_ve, x0 + sigma * eps, rtol=1e-12, atol=1e-12)
+    # Our float64 abar equals diffusers' float32 one up to the rounding of a float32 product of T = 1000
+    # factors (relative error <= T u); with it the same identity holds to that relative error in sigma.
+    abar = sd15.alphas_cumprod()
+    T = len(abar)
+    np.testing.assert_allclose(abar, abar_diffusers, rtol=T * FLOAT32_ULP, atol=0)
+    ours = x0 + torch.as_tensor(sd15.ddpm_sigmas(abar)[t]).view(view) * eps
+    torch.testing.assert_close(x_ve, ours, rtol=0, atol=T * FLOAT32_ULP * float((sigma * eps.abs()).max()))
+
+def test_sigma_range_matches_the_anchor_table():
+    # ANCHORS.md B: sigma_t at t = 0, 100, 250, 500, 750, 999, to the digits printed there (half a unit of the last).
+    table = {0: (0.029, 3), 100: (0.344, 3), 250: (0.696, 3), 500: (1.618, 3), 750: (4.10, 2), 999: (14.6, 1)}
+    sigmas = sd15.ddpm_sigmas(sd15.alphas_cumprod())
+    assert len(sigmas) == 1000 and np.all(np.diff(sigmas) > 0)
+    for t, (value, decimals) in table.items():
+        assert abs(sigmas[t] - value) <= 0.5 * 10.0 ** -decimals, (t, sigmas[t])
+
+def test_timestep_for_sigma_inverts_integer_timesteps_exactly_and_is_monotone():
+    abar = sd15.alphas_cumprod()
+    sigmas = sd15.ddpm_sigmas(abar)
+    for t in (0, 1, 2, 17, 500, 998, 999):
+        assert sd15.timestep_for_sigma(float(sigmas[t]), abar) == t
+    # Between integer steps: strictly increasing in sigma, and between the neighbouring integers.
+    probe = np.exp(np.linspace(np.log(sigmas[0]), np.log(sigmas[-1]), 5001))
+    ts = np.array([sd15.timestep_for_sigma(float(s), abar) for s in probe])
+    assert np.all(np.diff(ts) > 0)
+    t_mid = sd15.timestep_for_sigma(float(np.sqrt(sigmas[10] * sigmas[11])), abar)    # geometric midpoint
+    assert t_mid == pytest.approx(10.5, abs=1e-12)
+
+@pytest.mark.parametrize('sigma', [0.01, 20.0, 80.0])
+def test_timestep_for_sigma_outside_the_schedule_raises(sigma):
+    with pytest.raises(ValueError, match=r'sigma = .* outside .*\[0\.029.*, 14\.6'):
+        sd15.timestep_for_sigma(sigma, sd15.alphas_cumprod())
+
+def test_sampler_sigmas_for_100_steps():
+    abar = sd15.alphas_cumprod()
+    sigmas = sd15.sampler_sigmas(100, abar)
+    assert len(sigmas) == 101 and sigmas[-1] == 0 and np.all(np.diff(sigmas) < 0)
+    all_sigmas = sd15.ddpm_sigmas(abar)
+    assert sigmas[0] == all_sigmas[991] and sigmas[-2] == all_sigmas[1]
+    # The same timesteps as diffusers' DDIM scheduler with SD1.5's config (leading spacing, steps_offset 1).
+    ddim = diffusers.DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear',
+                                   steps_offset=1, set_alpha_to_one=False, clip_sample=False)
+    ddim.set_timesteps(100)
+    np.testing.assert_array_equal(sigmas[:-1], all_sigmas[ddim.timesteps.numpy()])
+    with pytest.raises(ValueError, match='steps'):
+        sd15.sampler_sigmas(1000, abar)
+
+#----------------------------------------------------------------------------
+# The denoiser.
+
+def test_denoiser_equals_the_eps_to_x0_formula_of_a_direct_unet_call(components, tiny_denoiser):
+    unet, abar = components[0], components[-1]
+    emb = tiny_denoiser.embeddings[:3]          # the prompts' embeddings, rows 0..2
+    for t in (3, 250, 999):
+        sigma = float(sd15.ddpm_sigmas(abar)[t])
+        g = torch.Generator().manual_seed(t)
+        x_t = torch.randn(3, 4, 8, 8, generator=g)                  # float32: what the UNet sees
+        with torch.no_grad():
+            eps = unet(x_t, torch.tensor(t), encoder_hidden_states=emb).sample.double()
+        x_t = x_t.double()
+        expected = (x_t - math.sqrt(1 - abar[t]) * eps) / math.sqrt(abar[t])    # DDPM x0 estimate
+        x = x_t / math.sqrt(abar[t])
+        out = tiny_denoiser(x, sigma, torch.arange(3))
+        assert out.dtype == torch.float64 and out.shape == x.shape
+        # The denoiser rebuilds x_t in float64 and rounds it to the same float32 input (the float64 error,
+        # ~1e-16, is far below half a float32 ulp), so only float64 rounding of the two formulas differs.
+        torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12 * sigma)
+
+def test_mixed_labels_in_one_call_equal_separate_calls_per_label(tiny_denoiser):
+    sigma = 2.0
+    x = latents(7, sigma).float()
+    labels = torch.tensor([0, UNCONDITIONAL, 1, 2, 0, UNCONDITIONAL, 1])
+    calls = []
+    unet = tiny_denoiser.unet
+    hook = unet.register_forward_hook(lambda module, args, output: calls.append(len(args[0])))
+    try:
+        mixed = tiny_denoiser(x, sigma, labels)
+        assert calls == [7]                                         # one UNet call for the whole batch
+        separate = torch.empty_like(x)
+        for label in labels.unique():
+            rows = labels == label
+            separate[rows] = tiny_denoiser(x[rows], sigma, labels[rows])
+        chunked_denoiser = copy.copy(tiny_denoiser)
+        chunked_denoiser.max_batch = 3
+        calls.clear()
+        chunked = chunked_denoiser(x, sigma, labels)
+        assert calls == [3, 3, 1]
+    finally:
+        hook.remove()
+    # float32 eps from batches of other sizes may differ by the rounding of reductions done in another order,
+    # accumulated over the UNet's ~20 layers (measured: ~7 ulps): allow 64 float32 ulps of the largest |eps|,
+    # times sigma (x0 = x - sigma eps).
+    eps_scale = float(((x - mixed) / sigma).abs().max())
+    tol = sigma * eps_scale * 64 * FLOAT32_ULP
+    torch.testing.assert_close(mixed, separate, rtol=0, atol=tol)
+    torch.testing.assert_close(mixed, chunked, rtol=0, atol=tol)
+    # Not vacuous: the prompts and the empty prompt give different estimates, by far more than the tolerance.
+    by_label = [tiny_denoiser(x[:1], sigma, torch.tensor([k])) for k in (0, 1, 2, UNCONDITIONAL)]
+    for a in range(4):
+        for b in range(a + 1, 4):
+            assert (by_label[a] - by_label[b]).abs().max() > 100 * tol
+
+def test_encode_prompts_matches_the_diffusers_pipeline(components):
+    unet, vae, tokenizer, text_encoder, _ = components
+    pipe = diffusers.StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                             scheduler=diffusers.DDIMScheduler(steps_offset=1, clip_sample=False), safety_checker=None,
+                                             feature_extractor=None, requires_safety_checker=False)
+    cond, uncond = pipe.encode_prompt(TINY_PROMPTS[:2], 'cpu', 1, True, None)
+    ours = sd15.encode_prompts(tokenizer, text_encoder, TINY_PROMPTS[:2] + [''])
+    assert ours.shape == (3, 77, 8)
+    torch.testing.assert_close(ours[:2], cond, rtol=0, atol=0)
+    torch.testing.assert_close(ours[2], uncond[0], rtol=0, atol=0)
+
+def test_denoiser_rejects_bad_labels_and_reports_nan(tiny_denoiser):
+    x = latents(2, 1.0)
+    with pytest.raises(ValueError, match='labels'):
+        tiny_denoiser(x, 1.0, torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match='sigma'):
+        tiny_denoiser(x, 50.0, torch.tensor([0, 1]))
+    broken = copy.copy(tiny_denoiser)
+    broken.unet = copy.deepcopy(tiny_denoiser.unet)
+    with torch.no_grad():
+        broken.unet.conv_out.bias.fill_(float('nan'))
+    with pytest.raises(FloatingPointError, match='sigma = 1'):
+        broken(x, 1.0, torch.tensor([0, UNCONDITIONAL]))
+    assert tiny_denoiser.num_classes == len(TINY_PROMPTS)
+
+def test_sampler_with_the_sd15_denoiser_gives_finite_log_posteriors(components, tiny_denoiser):
+    abar = components[-1]
+    sigmas = sd15.sampler_sigmas(4, abar)
+    labels = torch.tensor([0, 1, UNCONDITIONAL])
+    x_init = latents(3, 0.0) * sigmas[0]
+    out = sampler.sample(tiny_denoiser, sigmas, labels, x_init, torch.Generator().manual_seed(0),
+                         guidance=sampler.Guidance(scale=2.0), hypotheses=[0, 1, UNCONDITIONAL])
+    assert out['log_posterior'].shape == (4, 3, 3)
+    assert torch.isfinite(out['log_posterior']).all() and torch.isfinite(out['x']).all()
+    torch.testing.assert_close(out['log_posterior'].exp().sum(-1), torch.ones(4, 3, dtype=torch.float64))
+
+#----------------------------------------------------------------------------
+# Loading and decoding.
+
+def test_load_pipeline_components_on_the_tiny_pipeline(components):
+    unet, vae, tokenizer, text_encoder, abar = components
+    assert isinstance(unet, diffusers.UNet2DConditionModel) and isinstance(vae, diffusers.AutoencoderKL)
+    assert tokenizer.model_max_length == 77 and unet.dtype == torch.float32
+    np.testing.assert_array_equal(abar, sd15.alphas_cumprod())
+    assert not any(p.requires_grad for p in unet.parameters())
+
+def test_load_denoiser_builds_the_denoiser_and_vae(tiny_folder, tiny_denoiser):
+    den, vae = sd15.load_denoiser(tiny_folder, TINY_PROMPTS, device='cpu', dtype=torch.float32)
+    assert den.num_classes == 3 and isinstance(vae, diffusers.AutoencoderKL)
+    torch.testing.assert_close(den.embeddings, tiny_denoiser.embeddings, rtol=0, atol=0)
+
+def test_missing_folder_or_file_raises_file_not_found_mentioning_the_download(tiny_folder, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r'nowhere.*download'):
+        sd15.load_pipeline_components(tmp_path / 'nowhere', device='cpu', dtype=torch.float32)
+    partial = tmp_path / 'partial'
+    shutil.copytree(tiny_folder, partial)
+    (partial / 'unet' / 'diffusion_pytorch_model.safetensors').unlink()
+    with pytest.raises(FileNotFoundError, match=r'partial.*download'):
+        sd15.load_pipeline_components(partial, device='cpu', dtype=torch.float32)
+    shutil.rmtree(partial / 'tokenizer')
+    with pytest.raises(FileNotFoundError, match=r'tokenizer_config\.json.*download'):
+        sd15.load_pipeline_components(partial, device='cpu', dtype=torch.float32)
+
+@pytest.mark.parametrize('key, value', [('beta_schedule', 'linear'), ('prediction_type', 'v_prediction')])
+def test_wrong_scheduler_config_raises_naming_folder_and_key(tiny_folder, tmp_path, key, value):
+    folder = tmp_path / 'other'
+    shutil.copytree(tiny_folder, folder)
+    path = folder / 'scheduler' / 'scheduler_config.json'
+    config = json.loads(path.read_text())
+    config[key] = value
+    path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=rf'other.*{key}'):
+        sd15.load_pipeline_components(folder, device='cpu', dtype=torch.float32)
+
+def test_decode_returns_images_in_the_unit_range(components):
+    vae = components[1]
+    images = sd15.decode(vae, latents(3, 0.0, seed=1).float() * 3, max_batch=2)     # * 3: some pixels clip
+    assert images.shape == (3, 16, 16, 3) and images.dtype == np.float32        # the tiny VAE upsamples by 2
+    assert images.min() >= 0 and images.max() <= 1
+
+#----------------------------------------------------------------------------
+# Prompt files.
+
+def test_read_prompt_file_on_the_shipped_prompts():
+    prompts, partitions = sd15.read_prompt_file(PROMPT_FILE)
+    assert 6 <= len(prompts) <= 8 and '' not in prompts and len(set(prompts)) == len(prompts)
+    assert partitions['dog-vs-cat'] == [[prompts.index('a photo of a dog')], [prompts.index('a photo of a cat')]]
+    assert partitions['dog-vs-reference'][1] == [UNCONDITIONAL]
+    assert {'animals-vs-vehicles', 'red-vs-blue-car'} <= set(partitions)
+
+BAD_FILES = {
+    'empty-prompt': ('prompts: ["a dog", ""]\npartitions: {p: [[0], [1]]}\n', r'prompts\[1\] is empty'),
+    'repeated-prompt': ('prompts: ["a dog", "a dog"]\npartitions: {p: [[0], [1]]}\n', r'prompts\[1\] repeats'),
+    'unknown-index': ('prompts: ["a dog", "a cat"]\npartitions: {pets: [[0], [5]]}\n', r"partition 'pets'.*unknown member 5"),
+    'unknown-text': ('prompts: ["a dog", "a cat"]\npartitions: {pets: [[a dog], [a cow]]}\n', r"partition 'pets'.*'a cow'"),
+    'duplicate-member': ('prompts: ["a dog", "a cat"]\npartitions: {pets: [[0, 1], [a dog]]}\n',
+                         r"partition 'pets'.*more than one cell"),
+    'missing-key': ('prompts: ["a dog", "a cat"]\n', r'keys prompts and partitions'),
+}
+
+@pytest.mark.parametrize('case', BAD_FILES)
+def test_bad_prompt_files_raise_errors_naming_file_and_partition(tmp_path, case):
+    text, message = BAD_FILES[case]
+    path = tmp_path / f'{case}.yaml'
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf'{case}\.yaml.*{message}'):
+        sd15.read_prompt_file(path)
