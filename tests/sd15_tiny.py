@@ -6,6 +6,8 @@ single letters (the fixture downloads one from the hub), and the UNet's sample_s
 The scheduler carries SD1.5's settings, so the schedule read back from it is the real one.
 """
 
+import json
+import os
 import string
 
 import torch
@@ -70,4 +72,19 @@ def build_tiny_pipeline(folder, seed=0):
     text_encoder.save_pretrained(f'{folder}/text_encoder')
     tokenizer.save_pretrained(f'{folder}/tokenizer')
     scheduler.save_pretrained(f'{folder}/scheduler')
+    # The hub repository's layout (entropic.download.SD15_FILES): the slow tokenizer's vocab.json and
+    # merges.txt instead of transformers 5's tokenizer.json, a special-tokens map and model_index.json.
+    os.remove(f'{folder}/tokenizer/tokenizer.json')
+    with open(f'{folder}/tokenizer/vocab.json', 'w') as f:
+        json.dump(vocab, f)
+    with open(f'{folder}/tokenizer/merges.txt', 'w') as f:
+        f.write('#version: 0.2\n')
+    with open(f'{folder}/tokenizer/special_tokens_map.json', 'w') as f:
+        json.dump(dict(bos_token='<|startoftext|>', eos_token='<|endoftext|>', pad_token='<|endoftext|>',
+                       unk_token='<|endoftext|>'), f)
+    with open(f'{folder}/model_index.json', 'w') as f:
+        json.dump(dict(_class_name='StableDiffusionPipeline', unet=['diffusers', 'UNet2DConditionModel'],
+                       vae=['diffusers', 'AutoencoderKL'], text_encoder=['transformers', 'CLIPTextModel'],
+                       tokenizer=['transformers', 'CLIPTokenizer'], scheduler=['diffusers', 'DDIMScheduler'],
+                       safety_checker=[None, None], feature_extractor=[None, None]), f)
     return folder

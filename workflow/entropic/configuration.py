@@ -14,6 +14,7 @@ import numpy as np
 import yaml
 
 from . import digits, imagenet
+from .models import sd15
 from .partitions import check_partition, read_partition_file
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / 'schemas' / 'config.schema.yaml'
@@ -22,7 +23,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]     # where relative paths in
 NUM_CLASSES = {'digits': digits.NUM_CLASSES, 'edm2': imagenet.NUM_CLASSES}   # what a partition file may name
 BACKEND_KEYS = {      # model keys that only some backends read
     'experiment': ('gmm',), 'train_samples': ('gmm',), 'network': ('digits', 'gmm'), 'training': ('digits', 'gmm'),
-    'reference': ('digits', 'gmm'), 'net': ('edm2',), 'gnet': ('edm2',), 'batch': ('edm2',),
+    'reference': ('digits', 'gmm'), 'net': ('edm2',), 'gnet': ('edm2',), 'batch': ('edm2', 'sd15'),
+    'partitions': ('digits', 'edm2'), 'prompts': ('sd15',),
 }
 
 #----------------------------------------------------------------------------
@@ -118,18 +120,24 @@ def _model_errors(models, gmm, root):
         if spec['backend'] == 'gmm' and spec['experiment'] not in gmm['experiments']:
             errors.append(f"config key {key}.experiment: unknown experiment {spec['experiment']!r}; "
                           f"experiments: {', '.join(gmm['experiments'])}")
-        if spec['backend'] in ('digits', 'edm2'):
-            path = Path(root) / spec['partitions']
-            if not Path(spec['partitions']).is_absolute() and not path.resolve().is_relative_to(Path(root).resolve()):
-                errors.append(f"config key {key}.partitions: {spec['partitions']!r} lies outside the project; "
+        if spec['backend'] in ('digits', 'edm2', 'sd15'):
+            field = 'prompts' if spec['backend'] == 'sd15' else 'partitions'
+            path = Path(root) / spec[field]
+            if not Path(spec[field]).is_absolute() and not path.resolve().is_relative_to(Path(root).resolve()):
+                errors.append(f"config key {key}.{field}: {spec[field]!r} lies outside the project; "
                               'give an absolute path to use a file elsewhere')
             elif not path.is_file():
-                errors.append(f"config key {key}.partitions: no file {spec['partitions']!r} (relative to the project root)")
+                errors.append(f"config key {key}.{field}: no file {spec[field]!r} (relative to the project root)")
             else:
                 try:
-                    read_partition_file(path, NUM_CLASSES[spec['backend']])
+                    if field == 'prompts':
+                        sd15.read_prompt_file(path)
+                    else:
+                        read_partition_file(path, NUM_CLASSES[spec['backend']])
                 except ValueError as err:
-                    errors.append(f'config key {key}.partitions: {err}')
+                    errors.append(f'config key {key}.{field}: {err}')
+        if spec['backend'] == 'sd15' and not spec['sampler']['steps'] < 1000:
+            errors.append(f"config key {key}.sampler.steps: SD1.5 has 1000 timesteps; need steps < 1000")
         runs = spec['runs']
         if runs.get('unguided', {}).get('guidance', None) != 1.0:
             errors.append(f"config key {key}.runs: needs a run named 'unguided' without guidance (the baseline of "

@@ -63,8 +63,12 @@ def partition_info(partitions, num_classes, top_eigenvalue=None):
 #----------------------------------------------------------------------------
 # Trajectories.
 
-def sampler_sigmas(settings):
-    """Decreasing EDM noise levels ending at 0 (the paper's grid by default)."""
+def sampler_sigmas(settings, denoiser=None):
+    """Decreasing EDM noise levels ending at 0: the paper's EDM grid, or for an SD1.5 denoiser its own DDPM
+    timesteps with leading spacing (it is defined only on them)."""
+    from .models import sd15
+    if isinstance(denoiser, sd15.SD15Denoiser):
+        return sd15.sampler_sigmas(settings['steps'], denoiser.abar)
     return noise.edm_sigma_grid(settings['steps'], settings['sigma_min'], settings['sigma_max'], settings['rho'],
                                 append_zero=True)
 
@@ -94,12 +98,14 @@ def sample_shard(
     keep_denoised = 0,  # x0 estimates of the first trajectories to keep at every step
     progress = True,
     device = 'cpu',     # where the sampler's state and its random draws live (a CUDA stream differs from the CPU's)
+    init_std = None,    # standard deviation of the initial state; None: sigmas[0] (EDM's start)
 ):
     """One shard: dict of arrays for save_npz. log_posterior is [L, B, K + 1] float64 on the increasing
     levels `sigma` (the sampler's levels without the final 0); `denoised` [L, m, d] on the same levels."""
     generator = torch.Generator(device).manual_seed(int(seed))
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    x_init = float(sigmas[0]) * torch.randn(len(labels), *shape, generator=generator, device=device)
+    init_std = float(sigmas[0]) if init_std is None else float(init_std)
+    x_init = init_std * torch.randn(len(labels), *shape, generator=generator, device=device)
     labels = torch.as_tensor(labels, device=device)
     hypotheses = class_list(classes) + [UNCONDITIONAL]
     out = sampler.sample(denoiser, sigmas, labels, x_init, generator, guidance=guidance, hypotheses=hypotheses,
@@ -113,7 +119,18 @@ def sample_shard(
 
 def load_denoiser(backend, inputs, batch=64):
     """(denoiser, classes, sample shape, device) of a model: a trained checkpoint (digits, gmm: on the CPU,
-    every class in play) or the EDM2 pair `net`/`gnet` (on the GPU when there is one)."""
+    every class in play), the EDM2 pair `net`/`gnet`, or the SD1.5 pipeline with every prompt of the prompt
+    file in play (both on the GPU when there is one, in float16 there)."""
+    if backend == 'sd15':
+        from pathlib import Path
+        from .models import sd15
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        prompts, _ = sd15.read_prompt_file(inputs.prompts)
+        folder = Path(inputs.pipeline[0]).parent           # model_index.json is at the top of the pipeline folder
+        denoiser, _ = sd15.load_denoiser(folder, prompts, device, torch.float16 if device == 'cuda' else torch.float32,
+                                         max_batch=batch)
+        config = denoiser.unet.config
+        return denoiser, len(prompts), (config.in_channels, config.sample_size, config.sample_size), device
     if backend == 'edm2':
         from .models import edm2
         device = 'cuda' if torch.cuda.is_available() else 'cpu'

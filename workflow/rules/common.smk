@@ -5,6 +5,7 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
+from entropic import download
 from entropic.configuration import derive_seed, validate_config
 from entropic.partitions import read_partition_file
 from entropic.trained import classes_in_play
@@ -99,12 +100,27 @@ def model_classes(model):
 
 
 def model_network(wildcards):
-    """The network files one run samples from: the trained checkpoint, or the EDM2 pickles (run overrides first)."""
+    """What one run samples from: the trained checkpoint, the EDM2 pickles (run overrides first), or the
+    SD1.5 pipeline files and the prompt file."""
     spec = MODELS[wildcards.model]
-    if spec["backend"] != "edm2":
-        return {"checkpoint": f"results/models/{wildcards.model}/checkpoint.pt"}
-    run = spec["runs"][wildcards.run]
-    return {key: f"resources/edm2/{run.get(key, spec[key])}" for key in ("net", "gnet")}
+    if spec["backend"] == "edm2":
+        run = spec["runs"][wildcards.run]
+        return {key: f"resources/edm2/{run.get(key, spec[key])}" for key in ("net", "gnet")}
+    if spec["backend"] == "sd15":
+        return {"pipeline": sd15_files(), "prompts": project_path(spec["prompts"])}
+    return {"checkpoint": f"results/models/{wildcards.model}/checkpoint.pt"}
+
+
+def sd15_files():
+    """The Stable Diffusion 1.5 files the pipeline reads (download rule download_sd15); model_index.json first."""
+    return [f"resources/stable-diffusion-v1-5/{name}" for name in download.SD15_FILES]
+
+
+def decoder_files(model):
+    """The VAE that turns a pretrained model's latents into images."""
+    if MODELS[model]["backend"] == "sd15":
+        return [f for f in sd15_files() if "/vae/" in f]
+    return expand("resources/sd-vae-ft-mse/{file}", file=download.SD_VAE_FILES)
 
 
 def strongest_guidance(model):
@@ -169,7 +185,7 @@ def final_outputs():
         figures = ["entropy"] + (["guidance"] if len(spec["runs"]) > 1 else [])
         if spec["backend"] == "digits":
             figures += ["samples", "speciation"]
-        if spec["backend"] == "edm2":
+        if spec["backend"] in ("edm2", "sd15"):
             figures += ["images"]
         outputs += expand("results/figures/{model}_{figure}.{ext}", model=model, figure=figures, ext=["pdf", "png"])
         if len(spec["runs"]) > 1:

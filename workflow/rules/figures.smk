@@ -305,28 +305,30 @@ rule effective_config:
         "../scripts/effective_config.py"
 
 
-rule fig_edm2_images:
-    """An EDM2 model's decoded samples per class (unguided, strongest guidance) and x0 estimates along trajectories."""
+rule fig_model_images:
+    """A pretrained model's decoded samples per class or prompt (unguided, strongest guidance) and x0 estimates along trajectories."""
     input:
         samples=lambda wc: [f"results/models/{wc.model}/samples/{run}.npz" for run in strongest_guidance(wc.model)],
-        vae=expand("resources/sd-vae-ft-mse/{file}", file=download.SD_VAE_FILES),
+        vae=lambda wc: decoder_files(wc.model),
+        prompts=lambda wc: project_path(MODELS[wc.model]["prompts"]) if MODELS[wc.model]["backend"] == "sd15" else [],
     output:
         "results/figures/{model}_images.pdf",
         report(
             "results/figures/{model}_images.png",
-            caption="../report/edm2_images.rst",
+            caption="../report/model_images.rst",
             category="Pretrained models", subcategory="{model}",
         ),
     params:
+        backend=lambda wc: MODELS[wc.model]["backend"],
         runs=lambda wc: strongest_guidance(wc.model),
         per_class=3,
         vae=lambda wc, input: os.path.dirname(input.vae[0]),
     log:
-        "results/logs/fig_edm2_images/{model}.log",
+        "results/logs/fig_model_images/{model}.log",
     threads: 1
     resources:
         gpu=1,
     conda:
         "../../envs/entropic.yaml"
     script:
-        "../scripts/fig_edm2_images.py"
+        "../scripts/fig_model_images.py"

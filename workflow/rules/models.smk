@@ -5,7 +5,11 @@ rule model_partitions:
     """A model's partitions (built in and from its file or experiment) with the speciation scale of the data each acts on."""
     input:
         unpack(model_gmm_inputs),
-        file=lambda wc: project_path(MODELS[wc.model]["partitions"]) if MODELS[wc.model]["backend"] != "gmm" else [],
+        file=lambda wc: (
+            project_path(MODELS[wc.model]["prompts" if MODELS[wc.model]["backend"] == "sd15" else "partitions"])
+            if MODELS[wc.model]["backend"] != "gmm"
+            else []
+        ),
         experiment=lambda wc: (
             f"results/gmm/{MODELS[wc.model]['experiment']}/partitions.json"
             if MODELS[wc.model]["backend"] == "gmm"

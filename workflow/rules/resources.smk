@@ -1,9 +1,6 @@
 # Pretrained weights, downloaded once into resources/ (skipped when present; an interrupted download resumes).
 # On a machine without network access, place the files there by hand: the rules then do nothing.
 
-from entropic import download
-
-
 rule download_edm2:
     """An EDM2 network pickle (NVlabs' post-hoc EMA reconstructions), resumable, with a progress bar."""
     output:
@@ -31,6 +28,23 @@ rule download_sd_vae:
         folder=lambda wc, output: os.path.dirname(output[0]),
     log:
         "results/logs/download_sd_vae.log",
+    threads: 1
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/download.py"
+
+
+rule download_sd15:
+    """Stable Diffusion 1.5 (stable-diffusion-v1-5/stable-diffusion-v1-5): the files a pipeline without safety checker reads."""
+    output:
+        sd15_files(),
+    params:
+        repo=download.SD15_REPO,
+        files=download.SD15_FILES,
+        folder=lambda wc, output: os.path.dirname(output[0]),
+    log:
+        "results/logs/download_sd15.log",
     threads: 1
     conda:
         "../../envs/entropic.yaml"

@@ -4,6 +4,7 @@ import numpy as np
 
 from entropic import empirical, io, trained
 from entropic import partitions as P
+from entropic.models import sd15
 
 log = io.job_logger(snakemake.log[0])
 spec = snakemake.params.data
@@ -11,6 +12,10 @@ if spec['backend'] == 'edm2':       # ImageNet: only the classes the file names 
     extra = P.read_partition_file(snakemake.input.file, 1000)
     num_classes, top_eigenvalue = 1000, None
     partitions = trained.built_in_partitions(trained.classes_in_play(extra))
+elif spec['backend'] == 'sd15':     # every prompt is in play; Lambda unknown
+    prompts, extra = sd15.read_prompt_file(snakemake.input.file)
+    num_classes, top_eigenvalue = len(prompts), None
+    partitions = trained.built_in_partitions(num_classes)
 else:
     x, labels, num_classes, mixture = trained.training_data(spec, snakemake.input, snakemake.params.seed)
     partitions = trained.built_in_partitions(num_classes)

@@ -11,7 +11,9 @@ denoiser, num_classes, shape, device = trained.load_denoiser(snakemake.params.ba
                                                              snakemake.params.batch)
 classes = snakemake.params.classes if snakemake.params.classes is not None else num_classes
 labels = trained.shard_labels(trained.trajectory_labels(classes, sampling['trajectories']), sampling['shards'], shard)
-sigmas = trained.sampler_sigmas(sampling['sampler'])
+sigmas = trained.sampler_sigmas(sampling['sampler'], denoiser)
+# SD1.5 starts as diffusers does, x_T ~ N(0, I) in VP coordinates, i.e. std sqrt(1 + sigma^2) in EDM ones.
+init_std = (1 + sigmas[0] ** 2) ** 0.5 if snakemake.params.backend == 'sd15' else None
 guidance = sampler.Guidance.from_config(run)
 source = ', '.join(str(p) for p in snakemake.input)
 log.info(f"{snakemake.wildcards.model}/{snakemake.wildcards.run} shard {shard}: {len(labels)} trajectories of "
@@ -19,7 +21,8 @@ log.info(f"{snakemake.wildcards.model}/{snakemake.wildcards.run} shard {shard}: 
          f"{len(sigmas) - 1} steps from sigma {sigmas[0]:g}, {guidance}; {source}")
 try:
     arrays = trained.sample_shard(denoiser, classes, labels, shape, sigmas, guidance, snakemake.params.seed,
-                                  keep_denoised=sampling['snapshots'] if shard == 0 else 0, device=device)
+                                  keep_denoised=sampling['snapshots'] if shard == 0 else 0, device=device,
+                                  init_std=init_std)
 except FloatingPointError as err:   # the sampler names the noise level; say which shard and network too
     raise FloatingPointError(f'{snakemake.wildcards.model}/{snakemake.wildcards.run} shard {shard} '
                              f'({source}): {err}') from None

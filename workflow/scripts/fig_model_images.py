@@ -1,6 +1,7 @@
-"""Figure <model>_images: an EDM2 model's decoded samples per class in play (unguided, and the strongest
-guidance everywhere beside them), and the picture of speciation: the decoded x0 estimate D(x_sigma) along
-unguided trajectories with the tracked posterior of each class in play beneath."""
+"""Figure <model>_images: a pretrained model's decoded samples per class or prompt in play (unguided, and
+the strongest guidance everywhere beside them), and the picture of speciation: the decoded x0 estimate
+D(x_sigma) along unguided trajectories with the tracked posterior of each hypothesis beneath.
+EDM2 latents are decoded by the SD VAE with EDM2's scaling, SD1.5 latents by the pipeline's own VAE."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -8,14 +9,19 @@ import torch
 from scipy.special import softmax
 
 from entropic import imagenet, io, plotting
-from entropic.models import edm2
+from entropic.models import edm2, sd15
 
 plotting.setup()
 log = io.job_logger(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 runs, per_class = snakemake.params.runs, snakemake.params.per_class
 vae = edm2.load_vae(snakemake.params.vae, 'cuda' if torch.cuda.is_available() else 'cpu')
-names = imagenet.class_names()
+if snakemake.params.backend == 'sd15':
+    names = sd15.read_prompt_file(snakemake.input.prompts)[0]
+    decode = lambda latents: sd15.decode(vae, torch.as_tensor(latents))
+else:
+    names = imagenet.class_names()
+    decode = lambda latents: edm2.decode(vae, latents)
 unguided = io.load_npz(snakemake.input.samples[0], keys=['x', 'labels', 'hypotheses', 'sigma', 'denoised',
                                                           'snapshot_labels', 'snapshot_log_posterior'])
 classes = [int(h) for h in unguided['hypotheses'] if h >= 0]
@@ -32,7 +38,7 @@ left = grid[0].subgridspec(len(classes), columns, wspace=0.04, hspace=0.04)
 for i, k in enumerate(classes):
     for j, (run, sample) in enumerate(shown):
         latents = first_of(sample, k, per_class)
-        images = edm2.decode(vae, latents) if len(latents) else []
+        images = decode(latents) if len(latents) else []
         for m in range(per_class):
             ax = fig.add_subplot(left[i, j * per_class + m])
             ax.axis('off')
@@ -40,7 +46,7 @@ for i, k in enumerate(classes):
                 ax.imshow(images[m])
             if i == 0 and m == 0:
                 ax.set_title(run, fontsize=8, loc='left')
-    fig.axes[-per_class * len(shown)].text(-0.1, 0.5, f'{k} {names[k]}', transform=fig.axes[-per_class * len(shown)].transAxes,
+    fig.axes[-per_class * len(shown)].text(-0.1, 0.5, f'{k}: {names[k]}', transform=fig.axes[-per_class * len(shown)].transAxes,
                                            ha='right', va='center', fontsize=7)
 
 sigma = unguided['sigma']                                     # increasing
@@ -52,7 +58,7 @@ right = grid[1].subgridspec(2 * trajectories + 1, len(levels), height_ratios=[1,
                             hspace=0.35)
 in_play = unguided['hypotheses'] >= 0
 for t in range(trajectories):
-    estimates = edm2.decode(vae, unguided['denoised'][levels, t])
+    estimates = decode(unguided['denoised'][levels, t])
     for j, level in enumerate(levels):
         ax_img, ax_post = fig.add_subplot(right[2 * t, j]), fig.add_subplot(right[2 * t + 1, j])
         ax_img.imshow(estimates[j])
@@ -68,8 +74,8 @@ for t in range(trajectories):
         ax_post.set_yticks([0, 1] if j == 0 else [])
         ax_post.tick_params(labelsize=5)
     label = int(unguided['snapshot_labels'][t])
-    fig.axes[-2 * len(levels)].set_ylabel('unconditional' if label < 0 else f'{label}\n{names[label]}', fontsize=7)
-fig.suptitle(f'{snakemake.wildcards.model}: decoded samples per class in play (left) and decoded x0 estimates along '
-             f'unguided trajectories with the tracked posterior over the {in_play.sum()} classes in play (right)', fontsize=9)
+    fig.axes[-2 * len(levels)].set_ylabel('unconditional' if label < 0 else f'{label}:\n{names[label]}', fontsize=7)
+fig.suptitle(f'{snakemake.wildcards.model}: decoded samples per hypothesis in play (left) and decoded x0 estimates along '
+             f'unguided trajectories with the tracked posterior over the {in_play.sum()} hypotheses in play (right)', fontsize=9)
 io.save_figure(fig, list(snakemake.output))
 log.info(f'{len(classes)} classes, runs {runs}, {trajectories} snapshot trajectories at sigma {np.round(sigma[levels], 3).tolist()}')
