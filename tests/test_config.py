@@ -56,7 +56,7 @@ def test_default_and_test_configs_are_valid_and_get_defaults():
     (lambda c: c['gmm']['figures'].update(estimators=[['k10-d1e4', 'superclasses']]), ["experiment 'k10-d1e4' has no partition 'superclasses'"]),
     (lambda c: c['gmm']['figures'].update(guidance='k2-d1e1'), ['gmm.figures.guidance: the experiment must be in gmm.track.experiments']),
     (lambda c: c['models']['digits'].update(trajectorys=10), ["config key models.digits: unknown key(s) 'trajectorys'", 'trajectories']),
-    (lambda c: c['models']['digits'].update(backend='mnist'), ['models.digits.backend', "'mnist' is not one of ['digits', 'gmm', 'edm2']"]),
+    (lambda c: c['models']['digits'].update(backend='mnist'), ['models.digits.backend', "'mnist' is not one of ['digits', 'gmm', 'edm2', 'sd15']"]),
     (lambda c: c['models']['gmm-net'].update(experiment='nope'), ["models.gmm-net.experiment: unknown experiment 'nope'"]),
     (lambda c: c['models']['digits'].update(sampler={'sigma_min': -0.1}), ['models.digits.sampler.sigma_min', 'less than or equal to the minimum of 0']),
     (lambda c: c['models']['digits'].update(sampler={'rho': 0}), ['models.digits.sampler.rho', 'less than or equal to the minimum of 0']),
@@ -79,6 +79,14 @@ def test_default_and_test_configs_are_valid_and_get_defaults():
     (lambda c: c['models'].update(xs=dict(backend='edm2', net='edm2-img512-xs-2147483-0.045.pkl', training={'steps': 5},
                                           gnet='edm2-img512-xs-uncond-2147483-0.045.pkl', partitions='config/partitions/imagenet.yaml')),
      ["models.xs: training do not apply to the 'edm2' backend"]),
+    (lambda c: c['models'].update(sd=dict(backend='sd15')), ["models.sd: 'prompts' is a required property"]),
+    (lambda c: c['models'].update(sd=dict(backend='sd15', prompts='config/prompts/nope.yaml')),
+     ["models.sd.prompts: no file 'config/prompts/nope.yaml'"]),
+    (lambda c: c['models'].update(sd=dict(backend='sd15', prompts='config/prompts/sd15.yaml', sampler={'steps': 1000})),
+     ['models.sd.sampler.steps: SD1.5 has 1000 timesteps']),
+    (lambda c: c['models'].update(sd=dict(backend='sd15', prompts='config/prompts/sd15.yaml',
+                                          partitions='config/partitions/digits.yaml')),
+     ["models.sd: partitions do not apply to the 'sd15' backend"]),
 ])
 def test_bad_config_names_the_key(mutate, expected):
     errors = errors_for(mutate)
