@@ -31,6 +31,7 @@ include: "workflow/rules/trajectories.smk"
 include: "workflow/rules/entropy.smk"
 include: "workflow/rules/speciation.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/guidance_study.smk"
 
 
 rule all:

@@ -6,7 +6,7 @@ project so that the checkout's results/ is left alone; memory is the peak over t
 resident memory of Snakemake and every job it starts (sampled every 0.2 s). A second call with nothing
 changed must schedule no job.
 
-    python benchmarks/bench_default_run.py
+    python benchmarks/bench_default_run.py [--keep DIR]     # DIR: where to copy the run's results/
 """
 
 import shutil
@@ -20,7 +20,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 TIME_TARGET_S, MEMORY_TARGET_GB = 300.0, 4.0
-COPIED = ['Snakefile', 'config.yaml', 'config', 'workflow']
+COPIED = ['Snakefile', 'config.yaml', 'config', 'workflow', 'envs']
 
 
 def tree_rss(process):
@@ -53,6 +53,7 @@ def run(workdir, *args):
 
 
 if __name__ == '__main__':
+    keep = sys.argv[sys.argv.index('--keep') + 1] if '--keep' in sys.argv else None
     with tempfile.TemporaryDirectory() as scratch:
         for name in COPIED:
             source = ROOT / name
@@ -60,6 +61,8 @@ if __name__ == '__main__':
         seconds, peak, output = run(scratch)
         jobs = output.count('Finished job')
         again, _, second = run(scratch, '-n')
+        if keep:
+            shutil.copytree(Path(scratch) / 'results', keep, dirs_exist_ok=True)
     print(f'default run: {jobs} jobs in {seconds:.0f} s, peak memory {peak / 1e9:.2f} GB')
     print(f"second run: {'nothing to do' if 'Nothing to be done' in second else 'jobs scheduled!'}")
     print(f'ratio  wall time / {TIME_TARGET_S:.0f} s target    : {seconds / TIME_TARGET_S:.3f}')

@@ -22,7 +22,8 @@ CONFIG = {'models': {'edm2-tiny': {
     'backend': 'edm2', 'net': NET, 'gnet': GNET, 'partitions': 'config/partitions/imagenet.yaml',
     'sampler': {'steps': 12}, 'trajectories': 48, 'shards': 2, 'batch': 16, 'snapshots': 2, 'bootstrap': 30,
     'runs': {'unguided': {}, 'cfg2': {'guidance': 2.0, 'trajectories': 24},
-             'cfg2-interval': {'guidance': 2.0, 'guidance_interval': [0.3, 5.0], 'trajectories': 24}},
+             'cfg2-interval': {'guidance': 2.0, 'guidance_interval': [0.3, 5.0], 'trajectories': 24},
+             'cfg2-window': {'guidance': 2.0, 'guidance_placement': {'source': 'unguided'}, 'trajectories': 24}},
 }}}
 TARGETS = ['results/figures/edm2-tiny_entropy.png', 'results/figures/edm2-tiny_guidance.png',
            'results/figures/edm2-tiny_images.png', 'results/tables/models_windows.csv']
@@ -87,5 +88,7 @@ def test_edm2_shards_track_every_class_in_play_in_latent_shape(run):
 def test_edm2_windows_have_no_theory_value(run):
     workdir, _, _ = run
     table = pd.read_csv(workdir / 'results/tables/models_windows.csv').query("model == 'edm2-tiny'")
-    assert set(table['estimator']) == {'unguided', 'cfg2', 'cfg2-interval'}
+    assert set(table['estimator']) == {'unguided', 'cfg2', 'cfg2-interval', 'cfg2-window'}
+    log = (workdir / 'results/logs/model_trajectories/edm2-tiny-cfg2-window-0.log').read_text()
+    assert 'guidance w = 2 on σ ∈ (' in log      # guidance placed in the unguided run's window
     assert table['sigma_S'].isna().all() and np.isfinite(table['sigma_half']).all()

@@ -33,7 +33,8 @@ def run(tmp_path_factory):
 def test_every_figure_and_table_is_built(run):
     for name in ('gmm_vp_dimension_sweep', 'gmm_ve_dimension_sweep', 'gmm_relative_width', 'gmm_hierarchy',
                  'gmm_estimators', 'gmm_guidance', 'gmm_tracker_bias', 'digits_samples', 'digits_speciation',
-                 'digits_entropy', 'digits_guidance', 'gmm-net_entropy'):
+                 'digits_entropy', 'digits_guidance', 'gmm-net_entropy', 'digits_guidance_study',
+                 'gmm_guidance_study'):
         for ext in ('pdf', 'png'):
             assert (run / 'results' / 'figures' / f'{name}.{ext}').stat().st_size > 10_000
     table = pd.read_csv(run / 'results' / 'tables' / 'gmm_windows.csv')
@@ -170,5 +171,26 @@ def test_trained_models_run_through_the_whole_method(run):
     assert quality.loc[('digits', 'unguided'), 'accuracy'] > 0.5
     assert quality.loc[('gmm-net', 'unguided'), 'accuracy'] > 0.5
     windows = pd.read_csv(run / 'results' / 'tables' / 'models_windows.csv')
-    assert set(windows['estimator']) == {'unguided', 'cfg3', 'empirical', 'exact', 'exact-denoiser'}
+    assert set(windows['estimator']) == {'unguided', 'cfg3', 'cfg3-placed', 'empirical', 'exact', 'exact-denoiser'}
+    log = (run / 'results' / 'logs' / 'model_trajectories' / 'digits-cfg3-placed-0.log').read_text()
+    assert 'weighted by dH/dlog σ' in log       # guidance placed by the unguided run's rate
     assert (run / 'results' / 'tables' / 'digits_guidance.md').read_text().startswith('| variant')
+
+
+def test_guidance_study_compares_every_method_on_the_same_samples(run):
+    tables = run / 'results' / 'tables'
+    studies = (('digits', 'models/digits', ['fd', 'accuracy', 'precision', 'recall', 'spread_ratio'], 200, 'fd'),
+               ('gmm', 'gmm/k4-d1e3', ['accuracy', 'kl'], 400, 'kl'))
+    for name, folder, metrics, samples, select in studies:
+        table = pd.read_csv(tables / f'{name}_guidance_study.csv')
+        assert table['method'].tolist() == ['unguided', 'cfg-2', 'cfg-3', 'interval-best', 'window', 'window-x2', 'rate']
+        assert set(table['samples']) == {samples} and set(table['set']) == {'evaluation'}
+        for m in metrics:
+            assert np.all((table[f'{m}_lo'] <= table[m]) & (table[m] <= table[f'{m}_hi'])), m
+        tuning = pd.read_csv(run / 'results' / folder / 'guidance_study' / 'tuning.csv')
+        assert len(tuning) == 6                   # every pair of the 4 interval edges
+        chosen = tuning.loc[tuning[select].idxmin()]
+        best = table.query("method == 'interval-best'").iloc[0]
+        assert (best['sigma_lo'], best['sigma_hi']) == (chosen['sigma_lo'], chosen['sigma_hi'])
+        text = (tables / f'{name}_guidance_study.md').read_text()
+        assert 'chosen on a separate tuning set' in text and 'Verdicts' in text

@@ -16,7 +16,7 @@ def test_slurm_profile_dry_run_puts_sampling_on_gpus(tmp_path):
     assert result.returncode == 0, output[-3000:]
     blocks = output.split('\nrule ')
     sampling = [b for b in blocks if b.startswith('model_trajectories:')]
-    assert len(sampling) == 5                              # 2 + 2 digits shards, 1 gmm-net shard
+    assert len(sampling) == 7                              # 3 digits runs x 2 shards, 1 gmm-net shard
     assert all('slurm_partition=gpu' in b and 'gpu=1' in b for b in sampling)
     readouts = [b for b in blocks if b.startswith('speciation:')]
     assert readouts and all('slurm_partition=cpu' in b and 'gpu=' not in b for b in readouts)

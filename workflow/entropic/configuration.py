@@ -24,7 +24,7 @@ NUM_CLASSES = {'digits': digits.NUM_CLASSES, 'edm2': imagenet.NUM_CLASSES}   # w
 BACKEND_KEYS = {      # model keys that only some backends read
     'experiment': ('gmm',), 'train_samples': ('gmm',), 'network': ('digits', 'gmm'), 'training': ('digits', 'gmm'),
     'reference': ('digits', 'gmm'), 'net': ('edm2',), 'gnet': ('edm2',), 'batch': ('edm2', 'sd15'),
-    'partitions': ('digits', 'edm2'), 'prompts': ('sd15',),
+    'partitions': ('digits', 'edm2'), 'prompts': ('sd15',), 'guidance_study': ('digits', 'gmm'),
 }
 
 #----------------------------------------------------------------------------
@@ -107,10 +107,23 @@ def _gmm_errors(gmm):
         if experiment in experiments and partition not in _partition_names(experiments[experiment]):
             errors.append(f'config key gmm.figures.estimators: experiment {experiment!r} has no partition {partition!r}; '
                           f'it has {", ".join(_partition_names(experiments[experiment]))}')
+    study = gmm.get('guidance_study')
+    if study is not None:
+        if study.get('experiment') not in experiments:
+            errors.append(f"config key gmm.guidance_study.experiment: {study.get('experiment')!r} is not an experiment; "
+                          f'experiments: {known}')
+        errors += _study_errors(study, 'gmm.guidance_study')
     hierarchy = figures['hierarchy']
     if hierarchy and experiments.get(hierarchy, {}).get('kind') != 'hierarchical':
         errors.append(f'config key gmm.figures.hierarchy: {hierarchy!r} is not a hierarchical experiment')
     return errors
+
+def _study_errors(study, key):
+    """Checks shared by the guidance studies of models and of the gmm track."""
+    if study['scale'] not in study['scales']:
+        return [f"config key {key}: `scale` ({study['scale']:g}) must be one of `scales` {study['scales']}, so that "
+                'CFG everywhere at the same scale is compared']
+    return []
 
 def _model_errors(models, gmm, root):
     """Semantic checks of a schema-valid, default-filled `models` section."""
@@ -148,10 +161,27 @@ def _model_errors(models, gmm, root):
             interval = run.get('guidance_interval')
             if interval and not interval[0] < interval[1]:
                 errors.append(f'config key {key}.runs.{run_name}.guidance_interval: need sigma_lo < sigma_hi, got {interval}')
+            placed = run.get('guidance_placement')
+            if placed is not None:
+                source = runs.get(placed['source'])
+                if source is None or source.get('guidance', 1.0) != 1.0 or 'guidance_placement' in source:
+                    errors.append(f"config key {key}.runs.{run_name}.guidance_placement.source: {placed['source']!r} "
+                                  f"is not an unguided run of the model; runs: {', '.join(runs)}")
+                if 'guidance_interval' in run:
+                    errors.append(f'config key {key}.runs.{run_name}: give guidance_interval or guidance_placement, not both')
             trajectories = run.get('trajectories', spec['trajectories'])
             if spec['shards'] > trajectories:
                 errors.append(f"config key {key}.shards: {spec['shards']} shards for {trajectories} trajectories "
                               f"(run {run_name}); need shards <= trajectories")
+        study = spec.get('guidance_study')
+        if study is not None:
+            source = runs.get(study['source'])
+            if source is None or source.get('guidance', 1.0) != 1.0:
+                errors.append(f"config key {key}.guidance_study.source: {study['source']!r} is not an unguided run "
+                              f"of the model; runs: {', '.join(runs)}")
+            if 'experiment' in study:
+                errors.append(f'config key {key}.guidance_study.experiment: only gmm.guidance_study names an experiment')
+            errors += _study_errors(study, f'{key}.guidance_study')
         if not spec['sampler']['sigma_min'] < spec['sampler']['sigma_max']:
             errors.append(f'config key {key}.sampler: need sigma_min < sigma_max')
     return errors

@@ -34,6 +34,7 @@ class Guidance:
     scale:    float = 1.0       # w; 1 means no guidance
     sigma_lo: float = 0.0       # guidance acts for sigma_lo < sigma <= sigma_hi (limited interval)
     sigma_hi: float = math.inf
+    profile:  tuple = ()        # ((log sigma, ...), (weight in [0, 1], ...)): w(sigma) = 1 + (w - 1) weight(sigma)
 
     @classmethod
     def from_config(cls, entry):
@@ -42,15 +43,22 @@ class Guidance:
         return cls(scale=entry.get('guidance', 1.0), sigma_lo=lo, sigma_hi=hi)
 
     def describe(self):
-        """Where guidance acts, for tables: 'nowhere', 'every sigma' or the interval."""
+        """Where guidance acts, for tables: 'nowhere', 'every sigma', the interval or the weight profile."""
         if self.scale == 1:
             return 'nowhere'
+        if self.profile:
+            return 'weighted by dH/dlog σ'
         if self.sigma_lo == 0 and self.sigma_hi == math.inf:
             return 'every σ'
         return f'σ ∈ ({self.sigma_lo:g}, {self.sigma_hi:g}]'
 
     def scale_at(self, sigma):
-        return self.scale if self.sigma_lo < sigma <= self.sigma_hi else 1.0
+        if not self.sigma_lo < sigma <= self.sigma_hi:
+            return 1.0
+        if self.profile:    # linear in log sigma between the profile's levels, no guidance outside them
+            weight = float(np.interp(math.log(sigma), *self.profile, left=0.0, right=0.0))
+            return 1.0 + (self.scale - 1.0) * weight
+        return self.scale
 
 def step_moments(x, denoised, sigma, sigma_next):
     """Mean and variance s^2 of the ancestral kernel from sigma to sigma_next."""
@@ -107,20 +115,19 @@ def sample(
             rows = torch.cat([x] * H)                                                  # [H B, ...]
             D_h = denoiser(rows, sigma, hypotheses.repeat_interleave(B)).reshape(H, *x.shape)
             calls += H * B
-        if tracking and own_in_hypotheses:
-            D_own = D_h[own_index, trajectory]
-        else:
+        D_own = D_h[own_index, trajectory] if tracking and own_in_hypotheses else None
+        D_u = D_h[position[UNCONDITIONAL]] if tracking and UNCONDITIONAL in position else None
+        if w != 1 and D_own is None and D_u is None:   # both branches of guidance in one batch
+            both = denoiser(torch.cat([x, x]), sigma, torch.cat([labels, torch.full_like(labels, UNCONDITIONAL)]))
+            D_own, D_u = both[:B], both[B:]
+            calls += 2 * B
+        if D_own is None:
             D_own = denoiser(x, sigma, labels)
             calls += B
-        if w != 1:
-            if tracking and UNCONDITIONAL in position:
-                D_u = D_h[position[UNCONDITIONAL]]
-            else:
-                D_u = denoiser(x, sigma, torch.full_like(labels, UNCONDITIONAL))
-                calls += B
-            D_g = D_u + w * (D_own - D_u)
-        else:
-            D_g = D_own
+        if w != 1 and D_u is None:
+            D_u = denoiser(x, sigma, torch.full_like(labels, UNCONDITIONAL))
+            calls += B
+        D_g = D_own if w == 1 else D_u + w * (D_own - D_u)
         if not torch.isfinite(D_g).all():
             raise FloatingPointError(f'the denoiser returned NaN or inf at sigma = {sigma:.6g} (step {i})')
         if keep_denoised:

@@ -2,6 +2,7 @@
 
 import os
 import re
+from types import SimpleNamespace as Namespace
 
 from snakemake.exceptions import WorkflowError
 
@@ -102,13 +103,82 @@ def model_classes(model):
 def model_network(wildcards):
     """What one run samples from: the trained checkpoint, the EDM2 pickles (run overrides first), or the
     SD1.5 pipeline files and the prompt file."""
-    spec = MODELS[wildcards.model]
+    inputs = network_files(wildcards.model, wildcards.run)
+    placed = MODELS[wildcards.model]["runs"][wildcards.run].get("guidance_placement")
+    if placed:   # the window (and rate curve) of the source run place the guidance
+        inputs["windows"] = f"results/models/{wildcards.model}/windows/{placed['source']}.csv"
+        inputs["curve"] = f"results/models/{wildcards.model}/entropy/{placed['source']}.csv"
+    return inputs
+
+
+def network_files(model, run_name):
+    """The network files of one run of a model (see model_network)."""
+    spec = MODELS[model]
     if spec["backend"] == "edm2":
-        run = spec["runs"][wildcards.run]
+        run = spec["runs"][run_name]
         return {key: f"resources/edm2/{run.get(key, spec[key])}" for key in ("net", "gnet")}
     if spec["backend"] == "sd15":
         return {"pipeline": sd15_files(), "prompts": project_path(spec["prompts"])}
-    return {"checkpoint": f"results/models/{wildcards.model}/checkpoint.pt"}
+    return {"checkpoint": f"results/models/{model}/checkpoint.pt"}
+
+
+# The sampler of the gmm track's guidance study: the paper's EDM grid.
+STUDY_SAMPLER = {"steps": 64, "sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0}
+
+
+def study_config(track, name):
+    """The guidance_study entry of a model (track 'models') or of the gmm track."""
+    return GMM["guidance_study"] if track == "gmm" else MODELS[name]["guidance_study"]
+
+
+def study_seed(wildcards, *keys):
+    """Seeds of a guidance study, derived from the model's or the experiment's seed."""
+    if wildcards.track == "gmm":
+        return derive_seed(gmm_seed(wildcards.name), wildcards.name, "guidance_study", *keys)
+    return model_seed(wildcards.name, "guidance_study", *keys)
+
+
+def study_source(track, name):
+    """The entropy curve and window fits that place a study's guidance: the unguided run's (models) or the
+    experiment's exact ones (gmm)."""
+    if track == "gmm":
+        return f"results/gmm/{name}/windows/exact.csv", f"results/gmm/{name}/entropy/exact.csv"
+    source = MODELS[name]["guidance_study"]["source"]
+    return f"results/models/{name}/windows/{source}.csv", f"results/models/{name}/entropy/{source}.csv"
+
+
+def study_data(wildcards):
+    """What a study's samples are measured against: the mixture (gmm track, gmm models) or nothing (digits)."""
+    if wildcards.track == "gmm":
+        return {"means": f"results/gmm/{wildcards.name}/means.npy", "mixture": f"results/gmm/{wildcards.name}/mixture.json"}
+    return model_gmm_inputs(Namespace(model=wildcards.name))
+
+
+def study_inputs(wildcards):
+    """A guidance study's sampling inputs: the network (or the mixture), and for the evaluation set the source
+    window and curve and the tuning metrics (the limited interval is chosen there)."""
+    if wildcards.track == "gmm":
+        inputs = study_data(wildcards)
+    else:
+        spec = MODELS[wildcards.name]["guidance_study"]
+        inputs = dict(network_files(wildcards.name, spec["source"]))
+    if wildcards.set == "evaluation":   # the tuning set needs neither: it runs as soon as the network exists
+        inputs["windows"], inputs["curve"] = study_source(wildcards.track, wildcards.name)
+        inputs["tuning"] = f"results/{wildcards.track}/{wildcards.name}/guidance_study/tuning.csv"
+    return inputs
+
+
+def study_results(track, name):
+    """The inputs of a study's figure: both sets' metrics and the window and curve that placed the guidance."""
+    windows, curve = study_source(track, name)
+    folder = f"results/{track}/{name}/guidance_study"
+    return {"evaluation": f"{folder}/evaluation.csv", "tuning": f"{folder}/tuning.csv", "windows": windows, "curve": curve}
+
+
+def study_selection(wildcards, track=None, name=None):
+    """The metric the limited-interval grid search minimises: the exact KL on a mixture, FD for digits."""
+    track, name = track or wildcards.track, name or wildcards.name
+    return "kl" if track == "gmm" or MODELS[name]["backend"] == "gmm" else "fd"
 
 
 def sd15_files():
@@ -126,7 +196,8 @@ def decoder_files(model):
 def strongest_guidance(model):
     """The runs a sample figure shows: 'unguided', and the strongest guidance applied at every noise level."""
     runs = MODELS[model]["runs"]
-    everywhere = [r for r, v in runs.items() if v.get("guidance", 1.0) != 1.0 and "guidance_interval" not in v]
+    everywhere = [r for r, v in runs.items() if v.get("guidance", 1.0) != 1.0
+                  and "guidance_interval" not in v and "guidance_placement" not in v]
     return ["unguided"] + sorted(everywhere, key=lambda r: runs[r]["guidance"])[-1:]
 
 
@@ -187,6 +258,9 @@ def final_outputs():
             figures += ["samples", "speciation"]
         if spec["backend"] in ("edm2", "sd15"):
             figures += ["images"]
+        if "guidance_study" in spec:
+            figures += ["guidance_study"]
+            outputs += expand("results/tables/{model}_guidance_study.{ext}", model=model, ext=["csv", "md"])
         outputs += expand("results/figures/{model}_{figure}.{ext}", model=model, figure=figures, ext=["pdf", "png"])
         if len(spec["runs"]) > 1:
             outputs += expand("results/tables/{model}_guidance.{ext}", model=model, ext=["csv", "md"])
@@ -204,6 +278,9 @@ def final_outputs():
             name=["gmm_vp_dimension_sweep", "gmm_ve_dimension_sweep", "gmm_relative_width"],
             ext=["pdf", "png"],
         )
+    if "guidance_study" in GMM:
+        outputs += expand("results/figures/gmm_guidance_study.{ext}", ext=["pdf", "png"])
+        outputs += ["results/tables/gmm_guidance_study.csv", "results/tables/gmm_guidance_study.md"]
     if GMM["figures"]["hierarchy"]:
         outputs += expand("results/figures/gmm_hierarchy.{ext}", ext=["pdf", "png"])
     return outputs

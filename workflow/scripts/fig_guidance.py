@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import io, plotting
+from entropic import io, placement, plotting
 
 plotting.setup()
 log = io.job_logger(snakemake.log[0])
@@ -37,14 +37,16 @@ if reference is not None:
 for name, color in zip(shown, plotting.sequential_colors(len(shown), 'tab10')):
     c, w, v = curves[name], windows[name], variants[name]
     interval = v.get('guidance_interval')
-    label = (f"{name}: w = {v.get('guidance', 1.0):g}" + (f', σ ∈ ({interval[0]:g}, {interval[1]:g}]' if interval else '')
-             + f", {int(c['n'].iloc[0])} trajectories")
+    where = '' if v.get('guidance', 1.0) == 1 or ('guidance_interval' not in v and 'guidance_placement' not in v) \
+        else ', ' + placement.describe_run(v)
+    label = f"{name}: w = {v.get('guidance', 1.0):g}{where}, {int(c['n'].iloc[0])} trajectories"
     plotting.band(ax_h, c['sigma'].to_numpy(), c['H'].to_numpy(), c['H_se'].to_numpy(), color, label=label)
     plotting.band(ax_r, c['sigma'].to_numpy(), c['rate'].to_numpy(), c['rate_se'].to_numpy(), color)
     if interval:   # where this variant guides: a bar under the rate curves, one row per variant
         intervals.append((interval, color))
     rows.append(dict(variant=name, scale=v.get('guidance', 1.0),
                      interval='' if not interval else f'({interval[0]:g}, {interval[1]:g}]',
+                     placement=placement.describe_run(v),
                      readout=c['readout'].iloc[0],
                      half_sigma=np.exp(w['half_entropy']), half_sigma_lo=np.exp(w['half_entropy_lo']),
                      half_sigma_hi=np.exp(w['half_entropy_hi']),

@@ -14,7 +14,8 @@ runs = list(settings)
 quality = pd.read_csv(snakemake.input.quality).set_index('run')
 losses = pd.read_csv(snakemake.input.losses)
 # Unguided, and the strongest guidance applied at every noise level (if the sweep has one).
-everywhere = [r for r in runs if settings[r].get('guidance', 1.0) != 1.0 and 'guidance_interval' not in settings[r]]
+everywhere = [r for r in runs if settings[r].get('guidance', 1.0) != 1.0 and 'guidance_interval' not in settings[r]
+              and 'guidance_placement' not in settings[r]]
 shown = ['unguided'] + sorted(everywhere, key=lambda r: settings[r]['guidance'])[-1:]
 per_class = 10
 

@@ -7,7 +7,7 @@ of the mixture (the component with the highest posterior at sigma = 0)."""
 import numpy as np
 import pandas as pd
 
-from entropic import io, quality, sampler, trained
+from entropic import io, placement, quality, trained
 
 log = io.job_logger(snakemake.log[0])
 spec = snakemake.params.data
@@ -22,7 +22,7 @@ for name, path in zip(snakemake.params.runs, snakemake.input.samples):
     x, labels = generated['x'][conditional], generated['labels'][conditional]
     run = snakemake.params.runs[name]
     row = dict(model=snakemake.wildcards.model, run=name, guidance=run.get('guidance', 1.0),
-               interval=sampler.Guidance.from_config(run).describe(), samples=len(x))
+               interval=placement.describe_run(run), samples=len(x))
     if spec['backend'] == 'digits':
         row['accuracy'] = quality.classifier_accuracy(classifier, x, labels)
         row['near_copies'] = quality.nearest_copies(x, x_train.numpy())

@@ -1,8 +1,9 @@
 """Rule model_trajectories: one shard of sampler trajectories of a model, every hypothesis in play tracked."""
 
+import pandas as pd
 import torch
 
-from entropic import io, sampler, trained
+from entropic import io, placement, sampler, trained
 
 log = io.job_logger(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -14,11 +15,17 @@ labels = trained.shard_labels(trained.trajectory_labels(classes, sampling['traje
 sigmas = trained.sampler_sigmas(sampling['sampler'], denoiser)
 # SD1.5 starts as diffusers does, x_T ~ N(0, I) in VP coordinates, i.e. std sqrt(1 + sigma^2) in EDM ones.
 init_std = (1 + sigmas[0] ** 2) ** 0.5 if snakemake.params.backend == 'sd15' else None
-guidance = sampler.Guidance.from_config(run)
-source = ', '.join(str(p) for p in snakemake.input)
+if 'guidance_placement' in run:     # placed by the window fitted on another run (entropic.placement)
+    guidance = placement.placed_guidance(run.get('guidance', 1.0), run['guidance_placement'],
+                                         pd.read_csv(snakemake.input.windows), io.read_curve(snakemake.input.curve),
+                                         source=snakemake.input.windows)
+else:
+    guidance = sampler.Guidance.from_config(run)
+source = ', '.join(str(p) for p in snakemake.input if not str(p).endswith('.csv'))
 log.info(f"{snakemake.wildcards.model}/{snakemake.wildcards.run} shard {shard}: {len(labels)} trajectories of "
          f"{len(trained.class_list(classes))} classes and the unconditional model on {device}, "
-         f"{len(sigmas) - 1} steps from sigma {sigmas[0]:g}, {guidance}; {source}")
+         f"{len(sigmas) - 1} steps from sigma {sigmas[0]:g}, guidance w = {guidance.scale:g} on {guidance.describe()}; "
+         f"{source}")
 try:
     arrays = trained.sample_shard(denoiser, classes, labels, shape, sigmas, guidance, snakemake.params.seed,
                                   keep_denoised=sampling['snapshots'] if shard == 0 else 0, device=device,

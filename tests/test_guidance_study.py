@@ -1,0 +1,106 @@
+"""Window-placed guidance and the metrics of the guidance study, against closed forms and exact mixtures."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from entropic import gmm, guidance_study, placement, sampler
+
+
+def test_window_interval_widens_about_the_centre_in_log_sigma():
+    lo, hi = placement.window_interval(math.log(0.5), math.log(2.0))
+    assert (lo, hi) == pytest.approx((0.5, 2.0))
+    lo, hi = placement.window_interval(math.log(0.5), math.log(2.0), widen=2.0)
+    assert (lo, hi) == pytest.approx((0.25, 4.0))
+    with pytest.raises(ValueError, match='no finite window'):
+        placement.window_interval(1.0, float('nan'))
+
+
+def test_rate_weighted_guidance_follows_the_rate_and_vanishes_outside_the_curve():
+    sigma = np.array([0.1, 1.0, 10.0])
+    guidance = sampler.Guidance(scale=5.0, profile=placement.rate_profile(sigma, [0.0, 2.0, 1.0]))
+    assert guidance.scale_at(1.0) == pytest.approx(5.0)              # the peak: full scale
+    assert guidance.scale_at(10.0) == pytest.approx(3.0)             # half the rate: half the extra weight
+    assert guidance.scale_at(math.sqrt(10.0)) == pytest.approx(4.0)  # linear in log sigma between levels
+    assert guidance.scale_at(0.1) == 1.0 and guidance.scale_at(50.0) == 1.0
+    assert guidance.describe() == 'weighted by dH/dlog σ'
+
+
+def test_placed_guidance_reads_the_window_of_the_named_partition():
+    windows = pd.DataFrame([dict(partition='classes', coordinate='log_sigma', width_low=0.0, width_high=1.0),
+                            dict(partition='classes', coordinate='t', width_low=5.0, width_high=6.0)])
+    curve = pd.DataFrame(dict(partition='classes', sigma=[1.0, 2.0], rate=[1.0, 0.5]))
+    g = placement.placed_guidance(3.0, {'widen': 1.0}, windows, curve)
+    assert (g.scale, g.sigma_lo, g.sigma_hi) == pytest.approx((3.0, 1.0, math.e))
+    with pytest.raises(ValueError, match="no window for partition 'pairs'"):
+        placement.placed_guidance(3.0, {'partition': 'pairs'}, windows, curve)
+
+
+def test_guidance_spent_is_the_guided_length_in_log_sigma():
+    sigmas = np.append(np.exp(np.linspace(np.log(80), np.log(0.002), 400)), 0.0)
+    full = guidance_study.guidance_spent(sampler.Guidance(scale=2.0), sigmas)
+    assert full == pytest.approx(math.log(80 / 0.002), rel=1e-2)
+    inside = guidance_study.guidance_spent(sampler.Guidance(scale=2.0, sigma_lo=0.5, sigma_hi=2.0), sigmas)
+    assert inside == pytest.approx(math.log(4.0), abs=2 * math.log(80 / 0.002) / 399)   # one step either side
+    assert guidance_study.guidance_spent(sampler.Guidance(), sigmas) == 0.0
+
+
+def test_frechet_distance_matches_the_closed_form_for_commuting_covariances_and_singular_ones():
+    rng = np.random.default_rng(0)
+    q = np.linalg.qr(rng.standard_normal((5, 5)))[0]
+    a, b = np.array([1.0, 2.0, 0.5, 3.0, 0.0]), np.array([2.0, 1.0, 0.5, 1.0, 4.0])   # singular: a zero variance
+    ma, mb = rng.standard_normal(5), rng.standard_normal(5)
+    exact = np.sum((ma - mb) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    fd = guidance_study.frechet_distance(ma, q @ np.diag(a) @ q.T, mb, q @ np.diag(b) @ q.T)
+    assert fd == pytest.approx(exact, rel=1e-9)
+    assert guidance_study.frechet_distance(ma, q @ np.diag(a) @ q.T, ma, q @ np.diag(a) @ q.T) == pytest.approx(0, abs=1e-9)
+
+
+def test_precision_and_recall_are_one_for_the_same_set_and_zero_for_far_sets():
+    rng = np.random.default_rng(1)
+    real = rng.standard_normal((60, 4))
+    assert guidance_study.precision_recall(real, real.copy(), k=3) == (1.0, 1.0)
+    assert guidance_study.precision_recall(real, real + 100.0, k=3) == (0.0, 0.0)
+    # Fakes collapsed onto one real point: precise (inside the real manifold) but with little recall.
+    precision, recall = guidance_study.precision_recall(real, np.repeat(real[:1], 10, 0) + 1e-6, k=3)
+    assert precision == 1.0 and recall < 0.2
+
+
+def test_mixture_metrics_of_exact_samples_and_of_shifted_ones():
+    """Exact samples: Bayes accuracy within 4 SE and a KL within its small-sample bias; a known shift of every
+    sample by delta adds |delta|^2 / (2 v0) nats."""
+    mixture = gmm.simplex_mixture(num_components=4, dim=30, signal_per_dim=0.1, rng=np.random.default_rng(2))
+    rng = np.random.default_rng(3)
+    n = 4000
+    labels = np.tile(np.arange(4), n // 4)
+    x = mixture.means[labels] + math.sqrt(mixture.variance) * rng.standard_normal((n, mixture.dim))
+    metrics = guidance_study.mixture_metrics(mixture, x, labels)
+    bayes = np.exp(mixture.log_posterior(x, 0.0)).max(1)     # P(argmax is right | x): the Bayes accuracy's integrand
+    assert 0.5 < bayes.mean() < 0.99                            # overlapping classes: the accuracy is informative
+    assert abs(metrics['accuracy'] - bayes.mean()) < 4 * math.sqrt(bayes.mean() * (1 - bayes.mean()) / n)
+    r, per_class = 3, n // 4
+    # Bias-corrected: zero up to its noise, whose largest part is the mean term's, sd sqrt(2 d) / (2 n) per class.
+    assert abs(metrics['kl']) < 4 * math.sqrt(2 * mixture.dim) / (2 * per_class) + 2 * (r + 1) / per_class ** 2
+    delta = np.zeros(mixture.dim)
+    delta[7] = 0.8
+    shifted = guidance_study.mixture_metrics(mixture, x + delta, labels)
+    # The cross term delta.(mean - m) / v0 has standard deviation |delta| / sqrt(v0 n) over the n samples.
+    tolerance = 4 * 0.8 / math.sqrt(mixture.variance * n)
+    assert shifted['kl'] - metrics['kl'] == pytest.approx(0.8 ** 2 / (2 * mixture.variance), abs=tolerance)
+
+
+def test_replicate_metrics_use_disjoint_class_balanced_folds():
+    labels = np.tile(np.arange(3), 20)
+    x = np.arange(60, dtype=float)[:, None]
+    seen = []
+
+    def metrics(xf, yf):
+        seen.append(xf[:, 0].copy())
+        assert np.bincount(yf).tolist() == [4, 4, 4]
+        return dict(mean=float(xf.mean()))
+
+    out = guidance_study.replicate_metrics(metrics, x, labels, folds=5)
+    assert sorted(np.concatenate(seen).tolist()) == list(range(60))      # every sample in exactly one fold
+    assert out['mean_lo'] < out['mean'] < out['mean_hi'] and out['mean'] == pytest.approx(29.5)

@@ -1,0 +1,63 @@
+"""Guidance placed by the measured entropy window: beyond the paper, which calls the window "a principled
+basis for time-localized control" (PAPER.md 4.4) and stops there.
+
+Given a fitted window of a partition (entropic.speciation, in log sigma), classifier-free guidance acts
+- `weight: window`: only inside the window's full width at half maximum of dH/dlog sigma, optionally widened
+  about its centre by a factor (in log sigma);
+- `weight: rate`: at every noise level with a weight that follows the measured entropy rate,
+  w(sigma) = 1 + (w - 1) rate(sigma) / max rate: guidance where, and as much as, the class is being decided.
+The window and the rate come from an unguided run of the same model, so placement needs no tuning.
+"""
+
+import math
+
+import numpy as np
+
+from .sampler import Guidance
+
+#----------------------------------------------------------------------------
+
+def window_interval(width_low, width_high, widen=1.0):
+    """(sigma_lo, sigma_hi) of a window whose FWHM spans [width_low, width_high] in log sigma, widened
+    about its centre by `widen` (2: twice as wide in log sigma)."""
+    if not width_low < width_high or not np.isfinite([width_low, width_high]).all():
+        raise ValueError(f'no finite window to place guidance in: FWHM [{width_low}, {width_high}] in log sigma')
+    centre, half = (width_low + width_high) / 2, widen * (width_high - width_low) / 2
+    return math.exp(centre - half), math.exp(centre + half)
+
+def rate_profile(sigma, rate):
+    """(log sigma, weight) of a guidance weight following the entropy rate: rate / max rate, clipped to [0, 1]."""
+    sigma, rate = np.asarray(sigma, dtype=float), np.asarray(rate, dtype=float)
+    order = np.argsort(sigma)
+    peak = np.nanmax(rate)
+    if not np.isfinite(peak) or peak <= 0:
+        raise ValueError('the entropy rate has no positive peak: nothing to follow')
+    weight = np.clip(np.nan_to_num(rate[order] / peak), 0.0, 1.0)
+    return tuple(np.log(sigma[order]).tolist()), tuple(weight.tolist())
+
+def placed_guidance(
+    scale,              # w, the guidance scale at full weight
+    placement,          # config entry: {partition, weight: 'window' | 'rate', widen}
+    windows,            # pandas DataFrame of the source run's window fits (entropic.speciation rows)
+    curve,              # pandas DataFrame of the source run's entropy curve (io.read_curve)
+    source = 'the source run',
+):
+    """The sampler.Guidance a placement spec asks for, from the source run's fitted window or rate curve."""
+    partition = placement.get('partition', 'classes')
+    row = windows.query("partition == @partition and coordinate == 'log_sigma'")
+    if row.empty:
+        raise ValueError(f'{source} has no window for partition {partition!r}; it has {sorted(set(windows["partition"]))}')
+    if placement.get('weight', 'window') == 'rate':
+        part = curve.query('partition == @partition')
+        return Guidance(scale=scale, profile=rate_profile(part['sigma'].to_numpy(), part['rate'].to_numpy()))
+    lo, hi = window_interval(row['width_low'].iloc[0], row['width_high'].iloc[0], placement.get('widen', 1.0))
+    return Guidance(scale=scale, sigma_lo=lo, sigma_hi=hi)
+
+def describe_run(run):
+    """Where a run's guidance acts, for tables and legends: its interval, or its placement by another run."""
+    placed = run.get('guidance_placement')
+    if placed is None or run.get('guidance', 1.0) == 1:
+        return Guidance.from_config(run).describe()
+    what = 'dH/dlog σ' if placed.get('weight', 'window') == 'rate' else 'window'
+    widen = f" x{placed['widen']:g}" if placed.get('widen', 1.0) != 1.0 else ''
+    return f"placed by the {placed.get('source', 'unguided')} run's {placed.get('partition', 'classes')} {what}{widen}"

@@ -1,0 +1,108 @@
+# What window-placed guidance buys (beyond the paper): guidance methods compared on quality and diversity,
+# for trained models (results/models/<model>/guidance_study/) and, with the exact denoiser and exact metrics,
+# for a Gaussian-mixture experiment (results/gmm/<experiment>/guidance_study/). The limited interval of the
+# baseline is chosen on the tuning set (its own seeds) and reported on the evaluation set with the others.
+
+
+rule guidance_study_samples:
+    """Class-conditional samples of every method of one set, with the same seeds for every method."""
+    input:
+        unpack(study_inputs),
+    output:
+        "results/{track}/{name}/guidance_study/{set}.npz",
+    wildcard_constraints:
+        track="gmm|models",
+        set="tuning|evaluation",
+    params:
+        study=lambda wc: study_config(wc.track, wc.name),
+        sampler=lambda wc: MODELS[wc.name]["sampler"] if wc.track == "models" else STUDY_SAMPLER,
+        backend=lambda wc: MODELS[wc.name]["backend"] if wc.track == "models" else "exact-mixture",
+        classes=lambda wc: model_classes(wc.name) if wc.track == "models" else None,
+        batch=lambda wc: MODELS[wc.name]["batch"] if wc.track == "models" and not trains(wc.name) else None,
+        select=lambda wc: study_selection(wc),
+        seed=lambda wc: study_seed(wc, wc.set),
+    log:
+        "results/logs/guidance_study_samples/{track}-{name}-{set}.log",
+    threads: 1
+    resources:
+        gpu=lambda wc: 0 if wc.track == "gmm" or trains(wc.name) else 1,
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/guidance_study_samples.py"
+
+
+rule guidance_study_metrics:
+    """Quality and diversity of every method's samples, with confidence intervals over disjoint folds."""
+    input:
+        unpack(study_data),
+        samples="results/{track}/{name}/guidance_study/{set}.npz",
+    output:
+        "results/{track}/{name}/guidance_study/{set}.csv",
+    wildcard_constraints:
+        track="gmm|models",
+        set="tuning|evaluation",
+    params:
+        study=lambda wc: study_config(wc.track, wc.name),
+        data=lambda wc: model_data(wc.name) if wc.track == "models" else {"backend": "exact-mixture"},
+        data_seed=lambda wc: model_seed(wc.name, "data") if wc.track == "models" else None,
+        seed=lambda wc: study_seed(wc, "metrics", wc.set),
+    log:
+        "results/logs/guidance_study_metrics/{track}-{name}-{set}.log",
+    threads: 1
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/guidance_study_metrics.py"
+
+
+rule fig_guidance_study:
+    """A trained model's guidance study: quality against diversity per method, where each guides, the verdicts."""
+    input:
+        unpack(lambda wc: study_results("models", wc.model)),
+    output:
+        pdf="results/figures/{model}_guidance_study.pdf",
+        png=report(
+            "results/figures/{model}_guidance_study.png",
+            caption="../report/guidance_study.rst",
+            category="Beyond the paper", subcategory="{model}",
+        ),
+        csv="results/tables/{model}_guidance_study.csv",
+        md="results/tables/{model}_guidance_study.md",
+    params:
+        study=lambda wc: MODELS[wc.model]["guidance_study"],
+        select=lambda wc: study_selection(wc, "models", wc.model),
+        name=lambda wc: wc.model,
+    log:
+        "results/logs/fig_guidance_study/{model}.log",
+    threads: 1
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/fig_guidance_study.py"
+
+
+rule fig_gmm_guidance_study:
+    """The guidance study on a Gaussian mixture with its exact denoiser and exact metrics."""
+    input:
+        unpack(lambda wc: study_results("gmm", GMM["guidance_study"]["experiment"])),
+    output:
+        pdf="results/figures/gmm_guidance_study.pdf",
+        png=report(
+            "results/figures/gmm_guidance_study.png",
+            caption="../report/guidance_study.rst",
+            category="Beyond the paper", subcategory="gmm",
+        ),
+        csv="results/tables/gmm_guidance_study.csv",
+        md="results/tables/gmm_guidance_study.md",
+    params:
+        study=lambda wc: GMM["guidance_study"],
+        select="kl",
+        name=lambda wc: f"mixture {GMM['guidance_study']['experiment']} (exact denoiser)",
+    log:
+        "results/logs/fig_gmm_guidance_study.log",
+    threads: 1
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/fig_guidance_study.py"

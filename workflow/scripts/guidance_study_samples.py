@@ -1,0 +1,44 @@
+"""Rule guidance_study_samples: class-conditional samples of every guidance method of one set (tuning: the
+limited-interval grid; evaluation: the compared methods, the interval chosen on the tuning set), same seeds.
+A trained or pretrained model samples with its network; a Gaussian-mixture experiment with its exact denoiser."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from entropic import gmm, guidance_study, io, trained
+from entropic.denoisers import GMMDenoiser
+
+log = io.job_logger(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+study, settings, which = snakemake.params.study, snakemake.params.sampler, snakemake.wildcards.set
+if snakemake.params.backend == 'exact-mixture':
+    mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture))
+    denoiser, num_classes, shape, device = GMMDenoiser(mixture), mixture.num_components, mixture.dim, 'cpu'
+else:
+    denoiser, num_classes, shape, device = trained.load_denoiser(snakemake.params.backend, snakemake.input,
+                                                                 snakemake.params.batch)
+sigmas = trained.sampler_sigmas(settings, denoiser)
+if which == 'tuning':
+    methods = guidance_study.tuning_methods(study['scale'], study['interval_edges'])
+else:
+    tuning = pd.read_csv(snakemake.input.tuning)
+    best = tuning.loc[tuning[snakemake.params.select].idxmin()]
+    log.info(f"interval chosen on the tuning set by {snakemake.params.select}: ({best['sigma_lo']:g}, {best['sigma_hi']:g}]")
+    methods = guidance_study.evaluation_methods(study, (float(best['sigma_lo']), float(best['sigma_hi'])),
+                                                pd.read_csv(snakemake.input.windows), io.read_curve(snakemake.input.curve))
+classes = trained.class_list(snakemake.params.classes if snakemake.params.classes is not None else num_classes)
+labels = np.tile(classes, study['samples'] // len(classes))
+arrays, table = dict(labels=labels), {}
+for name, guidance in methods.items():
+    arrays[f'x/{name}'] = guidance_study.sample_method(denoiser, guidance, labels, shape, sigmas, snakemake.params.seed,
+                                                       device=device)
+    if not np.isfinite(arrays[f'x/{name}']).all():
+        raise FloatingPointError(f'{snakemake.wildcards.name} guidance study, method {name}: NaN or inf in the samples')
+    table[name] = dict(scale=float(guidance.scale), sigma_lo=float(guidance.sigma_lo), sigma_hi=float(guidance.sigma_hi),
+                       placement=guidance.describe(), spent=guidance_study.guidance_spent(guidance, sigmas))
+    log.info(f"{name}: {guidance.describe()} at w = {guidance.scale:g}, {len(labels)} samples")
+arrays['methods'] = np.array(json.dumps(table))
+io.save_npz(snakemake.output[0], **arrays)
