@@ -9,6 +9,11 @@ Modules (one concern each):
   mixtures), speciation (window fitting);
 - trained models: digits (the bundled 8x8 digits), networks (EDM-preconditioned denoiser network,
   checkpoints), training (EDM training with EMA), quality (sample quality), trained (a model's data,
-  partitions and sharded trajectories);
+  partitions, denoiser and sharded trajectories);
+- pretrained models (GPU): models.edm2 (EDM2 network, safe pickle loader, latent codec), models.sd15 (Stable
+  Diffusion 1.5 in EDM coordinates, prompt files), imagenet (the ImageNet-1k class list), download
+  (resumable downloads of weights);
+- beyond the paper: placement (guidance placed by a fitted window), guidance_study (the methods compared
+  and their quality and diversity metrics);
 - pipeline: io (atomic writes, validated reads), configuration (config validation), plotting (figure style).
 """

@@ -13,6 +13,7 @@ rule gmm_mixture:
     log:
         "results/logs/gmm_mixture/{experiment}.log",
     threads: 1
+    priority: 10   # cheap, and a model trained on the mixture waits for it
     conda:
         "../../envs/entropic.yaml"
     script:

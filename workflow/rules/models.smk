@@ -23,6 +23,7 @@ rule model_partitions:
     log:
         "results/logs/model_partitions/{model}.log",
     threads: 1
+    priority: 10   # cheap, and every readout of the model waits for it
     conda:
         "../../envs/entropic.yaml"
     script:
