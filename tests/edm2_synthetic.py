@@ -130,3 +130,13 @@ def write_tiny_pair(folder, cond_name, uncond_name, seed=0):
         write_edm2_pickle(f'{folder}/{name}', net, tiny_kwargs(label_dim))
         nets.append(net)
     return nets
+
+def write_tiny_vae(folder, seed=0):
+    """A tiny diffusers AutoencoderKL (4 latent channels, 2x down) saved in the layout of sd-vae-ft-mse."""
+    from diffusers import AutoencoderKL
+    torch.manual_seed(seed)
+    vae = AutoencoderKL(block_out_channels=[4, 8], in_channels=3, out_channels=3, latent_channels=4,
+                        down_block_types=['DownEncoderBlock2D'] * 2, up_block_types=['UpDecoderBlock2D'] * 2,
+                        norm_num_groups=2)
+    vae.save_pretrained(folder)
+    return vae

@@ -176,12 +176,7 @@ def test_tracking_with_edm2_is_finite_from_sigma_80_to_0002_in_float32_and_float
         assert out['x'].dtype == dtype
 
 def test_vae_decoding_uses_the_edm2_scaling_and_unit_range(tmp_path):
-    from diffusers import AutoencoderKL
-    torch.manual_seed(0)
-    vae = AutoencoderKL(block_out_channels=[4, 8], in_channels=3, out_channels=3, latent_channels=4,
-                        down_block_types=['DownEncoderBlock2D'] * 2, up_block_types=['UpDecoderBlock2D'] * 2,
-                        norm_num_groups=2)
-    vae.save_pretrained(tmp_path / 'vae')
+    vae = synthetic.write_tiny_vae(tmp_path / 'vae')
     loaded = edm2.load_vae(tmp_path / 'vae')
     latents = torch.randn(3, 4, 8, 8)
     images = edm2.decode(loaded, latents, batch_size=2)

@@ -3,19 +3,17 @@ under their real names, and a tiny VAE, placed in resources/ so that the downloa
 sampling with tracking, entropy, window fits, figures and tables, run by Snakemake."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.path.dirname(__file__))
 import edm2_synthetic as synthetic  # noqa: E402
+from pretrained_chain import check_outputs, run_chain  # noqa: E402
 
 NET, GNET = 'edm2-img512-xs-2147483-0.045.pkl', 'edm2-img512-xs-uncond-2147483-0.045.pkl'
 CONFIG = {'models': {'edm2-tiny': {
@@ -29,14 +27,6 @@ TARGETS = ['results/figures/edm2-tiny_entropy.png', 'results/figures/edm2-tiny_g
            'results/figures/edm2-tiny_images.png', 'results/tables/models_windows.csv']
 
 
-def write_tiny_vae(folder):
-    from diffusers import AutoencoderKL
-    torch.manual_seed(0)
-    AutoencoderKL(block_out_channels=[4, 8], in_channels=3, out_channels=3, latent_channels=4,
-                  down_block_types=['DownEncoderBlock2D'] * 2, up_block_types=['UpDecoderBlock2D'] * 2,
-                  norm_num_groups=2).save_pretrained(folder)
-
-
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp('edm2-pipeline')
@@ -44,22 +34,14 @@ def run(tmp_path_factory):
     for name, label_dim, seed in ((NET, 1000, 0), (GNET, 0, 1)):
         synthetic.write_edm2_pickle(workdir / 'resources' / 'edm2' / name, synthetic.tiny_network(label_dim, seed),
                                     synthetic.tiny_kwargs(label_dim))
-    write_tiny_vae(workdir / 'resources' / 'sd-vae-ft-mse')
-    before = {p: p.stat().st_mtime_ns for p in (workdir / 'resources').rglob('*') if p.is_file()}
-    (workdir / 'edm2-tiny.yaml').write_text(yaml.safe_dump(CONFIG))
-    result = subprocess.run([sys.executable, '-m', 'snakemake', *TARGETS, '--cores', '2', '-s', str(ROOT / 'Snakefile'),
-                             '--directory', str(workdir), '--configfile', str(workdir / 'edm2-tiny.yaml')],
-                            capture_output=True, text=True, cwd=workdir)
-    assert result.returncode == 0, result.stderr[-4000:]
+    synthetic.write_tiny_vae(workdir / 'resources' / 'sd-vae-ft-mse')
+    result, before = run_chain(workdir, CONFIG, TARGETS)
     return workdir, result, before
 
 
 def test_edm2_chain_runs_without_downloading_present_files(run):
     workdir, result, before = run
-    assert 'download_edm2' not in result.stderr and 'download_sd_vae' not in result.stderr
-    assert {p: p.stat().st_mtime_ns for p in before} == before
-    for target in TARGETS:
-        assert (workdir / target).stat().st_size > 5_000
+    check_outputs(workdir, result, before, TARGETS, ['download_edm2', 'download_sd_vae'])
 
 
 def test_edm2_curves_cover_the_imagenet_partitions_and_the_paper_binary_form(run):

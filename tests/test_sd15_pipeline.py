@@ -3,19 +3,18 @@ a tokenizer built in memory) in the hub layout under resources/, so that the dow
 sampling on SD's own timesteps with every prompt tracked, entropy, window fits, figures and tables."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from entropic.models import sd15
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.path.dirname(__file__))
+from pretrained_chain import check_outputs, run_chain  # noqa: E402
 from sd15_tiny import build_tiny_pipeline  # noqa: E402
 
 CONFIG = {'models': {'sd15-tiny': {
@@ -32,22 +31,13 @@ TARGETS = ['results/figures/sd15-tiny_entropy.png', 'results/figures/sd15-tiny_g
 def run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp('sd15-pipeline')
     build_tiny_pipeline(workdir / 'resources' / 'stable-diffusion-v1-5')
-    before = {p: p.stat().st_mtime_ns for p in (workdir / 'resources').rglob('*') if p.is_file()}
-    (workdir / 'sd15-tiny.yaml').write_text(yaml.safe_dump(CONFIG))
-    env = dict(os.environ, HF_HUB_OFFLINE='1')
-    result = subprocess.run([sys.executable, '-m', 'snakemake', *TARGETS, '--cores', '2', '-s', str(ROOT / 'Snakefile'),
-                             '--directory', str(workdir), '--configfile', str(workdir / 'sd15-tiny.yaml')],
-                            capture_output=True, text=True, cwd=workdir, env=env)
-    assert result.returncode == 0, result.stderr[-4000:]
+    result, before = run_chain(workdir, CONFIG, TARGETS)
     return workdir, result, before
 
 
 def test_sd15_chain_runs_without_downloading_present_files(run):
     workdir, result, before = run
-    assert 'download_sd15' not in result.stderr
-    assert {p: p.stat().st_mtime_ns for p in before} == before
-    for target in TARGETS:
-        assert (workdir / target).stat().st_size > 5_000
+    check_outputs(workdir, result, before, TARGETS, ['download_sd15'])
 
 
 def test_sd15_curves_cover_the_prompt_partitions_on_the_ddpm_timesteps(run):

@@ -37,3 +37,18 @@ def band(ax, x, y, se, color, label=None, **kwargs):
     """A curve with a +-2 standard-error band."""
     ax.plot(x, y, color=color, label=label, **kwargs)
     ax.fill_between(x, y - 2 * se, y + 2 * se, color=color, alpha=0.25, linewidth=0)
+
+def snapshot(ax_img, ax_post, image, posterior, title=None, y_ticks=False, hypothesis_ticks=False, **imshow):
+    """The picture of speciation at one noise level: an x0 estimate above the tracked posterior over the
+    hypotheses in play."""
+    ax_img.imshow(image, **imshow)
+    ax_img.set_xticks([])
+    ax_img.set_yticks([])
+    ax_img.grid(False)
+    if title:
+        ax_img.set_title(title, fontsize=8)
+    ax_post.bar(np.arange(len(posterior)), posterior, color=sequential_colors(1, 'deep')[0])
+    ax_post.set_ylim(0, 1)
+    ax_post.set_xticks(range(len(posterior)) if hypothesis_ticks else [])
+    ax_post.tick_params(labelsize=5)
+    ax_post.set_yticks([0, 1] if y_ticks else [])

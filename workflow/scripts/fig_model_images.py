@@ -61,18 +61,8 @@ for t in range(trajectories):
     estimates = decode(unguided['denoised'][levels, t])
     for j, level in enumerate(levels):
         ax_img, ax_post = fig.add_subplot(right[2 * t, j]), fig.add_subplot(right[2 * t + 1, j])
-        ax_img.imshow(estimates[j])
-        ax_img.set_xticks([])
-        ax_img.set_yticks([])
-        ax_img.grid(False)
-        if t == 0:
-            ax_img.set_title(rf'$\sigma$ = {sigma[level]:.2g}', fontsize=7)
-        posterior = softmax(unguided['snapshot_log_posterior'][level, t][in_play])
-        ax_post.bar(np.arange(in_play.sum()), posterior, color=plotting.sequential_colors(1, 'deep')[0])
-        ax_post.set_ylim(0, 1)
-        ax_post.set_xticks([])
-        ax_post.set_yticks([0, 1] if j == 0 else [])
-        ax_post.tick_params(labelsize=5)
+        plotting.snapshot(ax_img, ax_post, estimates[j], softmax(unguided['snapshot_log_posterior'][level, t][in_play]),
+                          title=rf'$\sigma$ = {sigma[level]:.2g}' if t == 0 else None, y_ticks=j == 0)
     label = int(unguided['snapshot_labels'][t])
     fig.axes[-2 * len(levels)].set_ylabel('unconditional' if label < 0 else f'{label}:\n{names[label]}', fontsize=7)
 fig.suptitle(f'{snakemake.wildcards.model}: decoded samples per hypothesis in play (left) and decoded x0 estimates along '

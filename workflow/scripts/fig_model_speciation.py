@@ -28,18 +28,10 @@ fig, axes = plt.subplots(2 * trajectories, columns, figsize=(1.35 * columns, 2.5
 for t in range(trajectories):
     for j, level in enumerate(levels):
         ax_img, ax_post = axes[2 * t, j], axes[2 * t + 1, j]
-        ax_img.imshow(np.clip(data['denoised'][level, t], -1, 1).reshape(digits.IMAGE_SHAPE), cmap='gray_r', vmin=-1, vmax=1)
-        ax_img.set_xticks([])
-        ax_img.set_yticks([])
-        ax_img.grid(False)
-        if t == 0:
-            ax_img.set_title(rf'$\sigma$ = {sigma[level]:.2g}', fontsize=8)
-        posterior = softmax(data['snapshot_log_posterior'][level, t][classes])
-        ax_post.bar(np.arange(classes.sum()), posterior, color=plotting.sequential_colors(1, 'deep')[0])
-        ax_post.set_ylim(0, 1)
-        ax_post.set_xticks(range(classes.sum()))
-        ax_post.tick_params(labelsize=5)
-        ax_post.set_yticks([0, 1] if j == 0 else [])
+        plotting.snapshot(ax_img, ax_post, np.clip(data['denoised'][level, t], -1, 1).reshape(digits.IMAGE_SHAPE),
+                          softmax(data['snapshot_log_posterior'][level, t][classes]),
+                          title=rf'$\sigma$ = {sigma[level]:.2g}' if t == 0 else None, y_ticks=j == 0,
+                          hypothesis_ticks=True, cmap='gray_r', vmin=-1, vmax=1)
         if j == 0:
             ax_img.set_ylabel(f"drawn as {int(data['snapshot_labels'][t])}", fontsize=8)
 fig.suptitle(f'{snakemake.wildcards.model}: x0 estimates along unguided trajectories and the tracked class posterior '
