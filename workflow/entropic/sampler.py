@@ -99,12 +99,15 @@ def sample(
         hypotheses = torch.as_tensor(hypotheses, dtype=torch.long, device=x.device)
         H = len(hypotheses)
         position = {int(h): i for i, h in enumerate(hypotheses)}
-        own_in_hypotheses = all(int(l) in position for l in labels)
-        own_index = torch.tensor([position.get(int(l), 0) for l in labels], device=x.device)
+        label_list = labels.tolist()
+        own_in_hypotheses = all(l in position for l in label_list)
+        own_index = torch.tensor([position.get(l, 0) for l in label_list], device=x.device)
         log_post = torch.full((B, H), -math.log(H), dtype=torch.float64, device=x.device) if log_prior is None else \
             torch.log_softmax(torch.as_tensor(log_prior, dtype=torch.float64, device=x.device).expand(B, H), -1)
         history = [log_post]
+        hypothesis_rows = hypotheses.repeat_interleave(B)                              # [H B]
     trajectory = torch.arange(B, device=x.device)
+    branch_rows = torch.cat([labels, torch.full_like(labels, UNCONDITIONAL)])          # [2 B]: own, then reference
     denoised = []
 
     for i in tqdm(range(len(sigmas) - 1), disable=not progress, desc='sampling', unit='step'):
@@ -112,13 +115,12 @@ def sample(
         w = guidance.scale_at(sigma)
         # Denoiser evaluations: every tracked hypothesis, then whatever the sampler needs beyond them.
         if tracking:   # every hypothesis in one batch, the branches a guided sampler evaluates anyway
-            rows = torch.cat([x] * H)                                                  # [H B, ...]
-            D_h = denoiser(rows, sigma, hypotheses.repeat_interleave(B)).reshape(H, *x.shape)
+            D_h = denoiser(torch.cat([x] * H), sigma, hypothesis_rows).reshape(H, *x.shape)   # [H, B, ...]
             calls += H * B
         D_own = D_h[own_index, trajectory] if tracking and own_in_hypotheses else None
         D_u = D_h[position[UNCONDITIONAL]] if tracking and UNCONDITIONAL in position else None
         if w != 1 and D_own is None and D_u is None:   # both branches of guidance in one batch
-            both = denoiser(torch.cat([x, x]), sigma, torch.cat([labels, torch.full_like(labels, UNCONDITIONAL)]))
+            both = denoiser(torch.cat([x, x]), sigma, branch_rows)
             D_own, D_u = both[:B], both[B:]
             calls += 2 * B
         if D_own is None:
@@ -144,14 +146,15 @@ def sample(
         residual = step_var.sqrt().to(x.dtype).view(B, *[1] * (x.dim() - 1)) * eps   # x' - mu_guided
         x = mean_g + residual
         if tracking:
-            # |x' - mu_h|^2 = |r|^2 + 2 r.delta_h + |delta_h|^2 with delta_h = mu_g - mu_h, in float64.
-            r = residual.reshape(B, dim).double()
-            delta = (shrink * (D_g.unsqueeze(0) - D_h)).reshape(H, B, dim).double()   # [H, B, dim]
-            sq_dist = (r ** 2).sum(-1) + 2 * (delta * r).sum(-1) + (delta ** 2).sum(-1)  # [H, B]
-            kernel_var = torch.full((H, B), var, dtype=torch.float64, device=x.device)
+            # x' - mu_h = r + delta_h, r = x' - mu_g (the step's noise), delta_h = mu_g - mu_h = c (D_g - D_h): both
+            # small, so no large terms cancel; elementwise in at least float32, the squares summed in float64.
+            diff = torch.sub(residual + shrink * D_g, D_h, alpha=shrink).reshape(H, B, dim)  # r + c (D_g - D_h)
+            sq_dist = diff.to(torch.promote_types(diff.dtype, torch.float32)).square().sum(-1, dtype=torch.float64)
             if kernel == 'exact':
-                kernel_var = kernel_var + shrink ** 2 * denoiser.posterior_variance(sigma, hypotheses).to(kernel_var)[:, None]
-            log_lik = -sq_dist / (2 * kernel_var) - 0.5 * dim * torch.log(kernel_var)
+                kernel_var = var + shrink ** 2 * denoiser.posterior_variance(sigma, hypotheses).to(sq_dist)[:, None]
+                log_lik = -sq_dist / (2 * kernel_var) - 0.5 * dim * torch.log(kernel_var)
+            else:   # one variance for every hypothesis: its normalising constant cancels in the softmax
+                log_lik = -sq_dist / (2 * var)
             log_post = torch.log_softmax(log_post + log_lik.T, dim=-1)
             history.append(log_post)
 
