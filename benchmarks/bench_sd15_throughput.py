@@ -1,0 +1,75 @@
+"""Benchmark: throughput of the full-size Stable Diffusion 1.5 UNet (built from its published config with
+random weights, 4x64x64 latents, 77x768 text embeddings) and the projected cost of the paper's SD1.5 runs.
+
+On CUDA the UNet runs in float16; on a CPU in float32. One UNet row per prompt, trajectory and step:
+the paper's binary curve costs samples x steps x 2 rows (prompt and empty prompt); our tracking of every
+prompt of config/prompts/sd15.yaml costs trajectories x steps x (prompts + 1) rows and gives every
+partition at once. Best of `repeats` calls after a warm-up.
+
+    python benchmarks/bench_sd15_throughput.py [--batch 16] [--repeats 3]
+"""
+
+import argparse
+import time
+
+import torch
+
+PAPER = dict(samples=400, steps=100)           # one curve (PAPER.md 4.3)
+PROMPTS = 8                                    # config/prompts/sd15.yaml
+OURS = dict(trajectories=1800, steps=100)      # config/sd15.yaml: 200 per prompt and for the empty prompt
+
+
+def sd15_unet():
+    """UNet2DConditionModel with SD1.5's architecture (the hub's unet/config.json), random weights."""
+    from diffusers import UNet2DConditionModel
+    return UNet2DConditionModel(
+        sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+        block_out_channels=(320, 640, 1280, 1280), attention_head_dim=8, cross_attention_dim=768,
+        down_block_types=('CrossAttnDownBlock2D',) * 3 + ('DownBlock2D',),
+        up_block_types=('UpBlock2D',) + ('CrossAttnUpBlock2D',) * 3,
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--batch', type=int, default=None, help='rows per call (default 16 on CUDA, 1 on a CPU)')
+    parser.add_argument('--repeats', type=int, default=3)
+    args = parser.parse_args()
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    dtype = torch.float16 if device == 'cuda' else torch.float32
+    batch = args.batch or (16 if device == 'cuda' else 1)
+    torch.manual_seed(0)
+    unet = sd15_unet().eval().requires_grad_(False).to(device, dtype)
+    params = sum(p.numel() for p in unet.parameters())
+    x = torch.randn(batch, 4, 64, 64, device=device, dtype=dtype)
+    t = torch.full((batch,), 500.0, device=device)
+    text = torch.randn(batch, 77, 768, device=device, dtype=dtype)
+
+    def call():
+        with torch.no_grad():
+            out = unet(x, t, encoder_hidden_states=text).sample
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        return out
+
+    call()
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        out = call()
+        times.append(time.perf_counter() - start)
+    assert torch.isfinite(out).all()
+    per_row = min(times) / batch
+    name = torch.cuda.get_device_name() if device == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
+    print(f'SD1.5 UNet ({params:,} parameters) on {name}, {str(dtype)[6:]}, batch {batch}: '
+          f'{min(times):.3f} s per call, {1 / per_row:.2f} rows/s')
+    rows_paper = PAPER['samples'] * PAPER['steps'] * 2
+    rows_ours = OURS['trajectories'] * OURS['steps'] * (PROMPTS + 1)
+    print(f"  paper's binary curve ({PAPER['samples']} samples x {PAPER['steps']} steps x 2): {rows_paper:,} rows = "
+          f'{rows_paper * per_row / 3600:.2f} h')
+    print(f"  our unguided run ({OURS['trajectories']} trajectories x {OURS['steps']} steps x {PROMPTS + 1}, every "
+          f'partition): {rows_ours:,} rows = {rows_ours * per_row / 3600:.2f} h (ratio {rows_ours / rows_paper:.1f})')
+
+
+if __name__ == '__main__':
+    main()
