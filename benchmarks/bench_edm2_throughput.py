@@ -10,11 +10,11 @@ Both columns are printed, with the time per row measured here (best of `repeats`
 """
 
 import argparse
-import time
 
 import torch
 
 from entropic.models import edm2
+from network_timing import best_call_seconds, device_name
 
 PAPER = dict(trajectories=3000, steps=64)          # one main curve (PAPER.md 4.2)
 SWEEP = dict(trajectories=300, steps=64)           # each other curve
@@ -39,25 +39,13 @@ def main():
     sigma = torch.full((batch,), 1.3, device=device)
     one_hot = torch.nn.functional.one_hot(torch.arange(batch, device=device) % 1000, 1000)
 
-    def call():
-        with torch.no_grad():
-            out = net(x, sigma, one_hot)
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        return out
-
-    call()                                          # warm-up (cuDNN autotuning, allocations)
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        out = call()
-        times.append(time.perf_counter() - start)
+    best, out = best_call_seconds(lambda: net(x, sigma, one_hot), args.repeats)
     assert torch.isfinite(out).all()
-    per_row = min(times) / batch
-    name = torch.cuda.get_device_name() if device == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
+    per_row = best / batch
+    name = device_name()
     dtype = 'float16' if device == 'cuda' else 'float32'
     print(f'EDM2-XS ({params:,} parameters) on {name}, {dtype}, batch {batch}: '
-          f'{min(times):.3f} s per call, {1 / per_row:.1f} rows/s')
+          f'{best:.3f} s per call, {1 / per_row:.1f} rows/s')
     for label, run in (('main curve', PAPER), ('sweep curve', SWEEP)):
         rows_paper = run['trajectories'] * run['steps'] * 2
         rows_ours = run['trajectories'] * run['steps'] * (CLASSES_IN_PLAY + 1)

@@ -10,9 +10,10 @@ partition at once. Best of `repeats` calls after a warm-up.
 """
 
 import argparse
-import time
 
 import torch
+
+from network_timing import best_call_seconds, device_name
 
 PAPER = dict(samples=400, steps=100)           # one curve (PAPER.md 4.3)
 PROMPTS = 8                                    # config/prompts/sd15.yaml
@@ -45,24 +46,12 @@ def main():
     t = torch.full((batch,), 500.0, device=device)
     text = torch.randn(batch, 77, 768, device=device, dtype=dtype)
 
-    def call():
-        with torch.no_grad():
-            out = unet(x, t, encoder_hidden_states=text).sample
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        return out
-
-    call()
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        out = call()
-        times.append(time.perf_counter() - start)
+    best, out = best_call_seconds(lambda: unet(x, t, encoder_hidden_states=text).sample, args.repeats)
     assert torch.isfinite(out).all()
-    per_row = min(times) / batch
-    name = torch.cuda.get_device_name() if device == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
+    per_row = best / batch
+    name = device_name()
     print(f'SD1.5 UNet ({params:,} parameters) on {name}, {str(dtype)[6:]}, batch {batch}: '
-          f'{min(times):.3f} s per call, {1 / per_row:.2f} rows/s')
+          f'{best:.3f} s per call, {1 / per_row:.2f} rows/s')
     rows_paper = PAPER['samples'] * PAPER['steps'] * 2
     rows_ours = OURS['trajectories'] * OURS['steps'] * (PROMPTS + 1)
     print(f"  paper's binary curve ({PAPER['samples']} samples x {PAPER['steps']} steps x 2): {rows_paper:,} rows = "
