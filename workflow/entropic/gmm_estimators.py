@@ -12,6 +12,7 @@ import torch
 
 from . import gmm, noise, posterior, sampler
 from .denoisers import GMMDenoiser
+from .models import sd15
 from .partitions import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
@@ -28,10 +29,8 @@ def stratified_labels(weights, total):
 
 def sampler_sigmas(variant, auto_sigma_max):
     """The sampler's decreasing noise levels, ending at 0, for a validated tracker variant."""
-    if variant['grid'] == 'ddpm':
-        # Stable Diffusion 1.5's schedule with `leading` spacing and steps_offset 1 (ANCHORS.md B).
-        timesteps = np.arange(0, 1000, 1000 // variant['steps'])[::-1] + 1
-        return np.append(noise.ddpm_sigmas()[timesteps], 0.0)
+    if variant['grid'] == 'ddpm':   # Stable Diffusion 1.5's timesteps, as the sd15 backend samples them
+        return sd15.sampler_sigmas(variant['steps'], noise.ddpm_alphas_cumprod())
     sigma_max = variant.get('sigma_max', auto_sigma_max)
     return noise.edm_sigma_grid(variant['steps'], variant['sigma_min'], sigma_max, variant['rho'], append_zero=True)
 
