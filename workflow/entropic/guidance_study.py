@@ -59,10 +59,8 @@ def guidance_spent(guidance, sigmas):
 
 def sample_method(denoiser, guidance, labels, shape, sigmas, seed, device='cpu', init_std=None):
     """Class-conditional samples of one method (no tracking); the same seed gives every method the same noise."""
-    generator = torch.Generator(device).manual_seed(int(seed))
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    init_std = float(sigmas[0]) if init_std is None else float(init_std)
-    x_init = init_std * torch.randn(len(labels), *shape, generator=generator, device=device)
+    x_init, generator = sampler.initial_state(len(labels), shape, sigmas[0] if init_std is None else init_std,
+                                              seed, device)
     out = sampler.sample(denoiser, sigmas, torch.as_tensor(labels, device=device), x_init, generator, guidance=guidance)
     return out['x'].cpu().numpy()
 

@@ -60,6 +60,13 @@ class Guidance:
             return 1.0 + (self.scale - 1.0) * weight
         return self.scale
 
+def initial_state(count, shape, std, seed, device='cpu'):
+    """(x_init [count, *shape] ~ N(0, std^2 I), the generator that drew it and that then draws the step noise);
+    `shape` an int (flat data) or a tuple. The same seed gives the same noise, whatever is sampled with it."""
+    generator = torch.Generator(device).manual_seed(int(seed))
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return float(std) * torch.randn(count, *shape, generator=generator, device=device), generator
+
 def step_moments(x, denoised, sigma, sigma_next):
     """Mean and variance s^2 of the ancestral kernel from sigma to sigma_next."""
     ratio = sigma_next ** 2 / sigma ** 2

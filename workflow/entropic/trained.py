@@ -102,10 +102,8 @@ def sample_shard(
 ):
     """One shard: dict of arrays for save_npz. log_posterior is [L, B, K + 1] float64 on the increasing
     levels `sigma` (the sampler's levels without the final 0); `denoised` [L, m, d] on the same levels."""
-    generator = torch.Generator(device).manual_seed(int(seed))
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    init_std = float(sigmas[0]) if init_std is None else float(init_std)
-    x_init = init_std * torch.randn(len(labels), *shape, generator=generator, device=device)
+    x_init, generator = sampler.initial_state(len(labels), shape, sigmas[0] if init_std is None else init_std,
+                                              seed, device)
     labels = torch.as_tensor(labels, device=device)
     hypotheses = class_list(classes) + [UNCONDITIONAL]
     out = sampler.sample(denoiser, sigmas, labels, x_init, generator, guidance=guidance, hypotheses=hypotheses,
