@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import os
+import pickle
 import tempfile
 import zipfile
 from pathlib import Path
@@ -48,6 +49,30 @@ def write_markdown(frame, path):
 def write_json(obj, path):
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2) + '\n')
+
+NUMPY_PICKLE_GLOBALS = {      # what pickled numpy arrays refer to (numpy 1 and 2 module names)
+    ('numpy', 'ndarray'): np.ndarray,
+    ('numpy', 'dtype'): np.dtype,
+    ('numpy.core.multiarray', '_reconstruct'): np._core.multiarray._reconstruct,
+    ('numpy._core.multiarray', '_reconstruct'): np._core.multiarray._reconstruct,
+    ('numpy.core.multiarray', 'scalar'): np._core.multiarray.scalar,
+    ('numpy._core.multiarray', 'scalar'): np._core.multiarray.scalar,
+}
+
+class AllowlistUnpickler(pickle.Unpickler):
+    """Unpickles only the globals of `allowed` ({(module, name): constructor}), so a pickle yields data and
+    never runs code; anything else raises UnpicklingError naming the global and `what` was expected."""
+
+    def __init__(self, file, allowed, what):
+        super().__init__(file)
+        self.allowed, self.what = allowed, what
+
+    def find_class(self, module, name):
+        try:
+            return self.allowed[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f'refused: the pickle asks for {module}.{name}, which is not one of the '
+                                         f'classes {self.what} uses') from None
 
 def save_npy(array, path):
     with atomic_path(path) as tmp:

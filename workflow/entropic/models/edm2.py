@@ -18,6 +18,7 @@ import pickle
 import numpy as np
 import torch
 
+from ..io import NUMPY_PICKLE_GLOBALS, AllowlistUnpickler
 from ..partitions import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
@@ -282,28 +283,15 @@ _ALLOWED = {     # every global an EDM2 network pickle refers to, mapped to a pl
     ('torch._utils', '_rebuild_tensor_v2'): torch._utils._rebuild_tensor_v2,
     ('torch._utils', '_rebuild_parameter'): torch._utils._rebuild_parameter,
     ('torch.storage', '_load_from_bytes'): _storage_from_bytes,
-    ('numpy', 'ndarray'): np.ndarray,
-    ('numpy', 'dtype'): np.dtype,
-    ('numpy.core.multiarray', '_reconstruct'): np._core.multiarray._reconstruct,     # numpy < 2 pickles
-    ('numpy._core.multiarray', '_reconstruct'): np._core.multiarray._reconstruct,
-    ('numpy.core.multiarray', 'scalar'): np._core.multiarray.scalar,
-    ('numpy._core.multiarray', 'scalar'): np._core.multiarray.scalar,
+    **NUMPY_PICKLE_GLOBALS,
 }
-
-class _SafeUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(f'refused: the pickle asks for {module}.{name}, which is not one of the '
-                                         f'classes an EDM2 network pickle uses') from None
 
 def read_pickle(path):
     """The top-level dict of an EDM2 pickle (`ema`, `encoder`, ...) with persistent objects as PersistentRecord;
     ValueError naming the file when it is unreadable or asks for anything outside the allowlist."""
     try:
         with open(path, 'rb') as f:
-            data = _SafeUnpickler(f).load()
+            data = AllowlistUnpickler(f, _ALLOWED, 'an EDM2 network pickle').load()
     except FileNotFoundError:
         raise FileNotFoundError(f'{path}: no such EDM2 pickle (the download rule fetches it)') from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, RuntimeError, IndexError) as err:
