@@ -87,6 +87,12 @@ def test_default_and_test_configs_are_valid_and_get_defaults():
     (lambda c: c['models'].update(sd=dict(backend='sd15', prompts='config/prompts/sd15.yaml',
                                           partitions='config/partitions/digits.yaml')),
      ["models.sd: partitions do not apply to the 'sd15' backend"]),
+    (lambda c: c['models'].update(xs=dict(backend='edm2', net='edm2-img512-xs-2147483-0.045.pkl',
+                                          gnet='edm2-img512-xs-uncond-2147483-0.045.pkl', partitions='config/partitions/imagenet.yaml',
+                                          guidance_study={'scale': 2.0, 'scales': [2.0]})),
+     ["models.xs.guidance_study.statistics: required for the 'edm2' backend"]),
+    (lambda c: c['models']['digits']['guidance_study'].update(statistics='resources/dataset-refs/img512.pkl'),
+     ['models.digits.guidance_study.statistics: only edm2 and sd15 studies use it']),
 ])
 def test_bad_config_names_the_key(mutate, expected):
     errors = errors_for(mutate)
@@ -117,3 +123,19 @@ def test_a_bad_partition_file_is_named_with_its_partition(tmp_path):
     bad.write_text('loops: [[0, 6], [8, 10]]\n')
     errors = errors_for(lambda c: c['models']['digits'].update(partitions=str(bad)))
     assert errors == [f"config key models.digits.partitions: {bad}: partition 'loops': unknown member 10; hypotheses are 0..9"]
+
+
+@pytest.mark.parametrize('configs, jobs', [
+    (['config/edm2-xs.yaml'], ['download_reference', 'download_fid_inception', 'download_dinov2', 'guidance_study_metrics']),
+    (['config/sd15.yaml', 'config/sd15-study.yaml'], ['reference_statistics', 'download_dinov2', 'guidance_study_metrics']),
+])
+def test_gpu_configs_plan_their_runs_and_guidance_study(tmp_path, configs, jobs):
+    """The GPU configs are valid and their DAG builds, downloads and the FID / FD-DINOv2 study included (SD1.5's
+    reference images are the user's: an empty folder stands in for them)."""
+    (tmp_path / 'resources' / 'reference' / 'sd15-prompts').mkdir(parents=True)
+    run = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
+                          '--directory', str(tmp_path), '--configfile', *[str(ROOT / c) for c in configs]],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for job in jobs + ['fig_guidance_study', 'model_trajectories']:
+        assert f'\n{job} ' in run.stdout, job

@@ -14,6 +14,6 @@ Modules (one concern each):
   Diffusion 1.5 in EDM coordinates, prompt files), imagenet (the ImageNet-1k class list), download
   (resumable downloads of weights);
 - beyond the paper: placement (guidance placed by a fitted window), guidance_study (the methods compared
-  and their quality and diversity metrics);
+  and their quality and diversity metrics), image_metrics (FID and FD-DINOv2 of pretrained models' images);
 - pipeline: io (atomic writes, validated reads), configuration (config validation), plotting (figure style).
 """

@@ -24,7 +24,7 @@ NUM_CLASSES = {'digits': digits.NUM_CLASSES, 'edm2': imagenet.NUM_CLASSES}   # w
 BACKEND_KEYS = {      # model keys that only some backends read
     'experiment': ('gmm',), 'train_samples': ('gmm',), 'network': ('digits', 'gmm'), 'training': ('digits', 'gmm'),
     'reference': ('digits', 'gmm'), 'net': ('edm2',), 'gnet': ('edm2',), 'batch': ('edm2', 'sd15'),
-    'partitions': ('digits', 'edm2'), 'prompts': ('sd15',), 'guidance_study': ('digits', 'gmm'),
+    'partitions': ('digits', 'edm2'), 'prompts': ('sd15',),
 }
 
 #----------------------------------------------------------------------------
@@ -113,6 +113,8 @@ def _gmm_errors(gmm):
             errors.append(f"config key gmm.guidance_study.experiment: {study.get('experiment')!r} is not an experiment; "
                           f'experiments: {known}')
         errors += _study_errors(study, 'gmm.guidance_study')
+        if 'statistics' in study:
+            errors.append('config key gmm.guidance_study.statistics: only edm2 and sd15 studies use it')
     hierarchy = figures['hierarchy']
     if hierarchy and experiments.get(hierarchy, {}).get('kind') != 'hierarchical':
         errors.append(f'config key gmm.figures.hierarchy: {hierarchy!r} is not a hierarchical experiment')
@@ -181,6 +183,12 @@ def _model_errors(models, gmm, root):
                               f"of the model; runs: {', '.join(runs)}")
             if 'experiment' in study:
                 errors.append(f'config key {key}.guidance_study.experiment: only gmm.guidance_study names an experiment')
+            pretrained = spec['backend'] in ('edm2', 'sd15')
+            if pretrained and 'statistics' not in study:
+                errors.append(f'config key {key}.guidance_study.statistics: required for the {spec["backend"]!r} '
+                              'backend (reference statistics of real images for FID and FD-DINOv2)')
+            if not pretrained and 'statistics' in study:
+                errors.append(f'config key {key}.guidance_study.statistics: only edm2 and sd15 studies use it')
             errors += _study_errors(study, f'{key}.guidance_study')
         if not spec['sampler']['sigma_min'] < spec['sampler']['sigma_max']:
             errors.append(f'config key {key}.sampler: need sigma_min < sigma_max')

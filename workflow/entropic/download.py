@@ -43,6 +43,17 @@ SD15_FILES = [
     'vae/diffusion_pytorch_model.safetensors',
 ]
 
+# The feature networks and reference statistics of FID and FD-DINOv2 (entropic.image_metrics): the FID
+# Inception-v3 graph of 2015-12-05 as pytorch-fid ported it, DINOv2 ViT-L/14 in transformers' layout, and
+# NVlabs' statistics of their ImageNet training sets (`img512`, `img64`).
+INCEPTION_URL = ('https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/'
+                 'pt_inception-2015-12-05-6726825d.pth')
+INCEPTION_FILE = 'pt_inception-2015-12-05-6726825d.pth'
+DINOV2_REPO = 'facebook/dinov2-large'
+DINOV2_FILES = ['config.json', 'model.safetensors']
+EDM2_REFERENCE_ROOT = 'https://nvlabs-fi-cdn.nvidia.com/edm2/dataset-refs/'
+EDM2_REFERENCE_NAME = re.compile(r'img(512|64)\.pkl')
+
 NO_NETWORK_HINT = 'This machine may have no network access; you can also place the file there by hand.'
 
 #----------------------------------------------------------------------------

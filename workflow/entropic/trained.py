@@ -72,6 +72,11 @@ def sampler_sigmas(settings, denoiser=None):
     return noise.edm_sigma_grid(settings['steps'], settings['sigma_min'], settings['sigma_max'], settings['rho'],
                                 append_zero=True)
 
+def initial_std(backend, sigmas):
+    """Standard deviation of the sampler's start in EDM coordinates: sigmas[0] (EDM's start), or for SD1.5
+    sqrt(1 + sigma_max^2), diffusers' N(0, I) start in VP coordinates."""
+    return float((1 + sigmas[0] ** 2) ** 0.5) if backend == 'sd15' else float(sigmas[0])
+
 def trajectory_labels(classes, total):
     """Equal numbers of trajectories per class in play and for the unconditional model, interleaved
     (c_0, ..., c_{K-1}, UNCONDITIONAL, c_0, ...); `classes` an int K (all) or indices; [n (K + 1)] long."""
@@ -138,6 +143,15 @@ def load_denoiser(backend, inputs, batch=64):
     from . import networks
     net, meta = networks.load_checkpoint(inputs.checkpoint)
     return networks.NetworkDenoiser(net), meta['num_classes'], net.dim, 'cpu'
+
+def load_decoder(backend, folder, device=None):
+    """latents -> images in [0, 1], numpy [N, H, W, 3], of a pretrained backend: EDM2 latents through the SD
+    VAE in `folder` with EDM2's scaling, SD1.5 latents through the pipeline's own VAE."""
+    from .models import edm2, sd15
+    vae = edm2.load_vae(folder, device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    if backend == 'sd15':
+        return lambda latents: sd15.decode(vae, torch.as_tensor(latents))
+    return lambda latents: edm2.decode(vae, latents)
 
 def merge_shards(paths):
     """The shards of one run concatenated along trajectories; the first shard's snapshots. Errors name the file."""

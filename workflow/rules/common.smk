@@ -148,9 +148,17 @@ def study_source(track, name):
 
 
 def study_data(wildcards):
-    """What a study's samples are measured against: the mixture (gmm track, gmm models) or nothing (digits)."""
+    """What a study's samples are measured against: the mixture (gmm track, gmm models), nothing (digits: the
+    bundled data), or for a pretrained model its decoder, the FID and DINOv2 networks and reference statistics."""
     if wildcards.track == "gmm":
         return {"means": f"results/gmm/{wildcards.name}/means.npy", "mixture": f"results/gmm/{wildcards.name}/mixture.json"}
+    if not trains(wildcards.name):
+        return {
+            "vae": decoder_files(wildcards.name),
+            "inception": f"resources/fid/{download.INCEPTION_FILE}",
+            "dinov2": expand("resources/dinov2-large/{file}", file=download.DINOV2_FILES),
+            "statistics": MODELS[wildcards.name]["guidance_study"]["statistics"],
+        }
     return model_gmm_inputs(Namespace(model=wildcards.name))
 
 
@@ -176,9 +184,12 @@ def study_results(track, name):
 
 
 def study_selection(wildcards, track=None, name=None):
-    """The metric the limited-interval grid search minimises: the exact KL on a mixture, FD for digits."""
+    """The metric the limited-interval grid search minimises: the exact KL on a mixture, FD for digits,
+    FD-DINOv2 for a pretrained model."""
     track, name = track or wildcards.track, name or wildcards.name
-    return "kl" if track == "gmm" or MODELS[name]["backend"] == "gmm" else "fd"
+    if track == "gmm" or MODELS[name]["backend"] == "gmm":
+        return "kl"
+    return "fd" if MODELS[name]["backend"] == "digits" else "fd_dinov2"
 
 
 def sd15_files():

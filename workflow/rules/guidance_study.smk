@@ -1,6 +1,7 @@
 # What window-placed guidance buys (beyond the paper): guidance methods compared on quality and diversity,
-# for trained models (results/models/<model>/guidance_study/) and, with the exact denoiser and exact metrics,
-# for a Gaussian-mixture experiment (results/gmm/<experiment>/guidance_study/). The limited interval of the
+# for trained and pretrained models (results/models/<model>/guidance_study/; pretrained ones by FID and
+# FD-DINOv2) and, with the exact denoiser and exact metrics, for a Gaussian-mixture experiment
+# (results/gmm/<experiment>/guidance_study/). The limited interval of the
 # baseline is chosen on the tuning set (its own seeds) and reported on the evaluation set with the others.
 
 
@@ -47,9 +48,12 @@ rule guidance_study_metrics:
         data=lambda wc: model_data(wc.name) if wc.track == "models" else {"backend": "exact-mixture"},
         data_seed=lambda wc: model_seed(wc.name, "data") if wc.track == "models" else None,
         seed=lambda wc: study_seed(wc, "metrics", wc.set),
+        batch=lambda wc: MODELS[wc.name]["batch"] if wc.track == "models" and not trains(wc.name) else None,
     log:
         "results/logs/guidance_study_metrics/{track}-{name}-{set}.log",
     threads: 1
+    resources:
+        gpu=lambda wc: 0 if wc.track == "gmm" or trains(wc.name) else 1,
     conda:
         "../../envs/entropic.yaml"
     script:

@@ -17,13 +17,18 @@ tuning = pd.read_csv(snakemake.input.tuning)
 window = pd.read_csv(snakemake.input.windows).query("partition == @snakemake.params.study['partition'] and coordinate == 'log_sigma'").iloc[0]
 curve = io.read_curve(snakemake.input.curve).query("partition == @snakemake.params.study['partition']")
 select = snakemake.params.select
-exact = 'kl' in table.columns            # a Gaussian mixture: exact metrics
-LOWER_IS_BETTER = {'fd': True, 'kl': True, 'accuracy': False, 'precision': False, 'recall': False, 'spread_ratio': False}
+LOWER_IS_BETTER = {'fd': True, 'kl': True, 'accuracy': False, 'precision': False, 'recall': False, 'spread_ratio': False,
+                   'fid': True, 'fd_dinov2': True, 'spread': False}
 NAMES = {'fd': 'FD (features of a real-digit classifier)', 'kl': 'KL to the true components (nats)',
          'accuracy': 'class accuracy', 'precision': 'precision', 'recall': 'recall (per class)',
-         'spread_ratio': 'within-class spread / real'}
-metrics = ['accuracy', 'kl'] if exact else ['fd', 'accuracy', 'precision', 'recall', 'spread_ratio']
-fronts = [('kl', 'accuracy')] if exact else [('recall', 'fd'), ('recall', 'accuracy')]
+         'spread_ratio': 'within-class spread / real', 'fid': 'FID (Inception-v3)', 'fd_dinov2': 'FD-DINOv2',
+         'spread': 'within-class spread (DINOv2 features)'}
+if 'kl' in table.columns:                # a Gaussian mixture: exact metrics
+    metrics, fronts = ['accuracy', 'kl'], [('kl', 'accuracy')]
+elif 'fd_dinov2' in table.columns:       # a pretrained model: FID and FD-DINOv2 against reference statistics
+    metrics, fronts = ['fid', 'fd_dinov2', 'spread'], [('spread', 'fd_dinov2'), ('spread', 'fid')]
+else:                                    # digits: features of a real-digit classifier
+    metrics, fronts = ['fd', 'accuracy', 'precision', 'recall', 'spread_ratio'], [('recall', 'fd'), ('recall', 'accuracy')]
 
 def family(method):
     if method == 'unguided':

@@ -8,20 +8,16 @@ import numpy as np
 import torch
 from scipy.special import softmax
 
-from entropic import imagenet, io, plotting
-from entropic.models import edm2, sd15
+from entropic import imagenet, io, plotting, trained
+from entropic.models import sd15
 
 plotting.setup()
 log = io.job_logger(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 runs, per_class = snakemake.params.runs, snakemake.params.per_class
-vae = edm2.load_vae(snakemake.params.vae, 'cuda' if torch.cuda.is_available() else 'cpu')
-if snakemake.params.backend == 'sd15':
-    names = sd15.read_prompt_file(snakemake.input.prompts)[0]
-    decode = lambda latents: sd15.decode(vae, torch.as_tensor(latents))
-else:
-    names = imagenet.class_names()
-    decode = lambda latents: edm2.decode(vae, latents)
+decode = trained.load_decoder(snakemake.params.backend, snakemake.params.vae)
+names = (sd15.read_prompt_file(snakemake.input.prompts)[0] if snakemake.params.backend == 'sd15'
+         else imagenet.class_names())
 unguided = io.load_npz(snakemake.input.samples[0], keys=['x', 'labels', 'hypotheses', 'sigma', 'denoised',
                                                           'snapshot_labels', 'snapshot_log_posterior'])
 classes = [int(h) for h in unguided['hypotheses'] if h >= 0]

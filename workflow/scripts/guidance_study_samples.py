@@ -21,6 +21,7 @@ else:
     denoiser, num_classes, shape, device = trained.load_denoiser(snakemake.params.backend, snakemake.input,
                                                                  snakemake.params.batch)
 sigmas = trained.sampler_sigmas(settings, denoiser)
+init_std = trained.initial_std(snakemake.params.backend, sigmas)
 if which == 'tuning':
     methods = guidance_study.tuning_methods(study['scale'], study['interval_edges'])
 else:
@@ -34,7 +35,7 @@ labels = np.tile(classes, study['samples'] // len(classes))
 arrays, table = dict(labels=labels), {}
 for name, guidance in methods.items():
     arrays[f'x/{name}'] = guidance_study.sample_method(denoiser, guidance, labels, shape, sigmas, snakemake.params.seed,
-                                                       device=device)
+                                                       device=device, init_std=init_std)
     if not np.isfinite(arrays[f'x/{name}']).all():
         raise FloatingPointError(f'{snakemake.wildcards.name} guidance study, method {name}: NaN or inf in the samples')
     table[name] = dict(scale=float(guidance.scale), sigma_lo=float(guidance.sigma_lo), sigma_hi=float(guidance.sigma_hi),

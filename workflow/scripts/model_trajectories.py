@@ -13,8 +13,6 @@ denoiser, num_classes, shape, device = trained.load_denoiser(snakemake.params.ba
 classes = snakemake.params.classes if snakemake.params.classes is not None else num_classes
 labels = trained.shard_labels(trained.trajectory_labels(classes, sampling['trajectories']), sampling['shards'], shard)
 sigmas = trained.sampler_sigmas(sampling['sampler'], denoiser)
-# SD1.5 starts as diffusers does, x_T ~ N(0, I) in VP coordinates, i.e. std sqrt(1 + sigma^2) in EDM ones.
-init_std = (1 + sigmas[0] ** 2) ** 0.5 if snakemake.params.backend == 'sd15' else None
 if 'guidance_placement' in run:     # placed by the window fitted on another run (entropic.placement)
     guidance = placement.placed_guidance(run.get('guidance', 1.0), run['guidance_placement'],
                                          pd.read_csv(snakemake.input.windows), io.read_curve(snakemake.input.curve),
@@ -29,7 +27,7 @@ log.info(f"{snakemake.wildcards.model}/{snakemake.wildcards.run} shard {shard}: 
 try:
     arrays = trained.sample_shard(denoiser, classes, labels, shape, sigmas, guidance, snakemake.params.seed,
                                   keep_denoised=sampling['snapshots'] if shard == 0 else 0, device=device,
-                                  init_std=init_std)
+                                  init_std=trained.initial_std(snakemake.params.backend, sigmas))
 except FloatingPointError as err:   # the sampler names the noise level; say which shard and network too
     raise FloatingPointError(f'{snakemake.wildcards.model}/{snakemake.wildcards.run} shard {shard} '
                              f'({source}): {err}') from None
