@@ -39,7 +39,7 @@ def shard_files(mixture, tmp_path_factory):
     for shard in range(2):
         arrays = trained.sample_shard(GMMDenoiser(mixture), K, trained.shard_labels(labels, 2, shard), mixture.dim,
                                       torch.as_tensor(sigmas), sampler.Guidance(), seed=10 + shard,
-                                      keep_denoised=2 if shard == 0 else 0, progress=False)
+                                      keep_denoised=2 if shard == 0 else 0, keep_distances=True, progress=False)
         paths.append(folder / f'shard-{shard}.npz')
         io.save_npz(paths[-1], **arrays)
     return paths
@@ -60,6 +60,12 @@ def test_curves_from_merged_shards_match_the_exact_entropy(mixture, shard_files,
     assert np.all(np.abs(curve['H'] - reference['H']) <= tolerance)
     if UNCONDITIONAL in cells[1]:
         assert curve["n"][0] == 2 * 1000         # class 1 and the unconditional trajectories, half each
+    # The combined readout (model option `estimate: combined`) of the same merged shards: same tolerance.
+    combined = posterior.compensated_curve(run['sigma'], run['hypotheses'], run['labels'], run['log_posterior'],
+                                           run['distances'], cells)
+    assert run['distances'].shape == (64, 4000, K + 1, K + 1)
+    assert np.all(np.abs(combined['H'] - reference['H']) <= 4 * np.hypot(combined['H_se'], reference['H_se']) + 0.03)
+    assert combined['H_se'].max() < curve['H_se'].max()
 
 
 def test_merge_names_the_bad_shard(shard_files, tmp_path):
@@ -68,6 +74,9 @@ def test_merge_names_the_bad_shard(shard_files, tmp_path):
     io.save_npz(tmp_path / 'short.npz', **bad)
     with pytest.raises(ValueError, match='short.npz: log_posterior'):
         trained.merge_shards([shard_files[0], tmp_path / 'short.npz'])
+    io.save_npz(tmp_path / 'bare.npz', **{k: v for k, v in io.load_npz(shard_files[1]).items() if k != 'distances'})
+    with pytest.raises(ValueError, match='only some shards of the run keep distances'):
+        trained.merge_shards([shard_files[0], tmp_path / 'bare.npz'])
     nan = dict(good, x=np.full_like(good['x'], np.nan))
     io.save_npz(tmp_path / 'nan.npz', **nan)
     with pytest.raises(ValueError, match='nan.npz: NaN'):

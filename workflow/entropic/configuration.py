@@ -99,6 +99,9 @@ def _gmm_errors(gmm):
             errors.append(f'config key gmm.track.variants.{name}.guidance_interval: need sigma_lo < sigma_hi, got {interval}')
         if variant.get('sigma_max') is not None and not variant['sigma_min'] < variant['sigma_max']:
             errors.append(f'config key gmm.track.variants.{name}: need sigma_min < sigma_max')
+        if variant['estimate'] == 'combined' and variant['guidance'] != 1.0:
+            errors.append(f'config key gmm.track.variants.{name}.estimate: combined needs unguided sampling (under '
+                          'guidance the readout is a cross-entropy, which the I-MMSE relation does not give)')
     guided = figures['guidance']
     if guided and (guided not in gmm['track']['experiments'] or 'track' not in gmm['track']['variants']):
         errors.append("config key gmm.figures.guidance: the experiment must be in gmm.track.experiments and a "

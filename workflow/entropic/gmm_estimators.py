@@ -45,8 +45,8 @@ def track_mixture(
     progress = False,
     **sample_kwargs,            # guidance, kernel, sampler_variance (entropic.sampler.sample)
 ):
-    """Returns (levels [N] increasing, hypotheses [H], labels [B], log_post [N, B, H]), the history in
-    increasing order of sigma."""
+    """Returns (levels [N] increasing, hypotheses [H], labels [B], log_post [N, B, H], distances [N, B, H, H]
+    or None (sample_kwargs keep_distances)), histories in increasing order of sigma."""
     span = in_span(mixture)
     den = GMMDenoiser(span)
     if reference_class is None:
@@ -78,7 +78,8 @@ def track_mixture(
         raise ValueError(f"start must be 'noise' or 'marginal', got {start!r}")
     out = sampler.sample(den, sigmas, labels, x, generator, hypotheses=hypotheses, log_prior=log_prior,
                          progress=progress, **sample_kwargs)
-    return np.asarray(sigmas[:-1])[::-1].copy(), hypotheses, labels, out['log_posterior'].flip(0)
+    distances = None if out['distances'] is None else out['distances'].flip(0)
+    return np.asarray(sigmas[:-1])[::-1].copy(), hypotheses, labels, out['log_posterior'].flip(0), distances
 
 def immse_mixture(mixture, sigmas, budget, pilot, seed, num_replicates=16):
     """I-MMSE curve of H[Z | X_sigma] (all components) with the exact denoisers, the samples allocated by a

@@ -3,7 +3,9 @@
 Tracking (entropic.sampler): each trajectory carries log p(h | x_sigma) for the hypotheses in play; its
 posterior entropy, averaged over trajectories drawn from the joint (z, x), estimates H[f(Z) | X_sigma]
 (PAPER.md 2.2). Under guidance the trajectories are not drawn from the model's joint, and the same
-average is a cross-entropy (PAPER.md 2.1).
+average is a cross-entropy (PAPER.md 2.1). The same trajectories also give the I-MMSE integrand at every
+level from the denoiser calls the tracker already makes (compensated_entropies), a second estimate of the
+curve with other noise; compensated_curve combines the two.
 
 I-MMSE (Guo-Shamai-Verdu 2005; Kong et al. 2023; PAPER.md 2.2):
 
@@ -16,6 +18,7 @@ every level's variance into the standard error; the entropy rate is the integran
 import numpy as np
 import torch
 from scipy.integrate import cumulative_simpson
+from scipy.special import logsumexp
 
 from . import partitions as P
 from .denoisers import UNCONDITIONAL
@@ -52,6 +55,58 @@ def tracked_curve(levels, hypotheses, labels, log_posterior, cells):
     N = h.shape[1]
     return dict(H=h.mean(1), H_se=h.std(1, ddof=1) / np.sqrt(N), rate=rates.mean(1),
                 rate_se=rates.std(1, ddof=1) / np.sqrt(N), n=np.full(len(levels), N), H_samples=h, rate_samples=rates)
+
+#----------------------------------------------------------------------------
+# The I-MMSE relation read along the tracked trajectories (no extra denoiser calls).
+
+def compensated_entropies(levels, hypotheses, labels, log_posterior, distances, cells):
+    """Per-trajectory H[cells | X_sigma] from the I-MMSE relation along the tracker's own trajectories, and
+    the per-trajectory rate dH/dlog sigma; both [L, B'] on the increasing `levels`.
+
+    The rate at a state x is the I-MMSE integrand with the tracked posterior's weights,
+    r(x) = sum_c pi_c |D_c - D_bar|^2 / sigma^2 (D_c the cell's posterior-weighted x0 estimate, D_bar their
+    mean), computed from the squared distances d_hg between the hypotheses' x0 estimates as the total
+    minus the within-cell spread: 1/2 sum_hg pi_h pi_g d_hg - 1/2 sum_c (1 / pi_c) sum_{h,g in c} pi_h pi_g d_hg.
+    H = the prior's entropy at the top level minus the integral of r over log sigma from there (cumulative
+    Simpson). It is the compensator of the entropy along each trajectory (E[H] = E[h] when the sampler and
+    the tracked posterior are exact), so it estimates the same curve as the tracker's h with other noise.
+    log_posterior [L, B, H] and distances [L, B, H, H] are on `levels`, as sampler.sample keeps them (flipped)."""
+    log_posterior, distances = np.asarray(log_posterior, dtype=np.float64), np.asarray(distances, dtype=np.float64)
+    h = trajectory_entropies(log_posterior, hypotheses, labels, cells)        # checks the cells; [L, B']
+    column = {int(x): i for i, x in enumerate(hypotheses)}
+    in_play = [h_ for cell in cells for h_ in cell]
+    cols = [column[h_] for h_ in in_play]
+    keep = np.isin(np.asarray(labels), in_play)
+    lp = log_posterior[:, keep][:, :, cols]
+    pi = np.exp(lp - logsumexp(lp, axis=-1, keepdims=True))                   # [L, B', P] over the hypotheses in play
+    d = distances[:, keep][:, :, cols][:, :, :, cols]                         # [L, B', P, P]
+    spread = 0.5 * np.einsum('lbh,lbg,lbhg->lb', pi, pi, d)
+    start = 0
+    for cell in cells:
+        idx = slice(start, start + len(cell))
+        start += len(cell)
+        mass = pi[..., idx].sum(-1)
+        within = 0.5 * np.einsum('lbh,lbg,lbhg->lb', pi[..., idx], pi[..., idx], d[:, :, idx, idx])
+        spread -= np.divide(within, mass, out=np.zeros_like(within), where=mass > 0)
+    rates = np.clip(spread, 0, None) / np.asarray(levels, dtype=np.float64)[:, None] ** 2   # clip: rounding only
+    return h[-1] - integration_weights(np.log(levels)) @ rates, rates
+
+def compensated_curve(levels, hypotheses, labels, log_posterior, distances, cells):
+    """Curve dict (tracked_curve's layout) of one partition that combines the tracker's readout h and the
+    compensated one H of the same trajectories, level by level, with the weight that minimises the variance
+    of lam h + (1 - lam) H (from their sample covariance; its O(1/N) bias is far below the standard error).
+    The rate is the I-MMSE integrand's mean. `weight` holds lam per level."""
+    h = trajectory_entropies(log_posterior, hypotheses, labels, cells)
+    H, rates = compensated_entropies(levels, hypotheses, labels, log_posterior, distances, cells)
+    N = h.shape[1]
+    var_h, var_H = h.var(1, ddof=1), H.var(1, ddof=1)
+    cov = ((h - h.mean(1, keepdims=True)) * (H - H.mean(1, keepdims=True))).sum(1) / (N - 1)
+    denominator = var_h + var_H - 2 * cov
+    lam = np.clip(np.divide(var_H - cov, denominator, out=np.ones_like(var_h), where=denominator > 1e-30), 0, 1)
+    combined = lam[:, None] * h + (1 - lam[:, None]) * H
+    return dict(H=combined.mean(1), H_se=combined.std(1, ddof=1) / np.sqrt(N), rate=rates.mean(1),
+                rate_se=rates.std(1, ddof=1) / np.sqrt(N), n=np.full(len(levels), N), weight=lam,
+                H_samples=combined, rate_samples=rates)
 
 #----------------------------------------------------------------------------
 # I-MMSE on forward-noised data.

@@ -86,10 +86,13 @@ def sample(
     kernel      = 'sampler',    # tracking kernel variance: 'sampler' (the paper) or 'exact' (+ c^2 Var[x0 | x, h])
     sampler_variance = 'sampler',  # the same choice for the sampling step itself ('exact': from the true class)
     keep_denoised = 0,          # keep the guided x0 estimates of the first this many trajectories at every step
+    keep_distances = False,     # keep |D_h - D_g|^2 between the tracked hypotheses' x0 estimates at every step
     progress    = False,        # show a progress bar over steps
 ):
     """Run the sampler; returns dict(x=[B, ...] samples, log_posterior=[N, B, H] float64 history at
     sigmas[0..N-1] or None, denoised=[N, keep_denoised, ...] x0 estimates at sigmas[0..N-1] or None,
+    distances=[N, B, H, H] float32 squared distances between the hypotheses' x0 estimates at sigmas[0..N-1]
+    (the I-MMSE integrand along the trajectories, entropic.posterior.compensated_entropies) or None,
     calls=denoiser evaluations (rows))."""
     sigmas = [float(s) for s in sigmas]
     if sigmas[-1] != 0 or any(a <= b for a, b in zip(sigmas, sigmas[1:])):
@@ -115,7 +118,9 @@ def sample(
         hypothesis_rows = hypotheses.repeat_interleave(B)                              # [H B]
     trajectory = torch.arange(B, device=x.device)
     branch_rows = torch.cat([labels, torch.full_like(labels, UNCONDITIONAL)])          # [2 B]: own, then reference
-    denoised = []
+    denoised, distances = [], []
+    if keep_distances and not tracking:
+        raise ValueError('keep_distances needs tracked hypotheses')
 
     for i in tqdm(range(len(sigmas) - 1), disable=not progress, desc='sampling', unit='step'):
         sigma, sigma_next = sigmas[i], sigmas[i + 1]
@@ -124,6 +129,10 @@ def sample(
         if tracking:   # every hypothesis in one batch, the branches a guided sampler evaluates anyway
             D_h = denoiser(torch.cat([x] * H), sigma, hypothesis_rows).reshape(H, *x.shape)   # [H, B, ...]
             calls += H * B
+            if keep_distances:      # by differences, not from inner products: no cancellation as D_h -> D_g
+                flat = D_h.reshape(H, B, dim)
+                distances.append(torch.stack([(flat[h] - flat).square().sum(-1, dtype=torch.float64).T
+                                              for h in range(H)], 1).float())                 # [B, H, H]
         D_own = D_h[own_index, trajectory] if tracking and own_in_hypotheses else None
         D_u = D_h[position[UNCONDITIONAL]] if tracking and UNCONDITIONAL in position else None
         if w != 1 and D_own is None and D_u is None:   # both branches of guidance in one batch
@@ -166,4 +175,5 @@ def sample(
             history.append(log_post)
 
     return dict(x=x, log_posterior=torch.stack(history) if tracking else None,
-                denoised=torch.stack(denoised) if keep_denoised else None, calls=calls)
+                denoised=torch.stack(denoised) if keep_denoised else None,
+                distances=torch.stack(distances) if keep_distances else None, calls=calls)

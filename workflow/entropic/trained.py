@@ -101,23 +101,27 @@ def sample_shard(
     guidance,           # sampler.Guidance
     seed,               # seeds the initial noise and the step noise
     keep_denoised = 0,  # x0 estimates of the first trajectories to keep at every step
+    keep_distances = False,  # keep |D_h - D_g|^2 between the hypotheses' x0 estimates (the combined readout)
     progress = True,
     device = 'cpu',     # where the sampler's state and its random draws live (a CUDA stream differs from the CPU's)
     init_std = None,    # standard deviation of the initial state; None: sigmas[0] (EDM's start)
 ):
     """One shard: dict of arrays for save_npz. log_posterior is [L, B, K + 1] float64 on the increasing
-    levels `sigma` (the sampler's levels without the final 0); `denoised` [L, m, d] on the same levels."""
+    levels `sigma` (the sampler's levels without the final 0); `denoised` [L, m, d] and `distances`
+    [L, B, K + 1, K + 1] float32 on the same levels."""
     x_init, generator = sampler.initial_state(len(labels), shape, sigmas[0] if init_std is None else init_std,
                                               seed, device)
     labels = torch.as_tensor(labels, device=device)
     hypotheses = class_list(classes) + [UNCONDITIONAL]
     out = sampler.sample(denoiser, sigmas, labels, x_init, generator, guidance=guidance, hypotheses=hypotheses,
-                         keep_denoised=keep_denoised, progress=progress)
+                         keep_denoised=keep_denoised, keep_distances=keep_distances, progress=progress)
     arrays = dict(sigma=np.asarray(sigmas[:-1])[::-1].copy(), hypotheses=np.asarray(hypotheses),
                   labels=labels.cpu().numpy(), x=out['x'].cpu().numpy(), calls=np.asarray(out['calls']),
                   log_posterior=out['log_posterior'].flip(0).cpu().numpy())
     if keep_denoised:
         arrays['denoised'] = out['denoised'].flip(0).cpu().numpy()
+    if keep_distances:
+        arrays['distances'] = out['distances'].flip(0).cpu().numpy()
     return arrays
 
 def load_denoiser(backend, inputs, batch=64):
@@ -173,6 +177,17 @@ def merge_shards(paths):
     for key in ('labels', 'x'):
         merged[key] = np.concatenate([s[key] for s in shards])
     merged['log_posterior'] = np.concatenate([s['log_posterior'] for s in shards], axis=1)
+    kept = [path for path, shard in zip(paths, shards) if 'distances' in shard]
+    if kept:
+        if len(kept) != len(paths):
+            raise ValueError(f'{kept[0]}: only some shards of the run keep distances; rerun them all')
+        for path, shard in zip(paths, shards):
+            H = len(first['hypotheses'])
+            if shard['distances'].shape != (len(first['sigma']), len(shard['labels']), H, H) or \
+                    not np.all(np.isfinite(shard['distances'])):
+                raise ValueError(f"{path}: distances {shard['distances'].shape} do not match the levels, "
+                                 'trajectories and hypotheses, or are not finite')
+        merged['distances'] = np.concatenate([s['distances'] for s in shards], axis=1)
     if 'denoised' in first:
         merged['denoised'] = first['denoised']
     return merged

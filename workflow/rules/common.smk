@@ -70,13 +70,16 @@ def model_data(model):
 
 
 def model_sampling(model, run):
-    """What one run's trajectories depend on: the sampler, the number of trajectories, shards, snapshots."""
+    """What one run's trajectories depend on: the sampler, the number of trajectories, shards, snapshots, and
+    whether they keep what the combined readout needs."""
     spec = MODELS[model]
     return dict(
         sampler=spec["sampler"],
         trajectories=spec["runs"][run].get("trajectories", spec["trajectories"]),
         shards=spec["shards"],
         snapshots=spec["snapshots"],
+        # the combined readout of an unguided run needs the distances between the hypotheses' x0 estimates
+        keep_distances=spec["estimate"] == "combined" and spec["runs"][run].get("guidance", 1.0) == 1.0,
     )
 
 

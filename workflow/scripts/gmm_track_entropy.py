@@ -21,7 +21,7 @@ def track(reference_class=None):
     return gmm_estimators.track_mixture(
         mixture, sigmas, snakemake.params.trajectories, snakemake.params.seed, reference_class=reference_class,
         start=variant['start'], progress=True, guidance=guidance, kernel=variant['kernel'],
-        sampler_variance=variant['sampler_variance'])
+        sampler_variance=variant['sampler_variance'], keep_distances=variant['estimate'] == 'combined')
 
 
 all_components = track()
@@ -32,11 +32,12 @@ for part, entry in partitions.items():
         log.info(f'{part}: skipped; the exact kernel variance is not defined for the unconditional reference '
                  '(its posterior is a mixture, not a Gaussian)')
         continue
-    if P.has_reference(cells):
-        levels, *tracked = track(reference_class=cells[0][0])
+    levels, hypotheses, labels, log_post, distances = (track(reference_class=cells[0][0]) if P.has_reference(cells)
+                                                      else all_components)
+    if variant['estimate'] == 'combined':
+        curve = posterior.compensated_curve(levels, hypotheses, labels, log_post, distances, cells)
     else:
-        levels, *tracked = all_components
-    curve = posterior.tracked_curve(levels, *tracked, cells)
+        curve = posterior.tracked_curve(levels, hypotheses, labels, log_post, cells)
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "
              f"{curve['n'][0]} trajectories")
     curves[part] = curve

@@ -31,7 +31,7 @@ for steps in study['steps']:
     reference = exact.exact_entropy_curve(mixture.project(), sigmas[:-1][::-1], hypotheses,
                                           snakemake.params.exact['points'], snakemake.params.exact['replicates'], rng)
     for name, (kernel, sampler_variance) in KERNELS.items():
-        levels, *tracked = gmm_estimators.track_mixture(
+        levels, *tracked, _ = gmm_estimators.track_mixture(
             mixture, sigmas, study['trajectories'], snakemake.params.seed + steps, kernel=kernel,
             sampler_variance=sampler_variance)
         curve = posterior.tracked_curve(levels, *tracked, classes)

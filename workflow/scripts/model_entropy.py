@@ -12,9 +12,17 @@ name = snakemake.wildcards.run
 log.info(f"{name}: {len(run['labels'])} trajectories from {len(snakemake.input.shards)} shards, "
          f"{len(run['sigma'])} levels, {run['calls']} denoiser evaluations; readout: {readout}")
 
+combined = 'distances' in run          # the model's `estimate: combined`, for unguided runs
+if combined:
+    log.info('readout: the tracker combined with the I-MMSE integral along the same trajectories')
 curves = {}
 for part, entry in partitions.items():
-    curve = posterior.tracked_curve(run['sigma'], run['hypotheses'], run['labels'], run['log_posterior'], entry['cells'])
+    if combined:
+        curve = posterior.compensated_curve(run['sigma'], run['hypotheses'], run['labels'], run['log_posterior'],
+                                            run['distances'], entry['cells'])
+    else:
+        curve = posterior.tracked_curve(run['sigma'], run['hypotheses'], run['labels'], run['log_posterior'],
+                                        entry['cells'])
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "
              f"{curve['n'][0]} trajectories")
     curves[part] = curve

@@ -26,7 +26,8 @@ log.info(f"{snakemake.wildcards.model}/{snakemake.wildcards.run} shard {shard}: 
          f"{source}")
 try:
     arrays = trained.sample_shard(denoiser, classes, labels, shape, sigmas, guidance, snakemake.params.seed,
-                                  keep_denoised=sampling['snapshots'] if shard == 0 else 0, device=device,
+                                  keep_denoised=sampling['snapshots'] if shard == 0 else 0,
+                                  keep_distances=sampling['keep_distances'], device=device,
                                   init_std=trained.initial_std(snakemake.params.backend, sigmas))
 except FloatingPointError as err:   # the sampler names the noise level; say which shard and network too
     raise FloatingPointError(f'{snakemake.wildcards.model}/{snakemake.wildcards.run} shard {shard} '
