@@ -67,15 +67,36 @@ def compensated_entropies(levels, hypotheses, labels, log_posterior, distances, 
     r(x) = sum_c pi_c |D_c - D_bar|^2 / sigma^2 (D_c the cell's posterior-weighted x0 estimate, D_bar their
     mean), computed from the squared distances d_hg between the hypotheses' x0 estimates as the total
     minus the within-cell spread: 1/2 sum_hg pi_h pi_g d_hg - 1/2 sum_c (1 / pi_c) sum_{h,g in c} pi_h pi_g d_hg.
-    H = the prior's entropy at the top level minus the integral of r over log sigma from there (cumulative
-    Simpson). It is the compensator of the entropy along each trajectory (E[H] = E[h] when the sampler and
-    the tracked posterior are exact), so it estimates the same curve as the tracker's h with other noise.
-    log_posterior [L, B, H] and distances [L, B, H, H] are on `levels`, as sampler.sample keeps them (flipped)."""
+    H = the tracked entropy at the top level (the prior's) minus the integral of r over log sigma from there
+    (cumulative Simpson). It is the compensator of the entropy along each trajectory (E[H] = E[h] when the
+    sampler and the tracked posterior are exact), so it estimates the same curve as the tracker's h with
+    other noise. log_posterior [L, B, H] and distances [L, B, H, H] are on `levels`, as sampler.sample keeps
+    them (flipped)."""
+    return _compensated(levels, hypotheses, labels, log_posterior, distances, cells)[1:]
+
+def compensated_curve(levels, hypotheses, labels, log_posterior, distances, cells):
+    """Curve dict (tracked_curve's layout) of one partition that combines the tracker's readout h and the
+    compensated one H of the same trajectories, level by level, with the weight that minimises the variance
+    of lam h + (1 - lam) H (from their sample covariance; its O(1/N) bias is far below the standard error).
+    The rate is the I-MMSE integrand's mean. `weight` holds lam per level."""
+    h, H, rates = _compensated(levels, hypotheses, labels, log_posterior, distances, cells)
+    N = h.shape[1]
+    var_h, var_H = h.var(1, ddof=1), H.var(1, ddof=1)
+    cov = ((h - h.mean(1, keepdims=True)) * (H - H.mean(1, keepdims=True))).sum(1) / (N - 1)
+    denominator = var_h + var_H - 2 * cov
+    lam = np.clip(np.divide(var_H - cov, denominator, out=np.ones_like(var_h), where=denominator > 1e-30), 0, 1)
+    combined = lam[:, None] * h + (1 - lam[:, None]) * H
+    return dict(H=combined.mean(1), H_se=combined.std(1, ddof=1) / np.sqrt(N), rate=rates.mean(1),
+                rate_se=rates.std(1, ddof=1) / np.sqrt(N), n=np.full(len(levels), N), weight=lam,
+                H_samples=combined, rate_samples=rates)
+
+def _compensated(levels, hypotheses, labels, log_posterior, distances, cells):
+    """(tracked entropies h, compensated entropies H, rates), each [L, B'] (compensated_entropies)."""
     log_posterior, distances = np.asarray(log_posterior, dtype=np.float64), np.asarray(distances, dtype=np.float64)
     h = trajectory_entropies(log_posterior, hypotheses, labels, cells)        # checks the cells; [L, B']
     column = {int(x): i for i, x in enumerate(hypotheses)}
-    in_play = [h_ for cell in cells for h_ in cell]
-    cols = [column[h_] for h_ in in_play]
+    in_play = [member for cell in cells for member in cell]
+    cols = [column[member] for member in in_play]
     keep = np.isin(np.asarray(labels), in_play)
     lp = log_posterior[:, keep][:, :, cols]
     pi = np.exp(lp - logsumexp(lp, axis=-1, keepdims=True))                   # [L, B', P] over the hypotheses in play
@@ -89,24 +110,7 @@ def compensated_entropies(levels, hypotheses, labels, log_posterior, distances, 
         within = 0.5 * np.einsum('lbh,lbg,lbhg->lb', pi[..., idx], pi[..., idx], d[:, :, idx, idx])
         spread -= np.divide(within, mass, out=np.zeros_like(within), where=mass > 0)
     rates = np.clip(spread, 0, None) / np.asarray(levels, dtype=np.float64)[:, None] ** 2   # clip: rounding only
-    return h[-1] - integration_weights(np.log(levels)) @ rates, rates
-
-def compensated_curve(levels, hypotheses, labels, log_posterior, distances, cells):
-    """Curve dict (tracked_curve's layout) of one partition that combines the tracker's readout h and the
-    compensated one H of the same trajectories, level by level, with the weight that minimises the variance
-    of lam h + (1 - lam) H (from their sample covariance; its O(1/N) bias is far below the standard error).
-    The rate is the I-MMSE integrand's mean. `weight` holds lam per level."""
-    h = trajectory_entropies(log_posterior, hypotheses, labels, cells)
-    H, rates = compensated_entropies(levels, hypotheses, labels, log_posterior, distances, cells)
-    N = h.shape[1]
-    var_h, var_H = h.var(1, ddof=1), H.var(1, ddof=1)
-    cov = ((h - h.mean(1, keepdims=True)) * (H - H.mean(1, keepdims=True))).sum(1) / (N - 1)
-    denominator = var_h + var_H - 2 * cov
-    lam = np.clip(np.divide(var_H - cov, denominator, out=np.ones_like(var_h), where=denominator > 1e-30), 0, 1)
-    combined = lam[:, None] * h + (1 - lam[:, None]) * H
-    return dict(H=combined.mean(1), H_se=combined.std(1, ddof=1) / np.sqrt(N), rate=rates.mean(1),
-                rate_se=rates.std(1, ddof=1) / np.sqrt(N), n=np.full(len(levels), N), weight=lam,
-                H_samples=combined, rate_samples=rates)
+    return h, h[-1] - integration_weights(np.log(levels)) @ rates, rates
 
 #----------------------------------------------------------------------------
 # I-MMSE on forward-noised data.

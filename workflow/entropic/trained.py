@@ -181,8 +181,8 @@ def merge_shards(paths):
     if kept:
         if len(kept) != len(paths):
             raise ValueError(f'{kept[0]}: only some shards of the run keep distances; rerun them all')
+        H = len(first['hypotheses'])
         for path, shard in zip(paths, shards):
-            H = len(first['hypotheses'])
             if shard['distances'].shape != (len(first['sigma']), len(shard['labels']), H, H) or \
                     not np.all(np.isfinite(shard['distances'])):
                 raise ValueError(f"{path}: distances {shard['distances'].shape} do not match the levels, "
