@@ -38,6 +38,17 @@ def test_placed_guidance_reads_the_window_of_the_named_partition():
         placement.placed_guidance(3.0, {'partition': 'pairs'}, windows, curve)
 
 
+def test_a_window_edge_beyond_the_curve_runs_to_the_curve_end():
+    # The rate is still above half its peak at the top of the curve: no upper FWHM crossing (NaN).
+    windows = pd.DataFrame([dict(partition='classes', coordinate='log_sigma', width_low=0.0, width_high=np.nan)])
+    curve = pd.DataFrame(dict(partition='classes', sigma=[0.5, 1.0, 14.6], rate=[0.1, 0.6, 1.0]))
+    g = placement.placed_guidance(3.0, {}, windows, curve)
+    assert (g.sigma_lo, g.sigma_hi) == pytest.approx((1.0, 14.6))
+    both = pd.DataFrame([dict(partition='classes', coordinate='log_sigma', width_low=np.nan, width_high=np.nan)])
+    with pytest.raises(ValueError, match='no finite window'):
+        placement.placed_guidance(3.0, {}, both, curve)
+
+
 def test_guidance_spent_is_the_guided_length_in_log_sigma():
     sigmas = np.append(np.exp(np.linspace(np.log(80), np.log(0.002), 400)), 0.0)
     full = guidance_study.guidance_spent(sampler.Guidance(scale=2.0), sigmas)

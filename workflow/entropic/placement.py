@@ -47,10 +47,16 @@ def placed_guidance(
     row = windows.query("partition == @partition and coordinate == 'log_sigma'")
     if row.empty:
         raise ValueError(f'{source} has no window for partition {partition!r}; it has {sorted(set(windows["partition"]))}')
+    part = curve.query('partition == @partition')
     if placement.get('weight', 'window') == 'rate':
-        part = curve.query('partition == @partition')
         return Guidance(scale=scale, profile=rate_profile(part['sigma'].to_numpy(), part['rate'].to_numpy()))
-    lo, hi = window_interval(row['width_low'].iloc[0], row['width_high'].iloc[0], placement.get('widen', 1.0))
+    # An edge the fit could not find (NaN) lies beyond the measured curve: the rate is still above half its
+    # peak at the curve's end (e.g. SD1.5, whose sigma stops at 14.6), so the window runs to that end.
+    ends = np.log([part['sigma'].min(), part['sigma'].max()]) if len(part) else (np.nan, np.nan)
+    low, high = row['width_low'].iloc[0], row['width_high'].iloc[0]
+    low = low if np.isfinite(low) or not np.isfinite(high) else ends[0]
+    high = high if np.isfinite(high) or not np.isfinite(low) else ends[1]
+    lo, hi = window_interval(low, high, placement.get('widen', 1.0))
     return Guidance(scale=scale, sigma_lo=lo, sigma_hi=hi)
 
 def describe_run(run):
