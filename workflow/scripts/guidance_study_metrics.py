@@ -16,12 +16,14 @@ from entropic import gmm, guidance_study, image_metrics, io, quality, trained
 
 log = io.job_logger(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
-data = io.load_npz(snakemake.input.samples, keys=['labels', 'methods'])
+data = io.load_npz(snakemake.input.samples, keys=['labels', 'methods'])    # every array of the file, read once
 methods, labels = json.loads(str(data['methods'])), data['labels']
 backend = snakemake.params.data['backend']
 
 def samples(name):
-    return io.load_npz(snakemake.input.samples, keys=[f'x/{name}'])[f'x/{name}']
+    if f'x/{name}' not in data:
+        raise ValueError(f'{snakemake.input.samples}: missing arrays [{f"x/{name}"!r}]')
+    return data[f'x/{name}']
 
 if backend in ('edm2', 'sd15'):
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
