@@ -1,19 +1,21 @@
-"""Benchmark: denoiser calls each estimator needs for 0.01 nats on a 10-class mixture (issue 3's target).
+"""Benchmark: denoiser calls each estimator needs for a given accuracy (issue 3's targets).
 
-Mixture: K = 10 equidistant classes, d = 10^4, unit signal per dimension (sigma_S = 33), exact denoisers.
 Accuracy of a curve: its largest 2-standard-error half-width over the noise levels (the 95% error bound
 at the worst level). Every estimator's error shrinks like 1/sqrt(calls), so the calls needed for a bound
-of 0.01 nats are calls * (bound / 0.01)^2, measured here at one budget each:
+b are calls * (bound / b)^2, measured at one budget each. Tracker standard errors are stratified by label
+(the design fixes how many trajectories each label gets).
 
-- tracker: the paper's estimator, all 10 classes tracked (10 calls per step and trajectory), 64 steps;
-- combined: the same trajectories and calls, the tracker's readout combined level by level with the I-MMSE
-  integral read along them (entropic.posterior.compensated_curve);
-- I-MMSE: 48 log-uniform levels, 2 calls per sample, after a pilot of 64 samples per level.
-
-The paper's budget for one EDM2 curve is 3000 trajectories x 64 steps x 2 branches = 384,000 calls of the
-binary form (class vs unconditional reference). The last lines measure that form with 3000 trajectories:
-the paper's readout, and the combined one of the same trajectories, and the calls each estimator needs to
-match the paper's accuracy at that budget.
+1. The 10-class curve of a mixture with K = 10 equidistant classes, d = 10^4, unit signal per dimension
+   (sigma_S = 33), exact denoisers; calls for 0.01 nats:
+   - tracker: the paper's estimator, all 10 classes tracked (10 calls per step and trajectory), 64 steps;
+   - combined: the same trajectories and calls, less the posterior martingales as control variates
+     (entropic.posterior.compensated_curve: the same expectation, no extra call);
+   - I-MMSE: 48 log-uniform levels, 2 calls per sample, after a pilot of 64 samples per level.
+2. The paper's budget for one EDM2 curve: 3000 trajectories x 64 steps x 2 branches = 384,000 calls of the
+   binary form (class vs the unconditional reference, half the trajectories from each). On the mixture
+   above (its grid reaches sigma = 1054) and on k10-d9 (variance 1, sigma_S = 1, on the paper's own grid,
+   sigma in [0.002, 80]): the paper's readout, and the combined readout of the same calls, each over four
+   seeds; then the combined readout run directly with 600 trajectories, a fifth of the calls.
 
     python benchmarks/bench_estimator_cost.py
 """
@@ -25,11 +27,21 @@ from entropic import partitions as P
 from entropic.denoisers import UNCONDITIONAL
 
 K, DIM, STEPS, LEVELS, PILOT, TARGET = 10, 10_000, 64, 48, 64, 0.01
-PAPER_CALLS = 3000 * 64 * 2
+PAPER_TRAJECTORIES, SEEDS = 3000, 4
 
 
-def bound(curve):
-    return 2 * curve['H_se'].max()
+def bound(se):
+    return 2 * se.max()
+
+
+def binary_bounds(mixture, sigmas, trajectories, seed):
+    """(paper's bound, combined bound) of the binary form, class 0 against the reference, one run."""
+    levels, hypotheses, labels, log_post, distances = gmm_estimators.track_mixture(
+        mixture, sigmas, trajectories, seed=seed, reference_class=0, keep_distances=True)
+    cells = [[0], [UNCONDITIONAL]]
+    paper = posterior.tracked_curve(levels, hypotheses, labels, log_post, cells)
+    combined = posterior.compensated_curve(levels, hypotheses, labels, log_post, distances, cells, seed=seed)
+    return bound(posterior.stratified_se(paper['H_samples'], labels.numpy())), bound(combined['H_se'])
 
 
 if __name__ == '__main__':
@@ -43,6 +55,7 @@ if __name__ == '__main__':
     levels, hypotheses, labels, log_post, distances = gmm_estimators.track_mixture(mixture, sigmas, trajectories, seed=1,
                                                                                    keep_distances=True)
     tracked = posterior.tracked_curve(levels, hypotheses, labels, log_post, P.identity_partition(K))
+    tracked_se = posterior.stratified_se(tracked['H_samples'], labels.numpy())
     combined = posterior.compensated_curve(levels, hypotheses, labels, log_post, distances, P.identity_partition(K))
     tracker_calls = trajectories * STEPS * K
     reference = exact.exact_entropy_curve(mixture.project(), levels, classes, 512, 16, np.random.default_rng(2))
@@ -56,31 +69,30 @@ if __name__ == '__main__':
     reference_grid = exact.exact_entropy_curve(mixture.project(), grid, classes, 512, 16, np.random.default_rng(4))
     immse_error = np.abs(immse['H'] - reference_grid['H']).max()
 
-    tracker_needed = tracker_calls * (bound(tracked) / TARGET) ** 2
-    combined_needed = tracker_calls * (bound(combined) / TARGET) ** 2
-    immse_needed = immse_calls * (bound(immse) / TARGET) ** 2
-    print(f'K={K}, d={DIM}, sigma_S={sigma_s:.1f}; accuracy = max over levels of 2 SE')
-    print(f'  tracker:  {tracker_calls:>9} calls -> 2 SE {bound(tracked):.4f}, max |error| {tracker_error:.4f}; '
+    tracker_needed = tracker_calls * (bound(tracked_se) / TARGET) ** 2
+    combined_needed = tracker_calls * (bound(combined['H_se']) / TARGET) ** 2
+    immse_needed = immse_calls * (bound(immse['H_se']) / TARGET) ** 2
+    print(f'10-class curve: K={K}, d={DIM}, sigma_S={sigma_s:.1f}; accuracy = max over levels of 2 SE')
+    print(f'  tracker:  {tracker_calls:>9} calls -> 2 SE {bound(tracked_se):.4f}, max |error| {tracker_error:.4f}; '
           f'needs {tracker_needed:,.0f} calls for {TARGET}')
-    print(f'  combined: {tracker_calls:>9} calls -> 2 SE {bound(combined):.4f}, max |error| {combined_error:.4f}; '
+    print(f'  combined: {tracker_calls:>9} calls -> 2 SE {bound(combined["H_se"]):.4f}, max |error| {combined_error:.4f}; '
           f'needs {combined_needed:,.0f} calls for {TARGET}')
-    print(f'  I-MMSE:   {immse_calls:>9} calls -> 2 SE {bound(immse):.4f}, max |error| {immse_error:.4f}; '
+    print(f'  I-MMSE:   {immse_calls:>9} calls -> 2 SE {bound(immse["H_se"]):.4f}, max |error| {immse_error:.4f}; '
           f'needs {immse_needed:,.0f} calls for {TARGET}')
 
-    # The paper's budget: binary tracker (class 0 vs the unconditional reference), 3000 trajectories.
-    levels, hypotheses, labels, log_post, distances = gmm_estimators.track_mixture(
-        mixture, sigmas, 3000, seed=5, reference_class=0, keep_distances=True)
-    binary = [[0], [UNCONDITIONAL]]
-    paper = posterior.tracked_curve(levels, hypotheses, labels, log_post, binary)
-    paper_combined = posterior.compensated_curve(levels, hypotheses, labels, log_post, distances, binary)
-    paper_calls = 3000 * STEPS * 2
-    combined_for_paper = paper_calls * (bound(paper_combined) / bound(paper)) ** 2
-    immse_for_paper = immse_calls * (bound(immse) / bound(paper)) ** 2
-    print(f'  paper tracker (binary, 3000 trajectories): {paper_calls} calls -> 2 SE {bound(paper):.4f}; the combined '
-          f'readout of the same calls: 2 SE {bound(paper_combined):.4f}')
-    print(f'  for the paper\'s bound: combined binary tracker {combined_for_paper:,.0f} calls, I-MMSE (10 classes) '
-          f'{immse_for_paper:,.0f}')
-    print(f'ratio  tracker calls / combined calls for {TARGET} nats (10 classes)         : {tracker_needed / combined_needed:.1f}')
-    print(f'ratio  tracker calls / I-MMSE calls for {TARGET} nats (10 classes)           : {tracker_needed / immse_needed:.1f}')
-    print(f"ratio  paper's budget / combined calls at the paper's accuracy (target >= 5) : {PAPER_CALLS / combined_for_paper:.1f}")
-    print(f"ratio  paper's budget / I-MMSE calls at the paper's accuracy                 : {PAPER_CALLS / immse_for_paper:.1f}")
+    # The paper's budget: the binary form, on this mixture and on k10-d9 on the paper's grid.
+    k10_d9 = gmm.simplex_mixture(K, K - 1, 1.0, np.random.default_rng(0), variance=1.0)
+    ratios = {}
+    for name, mix, grid_sigmas in (('d=10^4', mixture, sigmas), ('k10-d9', k10_d9, noise.edm_sigma_grid(STEPS, append_zero=True))):
+        full = np.array([binary_bounds(mix, grid_sigmas, PAPER_TRAJECTORIES, seed) for seed in range(10, 10 + SEEDS)])
+        fifth = np.array([binary_bounds(mix, grid_sigmas, PAPER_TRAJECTORIES // 5, seed)[1] for seed in range(20, 20 + SEEDS)])
+        paper, same_calls = full.mean(0)
+        ratios[name] = ((paper / same_calls) ** 2, paper / fifth.mean())
+        print(f'binary form, {name}, sigma in [{grid_sigmas[-2]:g}, {grid_sigmas[0]:.4g}] (mean of {SEEDS} seeds): paper '
+              f'{PAPER_TRAJECTORIES} trajectories -> 2 SE {paper:.4f}; combined readout of the same calls {same_calls:.4f}; '
+              f'combined with {PAPER_TRAJECTORIES // 5} trajectories {fifth.mean():.4f}')
+    print(f'ratio  tracker calls / combined calls for {TARGET} nats (10 classes)        : {tracker_needed / combined_needed:.1f}')
+    print(f'ratio  tracker calls / I-MMSE calls for {TARGET} nats (10 classes)          : {tracker_needed / immse_needed:.1f}')
+    for name, (calls_ratio, fifth_ratio) in ratios.items():
+        print(f"ratio  paper's budget / combined calls at the paper's accuracy, {name:7s} (target >= 5): {calls_ratio:.1f}")
+        print(f"ratio  paper's 2 SE / combined 2 SE with a fifth of the calls, {name:7s} (>= 1 meets 5x): {fifth_ratio:.2f}")

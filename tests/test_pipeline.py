@@ -176,7 +176,7 @@ def test_trained_models_run_through_the_whole_method(run):
     assert quality.loc[('digits', 'unguided'), 'accuracy'] > 0.5
     assert quality.loc[('gmm-net', 'unguided'), 'accuracy'] > 0.5
     # gmm-net reads its unguided curve with the combined readout (estimate: combined); its shards keep distances.
-    assert 'combined with the I-MMSE integral' in (run / 'results' / 'logs' / 'model_entropy' / 'gmm-net-unguided.log').read_text()
+    assert 'control variates of exact mean 0' in (run / 'results' / 'logs' / 'model_entropy' / 'gmm-net-unguided.log').read_text()
     assert np.load(models / 'gmm-net' / 'trajectories' / 'unguided' / 'shard-0.npz')['distances'].shape == (24, 100, 5, 5)
     windows = pd.read_csv(run / 'results' / 'tables' / 'models_windows.csv')
     assert set(windows['estimator']) == {'unguided', 'cfg3', 'cfg3-placed', 'empirical', 'exact', 'exact-denoiser'}

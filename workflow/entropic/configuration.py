@@ -100,8 +100,12 @@ def _gmm_errors(gmm):
         if variant.get('sigma_max') is not None and not variant['sigma_min'] < variant['sigma_max']:
             errors.append(f'config key gmm.track.variants.{name}: need sigma_min < sigma_max')
         if variant['estimate'] == 'combined' and variant['guidance'] != 1.0:
-            errors.append(f'config key gmm.track.variants.{name}.estimate: combined needs unguided sampling (under '
-                          'guidance the readout is a cross-entropy, which the I-MMSE relation does not give)')
+            errors.append(f'config key gmm.track.variants.{name}.estimate: combined needs unguided sampling (its '
+                          "control variates have mean 0 only along the tracker's own kernels)")
+        if variant['estimate'] == 'combined' and variant['kernel'] != variant['sampler_variance']:
+            errors.append(f'config key gmm.track.variants.{name}.estimate: combined needs the same kernel variance for '
+                          f"tracking and sampling (kernel {variant['kernel']!r}, sampler_variance "
+                          f"{variant['sampler_variance']!r})")
     guided = figures['guidance']
     if guided and (guided not in gmm['track']['experiments'] or 'track' not in gmm['track']['variants']):
         errors.append("config key gmm.figures.guidance: the experiment must be in gmm.track.experiments and a "

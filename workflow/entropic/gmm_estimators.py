@@ -81,6 +81,18 @@ def track_mixture(
     distances = None if out['distances'] is None else out['distances'].flip(0)
     return np.asarray(sigmas[:-1])[::-1].copy(), hypotheses, labels, out['log_posterior'].flip(0), distances
 
+def kernel_variances(mixture, levels, kernel):
+    """The tracking kernel's variance for the step from each of the increasing `levels` down to the one
+    below (entry 0 unused), as posterior.posterior_martingales takes it: None for the paper's kernel (the
+    sampler's s^2); for 'exact', s^2 + c^2 Var[x0 | x, k] (one variance for every component)."""
+    if kernel == 'sampler':
+        return None
+    levels = np.asarray(levels, dtype=np.float64)
+    below = np.concatenate([[0.0], levels[:-1]])
+    shrink = 1 - below ** 2 / levels ** 2
+    return (levels ** 2 - below ** 2) * below ** 2 / levels ** 2 + \
+        shrink ** 2 * mixture.variance * levels ** 2 / (mixture.variance + levels ** 2)
+
 def immse_mixture(mixture, sigmas, budget, pilot, seed, num_replicates=16):
     """I-MMSE curve of H[Z | X_sigma] (all components) with the exact denoisers, the samples allocated by a
     pilot run (posterior.immse_allocated)."""

@@ -3,9 +3,10 @@
 Tracking (entropic.sampler): each trajectory carries log p(h | x_sigma) for the hypotheses in play; its
 posterior entropy, averaged over trajectories drawn from the joint (z, x), estimates H[f(Z) | X_sigma]
 (PAPER.md 2.2). Under guidance the trajectories are not drawn from the model's joint, and the same
-average is a cross-entropy (PAPER.md 2.1). The same trajectories also give the I-MMSE integrand at every
-level from the denoiser calls the tracker already makes (compensated_entropies), a second estimate of the
-curve with other noise; compensated_curve combines the two.
+average is a cross-entropy (PAPER.md 2.1). The denoiser calls the tracker already makes also give, at every
+step, the expectation of any function of the next posterior (posterior_martingales): the martingales left
+over are control variates of mean 0, and subtracting them removes much of the readout's variance at no
+cost in calls and with no change in its expectation (compensated_curve).
 
 I-MMSE (Guo-Shamai-Verdu 2005; Kong et al. 2023; PAPER.md 2.2):
 
@@ -14,6 +15,8 @@ I-MMSE (Guo-Shamai-Verdu 2005; Kong et al. 2023; PAPER.md 2.2):
 with (z, x0) drawn from the data and x = x0 + s n, integrated over log s with weights that carry
 every level's variance into the standard error; the entropy rate is the integrand itself.
 """
+
+import math
 
 import numpy as np
 import torch
@@ -57,60 +60,142 @@ def tracked_curve(levels, hypotheses, labels, log_posterior, cells):
                 rate_se=rates.std(1, ddof=1) / np.sqrt(N), n=np.full(len(levels), N), H_samples=h, rate_samples=rates)
 
 #----------------------------------------------------------------------------
-# The I-MMSE relation read along the tracked trajectories (no extra denoiser calls).
+# Control variates along the tracked trajectories (no extra denoiser calls).
+#
+# Under the sampler's own chain the tracked posterior is exact: drawing h from the prior and a path from
+# hypothesis h's Gaussian kernels, p(h | path so far) is what the tracker carries, for any denoiser (an
+# exact one or a network). So given the state at sigma_i the next state is drawn from the mixture
+# sum_g pi_g N(mu_g, v I), and the expectation of any function f of the next posterior, E[f_{i+1} | path],
+# is a small Gaussian integral: the log-likelihoods differ between hypotheses only through the projections
+# of the step noise on mu_g - mu_h = c (D_g - D_h), whose Gram matrix follows from the squared distances
+# |D_g - D_h|^2 that sampler.sample(keep_distances=True) keeps. The sums over the steps above a level of
+# f_{i+1} - E[f_{i+1} | path] are martingales of mean exactly 0 (for f = h, h_top minus them is the
+# compensated entropy of the Doob decomposition). Subtracted from the tracker's readout with coefficients
+# fitted by least squares, they leave its expectation unchanged (up to the fit's O(1/N)) and remove much of
+# its variance.
 
-def compensated_entropies(levels, hypotheses, labels, log_posterior, distances, cells):
-    """Per-trajectory H[cells | X_sigma] from the I-MMSE relation along the tracker's own trajectories, and
-    the per-trajectory rate dH/dlog sigma; both [L, B'] on the increasing `levels`.
+def posterior_features(cell_log_posterior):
+    """The functions f of the cells' posterior P whose martingales serve as control variates: the entropy h,
+    h^2 and, for every cell c but the last, P_c, h P_c and P_c^2; cell_log_posterior [..., C] (torch) ->
+    [..., F], F = 2 + 3 (C - 1). Measured on mixtures, the products with P_c carry most of the gain in the
+    binary form, whose two cells end at different entropies."""
+    p = cell_log_posterior.exp()
+    h = -torch.where(cell_log_posterior > -math.inf, p * cell_log_posterior, 0.0).sum(-1)
+    features = [h, h ** 2]
+    for c in range(p.shape[-1] - 1):
+        features += [p[..., c], h * p[..., c], p[..., c] ** 2]
+    return torch.stack(features, -1)
 
-    The rate at a state x is the I-MMSE integrand with the tracked posterior's weights,
-    r(x) = sum_c pi_c |D_c - D_bar|^2 / sigma^2 (D_c the cell's posterior-weighted x0 estimate, D_bar their
-    mean), computed from the squared distances d_hg between the hypotheses' x0 estimates as the total
-    minus the within-cell spread: 1/2 sum_hg pi_h pi_g d_hg - 1/2 sum_c (1 / pi_c) sum_{h,g in c} pi_h pi_g d_hg.
-    H = the tracked entropy at the top level (the prior's) minus the integral of r over log sigma from there
-    (cumulative Simpson). It is the compensator of the entropy along each trajectory (E[H] = E[h] when the
-    sampler and the tracked posterior are exact), so it estimates the same curve as the tracker's h with
-    other noise. log_posterior [L, B, H] and distances [L, B, H, H] are on `levels`, as sampler.sample keeps
-    them (flipped)."""
-    return _compensated(levels, hypotheses, labels, log_posterior, distances, cells)[1:]
+def posterior_martingales(
+    levels,                 # [L] increasing tracked levels (sampler.sample's history, flipped)
+    hypotheses,             # the H tracked conditions
+    labels,                 # [B] each trajectory's condition
+    log_posterior,          # [L, B, H] on `levels`
+    distances,              # [L, B, H, H] |D_h - D_g|^2 on `levels` (sampler.sample(keep_distances=True))
+    cells,                  # lists of conditions (UNCONDITIONAL allowed)
+    kernel_variance = None, # [L] the tracking kernel's variance for the step from each level down to the
+                            # next (entry 0 unused); None: the sampler's s^2 (the paper's kernel)
+    draws   = 16,           # normal draws (antithetic pairs) for each step's Gaussian integral
+    seed    = 0,            # seeds those draws
+):
+    """(h, martingales): the tracked entropies [L, B'] of the trajectories in play, and [L, B', F] the sums over
+    the steps above each level of f(next posterior) - E[f(next posterior) | path] for the posterior_features f.
+    Their mean is 0 exactly when the trajectories come from the tracker's own kernels (unguided, kernel
+    variance = the sampler's); the integrals' Monte Carlo error adds variance, not bias. The posterior itself
+    is a martingale: its expectation needs no integral."""
+    levels = np.asarray(levels, dtype=np.float64)
+    h = trajectory_entropies(log_posterior, hypotheses, labels, cells)               # checks the cells; [L, B']
+    keep, cols, groups = _in_play(hypotheses, labels, cells)
+    lp = np.asarray(log_posterior, dtype=np.float64)[:, keep][:, :, cols]
+    lp = lp - logsumexp(lp, axis=-1, keepdims=True)                                  # [L, B', P] over those in play
+    d = np.asarray(distances, dtype=np.float64)[:, keep][:, :, cols][:, :, :, cols]  # [L, B', P, P]
 
-def compensated_curve(levels, hypotheses, labels, log_posterior, distances, cells):
-    """Curve dict (tracked_curve's layout) of one partition that combines the tracker's readout h and the
-    compensated one H of the same trajectories, level by level, with the weight that minimises the variance
-    of lam h + (1 - lam) H (from their sample covariance; its O(1/N) bias is far below the standard error).
-    The rate is the I-MMSE integrand's mean. `weight` holds lam per level."""
-    h, H, rates = _compensated(levels, hypotheses, labels, log_posterior, distances, cells)
-    N = h.shape[1]
-    var_h, var_H = h.var(1, ddof=1), H.var(1, ddof=1)
-    cov = ((h - h.mean(1, keepdims=True)) * (H - H.mean(1, keepdims=True))).sum(1) / (N - 1)
-    denominator = var_h + var_H - 2 * cov
-    lam = np.clip(np.divide(var_H - cov, denominator, out=np.ones_like(var_h), where=denominator > 1e-30), 0, 1)
-    combined = lam[:, None] * h + (1 - lam[:, None]) * H
-    return dict(H=combined.mean(1), H_se=combined.std(1, ddof=1) / np.sqrt(N), rate=rates.mean(1),
-                rate_se=rates.std(1, ddof=1) / np.sqrt(N), n=np.full(len(levels), N), weight=lam,
-                H_samples=combined, rate_samples=rates)
+    def features(log_post):
+        return posterior_features(torch.stack([torch.logsumexp(log_post[..., g], dim=-1) for g in groups], dim=-1))
 
-def _compensated(levels, hypotheses, labels, log_posterior, distances, cells):
-    """(tracked entropies h, compensated entropies H, rates), each [L, B'] (compensated_entropies)."""
-    log_posterior, distances = np.asarray(log_posterior, dtype=np.float64), np.asarray(distances, dtype=np.float64)
-    h = trajectory_entropies(log_posterior, hypotheses, labels, cells)        # checks the cells; [L, B']
+    realised = features(torch.as_tensor(lp)).numpy()                                 # [L, B', F]
+    posterior_columns = [2 + 3 * c for c in range(len(groups) - 1)]
+    L, B, Pn = lp.shape
+    rng = np.random.default_rng(seed)
+    centre = np.eye(Pn) - 1 / Pn
+    increments = np.zeros_like(realised)                                             # [i]: the step into level i
+    for i in range(L - 1, 0, -1):                                                   # the step sigma_i -> sigma_{i-1}
+        sigma, sigma_next = levels[i], levels[i - 1]
+        shrink = 1 - sigma_next ** 2 / sigma ** 2
+        var = (sigma ** 2 - sigma_next ** 2) * sigma_next ** 2 / sigma ** 2 if kernel_variance is None \
+            else float(kernel_variance[i])
+        scaled = shrink ** 2 / var * d[i]                                            # |mu_g - mu_h|^2 / v
+        gram = -0.5 * centre @ scaled @ centre                                       # of the centred means [B', P, P]
+        eigval, eigvec = np.linalg.eigh(gram)
+        coords = eigvec * np.sqrt(np.clip(eigval, 0, None))[:, None, :]              # rows: mu_h / sqrt(v), centred
+        xi = rng.standard_normal((draws // 2, B, Pn))
+        projections = np.einsum('rbk,bhk->rbh', np.concatenate([xi, -xi]), coords)   # eps . mu_h / sqrt(v)
+        # Under hypothesis g, log N(x'; mu_h, v) = -|mu_g - mu_h|^2 / 2v + eps . mu_h / sqrt(v) + (same for all h).
+        new = torch.log_softmax(torch.as_tensor(lp[i][None, :, None, :] - 0.5 * scaled[None])
+                                + torch.as_tensor(projections)[:, :, None, :], dim=-1)   # [R, B', g, h]
+        expected = (features(new).mean(0).numpy() * np.exp(lp[i])[:, :, None]).sum(1)   # [B', F]
+        expected[:, posterior_columns] = realised[i][:, posterior_columns]
+        increments[i - 1] = realised[i - 1] - expected
+    martingales = np.cumsum(increments[::-1], axis=0)[::-1]                         # the steps above each level
+    return h, martingales
+
+def compensated_curve(levels, hypotheses, labels, log_posterior, distances, cells, kernel_variance=None, draws=16,
+                      seed=0):
+    """Curve dict (tracked_curve's layout) of one partition: the tracker's readout less the posterior
+    martingales (posterior_martingales, same arguments) times coefficients fitted level by level by least
+    squares within the strata of equal label (`coefficients` [L, F]). The martingales have mean 0, so its
+    expectation is the tracker's up to the O(1/N) that fitting the coefficients on the same trajectories
+    leaves, far below the standard error. Standard errors are stratified by label (the design fixes the
+    labels' counts) and allow for the F fitted coefficients."""
+    h, martingales = posterior_martingales(levels, hypotheses, labels, log_posterior, distances, cells,
+                                           kernel_variance, draws, seed)
+    keep, _, _ = _in_play(hypotheses, labels, cells)
+    strata = np.asarray(torch.as_tensor(labels).cpu())[keep]
+    coefficients = np.stack([_least_squares(h[j], martingales[j], strata) for j in range(len(h))])   # [L, F]
+    values = h - np.einsum('lbf,lf->lb', martingales, coefficients)
+    rates = rate_samples(levels, values)
+    # The fitted coefficients take F degrees of freedom beyond the strata's means.
+    N, S, F = values.shape[1], len(np.unique(strata)), martingales.shape[-1]
+    inflation = np.sqrt((N - S) / (N - S - F)) if N - S > F else np.inf
+    return dict(H=values.mean(1), H_se=stratified_se(values, strata) * inflation, rate=rates.mean(1),
+                rate_se=stratified_se(rates, strata) * inflation, n=np.full(len(levels), N), coefficients=coefficients,
+                H_samples=values, rate_samples=rates)
+
+def _least_squares(y, controls, strata, ridge=1e-6):
+    """Coefficients of y on the controls [n, F] within strata, with a ridge of `ridge` times the largest
+    control's variance: a control that hardly varies within strata (the posterior of a cell once every
+    trajectory has decided: rounding) gets a coefficient near 0, not one fitted to its rounding noise, which
+    would shift whole strata's values."""
+    y, controls = _centred_within(y, strata), _centred_within(controls, strata)
+    gram = controls.T @ controls
+    scale = max(float(np.diag(gram).max(initial=0)), 1e-300)
+    return np.linalg.solve(gram + ridge * scale * np.eye(len(gram)), controls.T @ y)
+
+def stratified_se(samples, strata):
+    """Standard error of the mean over axis 1 of samples [L, N] whose strata (labels [N]) have fixed counts:
+    sqrt(sum_s (n_s / N)^2 var_s / n_s). Falls back to the i.i.d. formula (conservative: it adds the spread
+    between the strata's means) if a stratum has one member."""
+    names, counts = np.unique(strata, return_counts=True)
+    N = len(strata)
+    if counts.min() < 2:
+        return samples.std(1, ddof=1) / np.sqrt(N)
+    return np.sqrt(sum(samples[:, strata == s].var(1, ddof=1) * n / N ** 2 for s, n in zip(names, counts)))
+
+def _centred_within(values, strata):
+    """values [N, ...] minus the mean of their stratum."""
+    out = np.array(values, dtype=np.float64)
+    for s in np.unique(strata):
+        out[strata == s] -= out[strata == s].mean(0)
+    return out
+
+def _in_play(hypotheses, labels, cells):
+    """(mask [B] of the trajectories whose label is in play, the columns of the hypotheses in play in cell
+    order, the cells as lists of positions among those columns)."""
     column = {int(x): i for i, x in enumerate(hypotheses)}
     in_play = [member for cell in cells for member in cell]
-    cols = [column[member] for member in in_play]
-    keep = np.isin(np.asarray(labels), in_play)
-    lp = log_posterior[:, keep][:, :, cols]
-    pi = np.exp(lp - logsumexp(lp, axis=-1, keepdims=True))                   # [L, B', P] over the hypotheses in play
-    d = distances[:, keep][:, :, cols][:, :, :, cols]                         # [L, B', P, P]
-    spread = 0.5 * np.einsum('lbh,lbg,lbhg->lb', pi, pi, d)
-    start = 0
-    for cell in cells:
-        idx = slice(start, start + len(cell))
-        start += len(cell)
-        mass = pi[..., idx].sum(-1)
-        within = 0.5 * np.einsum('lbh,lbg,lbhg->lb', pi[..., idx], pi[..., idx], d[:, :, idx, idx])
-        spread -= np.divide(within, mass, out=np.zeros_like(within), where=mass > 0)
-    rates = np.clip(spread, 0, None) / np.asarray(levels, dtype=np.float64)[:, None] ** 2   # clip: rounding only
-    return h, h[-1] - integration_weights(np.log(levels)) @ rates, rates
+    sizes = np.cumsum([0] + [len(cell) for cell in cells])
+    keep = np.isin(np.asarray(torch.as_tensor(labels).cpu()), in_play)
+    return keep, [column[member] for member in in_play], [list(range(a, b)) for a, b in zip(sizes, sizes[1:])]
 
 #----------------------------------------------------------------------------
 # I-MMSE on forward-noised data.

@@ -92,7 +92,7 @@ def sample(
     """Run the sampler; returns dict(x=[B, ...] samples, log_posterior=[N, B, H] float64 history at
     sigmas[0..N-1] or None, denoised=[N, keep_denoised, ...] x0 estimates at sigmas[0..N-1] or None,
     distances=[N, B, H, H] float32 squared distances between the hypotheses' x0 estimates at sigmas[0..N-1]
-    (the I-MMSE integrand along the trajectories, entropic.posterior.compensated_entropies) or None,
+    (for the control variates of entropic.posterior.posterior_martingales) or None,
     calls=denoiser evaluations (rows))."""
     sigmas = [float(s) for s in sigmas]
     if sigmas[-1] != 0 or any(a <= b for a, b in zip(sigmas, sigmas[1:])):

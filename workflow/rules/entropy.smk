@@ -12,6 +12,7 @@ rule model_entropy:
         generated="results/models/{model}/samples/{run}.npz",
     params:
         run=lambda wc: MODELS[wc.model]["runs"][wc.run],
+        seed=lambda wc: model_seed(wc.model, "readout", wc.run),
     log:
         "results/logs/model_entropy/{model}-{run}.log",
     threads: 1

@@ -35,7 +35,9 @@ for part, entry in partitions.items():
     levels, hypotheses, labels, log_post, distances = (track(reference_class=cells[0][0]) if P.has_reference(cells)
                                                       else all_components)
     if variant['estimate'] == 'combined':
-        curve = posterior.compensated_curve(levels, hypotheses, labels, log_post, distances, cells)
+        curve = posterior.compensated_curve(levels, hypotheses, labels, log_post, distances, cells,
+                                            gmm_estimators.kernel_variances(mixture, levels, variant['kernel']),
+                                            seed=snakemake.params.seed)
     else:
         curve = posterior.tracked_curve(levels, hypotheses, labels, log_post, cells)
     log.info(f"{part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE {curve['H_se'].max():.2g}, "

@@ -14,12 +14,13 @@ log.info(f"{name}: {len(run['labels'])} trajectories from {len(snakemake.input.s
 
 combined = 'distances' in run          # the model's `estimate: combined`, for unguided runs
 if combined:
-    log.info('readout: the tracker combined with the I-MMSE integral along the same trajectories')
+    log.info("readout: the tracker's, less control variates of exact mean 0 (the entropy's compensator along "
+             "the same trajectories, and the posterior martingales)")
 curves = {}
 for part, entry in partitions.items():
     if combined:
         curve = posterior.compensated_curve(run['sigma'], run['hypotheses'], run['labels'], run['log_posterior'],
-                                            run['distances'], entry['cells'])
+                                            run['distances'], entry['cells'], seed=snakemake.params.seed)
     else:
         curve = posterior.tracked_curve(run['sigma'], run['hypotheses'], run['labels'], run['log_posterior'],
                                         entry['cells'])
