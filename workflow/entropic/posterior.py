@@ -110,12 +110,14 @@ def posterior_martingales(
     lp = lp - logsumexp(lp, axis=-1, keepdims=True)                                  # [L, B', P] over those in play
     d = np.asarray(distances, dtype=np.float64)[:, keep][:, :, cols][:, :, :, cols]  # [L, B', P, P]
 
-    def features(log_post):
-        return posterior_features(torch.stack([torch.logsumexp(log_post[..., g], dim=-1) for g in groups], dim=-1))
+    def features(log_post):     # the cells' log posterior: the hypotheses' own when every cell has one member
+        if len(groups) < Pn:
+            log_post = torch.stack([torch.logsumexp(log_post[..., g], dim=-1) for g in groups], dim=-1)
+        return posterior_features(log_post)
 
+    L, B, Pn = lp.shape
     realised = features(torch.as_tensor(lp)).numpy()                                 # [L, B', F]
     posterior_columns = [2 + 3 * c for c in range(len(groups) - 1)]
-    L, B, Pn = lp.shape
     rng = np.random.default_rng(seed)
     centre = np.eye(Pn) - 1 / Pn
     increments = np.zeros_like(realised)                                             # [i]: the step into level i
