@@ -211,6 +211,18 @@ def test_posterior_martingales_have_mean_zero_along_the_papers_kernel(mixture):
     assert (tracker_se.max() / combined['H_se'].max()) ** 2 > 3.5
 
 
+def test_combined_readout_with_too_few_trajectories_is_the_trackers(mixture, classes_run):
+    # 10 classes: 29 martingales; 6 trajectories per class leave 50 degrees of freedom, not more than 2 x 29.
+    levels, labels, log_post, distances = classes_run
+    levels, log_post, distances = np.asarray(levels)[::-1].copy(), log_post.flip(0), distances.flip(0)
+    few = np.flatnonzero(np.arange(len(labels)) % PER_CLASS < 6)
+    cells = P.identity_partition(K)
+    combined = posterior.compensated_curve(levels, list(range(K)), labels[few], log_post[:, few], distances[:, few], cells)
+    tracker = posterior.tracked_curve(levels, list(range(K)), labels[few], log_post[:, few], cells)
+    assert np.all(combined['coefficients'] == 0)
+    np.testing.assert_allclose(combined['H'], tracker['H'], atol=1e-12)
+
+
 @pytest.mark.parametrize('cells', [P.identity_partition(K), [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], [[0, 1], [2], [3, 4, 5]]])
 def test_combined_readout_matches_exact_entropy_with_less_variance(mixture, classes_run, cells):
     levels, labels, log_post, distances = classes_run

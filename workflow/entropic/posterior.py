@@ -148,17 +148,20 @@ def compensated_curve(levels, hypotheses, labels, log_posterior, distances, cell
     squares within the strata of equal label (`coefficients` [L, F]). The martingales have mean 0, so its
     expectation is the tracker's up to the O(1/N) that fitting the coefficients on the same trajectories
     leaves, far below the standard error. Standard errors are stratified by label (the design fixes the
-    labels' counts) and allow for the F fitted coefficients."""
+    labels' counts) and allow for the F fitted coefficients. With no more than 2 F trajectories beyond the
+    number of labels it is the tracker's readout (coefficients 0)."""
     h, martingales = posterior_martingales(levels, hypotheses, labels, log_posterior, distances, cells,
                                            kernel_variance, draws, seed)
     keep, _, _ = _in_play(hypotheses, labels, cells)
     strata = np.asarray(torch.as_tensor(labels).cpu())[keep]
-    coefficients = np.stack([_least_squares(h[j], martingales[j], strata) for j in range(len(h))])   # [L, F]
+    N, S, F = h.shape[1], len(np.unique(strata)), martingales.shape[-1]
+    if N - S > 2 * F:
+        coefficients = np.stack([_least_squares(h[j], martingales[j], strata) for j in range(len(h))])   # [L, F]
+        inflation = np.sqrt((N - S) / (N - S - F))      # the fitted coefficients take F degrees of freedom
+    else:                                               # too few trajectories to fit them: the tracker's readout
+        coefficients, inflation = np.zeros((len(h), F)), 1.0
     values = h - np.einsum('lbf,lf->lb', martingales, coefficients)
     rates = rate_samples(levels, values)
-    # The fitted coefficients take F degrees of freedom beyond the strata's means.
-    N, S, F = values.shape[1], len(np.unique(strata)), martingales.shape[-1]
-    inflation = np.sqrt((N - S) / (N - S - F)) if N - S > F else np.inf
     return dict(H=values.mean(1), H_se=stratified_se(values, strata) * inflation, rate=rates.mean(1),
                 rate_se=stratified_se(rates, strata) * inflation, n=np.full(len(levels), N), coefficients=coefficients,
                 H_samples=values, rate_samples=rates)
