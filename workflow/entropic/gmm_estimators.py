@@ -90,8 +90,9 @@ def kernel_variances(mixture, levels, kernel):
     levels = np.asarray(levels, dtype=np.float64)
     below = np.concatenate([[0.0], levels[:-1]])
     shrink = 1 - below ** 2 / levels ** 2
-    return (levels ** 2 - below ** 2) * below ** 2 / levels ** 2 + \
-        shrink ** 2 * mixture.variance * levels ** 2 / (mixture.variance + levels ** 2)
+    den = GMMDenoiser(in_span(mixture))
+    posterior_variance = np.array([float(den.posterior_variance(sigma, [0])[0]) for sigma in levels])
+    return sampler.step_variance(levels, below) + shrink ** 2 * posterior_variance
 
 def immse_mixture(mixture, sigmas, budget, pilot, seed, num_replicates=16):
     """I-MMSE curve of H[Z | X_sigma] (all components) with the exact denoisers, the samples allocated by a

@@ -24,6 +24,7 @@ from scipy.integrate import cumulative_simpson
 from scipy.special import logsumexp
 
 from . import partitions as P
+from . import sampler
 from .denoisers import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
@@ -124,8 +125,7 @@ def posterior_martingales(
     for i in range(L - 1, 0, -1):                                                   # the step sigma_i -> sigma_{i-1}
         sigma, sigma_next = levels[i], levels[i - 1]
         shrink = 1 - sigma_next ** 2 / sigma ** 2
-        var = (sigma ** 2 - sigma_next ** 2) * sigma_next ** 2 / sigma ** 2 if kernel_variance is None \
-            else float(kernel_variance[i])
+        var = sampler.step_variance(sigma, sigma_next) if kernel_variance is None else float(kernel_variance[i])
         scaled = shrink ** 2 / var * d[i]                                            # |mu_g - mu_h|^2 / v
         gram = -0.5 * centre @ scaled @ centre                                       # of the centred means [B', P, P]
         eigval, eigvec = np.linalg.eigh(gram)

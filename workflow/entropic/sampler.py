@@ -67,10 +67,14 @@ def initial_state(count, shape, std, seed, device='cpu'):
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return float(std) * torch.randn(count, *shape, generator=generator, device=device), generator
 
+def step_variance(sigma, sigma_next):
+    """s^2 = (sigma^2 - sigma_next^2) sigma_next^2 / sigma^2, the ancestral kernel's variance (elementwise)."""
+    return (sigma ** 2 - sigma_next ** 2) * sigma_next ** 2 / sigma ** 2
+
 def step_moments(x, denoised, sigma, sigma_next):
     """Mean and variance s^2 of the ancestral kernel from sigma to sigma_next."""
     ratio = sigma_next ** 2 / sigma ** 2
-    return ratio * x + (1 - ratio) * denoised, (sigma ** 2 - sigma_next ** 2) * ratio
+    return ratio * x + (1 - ratio) * denoised, step_variance(sigma, sigma_next)
 
 #----------------------------------------------------------------------------
 
