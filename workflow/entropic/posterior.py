@@ -37,15 +37,9 @@ def trajectory_entropies(log_posterior, hypotheses, labels, cells):
     labels: [B] each trajectory's condition, cells: lists of conditions (UNCONDITIONAL allowed).
     Returns [L, B'] in nats.
     """
-    log_posterior = torch.as_tensor(log_posterior).cpu().numpy()
-    column = {int(h): i for i, h in enumerate(hypotheses)}
-    missing = [h for cell in cells for h in cell if h not in column]
-    if missing:
-        raise ValueError(f'cells name conditions that were not tracked: {missing}')
-    in_play = {h for cell in cells for h in cell}
-    keep = np.array([int(l) in in_play for l in torch.as_tensor(labels).cpu()])
-    columns = [[column[h] for h in cell] for cell in cells]
-    return P.entropy_from_log_probs(P.cell_log_posterior(log_posterior[:, keep], columns))
+    keep, cols, groups = _in_play(hypotheses, labels, cells)
+    log_posterior = torch.as_tensor(log_posterior).cpu().numpy()[:, keep][:, :, cols]
+    return P.entropy_from_log_probs(P.cell_log_posterior(log_posterior, groups))
 
 def rate_samples(sigmas, entropies):
     """Per-trajectory dH/dlog sigma by finite differences on the (increasing) grid; [L, N]."""
@@ -105,19 +99,18 @@ def posterior_martingales(
     variance = the sampler's); the integrals' Monte Carlo error adds variance, not bias. The posterior itself
     is a martingale: its expectation needs no integral."""
     levels = np.asarray(levels, dtype=np.float64)
-    h = trajectory_entropies(log_posterior, hypotheses, labels, cells)               # checks the cells; [L, B']
     keep, cols, groups = _in_play(hypotheses, labels, cells)
     lp = np.asarray(log_posterior, dtype=np.float64)[:, keep][:, :, cols]
     lp = lp - logsumexp(lp, axis=-1, keepdims=True)                                  # [L, B', P] over those in play
     d = np.asarray(distances, dtype=np.float64)[:, keep][:, :, cols][:, :, :, cols]  # [L, B', P, P]
+    L, B, Pn = lp.shape
 
     def features(log_post):     # the cells' log posterior: the hypotheses' own when every cell has one member
         if len(groups) < Pn:
             log_post = torch.stack([torch.logsumexp(log_post[..., g], dim=-1) for g in groups], dim=-1)
         return posterior_features(log_post)
 
-    L, B, Pn = lp.shape
-    realised = features(torch.as_tensor(lp)).numpy()                                 # [L, B', F]
+    realised = features(torch.as_tensor(lp)).numpy()                                 # [L, B', F]; h first
     posterior_columns = [2 + 3 * c for c in range(len(groups) - 1)]
     rng = np.random.default_rng(seed)
     centre = np.eye(Pn) - 1 / Pn
@@ -139,7 +132,7 @@ def posterior_martingales(
         expected[:, posterior_columns] = realised[i][:, posterior_columns]
         increments[i - 1] = realised[i - 1] - expected
     martingales = np.cumsum(increments[::-1], axis=0)[::-1]                         # the steps above each level
-    return h, martingales
+    return realised[..., 0], martingales
 
 def compensated_curve(levels, hypotheses, labels, log_posterior, distances, cells, kernel_variance=None, draws=16,
                       seed=0):
@@ -198,6 +191,9 @@ def _in_play(hypotheses, labels, cells):
     order, the cells as lists of positions among those columns)."""
     column = {int(x): i for i, x in enumerate(hypotheses)}
     in_play = [member for cell in cells for member in cell]
+    missing = [member for member in in_play if member not in column]
+    if missing:
+        raise ValueError(f'cells name conditions that were not tracked: {missing}')
     sizes = np.cumsum([0] + [len(cell) for cell in cells])
     keep = np.isin(np.asarray(torch.as_tensor(labels).cpu()), in_play)
     return keep, [column[member] for member in in_play], [list(range(a, b)) for a, b in zip(sizes, sizes[1:])]
