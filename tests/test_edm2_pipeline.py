@@ -31,7 +31,7 @@ CONFIG = {'models': {'edm2-tiny': {
 TARGETS = ['results/figures/edm2-tiny_entropy.png', 'results/figures/edm2-tiny_guidance.png',
            'results/figures/edm2-tiny_images.png', 'results/tables/models_windows.csv',
            'results/figures/edm2-tiny_guidance_study.png']
-DOWNLOADS = ['download_edm2', 'download_sd_vae', 'download_fid_inception', 'download_dinov2', 'download_reference']
+DOWNLOADS = ['rule download:']
 
 
 @pytest.fixture(scope='module')

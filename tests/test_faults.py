@@ -118,5 +118,5 @@ def test_config_paths_cannot_leave_the_project_unless_absolute():
     config = yaml.safe_load((ROOT / 'config.yaml').read_text())
     escaping = copy.deepcopy(config)
     escaping['models']['digits']['partitions'] = '../outside/partitions.yaml'
-    assert validate_config(escaping) == ["config key models.digits.partitions: '../outside/partitions.yaml' lies "
+    assert validate_config(escaping, root=ROOT) == ["config key models.digits.partitions: '../outside/partitions.yaml' lies "
                                          "outside the project; give an absolute path to use a file elsewhere"]

@@ -58,7 +58,7 @@ def test_inception_pools_exclude_padding_and_the_last_block_pools_by_max():
 
 
 def test_inception_loader_names_the_file_on_a_wrong_or_foreign_file(tmp_path, inception_file):
-    with pytest.raises(FileNotFoundError, match='download_fid_inception'):
+    with pytest.raises(FileNotFoundError, match='rule download fetches'):
         image_metrics.load_inception(tmp_path / 'absent.pth')
     state = torch.load(inception_file, weights_only=True)
     del state['Mixed_5b.branch1x1.conv.weight']
@@ -103,7 +103,7 @@ def test_dinov2_features_are_the_normalised_class_token_at_224_with_hub_position
 
 
 def test_dinov2_loader_names_the_folder_when_absent(tmp_path):
-    with pytest.raises(FileNotFoundError, match='download_dinov2'):
+    with pytest.raises(FileNotFoundError, match='rule download fetches'):
         image_metrics.load_dinov2(tmp_path)
 
 
@@ -127,7 +127,7 @@ def test_reference_statistics_in_nvlabs_layout_and_ours_read_alike(tmp_path):
 
 
 def test_bad_reference_statistics_are_refused_naming_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match='download_reference'):
+    with pytest.raises(FileNotFoundError, match='downloaded by rule download'):
         image_metrics.read_reference(tmp_path / 'img512.pkl')
 
     class Evil:

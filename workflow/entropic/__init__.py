@@ -7,12 +7,11 @@ Modules (one concern each):
 - estimators: denoisers (the denoiser interface, exact mixture denoisers), sampler (stochastic DDIM with
   guidance and online posterior tracking), posterior (tracked readouts, I-MMSE), gmm_estimators (both on
   mixtures), speciation (window fitting);
-- trained models: digits (the bundled 8x8 digits), networks (EDM-preconditioned denoiser network,
-  checkpoints), training (EDM training with EMA), quality (sample quality), trained (a model's data,
-  partitions, denoiser and sharded trajectories);
-- pretrained models (GPU): models.edm2 (EDM2 network, safe pickle loader, latent codec), models.sd15 (Stable
-  Diffusion 1.5 in EDM coordinates, prompt files), imagenet (the ImageNet-1k class list), download
-  (resumable downloads of weights);
+- models: backends (one module per model family behind one contract: what the pipeline asks of a model),
+  runs (a sampling run: its guidance and readout), trajectories (hypotheses in play, sharded tracked
+  trajectories); networks, training, digits, quality (the networks trained in the DAG and their data);
+  models.edm2, models.sd15 (the pretrained networks in EDM coordinates), imagenet (the ImageNet-1k class
+  list), download (resumable downloads of weights);
 - beyond the paper: placement (guidance placed by a fitted window), guidance_study (the methods compared
   and their quality and diversity metrics), image_metrics (FID and FD-DINOv2 of pretrained models' images);
 - pipeline: io (atomic writes, validated reads), configuration (config validation), plotting (figure style).

@@ -1,36 +1,61 @@
-"""Config validation with one-line errors that name the key (workflow/schemas/config.schema.yaml).
+"""Config validation with one-line errors that name the key.
 
-`validate_config` checks the JSON schema and then what a schema cannot say (partition members that
-exist, weights that match the components, figures that name existing experiments). The Snakefile
-stops before any job runs if it returns anything.
+The schema is the package's config.schema.yaml with every registered backend's own model and run keys
+added (entropic.backends): a model entry is checked against the keys of its backend. `validate_config`
+checks the schema, fills in its defaults, and then checks what a schema cannot say (partition members that
+exist, weights that match the components, figures that name existing experiments, and each backend's own
+refusals). The Snakefile stops before any job runs if it returns anything.
 """
 
-from pathlib import Path
-
+import copy
+import functools
+import importlib.resources
 import zlib
 
 import jsonschema
 import numpy as np
 import yaml
 
-from . import digits, imagenet
-from .models import sd15
-from .partitions import check_partition, read_partition_file
-
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / 'schemas' / 'config.schema.yaml'
-PROJECT_ROOT = Path(__file__).resolve().parents[2]     # where relative paths in the config start
-
-NUM_CLASSES = {'digits': digits.NUM_CLASSES, 'edm2': imagenet.NUM_CLASSES}   # what a partition file may name
-BACKEND_KEYS = {      # model keys that only some backends read
-    'experiment': ('gmm',), 'train_samples': ('gmm',), 'network': ('digits', 'gmm'), 'training': ('digits', 'gmm'),
-    'reference': ('digits', 'gmm'), 'net': ('edm2',), 'gnet': ('edm2',), 'batch': ('edm2', 'sd15'),
-    'partitions': ('digits', 'edm2'), 'prompts': ('sd15',),
-}
+from . import backends
+from .partitions import check_partition
+from .runs import model_runs
 
 #----------------------------------------------------------------------------
 
-def load_schema(path=SCHEMA_PATH):
-    return yaml.safe_load(Path(path).read_text())
+def base_schema():
+    """The schema of everything but the backends' own keys (config.schema.yaml in the package)."""
+    return yaml.safe_load(importlib.resources.files('entropic').joinpath('config.schema.yaml').read_text())
+
+@functools.cache
+def _config_schema():
+    schema = base_schema()
+    defs = schema['$defs']
+    model, run = defs.pop('model'), defs.pop('model_run')
+    branches = []
+    every_key = {k for b in backends.registry().values() for k in b.schema}
+    every_run_key = {k for b in backends.registry().values() for k in b.run_schema}
+    for name, backend in backends.registry().items():
+        entry, run_entry = copy.deepcopy(model), copy.deepcopy(run)
+        entry['properties']['backend'] = {'const': name, 'description': backend.description}
+        entry['properties'].update(copy.deepcopy(backend.schema))
+        entry['required'] = ['backend', *backend.required]
+        entry['properties']['runs']['additionalProperties'] = {'$ref': f'#/$defs/run_{name}'}
+        run_entry['properties'].update(copy.deepcopy(backend.run_schema))
+        entry['x-backend'] = run_entry['x-backend'] = name       # names the backend in errors (_describe) ...
+        entry['x-foreign'] = sorted(every_key - set(backend.schema))  # ... of keys only other backends read
+        run_entry['x-foreign'] = sorted(every_run_key - set(backend.run_schema))
+        defs[f'model_{name}'], defs[f'run_{name}'] = entry, run_entry
+        branches.append({'if': {'properties': {'backend': {'const': name}}, 'required': ['backend']},
+                         'then': {'$ref': f'#/$defs/model_{name}'}})
+    defs['model'] = {'type': 'object', 'required': ['backend'], 'allOf': branches,
+                     'properties': {'backend': {'description': model['properties']['backend']['description'],
+                                                'enum': list(backends.registry())}}}
+    return schema
+
+def config_schema():
+    """The whole config schema (JSON Schema 2020-12 as a dict): the base schema, and for a model of each
+    registered backend the common model and run keys plus that backend's `schema` and `run_schema`."""
+    return copy.deepcopy(_config_schema())
 
 def _key(path):
     return '.'.join(str(p) for p in path) or '<top level>'
@@ -41,16 +66,34 @@ def _describe(error):
     if error.validator == 'additionalProperties' and 'properties' in error.schema:
         allowed = ', '.join(error.schema['properties'])
         extra = sorted(set(error.instance) - set(error.schema['properties']))
+        foreign = [k for k in extra if k in error.schema.get('x-foreign', ())]
+        if foreign:     # keys that only other backends read
+            return (f"config key {key}: {', '.join(foreign)} do not apply to the {error.schema['x-backend']!r} "
+                    f'backend; its keys: {allowed}')
         return f"config key {key}: unknown key(s) {', '.join(map(repr, extra))}; allowed keys: {allowed}"
     description = error.schema.get('description')
     hint = f' ({description.strip()})' if isinstance(description, str) and error.validator != 'required' else ''
     return f'config key {key}: {error.message}{hint}'
 
-def schema_errors(config, schema=None):
-    """One line per schema violation, most specific first."""
-    schema = load_schema() if schema is None else schema
-    validator = jsonschema.Draft202012Validator(schema)
-    return [_describe(e) for e in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))]
+def _with_defaults(validator_class):
+    """The validator class that also fills in every missing key that has a default, as it validates
+    (the recipe of the jsonschema FAQ); the defaults are copied, never shared between entries."""
+    properties = validator_class.VALIDATORS['properties']
+
+    def fill(validator, schema_properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in schema_properties.items():
+                if 'default' in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub['default'])
+        yield from properties(validator, schema_properties, instance, schema)
+    return jsonschema.validators.extend(validator_class, {'properties': fill})
+
+def schema_errors(config, schema=None, fill_defaults=False):
+    """One line per schema violation, most specific first; with fill_defaults, the config's missing keys
+    take their defaults as it is checked."""
+    schema = config_schema() if schema is None else schema
+    cls = _with_defaults(jsonschema.Draft202012Validator) if fill_defaults else jsonschema.Draft202012Validator
+    return [_describe(e) for e in sorted(cls(schema).iter_errors(config), key=lambda e: list(e.absolute_path))]
 
 def _partition_names(spec):
     """The partitions entropic.gmm.build_experiment gives an experiment."""
@@ -121,7 +164,8 @@ def _gmm_errors(gmm):
                           f'experiments: {known}')
         errors += _study_errors(study, 'gmm.guidance_study')
         if 'statistics' in study:
-            errors.append('config key gmm.guidance_study.statistics: only edm2 and sd15 studies use it')
+            errors.append('config key gmm.guidance_study.statistics: the exact metrics of a mixture need no '
+                          'reference statistics')
     hierarchy = figures['hierarchy']
     if hierarchy and experiments.get(hierarchy, {}).get('kind') != 'hierarchical':
         errors.append(f'config key gmm.figures.hierarchy: {hierarchy!r} is not a hierarchical experiment')
@@ -134,93 +178,63 @@ def _study_errors(study, key):
                 'CFG everywhere at the same scale is compared']
     return []
 
-def _model_errors(models, gmm, root):
-    """Semantic checks of a schema-valid, default-filled `models` section."""
+RESERVED_RUNS = ('exact', 'empirical', 'exact-denoiser')    # the names of reference curves
+
+def _model_errors(models, config, root):
+    """Semantic checks of a schema-valid, default-filled `models` section, and each backend's own."""
     errors = []
     for name, spec in models.items():
         key = f'models.{name}'
-        if spec['backend'] == 'gmm' and spec['experiment'] not in gmm['experiments']:
-            errors.append(f"config key {key}.experiment: unknown experiment {spec['experiment']!r}; "
-                          f"experiments: {', '.join(gmm['experiments'])}")
-        if spec['backend'] in ('digits', 'edm2', 'sd15'):
-            field = 'prompts' if spec['backend'] == 'sd15' else 'partitions'
-            path = Path(root) / spec[field]
-            if not Path(spec[field]).is_absolute() and not path.resolve().is_relative_to(Path(root).resolve()):
-                errors.append(f"config key {key}.{field}: {spec[field]!r} lies outside the project; "
-                              'give an absolute path to use a file elsewhere')
-            elif not path.is_file():
-                errors.append(f"config key {key}.{field}: no file {spec[field]!r} (relative to the project root)")
-            else:
-                try:
-                    if field == 'prompts':
-                        sd15.read_prompt_file(path)
-                    else:
-                        read_partition_file(path, NUM_CLASSES[spec['backend']])
-                except ValueError as err:
-                    errors.append(f'config key {key}.{field}: {err}')
-        if spec['backend'] == 'sd15' and not spec['sampler']['steps'] < 1000:
-            errors.append(f"config key {key}.sampler.steps: SD1.5 has 1000 timesteps; need steps < 1000")
-        runs = spec['runs']
-        if runs.get('unguided', {}).get('guidance', None) != 1.0:
+        backend = backends.get(spec['backend'])
+        errors += backend.check(spec, key, config, root)
+        runs = model_runs(spec)
+        if 'unguided' not in runs or runs['unguided'].guided:
             errors.append(f"config key {key}.runs: needs a run named 'unguided' without guidance (the baseline of "
                           f"every curve and figure); runs: {', '.join(runs)}")
         for run_name, run in runs.items():
-            if run_name in ('exact', 'empirical', 'exact-denoiser'):
+            if run_name in RESERVED_RUNS:
                 errors.append(f'config key {key}.runs.{run_name}: the name is reserved for a reference curve')
-            interval = run.get('guidance_interval')
-            if interval and not interval[0] < interval[1]:
-                errors.append(f'config key {key}.runs.{run_name}.guidance_interval: need sigma_lo < sigma_hi, got {interval}')
-            placed = run.get('guidance_placement')
-            if placed is not None:
-                source = runs.get(placed['source'])
-                if source is None or source.get('guidance', 1.0) != 1.0 or 'guidance_placement' in source:
-                    errors.append(f"config key {key}.runs.{run_name}.guidance_placement.source: {placed['source']!r} "
-                                  f"is not an unguided run of the model; runs: {', '.join(runs)}")
-                if 'guidance_interval' in run:
+            if run.interval and not run.interval[0] < run.interval[1]:
+                errors.append(f'config key {key}.runs.{run_name}.guidance_interval: need sigma_lo < sigma_hi, '
+                              f'got {list(run.interval)}')
+            if run.placement is not None:
+                source = runs.get(run.placement['source'])
+                if source is None or source.guided or source.placement is not None:
+                    errors.append(f"config key {key}.runs.{run_name}.guidance_placement.source: "
+                                  f"{run.placement['source']!r} is not an unguided run of the model; runs: "
+                                  f"{', '.join(runs)}")
+                if run.interval is not None:
                     errors.append(f'config key {key}.runs.{run_name}: give guidance_interval or guidance_placement, not both')
-            trajectories = run.get('trajectories', spec['trajectories'])
+            trajectories = run.trajectories or spec['trajectories']
             if spec['shards'] > trajectories:
                 errors.append(f"config key {key}.shards: {spec['shards']} shards for {trajectories} trajectories "
                               f"(run {run_name}); need shards <= trajectories")
         study = spec.get('guidance_study')
         if study is not None:
             source = runs.get(study['source'])
-            if source is None or source.get('guidance', 1.0) != 1.0:
+            if source is None or source.guided:
                 errors.append(f"config key {key}.guidance_study.source: {study['source']!r} is not an unguided run "
                               f"of the model; runs: {', '.join(runs)}")
             if 'experiment' in study:
                 errors.append(f'config key {key}.guidance_study.experiment: only gmm.guidance_study names an experiment')
-            pretrained = spec['backend'] in ('edm2', 'sd15')
-            if pretrained and 'statistics' not in study:
-                errors.append(f'config key {key}.guidance_study.statistics: required for the {spec["backend"]!r} '
+            if backend.study_statistics and 'statistics' not in study:
+                errors.append(f'config key {key}.guidance_study.statistics: required for the {backend.name!r} '
                               'backend (reference statistics of real images for FID and FD-DINOv2)')
-            if not pretrained and 'statistics' in study:
-                errors.append(f'config key {key}.guidance_study.statistics: only edm2 and sd15 studies use it')
+            if not backend.study_statistics and 'statistics' in study:
+                errors.append(f'config key {key}.guidance_study.statistics: the {backend.name!r} backend measures '
+                              'its samples without reference statistics')
             errors += _study_errors(study, f'{key}.guidance_study')
         if not spec['sampler']['sigma_min'] < spec['sampler']['sigma_max']:
             errors.append(f'config key {key}.sampler: need sigma_min < sigma_max')
     return errors
 
-def _foreign_key_errors(models):
-    """Keys a model sets that its backend does not read (checked before the schema fills in defaults)."""
-    errors = []
-    for name, spec in models.items():
-        foreign = sorted(k for k in BACKEND_KEYS if k in spec and spec['backend'] not in BACKEND_KEYS[k])
-        foreign += sorted(f'runs.{r}.{k}' for r, run in (spec.get('runs') or {}).items() for k in ('net', 'gnet')
-                          if k in run and spec['backend'] != 'edm2')
-        if foreign:
-            errors.append(f"config key models.{name}: {', '.join(foreign)} do not apply to the "
-                          f"{spec['backend']!r} backend")
-    return errors
-
-def validate_config(config, schema_path=SCHEMA_PATH, root=PROJECT_ROOT):
-    """Every problem with a config as one line each (empty when valid); fills in the schema's defaults."""
-    errors = schema_errors(config, load_schema(schema_path)) or _foreign_key_errors(config.get('models') or {})
+def validate_config(config, root):
+    """Every problem with a config as one line each (empty when valid); fills in the schema's defaults.
+    `root` is the project folder that relative paths in the config start from (the Snakefile's folder)."""
+    errors = schema_errors(config, fill_defaults=True)
     if errors:
         return errors
-    from snakemake.utils import validate   # fills nested defaults; imported here so the library imports without it
-    validate(config, str(schema_path), set_default=True)
-    return _gmm_errors(config['gmm']) + _model_errors(config['models'], config['gmm'], root)
+    return _gmm_errors(config['gmm']) + _model_errors(config['models'], config, root)
 
 def derive_seed(base, *keys):
     """A 32-bit seed from the config's seed and names (an experiment, an estimator): stable across runs

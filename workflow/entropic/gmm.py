@@ -187,7 +187,11 @@ def hierarchical_mixture(
     return GaussianMixture(np.concatenate(means), variance, np.full(num_components, 1 / num_components))
 
 #----------------------------------------------------------------------------
-# Experiments as the config describes them (workflow/schemas/config.schema.yaml, `gmm.experiments`).
+# Experiments as the config describes them (the config key `gmm.experiments`).
+
+def experiment_components(spec):
+    """K, the number of components of a validated experiment entry (before its mixture is drawn)."""
+    return spec['superclasses'] * spec['subclasses'] if spec['kind'] == 'hierarchical' else spec['components']
 
 def build_experiment(name, spec, seed):
     """(mixture, partitions) for one validated config entry; partitions: dict name -> list of cells.

@@ -12,7 +12,6 @@ import torch
 
 from . import gmm, noise, posterior, sampler
 from .denoisers import GMMDenoiser
-from .models import sd15
 from .partitions import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
@@ -29,8 +28,8 @@ def stratified_labels(weights, total):
 
 def sampler_sigmas(variant, auto_sigma_max):
     """The sampler's decreasing noise levels, ending at 0, for a validated tracker variant."""
-    if variant['grid'] == 'ddpm':   # Stable Diffusion 1.5's timesteps, as the sd15 backend samples them
-        return sd15.sampler_sigmas(variant['steps'], noise.ddpm_alphas_cumprod())
+    if variant['grid'] == 'ddpm':   # Stable Diffusion 1.5's scaled-linear schedule and timesteps (leading, offset 1)
+        return noise.DDPMSchedule(noise.ddpm_alphas_cumprod(), 'leading', 1).sigmas(variant)
     sigma_max = variant.get('sigma_max', auto_sigma_max)
     return noise.edm_sigma_grid(variant['steps'], variant['sigma_min'], sigma_max, variant['rho'], append_zero=True)
 

@@ -192,3 +192,60 @@ def replicate_metrics(metrics, x, labels, folds, ci_level=0.95):
         half = t * v.std(ddof=1) / math.sqrt(folds)
         out[name], out[f'{name}_lo'], out[f'{name}_hi'] = v.mean(), v.mean() - half, v.mean() + half
     return out
+
+#----------------------------------------------------------------------------
+# Verdicts of the study, and the table of a guidance sweep.
+
+LOWER_IS_BETTER = {'fd': True, 'kl': True, 'accuracy': False, 'precision': False, 'recall': False,
+                   'spread_ratio': False, 'fid': True, 'fd_dinov2': True, 'spread': False}
+
+def placed(method):
+    """Whether a method of evaluation_methods is placed by the entropy window (window, window-x<f>, rate)."""
+    return method == 'rate' or method.startswith('window')
+
+def verdicts(table, select, metrics):
+    """Every window-placed method against the best CFG everywhere (best by `select`) and the tuned interval, on
+    every metric: 'better' or 'worse' when the two 95% intervals (columns <m>_lo, <m>_hi of the evaluation
+    table) do not overlap, 'tie' when they do (conservative: overlapping intervals can hide a real difference).
+    Returns a DataFrame with columns method, against, metric, value, rival_value, verdict."""
+    import pandas as pd
+    cfg = table[table['method'].str.startswith('cfg-')]
+    cfg_best = cfg.loc[cfg[select].idxmin() if LOWER_IS_BETTER[select] else cfg[select].idxmax()]
+    interval = table.query("method == 'interval-best'").iloc[0]
+    rows = []
+    for _, method in table[table['method'].map(placed)].iterrows():
+        for rival in (cfg_best, interval):
+            for m in metrics:
+                lo, hi, rlo, rhi = method[f'{m}_lo'], method[f'{m}_hi'], rival[f'{m}_lo'], rival[f'{m}_hi']
+                better = (hi < rlo) if LOWER_IS_BETTER[m] else (lo > rhi)
+                worse = (lo > rhi) if LOWER_IS_BETTER[m] else (hi < rlo)
+                rows.append(dict(method=method['method'], against=rival['method'], metric=m, value=method[m],
+                                 rival_value=rival[m], verdict='better' if better else 'worse' if worse else 'tie'))
+    return pd.DataFrame(rows, columns=['method', 'against', 'metric', 'value', 'rival_value', 'verdict'])
+
+def share_above(sigma, H, log_sigma):
+    """Fraction of a curve's drop (H on increasing sigma) that lies above the noise level exp(log_sigma)."""
+    sigma, H = np.asarray(sigma, dtype=float), np.asarray(H, dtype=float)
+    at = np.interp(log_sigma, np.log(sigma), H)
+    return float((H[-1] - at) / (H[-1] - H[0]))
+
+def sweep_table(runs, curves, windows, baseline='unguided'):
+    """Where each run of a guidance sweep puts the decision: per run (entropic.runs.Run, in order), the noise
+    level where its curve crosses half its range and the peak of its rate with 95% CIs (from its `windows` row
+    in log sigma), the shift of the half point against the baseline run, and the share of its drop above the
+    baseline's half point. `curves` and `windows` map run names to one partition's curve and window row."""
+    import pandas as pd
+    base_half = windows[baseline]['half_entropy']
+    rows = []
+    for name, run in runs.items():
+        curve, window = curves[name], windows[name]
+        rows.append(dict(variant=name, scale=run.scale,
+                         interval='' if not run.interval else f'({run.interval[0]:g}, {run.interval[1]:g}]',
+                         placement=run.describe(), readout=curve['readout'].iloc[0],
+                         half_sigma=np.exp(window['half_entropy']), half_sigma_lo=np.exp(window['half_entropy_lo']),
+                         half_sigma_hi=np.exp(window['half_entropy_hi']),
+                         peak_sigma=np.exp(window['peak']), peak_sigma_lo=np.exp(window['peak_lo']),
+                         peak_sigma_hi=np.exp(window['peak_hi']),
+                         shift_log_sigma=window['half_entropy'] - base_half,
+                         share_above_unguided_half=share_above(curve['sigma'], curve['H'], base_half)))
+    return pd.DataFrame(rows)

@@ -161,7 +161,7 @@ def load_inception(path, device='cpu'):
     and matching; ValueError naming the file otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'{path}: no FID Inception weights (rule download_fid_inception fetches {INCEPTION_URL})')
+        raise FileNotFoundError(f'{path}: no FID Inception weights (rule download fetches {INCEPTION_URL})')
     try:
         state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:          # a corrupt or foreign file: torch raises many types
@@ -214,7 +214,7 @@ def load_dinov2(folder, device='cpu'):
     try:
         model = Dinov2Model.from_pretrained(folder, local_files_only=True)
     except (OSError, ValueError) as err:
-        raise FileNotFoundError(f'{folder}: cannot load DINOv2 ({err}); rule download_dinov2 fetches {DINOV2_REPO}') from None
+        raise FileNotFoundError(f'{folder}: cannot load DINOv2 ({err}); rule download fetches {DINOV2_REPO}') from None
     return DINOv2Features(model.eval().requires_grad_(False)).to(device)
 
 #----------------------------------------------------------------------------
@@ -275,7 +275,7 @@ def read_reference(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'{path}: no reference statistics (an EDM2 dataset-refs .pkl, downloaded by rule '
-                                'download_reference, or an .npz built by rule reference_statistics)')
+                                'download, or an .npz built by rule reference_statistics)')
     try:
         if path.suffix == '.npz':
             with np.load(path, allow_pickle=False) as data:

@@ -110,3 +110,85 @@ def log_sigma_grid(num_levels, sigma_min, sigma_max):
     if not 0 < sigma_min < sigma_max:
         raise ValueError(f'need 0 < sigma_min < sigma_max, got sigma_min={sigma_min}, sigma_max={sigma_max}')
     return np.exp(np.linspace(np.log(sigma_min), np.log(sigma_max), num_levels))
+
+#----------------------------------------------------------------------------
+# Schedules: a model's noise process as the sampler sees it (entropic.backends.Model.schedule). Each gives
+# the sampler's decreasing noise levels ending at 0, the standard deviation of its start, and the map
+# between sigma and the network's own time variable.
+
+class EDMSchedule:
+    """A model trained on a continuum of sigma (EDM, Karras et al. 2022, arXiv:2206.00364): the eq. 5 grid of
+    the `sampler` settings (steps, sigma_min, sigma_max, rho), a start N(0, sigma_max^2), time = sigma."""
+
+    def sigmas(self, settings):
+        return edm_sigma_grid(settings['steps'], settings['sigma_min'], settings['sigma_max'], settings['rho'],
+                              append_zero=True)
+
+    def init_std(self, sigmas):
+        return float(sigmas[0])
+
+    def timestep(self, sigma):
+        return float(sigma)
+
+    def sigma(self, timestep):
+        return float(timestep)
+
+class DDPMSchedule:
+    """A discrete-time variance-preserving model (DDPM, Ho et al. 2020, arXiv:2006.11239) in EDM coordinates:
+    sigma_t = sqrt((1 - abar_t) / abar_t) at its training timesteps t = 0..T-1, which the sampler visits
+    with diffusers' timestep spacing; the start is the VP prior N(0, I), i.e. N(0, 1 + sigma_max^2) here."""
+
+    def __init__(self,
+        abar,                       # [T] alpha_bar of the training timesteps
+        spacing      = 'leading',   # diffusers' timestep_spacing: 'leading', 'trailing' or 'linspace'
+        steps_offset = 0,           # diffusers' steps_offset, added to 'leading' timesteps
+    ):
+        self.abar = np.asarray(abar, dtype=np.float64)
+        self.spacing, self.steps_offset = spacing, int(steps_offset)
+        self.log_sigmas = np.log(np.sqrt((1 - self.abar) / self.abar))      # increasing in t
+
+    def timesteps(self, steps):
+        """The decreasing integer timesteps of a `steps`-step run (ddpm_timesteps)."""
+        return ddpm_timesteps(steps, len(self.abar), self.spacing, self.steps_offset)
+
+    def sigmas(self, settings):
+        """sigma at the run's timesteps (only `steps` of the settings applies), then 0: the last step goes
+        to the x0 estimate."""
+        return np.append(np.exp(self.log_sigmas[self.timesteps(settings['steps'])]), 0.0)
+
+    def init_std(self, sigmas):
+        return float(np.sqrt(1 + sigmas[0] ** 2))
+
+    def timestep(self, sigma):
+        """The fractional timestep whose sigma is `sigma` (log sigma linear between integer steps); ValueError
+        outside [sigma(0), sigma(T-1)], beyond a relative 1e-6 for float32 rounding."""
+        lo, hi = np.exp(self.log_sigmas[0]), np.exp(self.log_sigmas[-1])
+        if not lo * (1 - 1e-6) <= sigma <= hi * (1 + 1e-6):
+            raise ValueError(f'sigma = {sigma:.6g} lies outside the noise levels of the DDPM schedule, '
+                             f'[sigma(0), sigma({len(self.abar) - 1})] = [{lo:.6g}, {hi:.6g}]')
+        log_sigma = min(max(np.log(sigma), self.log_sigmas[0]), self.log_sigmas[-1])
+        return float(np.interp(log_sigma, self.log_sigmas, np.arange(len(self.abar), dtype=np.float64)))
+
+    def sigma(self, timestep):
+        return float(np.exp(np.interp(timestep, np.arange(len(self.abar)), self.log_sigmas)))
+
+def ddpm_timesteps(steps, num_train_timesteps=1000, spacing='leading', steps_offset=0):
+    """The decreasing timesteps diffusers' DDPM/DDIM schedulers visit in a `steps`-step run; [steps] int.
+
+    'leading': (steps-1-i) * (T // steps) + steps_offset (SD1.5: 100 steps give 991, 981, ..., 1);
+    'trailing': round(T - i T / steps) - 1 (10 steps: 999, 899, ..., 99); 'linspace': round(linspace(T-1, 0)).
+    """
+    T = num_train_timesteps
+    if not 1 <= steps < T:
+        raise ValueError(f'steps must be in 1..{T - 1}, got {steps}')
+    if spacing == 'leading':
+        timesteps = np.arange(steps - 1, -1, -1) * (T // steps) + steps_offset
+    elif spacing == 'trailing':
+        timesteps = np.round(np.arange(T, 0, -T / steps)).astype(np.int64) - 1
+    elif spacing == 'linspace':
+        timesteps = np.linspace(0, T - 1, steps).round()[::-1].astype(np.int64)
+    else:
+        raise ValueError(f"timestep_spacing must be 'leading', 'trailing' or 'linspace', got {spacing!r}")
+    if timesteps[0] > T - 1:
+        raise ValueError(f'{steps} steps with steps_offset {steps_offset} reach timestep {timesteps[0]} > {T - 1}')
+    return timesteps.astype(np.int64)

@@ -58,12 +58,3 @@ def placed_guidance(
     high = high if np.isfinite(high) or not np.isfinite(low) else ends[1]
     lo, hi = window_interval(low, high, placement.get('widen', 1.0))
     return Guidance(scale=scale, sigma_lo=lo, sigma_hi=hi)
-
-def describe_run(run):
-    """Where a run's guidance acts, for tables and legends: its interval, or its placement by another run."""
-    placed = run.get('guidance_placement')
-    if placed is None or run.get('guidance', 1.0) == 1:
-        return Guidance.from_config(run).describe()
-    what = 'dH/dlog σ' if placed.get('weight', 'window') == 'rate' else 'window'
-    widen = f" x{placed['widen']:g}" if placed.get('widen', 1.0) != 1.0 else ''
-    return f"placed by the {placed.get('source', 'unguided')} run's {placed.get('partition', 'classes')} {what}{widen}"

@@ -1,15 +1,15 @@
-# Config validation and the input functions shared by the rule files.
+# Config validation and the input functions shared by the rule files. What differs between model families
+# is asked of their backend (entropic.backends); nothing here names one.
 
 import os
 import re
-from types import SimpleNamespace as Namespace
 
 from snakemake.exceptions import WorkflowError
 
-from entropic import download
+from entropic import backends
 from entropic.configuration import derive_seed, validate_config
-from entropic.partitions import read_partition_file
-from entropic.trained import classes_in_play
+from entropic.backends.pretrained import DINOV2, INCEPTION
+from entropic.runs import model_runs, shown_runs
 
 _config_errors = validate_config(config, root=workflow.basedir)
 if _config_errors:
@@ -17,12 +17,19 @@ if _config_errors:
 
 GMM = config["gmm"]
 MODELS = config["models"]
+BACKEND = {model: backends.get(spec["backend"]) for model, spec in MODELS.items()}
+RUNS = {model: model_runs(spec) for model, spec in MODELS.items()}
+# The hypotheses in play of every model, {label: name}: what its sampling jobs condition on (read once).
+HYPOTHESES = {model: BACKEND[model].hypotheses(spec, config, workflow.basedir) for model, spec in MODELS.items()}
+# The estimator names of the exact reference curves of models.
+REFERENCES = {backend.reference for backend in backends.registry().values() if backend.reference}
+# Every file a download rule can fetch: {path: entropic.backends.Download}.
+DOWNLOADS = {path: source for model, spec in MODELS.items() for path, source in BACKEND[model].downloads(spec).items()}
 
 
 def _one_of(names):
     """A wildcard regex matching exactly these names (none: matches nothing)."""
     return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "(?!)"
-
 
 
 def gmm_seed(experiment):
@@ -65,8 +72,15 @@ def model_seed(model, *keys):
 
 
 def model_data(model):
-    """The keys of a model entry that define its training data (what the data-dependent rules depend on)."""
-    return {k: v for k, v in MODELS[model].items() if k in ("backend", "experiment", "train_samples")}
+    """The model keys its training data depend on (what the data-dependent rules depend on), with its backend."""
+    spec = MODELS[model]
+    return {"backend": spec["backend"], **{k: spec[k] for k in BACKEND[model].data_keys}}
+
+
+def model_loading(model):
+    """The model keys its sampling jobs load it with, with its backend."""
+    spec = MODELS[model]
+    return {"backend": spec["backend"], **{k: spec[k] for k in BACKEND[model].load_keys}}
 
 
 def model_sampling(model, run):
@@ -75,54 +89,53 @@ def model_sampling(model, run):
     spec = MODELS[model]
     return dict(
         sampler=spec["sampler"],
-        trajectories=spec["runs"][run].get("trajectories", spec["trajectories"]),
+        trajectories=RUNS[model][run].trajectories or spec["trajectories"],
         shards=spec["shards"],
         snapshots=spec["snapshots"],
         # the combined readout of an unguided run needs the distances between the hypotheses' x0 estimates
-        keep_distances=spec["estimate"] == "combined" and spec["runs"][run].get("guidance", 1.0) == 1.0,
+        keep_distances=spec["estimate"] == "combined" and not RUNS[model][run].guided,
     )
 
 
 def model_reference(model):
-    """The estimator name of a model's exact reference curve: the training set's (digits) or the mixture's
-    (gmm); None for a pretrained model, whose data distribution is not known exactly."""
-    return {"digits": "empirical", "gmm": "exact"}.get(MODELS[model]["backend"])
+    """The estimator name of a model's exact reference curve, or None (a pretrained model)."""
+    return BACKEND[model].reference
 
 
 def trains(model):
-    """Whether the model is a network trained inside the DAG (digits, gmm) rather than downloaded."""
-    return MODELS[model]["backend"] in ("digits", "gmm")
+    """Whether the model is a network trained inside the DAG rather than downloaded."""
+    return BACKEND[model].trains
 
 
-def model_classes(model):
-    """The classes in play of a pretrained model: those its partition file names (each one a tracked
-    hypothesis); None for a trained model, which tracks all its classes."""
-    spec = MODELS[model]
-    if spec["backend"] != "edm2":
-        return None
-    return classes_in_play(read_partition_file(project_path(spec["partitions"]), 1000))
+def gpu(model):
+    """The GPU resource of a model's sampling, decoding and metric jobs (profiles/slurm)."""
+    return int(BACKEND[model].gpu)
+
+
+def model_data_files(wildcards):
+    """The files a model's training data and exact reference are built from (a gmm model's mixture)."""
+    return BACKEND[wildcards.model].data_files(MODELS[wildcards.model], config)
+
+
+def model_partition_files(wildcards):
+    """The files a model's partitions are read from: its partition or prompt file, or its experiment's."""
+    return BACKEND[wildcards.model].partition_files(MODELS[wildcards.model], config, workflow.basedir)
 
 
 def model_network(wildcards):
-    """What one run samples from: the trained checkpoint, the EDM2 pickles (run overrides first), or the
-    SD1.5 pipeline files and the prompt file."""
+    """What one run samples from: the network files of its backend, and for a run whose guidance another
+    run's window places, that run's window fits and entropy curve."""
     inputs = network_files(wildcards.model, wildcards.run)
-    placed = MODELS[wildcards.model]["runs"][wildcards.run].get("guidance_placement")
-    if placed:   # the window (and rate curve) of the source run place the guidance
-        inputs["windows"] = f"results/models/{wildcards.model}/windows/{placed['source']}.csv"
-        inputs["curve"] = f"results/models/{wildcards.model}/entropy/{placed['source']}.csv"
+    source = RUNS[wildcards.model][wildcards.run].source
+    if source:
+        inputs["windows"] = f"results/models/{wildcards.model}/windows/{source}.csv"
+        inputs["curve"] = f"results/models/{wildcards.model}/entropy/{source}.csv"
     return inputs
 
 
-def network_files(model, run_name):
-    """The network files of one run of a model (see model_network)."""
-    spec = MODELS[model]
-    if spec["backend"] == "edm2":
-        run = spec["runs"][run_name]
-        return {key: f"resources/edm2/{run.get(key, spec[key])}" for key in ("net", "gnet")}
-    if spec["backend"] == "sd15":
-        return {"pipeline": sd15_files(), "prompts": project_path(spec["prompts"])}
-    return {"checkpoint": f"results/models/{model}/checkpoint.pt"}
+def network_files(model, run):
+    """The network files of one run of a model (its backend's)."""
+    return BACKEND[model].network_files(model, MODELS[model], run)
 
 
 # The sampler of the gmm track's guidance study: the paper's EDM grid.
@@ -151,18 +164,12 @@ def study_source(track, name):
 
 
 def study_data(wildcards):
-    """What a study's samples are measured against: the mixture (gmm track, gmm models), nothing (digits: the
-    bundled data), or for a pretrained model its decoder, the FID and DINOv2 networks and reference statistics."""
+    """What a study's samples are measured against: the mixture of the gmm track, or what the model's backend
+    measures them with (a mixture, nothing for the bundled digits, a decoder with feature networks and
+    reference statistics)."""
     if wildcards.track == "gmm":
         return {"means": f"results/gmm/{wildcards.name}/means.npy", "mixture": f"results/gmm/{wildcards.name}/mixture.json"}
-    if not trains(wildcards.name):
-        return {
-            "vae": decoder_files(wildcards.name),
-            "inception": f"resources/fid/{download.INCEPTION_FILE}",
-            "dinov2": expand("resources/dinov2-large/{file}", file=download.DINOV2_FILES),
-            "statistics": MODELS[wildcards.name]["guidance_study"]["statistics"],
-        }
-    return model_gmm_inputs(Namespace(model=wildcards.name))
+    return BACKEND[wildcards.name].study_files(MODELS[wildcards.name], config)
 
 
 def study_inputs(wildcards):
@@ -187,32 +194,20 @@ def study_results(track, name):
 
 
 def study_selection(wildcards, track=None, name=None):
-    """The metric the limited-interval grid search minimises: the exact KL on a mixture, FD for digits,
-    FD-DINOv2 for a pretrained model."""
+    """The metric the limited-interval grid search minimises: the exact KL on the gmm track's mixture, else
+    the model backend's own (study_metric)."""
     track, name = track or wildcards.track, name or wildcards.name
-    if track == "gmm" or MODELS[name]["backend"] == "gmm":
-        return "kl"
-    return "fd" if MODELS[name]["backend"] == "digits" else "fd_dinov2"
-
-
-def sd15_files():
-    """The Stable Diffusion 1.5 files the pipeline reads (download rule download_sd15); model_index.json first."""
-    return [f"resources/stable-diffusion-v1-5/{name}" for name in download.SD15_FILES]
+    return "kl" if track == "gmm" else BACKEND[name].study_metric
 
 
 def decoder_files(model):
-    """The VAE that turns a pretrained model's latents into images."""
-    if MODELS[model]["backend"] == "sd15":
-        return [f for f in sd15_files() if "/vae/" in f]
-    return expand("resources/sd-vae-ft-mse/{file}", file=download.SD_VAE_FILES)
+    """The decoder that turns a model's samples into images (its backend's)."""
+    return BACKEND[model].decoder_files(MODELS[model])
 
 
-def strongest_guidance(model):
+def shown(model):
     """The runs a sample figure shows: 'unguided', and the strongest guidance applied at every noise level."""
-    runs = MODELS[model]["runs"]
-    everywhere = [r for r, v in runs.items() if v.get("guidance", 1.0) != 1.0
-                  and "guidance_interval" not in v and "guidance_placement" not in v]
-    return ["unguided"] + sorted(everywhere, key=lambda r: runs[r]["guidance"])[-1:]
+    return shown_runs(RUNS[model])
 
 
 def model_shards(wildcards):
@@ -225,23 +220,11 @@ def model_shards(wildcards):
     )
 
 
-def model_gmm_inputs(wildcards):
-    """The mixture files behind a gmm-backend model (none for digits)."""
-    spec = MODELS[wildcards.model]
-    if spec["backend"] != "gmm":
-        return {}
-    return {
-        "means": f"results/gmm/{spec['experiment']}/means.npy",
-        "mixture": f"results/gmm/{spec['experiment']}/mixture.json",
-    }
-
-
 def model_references(model):
-    """The exact curves a model is compared with: its reference, and for a gmm model the tracker run on the
-    mixture's exact denoiser (which separates the network's error from the tracker's bias)."""
-    if not trains(model):
-        return []
-    return [model_reference(model)] + (["exact-denoiser"] if MODELS[model]["backend"] == "gmm" else [])
+    """The exact curves a model is compared with: its reference, and the tracker run with the exact denoiser of
+    its data (which separates the network's error from the tracker's bias) where its backend has one."""
+    backend = BACKEND[model]
+    return ([backend.reference] if backend.reference else []) + (["exact-denoiser"] if backend.exact_tracker else [])
 
 
 def model_result_files(kind):
@@ -267,11 +250,7 @@ def final_outputs():
         outputs += ["results/tables/models_windows.csv", "results/tables/models_windows.md",
                     "results/tables/models_quality.csv", "results/tables/models_quality.md"]
     for model, spec in MODELS.items():
-        figures = ["entropy"] + (["guidance"] if len(spec["runs"]) > 1 else [])
-        if spec["backend"] == "digits":
-            figures += ["samples", "speciation"]
-        if spec["backend"] in ("edm2", "sd15"):
-            figures += ["images"]
+        figures = ["entropy"] + (["guidance"] if len(spec["runs"]) > 1 else []) + list(BACKEND[model].figures)
         if "guidance_study" in spec:
             figures += ["guidance_study"]
             outputs += expand("results/tables/{model}_guidance_study.{ext}", model=model, ext=["csv", "md"])

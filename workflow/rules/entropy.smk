@@ -1,4 +1,4 @@
-# Entropy curves of trained models: tracked posteriors read per partition, and the exact reference.
+# Entropy curves of models: tracked posteriors read per partition, and the exact reference of trained ones.
 
 
 rule model_entropy:
@@ -25,18 +25,18 @@ rule model_entropy:
 rule model_reference_entropy:
     """The exact entropy the trained network is measured against: its training set's (digits) or its mixture's (gmm)."""
     input:
-        unpack(model_gmm_inputs),
+        unpack(model_data_files),
         partitions="results/models/{model}/partitions.json",
     output:
         curve="results/models/{model}/entropy/{reference}.csv",
         samples="results/models/{model}/entropy/{reference}.npz",
     wildcard_constraints:
-        reference="empirical|exact",
+        reference=_one_of(REFERENCES),
     params:
         data=lambda wc: model_data(wc.model),
         sampler=lambda wc: MODELS[wc.model]["sampler"],
-        reference=lambda wc: MODELS[wc.model]["reference"],
-        exact=GMM["exact"],
+        # the reference's own settings, and the quasi-Monte Carlo settings of an exact mixture curve
+        reference=lambda wc: {**GMM["exact"], **MODELS[wc.model]["reference"]},
         data_seed=lambda wc: model_seed(wc.model, "data"),
         seed=lambda wc: model_seed(wc.model, "reference"),
     log:
@@ -50,9 +50,9 @@ rule model_reference_entropy:
 
 
 rule model_exact_tracker:
-    """(gmm backend) The paper's tracker with the mixture's exact denoiser, on the model's grid: the network's error isolated."""
+    """The paper's tracker with the exact denoiser of the model's data, on the model's grid: the network's error isolated."""
     input:
-        unpack(model_gmm_inputs),
+        unpack(model_data_files),
         partitions="results/models/{model}/partitions.json",
     output:
         curve="results/models/{model}/entropy/exact-denoiser.csv",

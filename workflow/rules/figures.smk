@@ -168,7 +168,7 @@ rule fig_model_guidance:
     input:
         curves=lambda wc: [f"results/models/{wc.model}/entropy/{run}.csv" for run in MODELS[wc.model]["runs"]],
         windows=lambda wc: [f"results/models/{wc.model}/windows/{run}.csv" for run in MODELS[wc.model]["runs"]],
-        reference=lambda wc: [f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv"] if trains(wc.model) else [],
+        reference=lambda wc: [f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv"] if model_reference(wc.model) else [],
     output:
         pdf="results/figures/{model}_guidance.pdf",
         png=report(
@@ -181,7 +181,7 @@ rule fig_model_guidance:
     params:
         variants=lambda wc: MODELS[wc.model]["runs"],
         baseline="unguided",
-        reference_label=lambda wc: {"digits": "training set, exact", "gmm": "mixture, exact"}.get(MODELS[wc.model]["backend"]),
+        reference_label=lambda wc: BACKEND[wc.model].reference_label,
         name=lambda wc: wc.model,
     log:
         "results/logs/fig_model_guidance/{model}.log",
@@ -197,9 +197,9 @@ rule fig_model_entropy:
     input:
         curve=lambda wc: f"results/models/{wc.model}/entropy/unguided.csv",
         windows=lambda wc: f"results/models/{wc.model}/windows/unguided.csv",
-        reference=lambda wc: [f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv"] if trains(wc.model) else [],
+        reference=lambda wc: [f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv"] if model_reference(wc.model) else [],
         exact_denoiser=lambda wc: (
-            [f"results/models/{wc.model}/entropy/exact-denoiser.csv"] if MODELS[wc.model]["backend"] == "gmm" else []
+            [f"results/models/{wc.model}/entropy/exact-denoiser.csv"] if BACKEND[wc.model].exact_tracker else []
         ),
         partitions="results/models/{model}/partitions.json",
     output:
@@ -306,11 +306,9 @@ rule effective_config:
 
 
 rule fig_model_images:
-    """A pretrained model's decoded samples per class or prompt (unguided, strongest guidance) and x0 estimates along trajectories."""
+    """A model's decoded samples per class or prompt (unguided, strongest guidance) and x0 estimates along trajectories."""
     input:
-        samples=lambda wc: [f"results/models/{wc.model}/samples/{run}.npz" for run in strongest_guidance(wc.model)],
-        vae=lambda wc: decoder_files(wc.model),
-        prompts=lambda wc: project_path(MODELS[wc.model]["prompts"]) if MODELS[wc.model]["backend"] == "sd15" else [],
+        images="results/models/{model}/images.npz",
     output:
         "results/figures/{model}_images.pdf",
         report(
@@ -318,16 +316,9 @@ rule fig_model_images:
             caption="../report/model_images.rst",
             category="Pretrained models", subcategory="{model}",
         ),
-    params:
-        backend=lambda wc: MODELS[wc.model]["backend"],
-        runs=lambda wc: strongest_guidance(wc.model),
-        per_class=3,
-        vae=lambda wc, input: os.path.dirname(input.vae[0]),
     log:
         "results/logs/fig_model_images/{model}.log",
     threads: 1
-    resources:
-        gpu=1,
     conda:
         "../../envs/entropic.yaml"
     script:

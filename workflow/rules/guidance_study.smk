@@ -17,16 +17,16 @@ rule guidance_study_samples:
     params:
         study=lambda wc: study_config(wc.track, wc.name),
         sampler=lambda wc: MODELS[wc.name]["sampler"] if wc.track == "models" else STUDY_SAMPLER,
-        backend=lambda wc: MODELS[wc.name]["backend"] if wc.track == "models" else "exact-mixture",
-        classes=lambda wc: model_classes(wc.name) if wc.track == "models" else None,
-        batch=lambda wc: MODELS[wc.name]["batch"] if wc.track == "models" and not trains(wc.name) else None,
+        # a model's backend loads it (the gmm track samples its mixture's exact denoiser)
+        spec=lambda wc: model_loading(wc.name) if wc.track == "models" else None,
+        hypotheses=lambda wc: HYPOTHESES[wc.name] if wc.track == "models" else None,
         select=lambda wc: study_selection(wc),
         seed=lambda wc: study_seed(wc, wc.set),
     log:
         "results/logs/guidance_study_samples/{track}-{name}-{set}.log",
     threads: 1
     resources:
-        gpu=lambda wc: 0 if wc.track == "gmm" or trains(wc.name) else 1,
+        gpu=lambda wc: gpu(wc.name) if wc.track == "models" else 0,
     conda:
         "../../envs/entropic.yaml"
     script:
@@ -45,15 +45,17 @@ rule guidance_study_metrics:
         set="tuning|evaluation",
     params:
         study=lambda wc: study_config(wc.track, wc.name),
-        data=lambda wc: model_data(wc.name) if wc.track == "models" else {"backend": "exact-mixture"},
+        # a model's backend measures its samples (the gmm track by its mixture's exact metrics)
+        spec=lambda wc: {**model_loading(wc.name), "guidance_study": MODELS[wc.name]["guidance_study"]}
+        if wc.track == "models" else None,
+        data=lambda wc: model_data(wc.name) if wc.track == "models" else None,
         data_seed=lambda wc: model_seed(wc.name, "data") if wc.track == "models" else None,
         seed=lambda wc: study_seed(wc, "metrics", wc.set),
-        batch=lambda wc: MODELS[wc.name]["batch"] if wc.track == "models" and not trains(wc.name) else None,
     log:
         "results/logs/guidance_study_metrics/{track}-{name}-{set}.log",
     threads: 1
     resources:
-        gpu=lambda wc: 0 if wc.track == "gmm" or trains(wc.name) else 1,
+        gpu=lambda wc: gpu(wc.name) if wc.track == "models" else 0,
     conda:
         "../../envs/entropic.yaml"
     script:

@@ -1,24 +1,17 @@
-# Trained models (the `digits` default, networks trained on Gaussian-mixture samples): partitions and training.
+# Models: their partitions, the networks trained inside the DAG, and the quality of their samples.
+# What differs between model families comes from the model's backend (entropic.backends).
 
 
 rule model_partitions:
     """A model's partitions (built in and from its file or experiment) with the speciation scale of the data each acts on."""
     input:
-        unpack(model_gmm_inputs),
-        file=lambda wc: (
-            project_path(MODELS[wc.model]["prompts" if MODELS[wc.model]["backend"] == "sd15" else "partitions"])
-            if MODELS[wc.model]["backend"] != "gmm"
-            else []
-        ),
-        experiment=lambda wc: (
-            f"results/gmm/{MODELS[wc.model]['experiment']}/partitions.json"
-            if MODELS[wc.model]["backend"] == "gmm"
-            else []
-        ),
+        unpack(model_data_files),
+        unpack(model_partition_files),
     output:
         "results/models/{model}/partitions.json",
     params:
         data=lambda wc: model_data(wc.model),
+        hypotheses=lambda wc: HYPOTHESES[wc.model],
         seed=lambda wc: model_seed(wc.model, "data"),
     log:
         "results/logs/model_partitions/{model}.log",
@@ -33,7 +26,7 @@ rule model_partitions:
 rule model_train:
     """Train the EDM-preconditioned denoiser (conditional and, by label dropout, unconditional) on the CPU."""
     input:
-        unpack(model_gmm_inputs),
+        unpack(model_data_files),
     output:
         checkpoint="results/models/{model}/checkpoint.pt",
         losses="results/models/{model}/training.csv",
@@ -54,9 +47,9 @@ rule model_train:
 
 
 rule model_quality:
-    """Quality of every run's generated samples: classifier accuracy (and near-copies of training images)."""
+    """Quality of every run's generated samples: classifier accuracy (and near-copies of training samples)."""
     input:
-        unpack(model_gmm_inputs),
+        unpack(model_data_files),
         samples=lambda wc: [f"results/models/{wc.model}/samples/{run}.npz" for run in MODELS[wc.model]["runs"]],
     output:
         "results/models/{model}/quality.csv",
@@ -72,3 +65,27 @@ rule model_quality:
         "../../envs/entropic.yaml"
     script:
         "../scripts/model_quality.py"
+
+
+rule model_images:
+    """A model's samples and the x0 estimates along its snapshot trajectories decoded to images (uint8), for figures."""
+    input:
+        samples=lambda wc: [f"results/models/{wc.model}/samples/{run}.npz" for run in shown(wc.model)],
+        decoder=lambda wc: decoder_files(wc.model),
+    output:
+        "results/models/{model}/images.npz",
+    params:
+        backend=lambda wc: MODELS[wc.model]["backend"],
+        hypotheses=lambda wc: HYPOTHESES[wc.model],
+        runs=lambda wc: shown(wc.model),
+        per_class=3,
+        levels=8,
+    log:
+        "results/logs/model_images/{model}.log",
+    threads: 1
+    resources:
+        gpu=lambda wc: gpu(wc.model),
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/model_images.py"

@@ -1,8 +1,8 @@
-# Trajectories of trained models: the stochastic sampler with every hypothesis tracked, sharded by seed.
+# Trajectories: the stochastic sampler with every hypothesis tracked, sharded by seed.
 
 
 rule model_trajectories:
-    """One shard of one run: sampler trajectories with the posterior of every class and the unconditional model."""
+    """One shard of one run: sampler trajectories with the posterior of every hypothesis and the unconditional model."""
     input:
         unpack(model_network),
     output:
@@ -10,18 +10,18 @@ rule model_trajectories:
     wildcard_constraints:
         shard=r"\d+",
     params:
+        spec=lambda wc: model_loading(wc.model),
         sampling=lambda wc: model_sampling(wc.model, wc.run),
         run=lambda wc: MODELS[wc.model]["runs"][wc.run],
-        backend=lambda wc: MODELS[wc.model]["backend"],
-        classes=lambda wc: model_classes(wc.model),
-        batch=lambda wc: None if trains(wc.model) else MODELS[wc.model]["batch"],
+        # what the trajectories condition on: a change reruns sampling, a partition edit does not
+        hypotheses=lambda wc: HYPOTHESES[wc.model],
         # The same seed for a shard in every run: runs differ by their settings, not by their noise.
         seed=lambda wc: model_seed(wc.model, "trajectories", wc.shard),
     log:
         "results/logs/model_trajectories/{model}-{run}-{shard}.log",
     threads: 1
     resources:
-        gpu=lambda wc: 0 if trains(wc.model) else 1,   # EDM2 / SD sampling wants a GPU (profiles/slurm)
+        gpu=lambda wc: gpu(wc.model),   # a pretrained model's sampling wants a GPU (profiles/slurm)
     priority: 5
     conda:
         "../../envs/entropic.yaml"

@@ -1,12 +1,16 @@
-"""Rules download_*: one EDM2 pickle over HTTP, or named files of a Hugging Face Hub repository."""
+"""Rule download: one file over HTTP, or one file of a Hugging Face Hub repository."""
+
+from pathlib import Path
 
 from entropic import download, io
 
 log = io.job_logger(snakemake.log[0])
-if 'url' in snakemake.params.keys():
-    log.info(f'{snakemake.params.url} -> {snakemake.output[0]}')
-    download.download_url(snakemake.params.url, snakemake.output[0])
+source, target = snakemake.params.source, snakemake.output[0]
+if source.url:
+    log.info(f'{source.url} -> {target}')
+    download.download_url(source.url, target)
 else:
-    log.info(f"{snakemake.params.repo}: {', '.join(snakemake.params.files)} -> {snakemake.params.folder}")
-    download.download_hub(snakemake.params.repo, snakemake.params.folder, files=snakemake.params.files)
+    folder = Path(target).parents[len(Path(source.file).parts) - 1]     # the folder the repository's paths start in
+    log.info(f'{source.repo}: {source.file} -> {folder}')
+    download.download_hub(source.repo, folder, files=[source.file])
 log.info('done')

@@ -10,49 +10,34 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import io, placement, plotting
+from entropic import guidance_study, io, plotting
+from entropic.runs import model_runs
 
 plotting.setup()
 log = io.job_logger(snakemake.log[0])
-variants = snakemake.params.variants
-curves = {name: io.read_curve(p).query("partition == 'classes'")
-          for name, p in zip(variants, snakemake.input.curves)}
+runs = model_runs({'runs': snakemake.params.variants})
+curves = {name: io.read_curve(p).query("partition == 'classes'") for name, p in zip(runs, snakemake.input.curves)}
 windows = {name: pd.read_csv(p).query("partition == 'classes' and coordinate == 'log_sigma'").iloc[0]
-           for name, p in zip(variants, snakemake.input.windows)}
+           for name, p in zip(runs, snakemake.input.windows)}
 # The exact reference curve, where one exists (not for pretrained models such as EDM2).
 reference = io.read_curve(snakemake.input.reference[0]).query("partition == 'classes'") if snakemake.input.reference else None
 baseline = snakemake.params.baseline
-shown = [baseline] + [n for n, v in variants.items() if v.get('guidance', 1.0) != 1.0]
+shown = [baseline] + [name for name, run in runs.items() if run.guided]
+table = guidance_study.sweep_table({name: runs[name] for name in shown}, curves, windows, baseline)
 base_half = windows[baseline]['half_entropy']
 
-def share_above(curve, log_sigma):
-    """Fraction of the curve's drop that lies above the noise level exp(log_sigma)."""
-    H = np.interp(log_sigma, np.log(curve['sigma']), curve['H'])
-    return (curve['H'].iloc[-1] - H) / (curve['H'].iloc[-1] - curve['H'].iloc[0])
-
-rows, intervals = [], []
+intervals = []
 fig, (ax_h, ax_r) = plt.subplots(1, 2, figsize=(11, 4.2))
 if reference is not None:
     ax_h.plot(reference['sigma'], reference['H'], color='k', linewidth=1, label=snakemake.params.reference_label)
 for name, color in zip(shown, plotting.sequential_colors(len(shown), 'tab10')):
-    c, w, v = curves[name], windows[name], variants[name]
-    interval = v.get('guidance_interval')
-    where = '' if v.get('guidance', 1.0) == 1 or ('guidance_interval' not in v and 'guidance_placement' not in v) \
-        else ', ' + placement.describe_run(v)
-    label = f"{name}: w = {v.get('guidance', 1.0):g}{where}, {int(c['n'].iloc[0])} trajectories"
+    c, run = curves[name], runs[name]
+    where = ', ' + run.describe() if run.guided and not run.everywhere else ''
+    label = f"{name}: w = {run.scale:g}{where}, {int(c['n'].iloc[0])} trajectories"
     plotting.band(ax_h, c['sigma'].to_numpy(), c['H'].to_numpy(), c['H_se'].to_numpy(), color, label=label)
     plotting.band(ax_r, c['sigma'].to_numpy(), c['rate'].to_numpy(), c['rate_se'].to_numpy(), color)
-    if interval:   # where this variant guides: a bar under the rate curves, one row per variant
-        intervals.append((interval, color))
-    rows.append(dict(variant=name, scale=v.get('guidance', 1.0),
-                     interval='' if not interval else f'({interval[0]:g}, {interval[1]:g}]',
-                     placement=placement.describe_run(v),
-                     readout=c['readout'].iloc[0],
-                     half_sigma=np.exp(w['half_entropy']), half_sigma_lo=np.exp(w['half_entropy_lo']),
-                     half_sigma_hi=np.exp(w['half_entropy_hi']),
-                     peak_sigma=np.exp(w['peak']), peak_sigma_lo=np.exp(w['peak_lo']), peak_sigma_hi=np.exp(w['peak_hi']),
-                     shift_log_sigma=w['half_entropy'] - base_half,
-                     share_above_unguided_half=share_above(c, base_half)))
+    if run.interval:   # where this variant guides: a bar under the rate curves, one row per variant
+        intervals.append((run.interval, color))
 for ax in (ax_h, ax_r):
     ax.set_xscale('log')
     top_sigma = (reference if reference is not None else curves[baseline])['sigma'].max()
@@ -74,7 +59,6 @@ fig.suptitle(f"Guidance moves the class decision in noise level ({snakemake.para
 fig.tight_layout()
 io.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
 
-table = pd.DataFrame(rows)
 io.write_csv(table, snakemake.output.csv)
 io.write_markdown(pd.DataFrame({
     'variant': table['variant'], 'w': table['scale'], 'interval': table['interval'], 'readout': table['readout'],
@@ -85,6 +69,6 @@ io.write_markdown(pd.DataFrame({
     'Δ log σ (half point)': table['shift_log_sigma'].map('{:+.3f}'.format),
     'share of the drop above the unguided half point': table['share_above_unguided_half'].map('{:.3f}'.format),
 }), snakemake.output.md)
-for row in rows:
+for _, row in table.iterrows():
     log.info(f"{row['variant']}: half-entropy sigma {row['half_sigma']:.3g}, shift {row['shift_log_sigma']:+.3f} in log sigma, "
              f"{row['share_above_unguided_half']:.1%} of the drop above the unguided half point")

@@ -1,14 +1,14 @@
 """Figure and table <model>_guidance_study: quality against diversity for every guidance method, where each
 method spends its guidance relative to the entropy window, and the verdict for window-placed guidance.
 
-A verdict compares confidence intervals: `better` or `worse` when the two 95% intervals do not overlap,
-`tie` when they do (conservative: two overlapping intervals can still hide a real difference)."""
+The verdicts compare confidence intervals (entropic.guidance_study.verdicts)."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import io, plotting
+from entropic import guidance_study, io, plotting
+from entropic.guidance_study import LOWER_IS_BETTER
 
 plotting.setup()
 log = io.job_logger(snakemake.log[0])
@@ -17,8 +17,6 @@ tuning = pd.read_csv(snakemake.input.tuning)
 window = pd.read_csv(snakemake.input.windows).query("partition == @snakemake.params.study['partition'] and coordinate == 'log_sigma'").iloc[0]
 curve = io.read_curve(snakemake.input.curve).query("partition == @snakemake.params.study['partition']")
 select = snakemake.params.select
-LOWER_IS_BETTER = {'fd': True, 'kl': True, 'accuracy': False, 'precision': False, 'recall': False, 'spread_ratio': False,
-                   'fid': True, 'fd_dinov2': True, 'spread': False}
 NAMES = {'fd': 'FD (features of a real-digit classifier)', 'kl': 'KL to the true components (nats)',
          'accuracy': 'class accuracy', 'precision': 'precision', 'recall': 'recall (per class)',
          'spread_ratio': 'within-class spread / real', 'fid': 'FID (Inception-v3)', 'fd_dinov2': 'FD-DINOv2',
@@ -39,23 +37,7 @@ def family(method):
         return 'limited interval (grid search)', 'C1'
     return 'placed by the entropy window', 'C3'
 
-# Verdicts: every window-placed method against the best CFG everywhere and the tuned interval, on every metric.
-def best_of(rows):
-    return rows.loc[rows[select].idxmin() if LOWER_IS_BETTER[select] else rows[select].idxmax()]
-
-cfg_best = best_of(table[table['method'].str.startswith('cfg-')])
-interval = table.query("method == 'interval-best'").iloc[0]
-verdicts = []
-for _, placed in table[table['method'].map(lambda m: family(m)[0] == 'placed by the entropy window')].iterrows():
-    for rival in (cfg_best, interval):
-        for m in metrics:
-            lo, hi, rlo, rhi = placed[f'{m}_lo'], placed[f'{m}_hi'], rival[f'{m}_lo'], rival[f'{m}_hi']
-            better = (hi < rlo) if LOWER_IS_BETTER[m] else (lo > rhi)
-            worse = (lo > rhi) if LOWER_IS_BETTER[m] else (hi < rlo)
-            verdicts.append(dict(method=placed['method'], against=rival['method'], metric=m,
-                                 value=placed[m], rival_value=rival[m],
-                                 verdict='better' if better else 'worse' if worse else 'tie'))
-verdicts = pd.DataFrame(verdicts)
+verdicts = guidance_study.verdicts(table, select, metrics)
 
 # Figure: the fronts, then where each method guides.
 fig, axes = plt.subplots(1, len(fronts) + 1, figsize=(5.2 * (len(fronts) + 1), 4.6),

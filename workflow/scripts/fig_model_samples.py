@@ -1,44 +1,48 @@
 """Figure <model>_samples: generated digits, ten per class, for the unguided run and the strongest
 guidance everywhere, with the accuracy of a classifier trained on real digits; and the training loss."""
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import digits, io, plotting
+from entropic import io, plotting
+from entropic.runs import model_runs, shown_runs
 
 plotting.setup()
 log = io.job_logger(snakemake.log[0])
-settings = snakemake.params.runs           # run name -> its guidance settings
-runs = list(settings)
+runs = model_runs({'runs': snakemake.params.runs})
 quality = pd.read_csv(snakemake.input.quality).set_index('run')
 losses = pd.read_csv(snakemake.input.losses)
-# Unguided, and the strongest guidance applied at every noise level (if the sweep has one).
-everywhere = [r for r in runs if settings[r].get('guidance', 1.0) != 1.0 and 'guidance_interval' not in settings[r]
-              and 'guidance_placement' not in settings[r]]
-shown = ['unguided'] + sorted(everywhere, key=lambda r: settings[r]['guidance'])[-1:]
+shown = shown_runs(runs)       # unguided, and the strongest guidance applied at every noise level (if any)
 per_class = 10
+classes = np.unique(io.load_npz(snakemake.input.samples[0], keys=['labels'])['labels'])
+classes = classes[classes >= 0]         # the classes in play, without the unconditional trajectories
 
 
 def grid(x, labels):
-    """Ten samples of each class as one image: classes down, samples across; pixels in [-1, 1]."""
-    h, w = digits.IMAGE_SHAPE
-    image = -np.ones((digits.NUM_CLASSES * (h + 1), per_class * (w + 1)))     # -1: white gaps between digits
-    for k in range(digits.NUM_CLASSES):
+    """Ten samples of each class as one image: classes down, samples across; square grey images, pixels in [-1, 1]."""
+    h = w = math.isqrt(x.shape[1])
+    if h * w != x.shape[1]:
+        raise ValueError(f'{x.shape[1]} pixels are not a square image')
+    image = -np.ones((len(classes) * (h + 1), per_class * (w + 1)))     # -1: white gaps between images
+    for i, k in enumerate(classes):
         for j, sample in enumerate(x[labels == k][:per_class]):
-            image[k * (h + 1):k * (h + 1) + h, j * (w + 1):j * (w + 1) + w] = sample.reshape(h, w)
+            image[i * (h + 1):i * (h + 1) + h, j * (w + 1):j * (w + 1) + w] = sample.reshape(h, w)
     return image
 
 
 fig, axes = plt.subplots(1, len(shown) + 1, figsize=(4.2 * (len(shown) + 1), 4.4),
                          gridspec_kw=dict(width_ratios=[1] * len(shown) + [1.2]))
 for ax, name in zip(axes, shown):
-    generated = io.load_npz(snakemake.input.samples[runs.index(name)], keys=['x', 'labels'])
+    generated = io.load_npz(snakemake.input.samples[list(runs).index(name)], keys=['x', 'labels'])
     ax.imshow(grid(np.clip(generated['x'], -1, 1), generated['labels']), cmap='gray_r', vmin=-1, vmax=1)
     q = quality.loc[name]
     ax.set_title(f"{name} (w = {q['guidance']:g}): classifier accuracy {q['accuracy']:.1%}\n"
                  f"on {int(q['samples'])} samples; near-copies {q['near_copies']:.1%}", fontsize=9)
-    ax.set_yticks(np.arange(digits.NUM_CLASSES) * 9 + 3.5, labels=range(digits.NUM_CLASSES))
+    side = math.isqrt(generated['x'].shape[1]) + 1
+    ax.set_yticks(np.arange(len(classes)) * side + (side - 2) / 2, labels=classes)
     ax.set_xticks([])
     ax.set_ylabel('class')
     ax.grid(False)

@@ -1,6 +1,6 @@
 """Rule guidance_study_samples: class-conditional samples of every guidance method of one set (tuning: the
 limited-interval grid; evaluation: the compared methods, the interval chosen on the tuning set), same seeds.
-A trained or pretrained model samples with its network; a Gaussian-mixture experiment with its exact denoiser."""
+A model samples with its network (loaded by its backend); a Gaussian-mixture experiment with its exact denoiser."""
 
 import json
 
@@ -8,20 +8,22 @@ import numpy as np
 import pandas as pd
 import torch
 
-from entropic import gmm, guidance_study, io, trained
+from entropic import backends, gmm, guidance_study, io, noise
 from entropic.denoisers import GMMDenoiser
 
 log = io.job_logger(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 study, settings, which = snakemake.params.study, snakemake.params.sampler, snakemake.wildcards.set
-if snakemake.params.backend == 'exact-mixture':
+if snakemake.wildcards.track == 'gmm':
     mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture))
-    denoiser, num_classes, shape, device = GMMDenoiser(mixture), mixture.num_components, mixture.dim, 'cpu'
+    denoiser, classes, shape, device = GMMDenoiser(mixture), list(range(mixture.num_components)), mixture.dim, 'cpu'
+    schedule = noise.EDMSchedule()
 else:
-    denoiser, num_classes, shape, device = trained.load_denoiser(snakemake.params.backend, snakemake.input,
-                                                                 snakemake.params.batch)
-sigmas = trained.sampler_sigmas(settings, denoiser)
-init_std = trained.initial_std(snakemake.params.backend, sigmas)
+    backend = backends.get(snakemake.params.spec['backend'])
+    model = backend.load(snakemake.params.spec, snakemake.input, snakemake.params.hypotheses, backend.device())
+    denoiser, classes, shape, device, schedule = model.denoiser, model.classes, model.shape, model.device, model.schedule
+sigmas = schedule.sigmas(settings)
+init_std = schedule.init_std(sigmas)
 if which == 'tuning':
     methods = guidance_study.tuning_methods(study['scale'], study['interval_edges'])
 else:
@@ -30,7 +32,6 @@ else:
     log.info(f"interval chosen on the tuning set by {snakemake.params.select}: ({best['sigma_lo']:g}, {best['sigma_hi']:g}]")
     methods = guidance_study.evaluation_methods(study, (float(best['sigma_lo']), float(best['sigma_hi'])),
                                                 pd.read_csv(snakemake.input.windows), io.read_curve(snakemake.input.curve))
-classes = trained.class_list(snakemake.params.classes if snakemake.params.classes is not None else num_classes)
 labels = np.tile(classes, study['samples'] // len(classes))
 arrays, table = dict(labels=labels), {}
 for name, guidance in methods.items():

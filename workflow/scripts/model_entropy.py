@@ -1,13 +1,15 @@
 """Rule model_entropy: merge a run's shards and read the tracked entropy curve of every partition.
 
-Guided trajectories are not drawn from the model's joint, so their curves are cross-entropies (PAPER.md 2.1)."""
+Guided trajectories are not drawn from the model's joint, so their curves are cross-entropies (Handke et al.
+2026, arXiv:2602.09651, section 2.1; entropic.runs)."""
 
-from entropic import io, posterior, trained
+from entropic import io, posterior, trajectories
+from entropic.runs import Run
 
 log = io.job_logger(snakemake.log[0])
-run = trained.merge_shards(snakemake.input.shards)
+run = trajectories.merge_shards(snakemake.input.shards)
 partitions = io.read_json(snakemake.input.partitions)
-readout = 'entropy' if snakemake.params.run.get('guidance', 1.0) == 1 else 'cross-entropy'
+readout = Run.from_config(snakemake.wildcards.run, snakemake.params.run).readout
 name = snakemake.wildcards.run
 log.info(f"{name}: {len(run['labels'])} trajectories from {len(snakemake.input.shards)} shards, "
          f"{len(run['sigma'])} levels, {run['calls']} denoiser evaluations; readout: {readout}")

@@ -1,20 +1,21 @@
-"""Rule model_exact_tracker: the paper's tracker with the exact denoiser of the mixture a gmm-backend model
-was trained on, on the model's sampler grid and trajectory layout. Against the network's curve it isolates
-the learned denoiser's error; against the exact curve, the tracker's own discretisation bias."""
+"""Rule model_exact_tracker: the paper's tracker with the exact denoiser of the mixture a model was trained
+on, on the model's sampler grid and trajectory layout. Against the network's curve it isolates the learned
+denoiser's error; against the exact curve, the tracker's own discretisation bias."""
 
 import torch
 
-from entropic import gmm_estimators, io, posterior, sampler, trained
+from entropic import backends, gmm_estimators, io, noise, posterior, sampler, trajectories
 from entropic.denoisers import GMMDenoiser
 
 log = io.job_logger(snakemake.log[0])
-_, _, num_classes, mixture = trained.training_data(snakemake.params.data, snakemake.input, 0)
-span = gmm_estimators.in_span(mixture)      # exact for an isotropic mixture, at a cost independent of d
+spec = snakemake.params.data
+data = backends.get(spec['backend']).training_data(spec, snakemake.input, 0)
+span = gmm_estimators.in_span(data.mixture)      # exact for an isotropic mixture, at a cost independent of d
 sampling = snakemake.params.sampling
-labels = trained.trajectory_labels(num_classes, sampling['trajectories'])
-sigmas = trained.sampler_sigmas(sampling['sampler'])
-run = trained.sample_shard(GMMDenoiser(span), num_classes, labels, span.dim, torch.as_tensor(sigmas),
-                           sampler.Guidance(), snakemake.params.seed)
+labels = trajectories.trajectory_labels(data.num_classes, sampling['trajectories'])
+sigmas = noise.EDMSchedule().sigmas(sampling['sampler'])
+run = trajectories.sample_shard(GMMDenoiser(span), data.num_classes, labels, span.dim, torch.as_tensor(sigmas),
+                                sampler.Guidance(), snakemake.params.seed)
 partitions = io.read_json(snakemake.input.partitions)
 curves = {}
 for part, entry in partitions.items():

@@ -1,34 +1,26 @@
-"""Rule model_quality: how good the generated samples of every run are.
+"""Rule model_quality: how good the generated samples of every run are, by the backend's reference classifier
+(digits: an SVC trained on the real digits, with the share of near-copies of training images; a mixture: its
+exact Bayes classifier, the component with the highest posterior at sigma = 0)."""
 
-digits: accuracy of a classifier trained on the real digits (an SVC) on the generated ones, per run, and
-the share of near-copies of training images (memorisation). gmm: accuracy of the exact Bayes classifier
-of the mixture (the component with the highest posterior at sigma = 0)."""
-
-import numpy as np
 import pandas as pd
 
-from entropic import io, placement, quality, trained
+from entropic import backends, io
+from entropic.runs import Run
 
 log = io.job_logger(snakemake.log[0])
 spec = snakemake.params.data
-x_train, labels_train, _, mixture = trained.training_data(spec, snakemake.input, snakemake.params.data_seed)
-if spec['backend'] == 'digits':
-    classifier = quality.reference_classifier(x_train.numpy(), labels_train.numpy(), snakemake.params.seed)
+backend = backends.get(spec['backend'])
+data = backend.training_data(spec, snakemake.input, snakemake.params.data_seed)
+measure = backend.sample_quality(data, snakemake.params.seed)
 
 rows = []
-for name, path in zip(snakemake.params.runs, snakemake.input.samples):
+for (name, entry), path in zip(snakemake.params.runs.items(), snakemake.input.samples):
     generated = io.load_npz(path, keys=['x', 'labels'])
     conditional = generated['labels'] >= 0
     x, labels = generated['x'][conditional], generated['labels'][conditional]
-    run = snakemake.params.runs[name]
-    row = dict(model=snakemake.wildcards.model, run=name, guidance=run.get('guidance', 1.0),
-               interval=placement.describe_run(run), samples=len(x))
-    if spec['backend'] == 'digits':
-        row['accuracy'] = quality.classifier_accuracy(classifier, x, labels)
-        row['near_copies'] = quality.nearest_copies(x, x_train.numpy())
-    else:
-        row['accuracy'] = float(np.mean(mixture.log_posterior(x, 0.0).argmax(-1) == labels))
-        row['near_copies'] = np.nan
+    run = Run.from_config(name, entry)
+    row = dict(model=snakemake.wildcards.model, run=name, guidance=run.scale, interval=run.describe(), samples=len(x),
+               **measure(x, labels))
     log.info(f"{name}: accuracy {row['accuracy']:.4f} on {len(x)} conditional samples, near-copies {row['near_copies']:.4f}")
     rows.append(row)
 io.write_csv(pd.DataFrame(rows), snakemake.output[0])

@@ -1,4 +1,3 @@
-"""Backends for pretrained models that run on a GPU: EDM2 (edm2.py) and Stable Diffusion 1.5 (sd15.py).
-
-Each wraps its network as a denoiser of entropic.denoisers, D(x, sigma, labels) in EDM coordinates.
+"""The networks of the pretrained model families, as denoisers in EDM coordinates: EDM2 (edm2.py) and Stable
+Diffusion 1.5 (sd15.py). What the pipeline asks of each family is its backend (entropic.backends).
 """

@@ -1,81 +1,48 @@
-"""The trained-model track: a model's data and partitions, and its trajectories sharded by seed.
+"""Trajectories of a model: the hypotheses in play, their trajectories sharded by seed, and the shards merged.
 
-A trained model is a denoiser network with K classes and an unconditional branch (the null label). Its
-hypotheses are the K classes and the unconditional model (UNCONDITIONAL); every run of the sampler
-tracks all K + 1 at once (entropic.sampler.sample), so any partition, and the paper's binary form
-`<k>-vs-reference` for every class, is read afterwards from the same trajectories
-(entropic.posterior.tracked_curve). The trajectories of a run are split evenly over the K classes and
-the unconditional model, so that every binary form has the paper's prior 1/2 (PAPER.md 2.1) and the
-`classes` curve has the uniform prior of the (near-balanced) classes.
+A model is a denoiser with K hypotheses (classes, prompts) and an unconditional branch (the null label or
+the empty prompt). Every run of the sampler tracks all K + 1 at once (entropic.sampler.sample), so any
+partition, and the paper's binary form `<k>-vs-reference` for every class, is read afterwards from the
+same trajectories (entropic.posterior.tracked_curve). The trajectories of a run are split evenly over the K
+hypotheses and the unconditional model, so that every binary form has the paper's prior 1/2 (Handke et al.
+2026, arXiv:2602.09651, section 2.1) and the `classes` curve the uniform prior of the hypotheses.
 """
 
 import numpy as np
 import torch
 
-from . import digits, gmm, io, noise, sampler, theory
+from . import io, sampler, theory
 from . import partitions as P
 from .partitions import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
 # Data and partitions.
 
-def training_data(spec, inputs, seed=0):
-    """(x [N, d] float32, labels [N] long, num_classes, mixture or None) of a model's data spec (backend,
-    experiment, train_samples); `inputs` has the paths `means` and `mixture` of the gmm backend's experiment."""
-    if spec['backend'] == 'digits':
-        x, labels = digits.load_digits()
-        return x, labels, digits.NUM_CLASSES, None
-    if spec['backend'] == 'gmm':
-        mixture = gmm.load_mixture(inputs.means, io.read_json(inputs.mixture))
-        x, z = mixture.sample(spec['train_samples'], np.random.default_rng(seed))
-        return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(z, dtype=torch.long), mixture.num_components, mixture
-    raise ValueError(f"unknown backend {spec['backend']!r}")
-
 def class_list(classes):
     """The classes in play as a list: range(K) for an int K, else the given indices."""
     return list(range(classes)) if isinstance(classes, (int, np.integer)) else [int(k) for k in classes]
 
-def built_in_partitions(classes):
-    """`classes` and the paper's binary form `<k>-vs-reference` for every class in play (an int K: all K)."""
-    classes = class_list(classes)
-    parts = {'classes': [[k] for k in classes]}
-    parts.update({f'{k}-vs-reference': [[k], [UNCONDITIONAL]] for k in classes})
-    return parts
-
-def classes_in_play(partitions):
-    """Sorted class indices that some partition names (the reference excluded)."""
-    return sorted({k for cells in partitions.values() for cell in cells for k in cell if k != UNCONDITIONAL})
-
-def partition_info(partitions, num_classes, top_eigenvalue=None):
+def partition_info(partitions, labels, top_eigenvalue=None):
     """partitions.json entries: cells and the speciation scale (Lambda, t_S, sigma_S) of the data each acts
-    on; top_eigenvalue(classes in play) -> Lambda of those classes' data, or None where it is unknown
+    on; `labels` the hypotheses in play (the data of a partition with the reference is all of theirs);
+    top_eigenvalue(labels of the data) -> Lambda of those classes' data, or None where it is unknown
     (pretrained models: then the three are null)."""
     info = {}
     for name, cells in partitions.items():
-        if top_eigenvalue is None:
+        top = None
+        if top_eigenvalue is not None:
+            members = list(labels) if P.has_reference(cells) else sorted(k for cell in cells for k in cell)
+            top = top_eigenvalue(np.asarray(members))
+        if top is None:
             info[name] = dict(cells=cells, Lambda=None, t_S=None, sigma_S=None)
             continue
-        top = float(top_eigenvalue(P.in_play(cells, num_classes)))
+        top = float(top)
         info[name] = dict(cells=cells, Lambda=top, t_S=float(theory.speciation_time(top)),
                           sigma_S=float(theory.speciation_sigma(top)))
     return info
 
 #----------------------------------------------------------------------------
 # Trajectories.
-
-def sampler_sigmas(settings, denoiser=None):
-    """Decreasing EDM noise levels ending at 0: the paper's EDM grid, or for an SD1.5 denoiser its own DDPM
-    timesteps with leading spacing (it is defined only on them)."""
-    from .models import sd15
-    if isinstance(denoiser, sd15.SD15Denoiser):
-        return sd15.sampler_sigmas(settings['steps'], denoiser.abar)
-    return noise.edm_sigma_grid(settings['steps'], settings['sigma_min'], settings['sigma_max'], settings['rho'],
-                                append_zero=True)
-
-def initial_std(backend, sigmas):
-    """Standard deviation of the sampler's start in EDM coordinates: sigmas[0] (EDM's start), or for SD1.5
-    sqrt(1 + sigma_max^2), diffusers' N(0, I) start in VP coordinates."""
-    return float((1 + sigmas[0] ** 2) ** 0.5) if backend == 'sd15' else float(sigmas[0])
 
 def trajectory_labels(classes, total):
     """Equal numbers of trajectories per class in play and for the unconditional model, interleaved
@@ -123,39 +90,6 @@ def sample_shard(
     if keep_distances:
         arrays['distances'] = out['distances'].flip(0).cpu().numpy()
     return arrays
-
-def load_denoiser(backend, inputs, batch=64):
-    """(denoiser, classes, sample shape, device) of a model: a trained checkpoint (digits, gmm: on the CPU,
-    every class in play), the EDM2 pair `net`/`gnet`, or the SD1.5 pipeline with every prompt of the prompt
-    file in play (both on the GPU when there is one, in float16 there)."""
-    if backend == 'sd15':
-        from pathlib import Path
-        from .models import sd15
-        device = 'cuda' if torch.cuda.is_available() else 'cpu'
-        prompts, _ = sd15.read_prompt_file(inputs.prompts)
-        folder = Path(inputs.pipeline[0]).parent           # model_index.json is at the top of the pipeline folder
-        denoiser, _ = sd15.load_denoiser(folder, prompts, device, torch.float16 if device == 'cuda' else torch.float32,
-                                         max_batch=batch)
-        config = denoiser.unet.config
-        return denoiser, len(prompts), (config.in_channels, config.sample_size, config.sample_size), device
-    if backend == 'edm2':
-        from .models import edm2
-        device = 'cuda' if torch.cuda.is_available() else 'cpu'
-        denoiser = edm2.EDM2Denoiser(edm2.load_network(inputs.net, device), edm2.load_network(inputs.gnet, device),
-                                     max_batch=batch)
-        return denoiser, None, denoiser.shape, device
-    from . import networks
-    net, meta = networks.load_checkpoint(inputs.checkpoint)
-    return networks.NetworkDenoiser(net), meta['num_classes'], net.dim, 'cpu'
-
-def load_decoder(backend, folder, device=None):
-    """latents -> images in [0, 1], numpy [N, H, W, 3], of a pretrained backend: EDM2 latents through the SD
-    VAE in `folder` with EDM2's scaling, SD1.5 latents through the pipeline's own VAE."""
-    from .models import edm2, sd15
-    vae = edm2.load_vae(folder, device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    if backend == 'sd15':
-        return lambda latents: sd15.decode(vae, torch.as_tensor(latents))
-    return lambda latents: edm2.decode(vae, latents)
 
 def merge_shards(paths):
     """The shards of one run concatenated along trajectories; the first shard's snapshots. Errors name the file."""

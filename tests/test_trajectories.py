@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import exact, gmm, io, posterior, sampler, trained
+from entropic import exact, gmm, io, noise, posterior, sampler, trajectories
 from entropic.denoisers import GMMDenoiser
 from entropic.partitions import UNCONDITIONAL
 
@@ -13,15 +13,15 @@ K = 3
 
 
 def test_labels_are_balanced_interleaved_and_sharded_evenly():
-    labels = trained.trajectory_labels(K, 25)                   # 6 of each class and of the reference
+    labels = trajectories.trajectory_labels(K, 25)                   # 6 of each class and of the reference
     assert labels[:5].tolist() == [0, 1, 2, UNCONDITIONAL, 0]
     assert np.bincount(labels.numpy() + 1).tolist() == [6, 6, 6, 6]
-    shards = [trained.shard_labels(labels, 3, s) for s in range(3)]
+    shards = [trajectories.shard_labels(labels, 3, s) for s in range(3)]
     assert sorted(torch.cat(shards).tolist()) == sorted(labels.tolist())
     with pytest.raises(ValueError, match='cannot cover'):
-        trained.trajectory_labels(K, 3)
+        trajectories.trajectory_labels(K, 3)
     with pytest.raises(ValueError, match='shard 3 of 3'):
-        trained.shard_labels(labels, 3, 3)
+        trajectories.shard_labels(labels, 3, 3)
 
 
 @pytest.fixture(scope='module')
@@ -33,11 +33,11 @@ def mixture():
 @pytest.fixture(scope='module')
 def shard_files(mixture, tmp_path_factory):
     folder = tmp_path_factory.mktemp('shards')
-    labels = trained.trajectory_labels(K, 4000)
-    sigmas = trained.sampler_sigmas(dict(steps=64, sigma_min=0.002, sigma_max=400.0, rho=7))
+    labels = trajectories.trajectory_labels(K, 4000)
+    sigmas = noise.EDMSchedule().sigmas(dict(steps=64, sigma_min=0.002, sigma_max=400.0, rho=7))
     paths = []
     for shard in range(2):
-        arrays = trained.sample_shard(GMMDenoiser(mixture), K, trained.shard_labels(labels, 2, shard), mixture.dim,
+        arrays = trajectories.sample_shard(GMMDenoiser(mixture), K, trajectories.shard_labels(labels, 2, shard), mixture.dim,
                                       torch.as_tensor(sigmas), sampler.Guidance(), seed=10 + shard,
                                       keep_denoised=2 if shard == 0 else 0, keep_distances=True, progress=False)
         paths.append(folder / f'shard-{shard}.npz')
@@ -48,7 +48,7 @@ def shard_files(mixture, tmp_path_factory):
 @pytest.mark.parametrize('cells', [[[0], [1], [2]], [[0, 1], [2]], [[1], [UNCONDITIONAL]]],
                          ids=['classes', 'partition', 'class-vs-reference'])
 def test_curves_from_merged_shards_match_the_exact_entropy(mixture, shard_files, cells):
-    run = trained.merge_shards(shard_files)
+    run = trajectories.merge_shards(shard_files)
     assert run['log_posterior'].shape == (64, 4000, K + 1) and run['denoised'].shape == (64, 2, mixture.dim)
     curve = posterior.tracked_curve(run['sigma'], run['hypotheses'], run['labels'], run['log_posterior'], cells)
     reference = exact.exact_entropy_curve(mixture.project(), run['sigma'],
@@ -73,15 +73,15 @@ def test_merge_names_the_bad_shard(shard_files, tmp_path):
     bad = dict(good, log_posterior=good['log_posterior'][:, :-1])
     io.save_npz(tmp_path / 'short.npz', **bad)
     with pytest.raises(ValueError, match='short.npz: log_posterior'):
-        trained.merge_shards([shard_files[0], tmp_path / 'short.npz'])
+        trajectories.merge_shards([shard_files[0], tmp_path / 'short.npz'])
     io.save_npz(tmp_path / 'bare.npz', **{k: v for k, v in io.load_npz(shard_files[1]).items() if k != 'distances'})
     with pytest.raises(ValueError, match='only some shards of the run keep distances'):
-        trained.merge_shards([shard_files[0], tmp_path / 'bare.npz'])
+        trajectories.merge_shards([shard_files[0], tmp_path / 'bare.npz'])
     nan = dict(good, x=np.full_like(good['x'], np.nan))
     io.save_npz(tmp_path / 'nan.npz', **nan)
     with pytest.raises(ValueError, match='nan.npz: NaN'):
-        trained.merge_shards([nan_path := tmp_path / 'nan.npz'])
+        trajectories.merge_shards([nan_path := tmp_path / 'nan.npz'])
     assert nan_path.exists()
     (tmp_path / 'truncated.npz').write_bytes(shard_files[0].read_bytes()[:1000])
     with pytest.raises(ValueError, match='truncated.npz'):
-        trained.merge_shards([tmp_path / 'truncated.npz'])
+        trajectories.merge_shards([tmp_path / 'truncated.npz'])

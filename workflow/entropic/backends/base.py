@@ -1,0 +1,211 @@
+"""The backend contract: every question the pipeline asks of a model family, answered in one place.
+
+The paper's method needs nothing from a model but a conditional and an unconditional denoiser
+(Handke et al. 2026, arXiv:2602.09651, section 2), so every model family is one `Backend`: the rules,
+scripts, configuration and figures ask it, and none of them compares a backend's name. A backend says
+
+- which config keys it reads (a JSON-schema fragment) and what it refuses beyond the schema (`check`);
+- its hypotheses (classes, prompts) and how its partition file names them (`hypotheses`, `partitions`);
+- which files it needs and how to obtain them (`downloads`, `network_files`; training for `trains`);
+- how to load it as the denoiser D(x, sigma, labels) in EDM coordinates, with its noise schedule and
+  initial state (`load`, returning a `Model`);
+- how an x0 estimate becomes pixels (`decoder_files`, `load_decoder`);
+- which resources its jobs need (`gpu`) and which figures and sample-quality metrics apply.
+
+A model family is added by one module in this package that defines a subclass and assigns an instance
+to the module-level name `BACKEND` (entropic.backends discovers it); tests/backends/<name>.py builds a tiny
+instance for the common contract suite (tests/test_backends.py).
+"""
+
+import dataclasses
+
+from ..partitions import UNCONDITIONAL
+
+#----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Download:
+    """Where one file under resources/ comes from: an HTTP(S) URL, or a file of a Hugging Face Hub repository."""
+    url:  str = None    # the file's URL (resumable HTTP download, entropic.download.download_url)
+    repo: str = None    # or: the hub repository id ...
+    file: str = None    # ... and the file's path inside it; the target path ends with this path
+
+@dataclasses.dataclass
+class Model:
+    """A model loaded for sampling: what a sampling job needs and nothing it must work out again."""
+    denoiser: object    # D(x, sigma, labels) -> x0 estimate in EDM coordinates (entropic.denoisers)
+    classes:  list      # the labels in play (class or prompt indices); UNCONDITIONAL is the reference
+    shape:    tuple     # the shape of one sample: (dim,) for flat data, (C, H, W) for latents
+    schedule: object    # its noise process and sampling grid (entropic.noise.EDMSchedule, DDPMSchedule)
+    device:   str       # where the denoiser runs and the sampler's state lives
+
+    def sigmas(self, settings):
+        """The sampler's noise levels for the model's `sampler` settings: decreasing, ending at 0."""
+        return self.schedule.sigmas(settings)
+
+    def init_std(self, sigmas):
+        """Standard deviation of the sampler's start in EDM coordinates (entropic.noise schedules)."""
+        return self.schedule.init_std(sigmas)
+
+#----------------------------------------------------------------------------
+
+class Backend:
+    """A model family. Subclasses set the class attributes and override the methods that apply to them;
+    what a method's default does (or refuses) is part of the contract."""
+
+    name            = None      # the config value models.<name>.backend
+    description     = ''        # one line for the schema and the docs
+    schema          = {}        # JSON-schema properties of the model keys only this backend reads
+    required        = ()        # of those, the keys every model of this backend must set
+    run_schema      = {}        # JSON-schema properties of the run keys only this backend reads
+    hypothesis_file = None      # the model key that names its file of hypotheses and partitions, if any
+    trains          = False     # a network trained inside the DAG (rule model_train) rather than downloaded
+    gpu             = False     # its sampling, decoding and metric jobs want a GPU
+    reference       = None      # estimator name of an exact reference curve of its data ('exact', 'empirical')
+    reference_label = None      # the legend of that curve in figures
+    figures         = ()        # model figures beyond entropy and guidance: 'samples', 'speciation', 'images'
+    study_metric    = None      # what the guidance study's interval search minimises (a metric of study_metrics)
+    study_statistics = False    # its guidance study needs reference statistics of real images (`statistics`)
+    exact_tracker   = False     # the tracker is also run with the exact denoiser of its data (rule model_exact_tracker)
+    data_keys       = ()        # the model keys its training data depend on (what `training_data` reads)
+    load_keys       = ()        # the model keys `load` reads besides the network files
+
+    def __repr__(self):
+        return f'<backend {self.name}>'
+
+    # Configuration --------------------------------------------------------------------------------------
+
+    def check(self, spec, key, config, root):
+        """Semantic errors of a schema-valid, default-filled model entry `spec` at config key `key`, one line
+        each naming the key (files that must exist, values the schema cannot relate); `config` is the whole
+        config, `root` the project folder that relative paths start from."""
+        return []
+
+    # Hypotheses and partitions --------------------------------------------------------------------------
+
+    def hypotheses(self, spec, config, root):
+        """{label: name} of the hypotheses in play, in label order: what a trajectory is conditioned on.
+        A sampling job depends on this and not on the partition file, so that editing a partition reruns
+        only the readouts while changing the hypotheses in play reruns sampling. Names label figures."""
+        raise NotImplementedError(f'backend {self.name!r} does not define its hypotheses')
+
+    def partition_files(self, spec, config, root):
+        """{name: path} of the files the partitions are read from (rule model_partitions); `root` is the
+        project folder that the config's relative paths start from."""
+        return {}
+
+    def partitions(self, files):
+        """The partitions a model's file defines, {name: cells of labels}; built-in ones are added by
+        `all_partitions`."""
+        return {}
+
+    def all_partitions(self, files, labels):
+        """The built-in partitions (`classes` and the paper's binary form `<k>-vs-reference` for every label in
+        play, arXiv:2602.09651 section 2.1) and the file's, which may not redefine them."""
+        built = {'classes': [[k] for k in labels]}
+        built.update({f'{k}-vs-reference': [[k], [UNCONDITIONAL]] for k in labels})
+        extra = self.partitions(files)
+        clash = sorted(name for name in set(extra) & set(built) if extra[name] != built[name])
+        if clash:
+            raise ValueError(f'partitions {clash} redefine built-in partitions (classes, <k>-vs-reference) '
+                             'with other cells')
+        return {**built, **extra}
+
+    def top_eigenvalue(self, data, labels):
+        """Lambda, the top eigenvalue of the covariance of the data of the labels in play (the speciation
+        scale, Biroli et al. 2024, arXiv:2402.18491), or None where the data distribution is not known."""
+        return None
+
+    # Files ----------------------------------------------------------------------------------------------
+
+    def downloads(self, spec):
+        """{path under the project: Download} of the files this model needs that a download rule fetches."""
+        return {}
+
+    def network_files(self, model, spec, run):
+        """{name: path} of the files one run of `model` samples from (the sampling job's inputs)."""
+        raise NotImplementedError(f'backend {self.name!r} does not name its network files')
+
+    def data_files(self, spec, config):
+        """{name: path} of the files its training data and exact reference are built from (none by default)."""
+        return {}
+
+    # The model ------------------------------------------------------------------------------------------
+
+    def load(self, spec, files, hypotheses, device):
+        """The `Model` of one run on `device`: `spec` holds the model's `load_keys`, `files` the run's
+        network_files as paths, `hypotheses` what `hypotheses` gave; errors name the file."""
+        raise NotImplementedError(f'backend {self.name!r} cannot be loaded')
+
+    def device(self):
+        """Where its networks run: the GPU when it wants one and one is present, else the CPU."""
+        if not self.gpu:
+            return 'cpu'
+        import torch
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+    def decoder_files(self, spec):
+        """The files of the decoder that turns its samples into pixels (none: they are pixels already)."""
+        return []
+
+    def load_decoder(self, files, device):
+        """samples [N, *shape] -> images float32 numpy [N, H, W, 3] in [0, 1]; None where there is no decoder."""
+        return None
+
+    # Data, quality, guidance study ----------------------------------------------------------------------
+
+    def training_data(self, spec, files, seed):
+        """`Data` of a trained backend (its samples and labels) from the model's `data_keys` in `spec`, its
+        data_files and a seed; pretrained backends have none."""
+        raise NotImplementedError(f'backend {self.name!r} has no training data')
+
+    def reference_curve(self, data, cells, sigmas, settings, rng):
+        """The exact entropy curve of the data for one partition, on the increasing levels `sigmas`
+        (entropic.exact / entropic.empirical curve dict); only for backends with a `reference`."""
+        raise NotImplementedError(f'backend {self.name!r} has no exact reference curve')
+
+    def sample_quality(self, data, seed):
+        """x [N, ...], labels [N] -> {'accuracy', 'near_copies'} of generated samples; None where no
+        reference classifier exists."""
+        return None
+
+    def study_files(self, spec, config):
+        """{name: path or [paths]} of what the guidance study's metrics read (rule guidance_study_metrics)."""
+        return {}
+
+    def study_metrics(self, spec, files, data, seed, log):
+        """measure(x [N, *shape], labels [N], folds) -> {metric, metric_lo, metric_hi}: the guidance study's
+        quality and diversity metrics of one method's samples with confidence intervals over disjoint folds
+        (entropic.guidance_study.replicate_metrics); `data` is training_data's, None for pretrained backends."""
+        raise NotImplementedError(f'backend {self.name!r} has no guidance-study metrics')
+
+#----------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Data:
+    """A trained backend's data: what its network learns, and what its exact reference is computed from."""
+    x:           object         # [N, d] float32 tensor
+    labels:      object         # [N] long tensor of class indices
+    num_classes: int
+    mixture:     object = None  # the entropic.gmm.GaussianMixture the samples came from, if any
+
+def resolve(root, path):
+    """A path of the config, relative to the project root `root` unless absolute."""
+    from pathlib import Path
+    return Path(path) if Path(path).is_absolute() else Path(root) / path
+
+def file_errors(spec, field, key, root, read):
+    """Errors of the file a model key names (`field`, at config key `key`): it must lie in the project (or be
+    given as an absolute path), exist, and be read by `read(path)` without ValueError."""
+    from pathlib import Path
+    path = resolve(root, spec[field])
+    if not Path(spec[field]).is_absolute() and not path.resolve().is_relative_to(Path(root).resolve()):
+        return [f"config key {key}.{field}: {spec[field]!r} lies outside the project; "
+                'give an absolute path to use a file elsewhere']
+    if not path.is_file():
+        return [f'config key {key}.{field}: no file {spec[field]!r} (relative to the project root)']
+    try:
+        read(path)
+    except ValueError as err:
+        return [f'config key {key}.{field}: {err}']
+    return []

@@ -1,0 +1,84 @@
+"""What the backends of networks trained inside the DAG share (digits.py, gmm.py): the network and
+training keys, the checkpoint the sampling jobs read, the EDM schedule and the sample-quality table.
+
+The network is entropic.networks.EDMPrecond, trained by entropic.training (EDM, Karras et al. 2022,
+arXiv:2206.00364) as the conditional and, through label dropout to a null label, the unconditional
+denoiser, on the CPU.
+"""
+
+from .. import noise
+from .base import Backend, Model
+
+#----------------------------------------------------------------------------
+
+SCHEMA = {
+    'network': {
+        'description': 'The denoiser network (entropic.networks.EDMPrecond), EDM-preconditioned.',
+        'type': 'object', 'additionalProperties': False, 'default': {},
+        'properties': {
+            'width': {'description': 'Hidden width of the residual MLP.', 'type': 'integer', 'minimum': 8, 'default': 256},
+            'blocks': {'description': 'Residual blocks.', 'type': 'integer', 'minimum': 1, 'default': 3},
+        },
+    },
+    'training': {
+        'description': ('EDM training (entropic.training): one network is the conditional and, through label '
+                        'dropout to a null label, the unconditional denoiser.'),
+        'type': 'object', 'additionalProperties': False, 'default': {},
+        'properties': {
+            'steps': {'description': 'Optimiser steps.', 'type': 'integer', 'minimum': 1, 'default': 2500},
+            'batch_size': {'description': 'Samples per step.', 'type': 'integer', 'minimum': 1, 'default': 256},
+            'learning_rate': {'description': 'Adam learning rate.', 'type': 'number', 'exclusiveMinimum': 0,
+                              'default': 0.002},
+            'label_dropout': {'description': 'Probability that a label is replaced by the null label (the '
+                                             'unconditional model).',
+                              'type': 'number', 'minimum': 0, 'exclusiveMaximum': 1, 'default': 0.15},
+            'ema_halflife': {'description': "Half-life of the exponential moving average of the weights, in "
+                                            "training samples (EDM2's convention).",
+                             'type': 'number', 'exclusiveMinimum': 0, 'default': 50000},
+        },
+    },
+}
+
+def reference_schema(description, samples):
+    """The `reference` key: the exact curve's noise levels, and Monte Carlo samples where it needs them."""
+    properties = {'levels': {'description': 'Noise levels, log-uniform over the sampler\'s range.',
+                             'type': 'integer', 'minimum': 8, 'default': 48}}
+    if samples:
+        properties['samples'] = {'description': 'Monte Carlo samples per partition (each a whole curve).',
+                                 'type': 'integer', 'minimum': 16, 'default': 1024}
+    return {'description': description, 'type': 'object', 'additionalProperties': False, 'default': {},
+            'properties': properties}
+
+class TrainedBackend(Backend):
+    """A network trained in the DAG on the backend's data (`training_data`), sampled on the CPU."""
+
+    trains = True
+    study_metric = None
+
+    def network_files(self, model, spec, run):
+        return {'checkpoint': f'results/models/{model}/checkpoint.pt'}
+
+    def load(self, spec, files, hypotheses, device='cpu'):
+        from .. import networks
+        net, meta = networks.load_checkpoint(files['checkpoint'])
+        labels = list(hypotheses)
+        if meta['num_classes'] != len(labels):
+            raise ValueError(f"{files['checkpoint']}: a network of {meta['num_classes']} classes, but the model has "
+                             f'{len(labels)} hypotheses; retrain it')
+        return Model(networks.NetworkDenoiser(net.to(device)), labels, (net.dim,), noise.EDMSchedule(), device)
+
+    def sample_quality(self, data, seed):
+        """accuracy of a reference classifier of the data (`classify`) and the share of near-copies of
+        training samples (`near_copies`, NaN where not measured)."""
+        classify = self.classifier(data, seed)
+
+        def measure(x, labels):
+            return dict(accuracy=float((classify(x) == labels).mean()), near_copies=self.near_copies(data, x))
+        return measure
+
+    def classifier(self, data, seed):
+        """x [N, d] numpy -> predicted labels [N]."""
+        raise NotImplementedError
+
+    def near_copies(self, data, x):
+        return float('nan')
