@@ -115,3 +115,54 @@ def test_replicate_metrics_use_disjoint_class_balanced_folds():
     out = guidance_study.replicate_metrics(metrics, x, labels, folds=5)
     assert sorted(np.concatenate(seen).tolist()) == list(range(60))      # every sample in exactly one fold
     assert out['mean_lo'] < out['mean'] < out['mean_hi'] and out['mean'] == pytest.approx(29.5)
+
+
+def _row(method, scale, **metrics):
+    """An evaluation-table row: each metric (value, half-width of its 95% CI)."""
+    row = dict(method=method, scale=scale)
+    for name, (value, half) in metrics.items():
+        row.update({name: value, f'{name}_lo': value - half, f'{name}_hi': value + half})
+    return row
+
+
+def test_verdicts_compare_placed_methods_with_the_best_cfg_and_the_tuned_interval_by_their_intervals():
+    table = pd.DataFrame([
+        _row('unguided', 1.0, fd=(9.0, 0.5), recall=(0.9, 0.01)),
+        _row('cfg-2', 2.0, fd=(5.0, 0.5), recall=(0.7, 0.01)),
+        _row('cfg-4', 4.0, fd=(4.0, 0.5), recall=(0.5, 0.01)),        # the best CFG by fd (lower is better)
+        _row('interval-best', 4.0, fd=(3.0, 0.2), recall=(0.8, 0.01)),
+        _row('window', 4.0, fd=(2.0, 0.5), recall=(0.8, 0.02)),         # fd: better than both; recall: tie with interval
+        _row('rate', 4.0, fd=(3.5, 0.6), recall=(0.4, 0.01)),           # fd: tie with cfg-4 and interval; recall: worse
+    ])
+    v = guidance_study.verdicts(table, 'fd', ['fd', 'recall']).set_index(['method', 'against', 'metric'])['verdict']
+    assert set(v.index.get_level_values('against')) == {'cfg-4', 'interval-best'}
+    assert v['window', 'cfg-4', 'fd'] == 'better' and v['window', 'interval-best', 'fd'] == 'better'
+    assert v['window', 'cfg-4', 'recall'] == 'better' and v['window', 'interval-best', 'recall'] == 'tie'
+    assert v['rate', 'cfg-4', 'fd'] == 'tie' and v['rate', 'interval-best', 'fd'] == 'tie'
+    assert v['rate', 'cfg-4', 'recall'] == 'worse' and v['rate', 'interval-best', 'recall'] == 'worse'
+    assert len(v) == 2 * 2 * 2       # two placed methods, two rivals, two metrics; unguided and CFG are not judged
+
+
+def test_sweep_table_measures_the_shift_and_the_share_of_the_drop_above_the_unguided_half_point():
+    """Logistic curves H = log 2 s(log sigma - c), s(u) = 1 / (1 + exp(-u)), on log sigma in [-8, 8]: the half
+    point is c, and the share of the drop of a curve centred at c above the level exp(c0) is
+    (s(8 - c) - s(c0 - c)) / (s(8 - c) - s(-8 - c)), up to the grid's linear interpolation (steps of 1e-4 in
+    log sigma; its error is below 1e-8 of the share)."""
+    from entropic.runs import Run
+    log_sigma = np.linspace(-8, 8, 160001)
+    centres = {'unguided': 0.0, 'cfg': 0.7}
+    curves = {name: pd.DataFrame(dict(sigma=np.exp(log_sigma), H=np.log(2) / (1 + np.exp(-(log_sigma - c))),
+                                      readout='entropy' if name == 'unguided' else 'cross-entropy'))
+              for name, c in centres.items()}
+    windows = {name: pd.Series(dict(half_entropy=c, half_entropy_lo=c - 0.1, half_entropy_hi=c + 0.1, peak=c,
+                                    peak_lo=c - 0.2, peak_hi=c + 0.2)) for name, c in centres.items()}
+    runs = {'unguided': Run('unguided'), 'cfg': Run('cfg', scale=4.0, interval=(0.5, 80.0))}
+    table = guidance_study.sweep_table(runs, curves, windows).set_index('variant')
+    assert table.loc['cfg', 'shift_log_sigma'] == pytest.approx(0.7)
+    s = lambda u: 1 / (1 + math.exp(-u))
+    for name, c in centres.items():
+        exact = (s(8 - c) - s(-c)) / (s(8 - c) - s(-8 - c))
+        assert table.loc[name, 'share_above_unguided_half'] == pytest.approx(exact, abs=1e-7)
+    assert table.loc['cfg', 'half_sigma'] == pytest.approx(math.exp(0.7))
+    assert table.loc['cfg', 'interval'] == '(0.5, 80]' and table.loc['cfg', 'readout'] == 'cross-entropy'
+    assert table.loc['cfg', 'placement'] == 'σ ∈ (0.5, 80]'
