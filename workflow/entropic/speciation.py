@@ -117,3 +117,13 @@ def fit_windows(
         row['theory'] = theory_value(top_eigenvalue, coordinate) if top_eigenvalue is not None else np.nan
         rows.append(row)
     return rows
+
+def two_class_windows(mean_sq_norm, variance=1.0, levels=4001, decades=4.0):
+    """Closed-form window measures (window_measures) of two classes +-m, per coordinate.
+
+    Evaluated on a dense log-sigma grid of `levels` points spanning `decades` either side of |m|.
+    """
+    sigma = np.sqrt(mean_sq_norm) * np.logspace(-decades, decades, levels)
+    H = theory.two_class_entropy(sigma, mean_sq_norm, variance)
+    rate = theory.two_class_rate(sigma, mean_sq_norm, variance) * sigma
+    return {c: window_measures(sigma, H, rate, c) for c in COORDINATES}

@@ -50,14 +50,3 @@ def two_class_rate(sigma, mean_sq_norm, variance=1.0):
     s = two_class_snr(sigma, mean_sq_norm, variance)
     gain = _log_odds_expectation(s, lambda L: 1 - np.tanh(L / 2) ** 2)
     return sigma ** -3 * (sigma ** 2 / (variance + sigma ** 2)) ** 2 * mean_sq_norm * gain
-
-def two_class_windows(mean_sq_norm, variance=1.0, levels=4001, decades=4.0):
-    """Closed-form window measures (speciation.window_measures) of two classes +-m, per coordinate.
-
-    Evaluated on a dense log-sigma grid of `levels` points spanning `decades` either side of |m|.
-    """
-    from . import speciation   # here, not at the top: speciation imports theory
-    sigma = np.sqrt(mean_sq_norm) * np.logspace(-decades, decades, levels)
-    H = two_class_entropy(sigma, mean_sq_norm, variance)
-    rate = two_class_rate(sigma, mean_sq_norm, variance) * sigma
-    return {c: speciation.window_measures(sigma, H, rate, c) for c in speciation.COORDINATES}

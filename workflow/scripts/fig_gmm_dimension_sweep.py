@@ -85,7 +85,7 @@ if two_class:
     signal = two_class[0]['spec']['signal_per_dim']
     dense = np.logspace(np.log10(dims.min()), np.log10(dims.max()), 40)
     for coordinate, style in (('t', '-'), ('sigma', '--')):
-        closed = [theory.two_class_windows(d * signal, two_class[0]['variance'])[coordinate] for d in dense]
+        closed = [speciation.two_class_windows(d * signal, two_class[0]['variance'])[coordinate] for d in dense]
         ax.plot(dense, [w['width'] / w['peak'] for w in closed], color='0.4', linestyle=style, linewidth=1,
                 label=f"two-class closed form ({'VP' if coordinate == 't' else 'VE'})")
 ax.set_xscale('log')

@@ -1,0 +1,73 @@
+"""What the code's layout promises: the library's import graph has no cycle, and outside the backend package
+no code names a model backend (what differs between model families is asked of entropic.backends)."""
+
+import ast
+import re
+from pathlib import Path
+
+from entropic import backends
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARY = ROOT / 'workflow' / 'entropic'
+
+
+def imports(path, package):
+    """The entropic modules a file imports (at any depth of the file, lazy imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.split('.')[:len(package.split('.')) - node.level + 1]
+            target = '.'.join(base + ([node.module] if node.module else []))
+            for alias in node.names:       # `from . import x` imports the module x when there is one
+                module = f'{target}.{alias.name}'
+                is_module = (ROOT / 'workflow' / module.replace('.', '/')).with_suffix('.py').is_file() or \
+                    (ROOT / 'workflow' / module.replace('.', '/')).is_dir()
+                found.add(module if is_module else target)
+        elif isinstance(node, ast.ImportFrom) and (node.module or '').startswith('entropic'):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith('entropic'))
+    return found
+
+
+def test_the_library_import_graph_has_no_cycle():
+    graph = {}
+    for path in LIBRARY.rglob('*.py'):
+        parts = path.relative_to(ROOT / 'workflow').with_suffix('').parts
+        module = '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
+        package = module if parts[-1] == '__init__' else module.rsplit('.', 1)[0]
+        graph[module] = {m for m in imports(path, package) if m != module}
+    state, cycles = {}, []
+
+    def visit(module, stack):
+        state[module] = 'open'
+        for other in sorted(graph.get(module, ())):
+            if state.get(other) == 'open':
+                cycles.append(stack[stack.index(other):] + [other])
+            elif other in graph and other not in state:
+                visit(other, stack + [other])
+        state[module] = 'done'
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert len(graph) > 30 and cycles == []
+
+
+def test_no_code_outside_the_backend_package_names_a_backend():
+    """The backends' names as string literals in the library, the rules, the scripts and the Snakefile. `gmm`
+    is left out: it is also the name of the theory track (results/gmm/, the config's `gmm` section)."""
+    names = sorted(set(backends.registry()) - {'gmm'})
+    pattern = re.compile(r'''(['"])(%s)\1''' % '|'.join(map(re.escape, names)))
+    files = [p for p in LIBRARY.rglob('*.py') if 'backends' not in p.relative_to(LIBRARY).parts]
+    files += list((ROOT / 'workflow' / 'rules').glob('*.smk')) + list((ROOT / 'workflow' / 'scripts').glob('*.py'))
+    files.append(ROOT / 'Snakefile')
+    hits = [f'{p.relative_to(ROOT)}:{i}: {line.strip()}' for p in files
+            for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert hits == []
+
+
+def test_the_library_finds_its_files_inside_the_package():
+    """A regular (non-editable) install works: no module walks up the file tree to the workflow."""
+    hits = [f'{p.relative_to(ROOT)}:{i}' for p in LIBRARY.rglob('*.py')
+            for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(r'parents\[|\.\./|schemas/', line)]
+    assert hits == []
