@@ -145,7 +145,8 @@ class DDPMSchedule:
     ):
         self.abar = np.asarray(abar, dtype=np.float64)
         self.spacing, self.steps_offset = spacing, int(steps_offset)
-        self.log_sigmas = np.log(np.sqrt((1 - self.abar) / self.abar))      # increasing in t
+        self.all_sigmas = np.sqrt((1 - self.abar) / self.abar)             # sigma_t, increasing in t
+        self.log_sigmas = np.log(self.all_sigmas)
 
     def timesteps(self, steps):
         """The decreasing integer timesteps of a `steps`-step run (ddpm_timesteps)."""
@@ -154,7 +155,7 @@ class DDPMSchedule:
     def sigmas(self, settings):
         """sigma at the run's timesteps (only `steps` of the settings applies), then 0: the last step goes
         to the x0 estimate."""
-        return np.append(np.exp(self.log_sigmas[self.timesteps(settings['steps'])]), 0.0)
+        return np.append(self.all_sigmas[self.timesteps(settings['steps'])], 0.0)
 
     def init_std(self, sigmas):
         return float(np.sqrt(1 + sigmas[0] ** 2))
