@@ -23,7 +23,7 @@ RUNS = {model: model_runs(spec) for model, spec in MODELS.items()}
 HYPOTHESES = {model: BACKEND[model].hypotheses(spec, config, workflow.basedir) for model, spec in MODELS.items()}
 # The estimator names of the exact reference curves of models.
 REFERENCES = {backend.reference for backend in backends.registry().values() if backend.reference}
-# Every file that rule `download` can fetch, {path: entropic.backends.Download}.
+# Every file the download job can fetch, {path: entropic.backends.Download}.
 DOWNLOADS = {path: source for model, spec in MODELS.items() for path, source in BACKEND[model].downloads(spec).items()}
 
 
