@@ -76,6 +76,25 @@ def test_nan_from_the_network_names_the_shard_and_noise_level(chain, tmp_path):
     assert not (workdir / SHARD).exists()
 
 
+def test_nan_in_a_tracked_class_that_the_shard_does_not_sample_names_it_and_writes_nothing(chain, tmp_path):
+    # Five shards over gmm-net's conditions [0, 1, 2, 3, -1]: shard 0 samples class 0 only, and tracks all five.
+    # Class 2's label embedding is NaN, so only its tracked branch is; the samples and the guided estimate are not.
+    net, meta = networks.load_checkpoint(chain / CHECKPOINT)
+    with torch.no_grad():
+        net.body.class_emb.weight[2] = float('nan')
+    workdir = tmp_path / 'work'
+    subprocess.run(['cp', '-r', str(chain), str(workdir)], check=True)
+    networks.save_checkpoint(workdir / CHECKPOINT, net, meta)
+    (workdir / SHARD).unlink()
+    result = snakemake(workdir, SHARD, '--config', 'models={gmm-net: {shards: 5}}')
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert (f'gmm-net/unguided shard 0 ({CHECKPOINT}' in output and
+            'the denoiser returned NaN or inf at sigma = 200 (step 0 of 24) for hypothesis 2' in output), output[-3000:]
+    assert not (workdir / SHARD).exists()
+    assert [p for p in (workdir / 'results').rglob('.*') if p.is_file()] == []     # no half-written file
+
+
 def test_a_curve_with_nans_is_refused_with_its_file_name(tmp_path):
     curve = pd.DataFrame({c: [0.0, 1.0] for c in io.CURVE_COLUMNS})
     curve.loc[1, 'H'] = np.nan
