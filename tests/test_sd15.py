@@ -8,6 +8,7 @@ import json
 import math
 import os
 import pathlib
+import re
 import shutil
 
 os.environ['HF_HUB_OFFLINE'] = '1'      # before diffusers / transformers are imported: never touch the hub
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import sampler
+from entropic import sampler, trained
 from entropic.models import sd15
 from entropic.partitions import UNCONDITIONAL
 
@@ -236,16 +237,46 @@ def test_missing_folder_or_file_raises_file_not_found_mentioning_the_download(ti
     with pytest.raises(FileNotFoundError, match=r'tokenizer_config\.json.*download'):
         sd15.load_pipeline_components(partial, device='cpu', dtype=torch.float32)
 
-@pytest.mark.parametrize('key, value', [('beta_schedule', 'linear'), ('prediction_type', 'v_prediction')])
-def test_wrong_scheduler_config_raises_naming_folder_and_key(tiny_folder, tmp_path, key, value):
-    folder = tmp_path / 'other'
+def with_scheduler_config(tiny_folder, folder, **changes):
+    """A copy of the tiny pipeline whose scheduler config has `changes` (a value None removes the key)."""
     shutil.copytree(tiny_folder, folder)
     path = folder / 'scheduler' / 'scheduler_config.json'
     config = json.loads(path.read_text())
-    config[key] = value
-    path.write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=rf'other.*{key}'):
+    config.update(changes)
+    path.write_text(json.dumps({k: v for k, v in config.items() if v is not None}))
+    return folder
+
+# Every key of diffusers' DDIMScheduler config that changes which noise levels are visited or how the UNet's
+# output is read, set to a value the backend cannot honour: refused, naming the key and what it supports.
+@pytest.mark.parametrize('key, value, supported', [
+    ('beta_schedule', 'linear', "'scaled_linear'"), ('prediction_type', 'v_prediction', "'epsilon'"),
+    ('trained_betas', [0.01] * 1000, 'None'), ('rescale_betas_zero_snr', True, 'False'),
+    ('timestep_spacing', 'karras', "'leading', 'trailing' or 'linspace'"),
+    ('clip_sample', True, 'False'), ('clip_sample', None, 'False'),    # absent: DDIMScheduler's default, True
+    ('thresholding', True, 'False'),
+])
+def test_scheduler_keys_the_backend_cannot_honour_are_refused(tiny_folder, tmp_path, key, value, supported):
+    folder = with_scheduler_config(tiny_folder, tmp_path / 'other', **{key: value})
+    with pytest.raises(ValueError, match=rf"other: scheduler config key '{key}' is .*; the SD15 backend supports "
+                                         rf"{re.escape(supported)}"):
         sd15.load_pipeline_components(folder, device='cpu', dtype=torch.float32)
+
+@pytest.mark.parametrize('config', [
+    dict(timestep_spacing='trailing'), dict(timestep_spacing='linspace'), dict(timestep_spacing='leading', steps_offset=0),
+    dict(timestep_spacing=None, steps_offset=1),                        # SD1.5's own: no key, leading spacing
+])
+def test_the_sampler_visits_the_timesteps_diffusers_visits_for_the_folders_config(tiny_folder, tmp_path, config):
+    folder = with_scheduler_config(tiny_folder, tmp_path / 'spaced', **config)
+    denoiser, _ = sd15.load_denoiser(folder, TINY_PROMPTS, device='cpu', dtype=torch.float32)
+    ddim = diffusers.DDIMScheduler.from_pretrained(folder / 'scheduler')
+    all_sigmas = sd15.ddpm_sigmas(sd15.alphas_cumprod())
+    for steps in (1, 4, 10, 50, 999):
+        ddim.set_timesteps(steps)
+        sigmas = trained.sampler_sigmas(dict(steps=steps), denoiser)
+        np.testing.assert_array_equal(sigmas, np.append(all_sigmas[ddim.timesteps.numpy()], 0.0))
+    if config.get('timestep_spacing') == 'trailing':     # the case of the bug report: 999, 899, ..., 99
+        ddim.set_timesteps(10)
+        assert ddim.timesteps.tolist() == list(range(999, 0, -100))
 
 def test_decode_returns_images_in_the_unit_range(components):
     vae = components[1]

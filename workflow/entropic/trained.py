@@ -65,10 +65,10 @@ def partition_info(partitions, num_classes, top_eigenvalue=None):
 
 def sampler_sigmas(settings, denoiser=None):
     """Decreasing EDM noise levels ending at 0: the paper's EDM grid, or for an SD1.5 denoiser its own DDPM
-    timesteps with leading spacing (it is defined only on them)."""
+    timesteps as its scheduler config lays them out (it is defined only on them)."""
     from .models import sd15
     if isinstance(denoiser, sd15.SD15Denoiser):
-        return sd15.sampler_sigmas(settings['steps'], denoiser.abar)
+        return denoiser.sampler_sigmas(settings['steps'])
     return noise.edm_sigma_grid(settings['steps'], settings['sigma_min'], settings['sigma_max'], settings['rho'],
                                 append_zero=True)
 
