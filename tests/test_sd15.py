@@ -311,3 +311,74 @@ def test_bad_prompt_files_raise_errors_naming_file_and_partition(tmp_path, case)
     path.write_text(text)
     with pytest.raises(ValueError, match=rf'{case}\.yaml.*{message}'):
         sd15.read_prompt_file(path)
+
+#----------------------------------------------------------------------------
+# Prompts the text encoder cannot tell apart (it reads 77 tokens: BOS, 75 tokens of the prompt, EOS).
+
+LONG = ' '.join(['dog'] * 25)      # 75 tokens with the tiny tokenizer (one per letter): all the encoder reads
+
+def test_prompts_that_differ_only_after_the_77th_token_are_refused_before_sampling(tiny_folder, components):
+    prompts = [f'{LONG} and a red collar', 'a cat', f'{LONG} and a blue collar']
+    # The fault: their embeddings are identical, so the partition between them could never speciate.
+    tokenizer, text_encoder = components[2], components[3]
+    embeddings = sd15.encode_prompts(tokenizer, text_encoder, prompts)
+    assert torch.equal(embeddings[0], embeddings[2])
+    message = (rf"prompts\[0\] '{LONG} and a red collar' and prompts\[2\] '{LONG} and a blue collar' are the same "
+               r"hypothesis to the text encoder: identical after tokenisation and truncation to 77 tokens")
+    with pytest.raises(ValueError, match=message):
+        sd15.check_prompt_tokens(tokenizer, prompts, 'prompts.yaml')
+    with pytest.raises(ValueError, match=message):                   # what every sampling job loads
+        sd15.load_denoiser(tiny_folder, prompts, device='cpu', dtype=torch.float32)
+
+def test_a_truncated_prompt_is_named_with_the_words_the_encoder_drops(tiny_folder, components, caplog):
+    prompts = [f'{LONG} and a red collar', 'a cat']
+    warnings = sd15.check_prompt_tokens(components[2], prompts, 'prompts.yaml')
+    assert warnings == ["prompts.yaml: prompts[0] is 90 tokens long and the text encoder reads 77: it drops "
+                        "'and a red collar'"]
+    assert sd15.check_prompt_tokens(components[2], [LONG, 'a cat'], 'prompts.yaml') == []     # 77 exactly: kept
+    with caplog.at_level('WARNING', logger='entropic'):                  # what every sampling job loads
+        sd15.load_denoiser(tiny_folder, prompts, device='cpu', dtype=torch.float32, source='prompts.yaml')
+    assert warnings[0] in caplog.text
+
+def test_the_config_check_refuses_prompts_the_downloaded_tokenizer_cannot_tell_apart(tmp_path):
+    import subprocess
+    import sys
+    import yaml
+    from sd15_tiny import write_tiny_tokenizer
+    prompt_file = tmp_path / 'prompts.yaml'
+    prompt_file.write_text(yaml.safe_dump({'prompts': [f'{LONG} and a red collar', 'a cat', f'{LONG} and a blue collar'],
+                                           'partitions': {'collars': [[0], [2]]}}))
+    config = tmp_path / 'config.yaml'
+    config.write_text(yaml.safe_dump({'models': {'sd': {'backend': 'sd15', 'prompts': str(prompt_file),
+                                                        'sampler': {'steps': 10}, 'trajectories': 8}}}))
+    def dry_run():
+        return subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
+                               '--directory', str(tmp_path), '--configfile', str(config)],
+                              capture_output=True, text=True, cwd=tmp_path)
+    before = dry_run()                  # no tokenizer yet (the download rule fetches it): the jobs will check
+    assert before.returncode == 0, before.stderr[-3000:]
+    write_tiny_tokenizer(tmp_path / 'resources' / 'stable-diffusion-v1-5' / 'tokenizer')
+    after = dry_run()
+    output = after.stdout + after.stderr
+    assert after.returncode != 0 and 'Traceback' not in output
+    assert (f"config key models.sd.prompts: {prompt_file}: prompts[0] '{LONG} and a red collar' and prompts[2] "
+            f"'{LONG} and a blue collar' are the same hypothesis to the text encoder" in output), output[-3000:]
+    assert not (tmp_path / 'results').exists()
+
+def test_the_partitions_job_reads_the_tokenizer_and_warns_of_a_truncated_prompt(tiny_folder, tmp_path):
+    import subprocess
+    import sys
+    import yaml
+    shutil.copytree(tiny_folder, tmp_path / 'resources' / 'stable-diffusion-v1-5')
+    prompt_file = tmp_path / 'prompts.yaml'
+    prompt_file.write_text(yaml.safe_dump({'prompts': [f'{LONG} and a red collar', 'a cat'],
+                                           'partitions': {'dog-vs-cat': [[0], [1]]}}))
+    config = tmp_path / 'config.yaml'
+    config.write_text(yaml.safe_dump({'models': {'sd': {'backend': 'sd15', 'prompts': str(prompt_file),
+                                                        'sampler': {'steps': 10}, 'trajectories': 6}}}))
+    run = subprocess.run([sys.executable, '-m', 'snakemake', 'results/models/sd/partitions.json', '--cores', '1',
+                          '-s', str(ROOT / 'Snakefile'), '--directory', str(tmp_path), '--configfile', str(config)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    log = (tmp_path / 'results' / 'logs' / 'model_partitions' / 'sd.log').read_text()
+    assert f"{prompt_file}: prompts[0] is 90 tokens long and the text encoder reads 77: it drops 'and a red collar'" in log

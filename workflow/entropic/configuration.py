@@ -13,7 +13,7 @@ import jsonschema
 import numpy as np
 import yaml
 
-from . import digits, imagenet
+from . import digits, download, imagenet
 from .models import sd15
 from .partitions import check_partition, read_partition_file
 
@@ -209,7 +209,8 @@ def _model_errors(models, gmm, root):
             else:
                 try:
                     if field == 'prompts':
-                        sd15.read_prompt_file(path)
+                        prompts, _ = sd15.read_prompt_file(path)
+                        _prompt_token_check(prompts, path)
                     else:
                         read_partition_file(path, NUM_CLASSES[spec['backend']])
                 except ValueError as err:
@@ -256,6 +257,13 @@ def _model_errors(models, gmm, root):
         if not spec['sampler']['sigma_min'] < spec['sampler']['sigma_max']:
             errors.append(f'config key {key}.sampler: need sigma_min < sigma_max')
     return errors
+
+def _prompt_token_check(prompts, path):
+    """Prompts the text encoder cannot tell apart raise ValueError (sd15.check_prompt_tokens), when the tokenizer
+    is already downloaded; otherwise the first jobs that load it (partitions, sampling) check."""
+    folder = Path(download.SD15_FOLDER) / 'tokenizer'
+    if all((folder / name.split('/', 1)[1]).is_file() for name in download.SD15_FILES if name.startswith('tokenizer/')):
+        sd15.check_prompt_tokens(sd15.load_tokenizer(folder), prompts, path)
 
 def _foreign_key_errors(models):
     """Keys a model sets that its backend does not read (checked before the schema fills in defaults)."""

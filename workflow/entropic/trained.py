@@ -135,7 +135,7 @@ def load_denoiser(backend, inputs, batch=64):
         prompts, _ = sd15.read_prompt_file(inputs.prompts)
         folder = Path(inputs.pipeline[0]).parent           # model_index.json is at the top of the pipeline folder
         denoiser, _ = sd15.load_denoiser(folder, prompts, device, torch.float16 if device == 'cuda' else torch.float32,
-                                         max_batch=batch)
+                                         max_batch=batch, source=inputs.prompts)
         config = denoiser.unet.config
         return denoiser, len(prompts), (config.in_channels, config.sample_size, config.sample_size), device
     if backend == 'edm2':

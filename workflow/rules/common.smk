@@ -197,7 +197,7 @@ def study_selection(wildcards, track=None, name=None):
 
 def sd15_files():
     """The Stable Diffusion 1.5 files the pipeline reads (download rule download_sd15); model_index.json first."""
-    return [f"resources/stable-diffusion-v1-5/{name}" for name in download.SD15_FILES]
+    return [f"{download.SD15_FOLDER}/{name}" for name in download.SD15_FILES]
 
 
 def decoder_files(model):

@@ -15,6 +15,8 @@ rule model_partitions:
             if MODELS[wc.model]["backend"] == "gmm"
             else []
         ),
+        # sd15: the first job with the tokenizer refuses prompts it cannot tell apart, before any sampling
+        tokenizer=lambda wc: [f for f in sd15_files() if "/tokenizer/" in f] if MODELS[wc.model]["backend"] == "sd15" else [],
     output:
         "results/models/{model}/partitions.json",
     params:

@@ -1,5 +1,7 @@
 """Rule model_partitions: a model's partitions and the speciation scale (Lambda of the training data in play) of each."""
 
+from pathlib import Path
+
 import numpy as np
 
 from entropic import empirical, io, trained
@@ -14,6 +16,9 @@ if spec['backend'] == 'edm2':       # ImageNet: only the classes the file names 
     partitions = trained.built_in_partitions(trained.classes_in_play(extra))
 elif spec['backend'] == 'sd15':     # every prompt is in play; Lambda unknown
     prompts, extra = sd15.read_prompt_file(snakemake.input.file)
+    tokenizer = sd15.load_tokenizer(Path(snakemake.input.tokenizer[0]).parent)
+    for warning in sd15.check_prompt_tokens(tokenizer, prompts, snakemake.input.file):   # ValueError: the same hypothesis
+        log.warning(warning)
     num_classes, top_eigenvalue = len(prompts), None
     partitions = trained.built_in_partitions(num_classes)
 else:

@@ -20,6 +20,7 @@ diffusers and transformers are imported only where a pipeline is loaded, so this
 """
 
 import json
+import logging
 import math
 import pathlib
 import re
@@ -125,6 +126,43 @@ class SD15Denoiser:
         """The noise levels of a `steps`-step run on the pipeline's own timestep grid, then 0 (sampler_sigmas)."""
         return sampler_sigmas(steps, self.abar, self.steps_offset, self.timestep_spacing)
 
+def check_prompt_tokens(
+    tokenizer,                  # the pipeline's CLIP tokenizer (load_tokenizer); model_max_length tokens are read
+    prompts,                    # the K prompts of the hypotheses; the empty prompt, the reference, is added
+    source,                     # what to name in messages: the prompt file
+):
+    """Warnings (one line per prompt the text encoder truncates, with the words it drops, as diffusers warns);
+    ValueError naming both prompts if two hypotheses (or a prompt and the empty reference) have the same
+    tokens after tokenisation and truncation: their embeddings, and so every denoiser output, are then
+    identical, and no partition between them can speciate."""
+    length = tokenizer.model_max_length
+    rows = tokenizer(list(prompts) + [''], padding='max_length', max_length=length, truncation=True).input_ids
+    names = [f'prompts[{k}] {prompt!r}' for k, prompt in enumerate(prompts)] + ['the empty prompt (the reference, -1)']
+    first = {}
+    for k, row in enumerate(rows):
+        j = first.setdefault(tuple(row), k)
+        if j != k:
+            raise ValueError(f'{source}: {names[j]} and {names[k]} are the same hypothesis to the text encoder: '
+                             f'identical after tokenisation and truncation to {length} tokens; make them differ '
+                             'within what the encoder reads')
+    warnings = []
+    for k, prompt in enumerate(prompts):
+        tokens = tokenizer.tokenize(prompt)     # without BOS and EOS, which take 2 of the `length` places
+        if len(tokens) > length - 2:
+            dropped = tokenizer.decode(tokenizer.convert_tokens_to_ids(tokens[length - 2:])).strip()
+            warnings.append(f'{source}: prompts[{k}] is {len(tokens) + 2} tokens long and the text encoder reads '
+                            f'{length}: it drops {dropped!r}')
+    return warnings
+
+def load_tokenizer(folder):
+    """The CLIP tokenizer in `folder` (a pipeline's tokenizer/), offline; FileNotFoundError naming the download."""
+    import transformers
+    try:
+        return transformers.CLIPTokenizer.from_pretrained(folder, local_files_only=True)
+    except OSError as err:
+        raise FileNotFoundError(f'{folder}: cannot load the tokenizer ({err}); run the download rule for Stable '
+                                f'Diffusion 1.5 to fetch it') from err
+
 def encode_prompts(tokenizer, text_encoder, prompts):
     """Text embeddings of the prompts as diffusers' StableDiffusionPipeline.encode_prompt makes them (no
     clip_skip): padded to the tokenizer's max length (77), truncated, the encoder's last hidden state; [N, L, C]."""
@@ -206,7 +244,7 @@ def load_pipeline_components(
         unet = diffusers.UNet2DConditionModel.from_pretrained(folder / 'unet', torch_dtype=dtype, local_files_only=True)
         vae = diffusers.AutoencoderKL.from_pretrained(folder / 'vae', torch_dtype=dtype, local_files_only=True)
         text_encoder = transformers.CLIPTextModel.from_pretrained(folder / 'text_encoder', dtype=dtype, local_files_only=True)
-        tokenizer = transformers.CLIPTokenizer.from_pretrained(folder / 'tokenizer', local_files_only=True)
+        tokenizer = load_tokenizer(folder / 'tokenizer')
     except OSError as err:     # diffusers and transformers report missing weights as OSError
         raise FileNotFoundError(f'{folder}: cannot load the pipeline ({err}); run the download rule for Stable '
                                 f'Diffusion 1.5 to fetch the complete model') from err
@@ -220,9 +258,14 @@ def load_denoiser(
     device    = 'cuda',
     dtype     = torch.float16,
     max_batch = 32,             # most rows per UNet call
+    source    = 'the prompt file',  # where the prompts come from, for messages
 ):
-    """(SD15Denoiser over the prompts, vae) from a local folder: the two things a sampling job needs."""
+    """(SD15Denoiser over the prompts, vae) from a local folder: the two things a sampling job needs.
+    Prompts the text encoder cannot tell apart raise ValueError (check_prompt_tokens); truncated ones are
+    logged as warnings to the job's log (the 'entropic' logger)."""
     unet, vae, tokenizer, text_encoder, abar = load_pipeline_components(folder, device, dtype)
+    for warning in check_prompt_tokens(tokenizer, prompts, source):
+        logging.getLogger('entropic').warning(warning)
     embeddings = encode_prompts(tokenizer, text_encoder, list(prompts) + [''])
     grid = scheduler_config(folder)
     return SD15Denoiser(unet, embeddings[:-1], embeddings[-1], abar, max_batch=max_batch,
