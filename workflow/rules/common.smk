@@ -200,6 +200,13 @@ def sd15_files():
     return [f"{download.SD15_FOLDER}/{name}" for name in download.SD15_FILES]
 
 
+def tokenizer_files(model):
+    """The tokenizer files of an SD1.5 model (its first job to have them checks the prompts); none for others."""
+    if MODELS[model]["backend"] != "sd15":
+        return []
+    return [f for f in sd15_files() if "/tokenizer/" in f]
+
+
 def decoder_files(model):
     """The VAE that turns a pretrained model's latents into images."""
     if MODELS[model]["backend"] == "sd15":

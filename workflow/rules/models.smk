@@ -16,7 +16,7 @@ rule model_partitions:
             else []
         ),
         # sd15: the first job with the tokenizer refuses prompts it cannot tell apart, before any sampling
-        tokenizer=lambda wc: [f for f in sd15_files() if "/tokenizer/" in f] if MODELS[wc.model]["backend"] == "sd15" else [],
+        tokenizer=lambda wc: tokenizer_files(wc.model),
     output:
         "results/models/{model}/partitions.json",
     params:
