@@ -20,6 +20,24 @@ def tiny_vocab():
     tokens += list(string.ascii_lowercase) + [c + '</w>' for c in string.ascii_lowercase]
     return {token: i for i, token in enumerate(tokens)}
 
+def write_tiny_tokenizer(folder):
+    """The tiny CLIP tokenizer (one token per letter, 77 tokens) in the hub layout of SD1.5's tokenizer/ folder:
+    the slow tokenizer's vocab.json and merges.txt instead of transformers 5's tokenizer.json, and a
+    special-tokens map (entropic.download.SD15_FILES). Returns the folder."""
+    import transformers
+
+    vocab = tiny_vocab()
+    transformers.CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77).save_pretrained(folder)
+    os.remove(f'{folder}/tokenizer.json')
+    with open(f'{folder}/vocab.json', 'w') as f:
+        json.dump(vocab, f)
+    with open(f'{folder}/merges.txt', 'w') as f:
+        f.write('#version: 0.2\n')
+    with open(f'{folder}/special_tokens_map.json', 'w') as f:
+        json.dump(dict(bos_token='<|startoftext|>', eos_token='<|endoftext|>', pad_token='<|endoftext|>',
+                       unk_token='<|endoftext|>'), f)
+    return folder
+
 def build_tiny_pipeline(folder, seed=0):
     """Write unet/, vae/, text_encoder/, tokenizer/ and scheduler/ into `folder` (the hub layout); returns folder."""
     import diffusers
@@ -57,7 +75,6 @@ def build_tiny_pipeline(folder, seed=0):
         num_hidden_layers   = 2,
         vocab_size          = len(vocab),
     ))
-    tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
     scheduler = diffusers.DDIMScheduler(
         beta_start          = 0.00085,
         beta_end            = 0.012,
@@ -70,18 +87,8 @@ def build_tiny_pipeline(folder, seed=0):
     unet.save_pretrained(f'{folder}/unet')
     vae.save_pretrained(f'{folder}/vae')
     text_encoder.save_pretrained(f'{folder}/text_encoder')
-    tokenizer.save_pretrained(f'{folder}/tokenizer')
     scheduler.save_pretrained(f'{folder}/scheduler')
-    # The hub repository's layout (entropic.download.SD15_FILES): the slow tokenizer's vocab.json and
-    # merges.txt instead of transformers 5's tokenizer.json, a special-tokens map and model_index.json.
-    os.remove(f'{folder}/tokenizer/tokenizer.json')
-    with open(f'{folder}/tokenizer/vocab.json', 'w') as f:
-        json.dump(vocab, f)
-    with open(f'{folder}/tokenizer/merges.txt', 'w') as f:
-        f.write('#version: 0.2\n')
-    with open(f'{folder}/tokenizer/special_tokens_map.json', 'w') as f:
-        json.dump(dict(bos_token='<|startoftext|>', eos_token='<|endoftext|>', pad_token='<|endoftext|>',
-                       unk_token='<|endoftext|>'), f)
+    write_tiny_tokenizer(f'{folder}/tokenizer')
     with open(f'{folder}/model_index.json', 'w') as f:
         json.dump(dict(_class_name='StableDiffusionPipeline', unet=['diffusers', 'UNet2DConditionModel'],
                        vae=['diffusers', 'AutoencoderKL'], text_encoder=['transformers', 'CLIPTextModel'],

@@ -98,7 +98,9 @@ def test_hypotheses_and_partitions_resolve(example):
     spec = config['models']['m']
     hypotheses = backend.hypotheses(spec, config, ROOT)
     assert hypotheses and all(isinstance(k, int) and k >= 0 and isinstance(v, str) and v for k, v in hypotheses.items())
-    files = {k: (v if Path(v).is_absolute() else folder / v) for k, v in backend.partition_files(spec, config, ROOT).items()}
+    place = lambda path: path if Path(path).is_absolute() else folder / path
+    files = {k: [place(p) for p in v] if isinstance(v, list) else place(v)
+             for k, v in backend.partition_files(spec, config, ROOT).items()}
     labels = list(hypotheses)
     parts = backend.all_partitions(files, labels)
     assert parts['classes'] == [[k] for k in labels]

@@ -7,6 +7,7 @@ in offline mode. Nothing here reaches the internet.
 import concurrent.futures
 import hashlib
 import http.server
+import os
 import re
 import socket
 import threading
@@ -89,6 +90,18 @@ def test_full_download_gives_identical_bytes_and_no_part(server, tmp_path):
     assert target.read_bytes() == DATA
     assert not (tmp_path / 'sub' / 'file.bin.part').exists()
     assert server.requests == [None]
+
+
+@pytest.mark.parametrize('mask', [0o002, 0o022])
+def test_downloaded_file_has_the_mode_of_a_plain_open_under_the_umask(server, tmp_path, mask):
+    old = os.umask(mask)
+    try:
+        (tmp_path / 'plain').write_bytes(b'x')
+        target = tmp_path / 'file.bin'
+        download.download_url(server.url(), target, progress=False)
+    finally:
+        os.umask(old)
+    assert oct(target.stat().st_mode & 0o7777) == oct((tmp_path / 'plain').stat().st_mode & 0o7777) == oct(0o666 & ~mask)
 
 
 def test_checked_size_and_digest_accept_the_right_file(server, tmp_path):

@@ -76,6 +76,25 @@ def test_nan_from_the_network_names_the_shard_and_noise_level(chain, tmp_path):
     assert not (workdir / SHARD).exists()
 
 
+def test_nan_in_a_tracked_class_that_the_shard_does_not_sample_names_it_and_writes_nothing(chain, tmp_path):
+    # Five shards over gmm-net's conditions [0, 1, 2, 3, -1]: shard 0 samples class 0 only, and tracks all five.
+    # Class 2's label embedding is NaN, so only its tracked branch is; the samples and the guided estimate are not.
+    net, meta = networks.load_checkpoint(chain / CHECKPOINT)
+    with torch.no_grad():
+        net.body.class_emb.weight[2] = float('nan')
+    workdir = tmp_path / 'work'
+    subprocess.run(['cp', '-r', str(chain), str(workdir)], check=True)
+    networks.save_checkpoint(workdir / CHECKPOINT, net, meta)
+    (workdir / SHARD).unlink()
+    result = snakemake(workdir, SHARD, '--config', 'models={gmm-net: {shards: 5}}')
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert (f'gmm-net/unguided shard 0 ({CHECKPOINT}' in output and
+            'the denoiser returned NaN or inf at sigma = 200 (step 0 of 24) for hypothesis 2' in output), output[-3000:]
+    assert not (workdir / SHARD).exists()
+    assert [p for p in (workdir / 'results').rglob('.*') if p.is_file()] == []     # no half-written file
+
+
 def test_a_curve_with_nans_is_refused_with_its_file_name(tmp_path):
     curve = pd.DataFrame({c: [0.0, 1.0] for c in io.CURVE_COLUMNS})
     curve.loc[1, 'H'] = np.nan
@@ -120,3 +139,42 @@ def test_config_paths_cannot_leave_the_project_unless_absolute():
     escaping['models']['digits']['partitions'] = '../outside/partitions.yaml'
     assert validate_config(escaping, root=ROOT) == ["config key models.digits.partitions: '../outside/partitions.yaml' lies "
                                          "outside the project; give an absolute path to use a file elsewhere"]
+
+
+@pytest.fixture(params=[0o002, 0o022])
+def umask(request):
+    """Run the test under this umask (process-wide; pytest runs tests one at a time) and restore the old one."""
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def plain_mode(folder):
+    """The permission bits a plain open() gives a new file in `folder` under the current umask (and its ACL)."""
+    with open(folder / 'plain-open', 'w') as file:
+        file.write('x')
+    return (folder / 'plain-open').stat().st_mode & 0o7777
+
+
+def test_atomic_writers_give_the_mode_of_a_plain_open_under_the_umask(umask, tmp_path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    expected = plain_mode(tmp_path)
+    assert expected == 0o666 & ~umask
+    frame = pd.DataFrame({'a': [1.0, 2.0]})
+    io.write_csv(frame, tmp_path / 'out' / 'table.csv')
+    io.write_markdown(frame, tmp_path / 'out' / 'table.md')
+    io.write_json({'a': 1}, tmp_path / 'out' / 'values.json')
+    io.save_npy(np.zeros(3), tmp_path / 'out' / 'array.npy')
+    io.save_npz(tmp_path / 'out' / 'arrays.npz', a=np.zeros(3))
+    fig = plt.figure()
+    io.save_figure(fig, [tmp_path / 'out' / 'figure.pdf', tmp_path / 'out' / 'figure.png'])
+    plt.close(fig)
+    with io.atomic_path(tmp_path / 'out' / 'by-hand.txt') as tmp:      # what scripts writing other formats use
+        tmp.write_text('x')
+    networks.save_checkpoint(tmp_path / 'out' / 'net.pt', networks.EDMPrecond(dim=2, num_classes=2, width=8, blocks=1), {})
+    written = sorted((tmp_path / 'out').iterdir())
+    assert len(written) == 9
+    assert {p.name: oct(p.stat().st_mode & 0o7777) for p in written} == {p.name: oct(expected) for p in written}

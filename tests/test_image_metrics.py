@@ -153,6 +153,11 @@ def test_frechet_distance_agrees_with_edm2s_sqrtm_formula():
     ca, cb, ma, mb = a @ a.T, b @ b.T, rng.normal(size=6), rng.normal(size=6)
     root = scipy.linalg.sqrtm(ca @ cb)
     expected = float(np.real(np.sum((ma - mb) ** 2) + np.trace(ca + cb - 2 * root)))
+    # A non-singular pair (checked): with every eigenvalue of C_a C_b at least lam = 0.045, rounding of
+    # delta = d eps |C_a| |C_b| ~ 3e-13 moves the trace of the root by d delta / (2 sqrt(lam)) ~ 5e-12, and
+    # sqrtm of the non-symmetric product (condition 5e3) by ~ cond eps |root| ~ 4e-11: rel=1e-9 (3.5e-8 here)
+    # holds on any BLAS. (A singular pair is another matter: test_guidance_study's bound.)
+    assert np.linalg.eigvals(ca @ cb).real.min() > 0.04
     assert guidance_study.frechet_distance(ma, ca, mb, cb) == pytest.approx(expected, rel=1e-9)
 
 

@@ -73,3 +73,43 @@ def test_edm_grid_matches_edm2_defaults():
 def test_edm_grid_rejects_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         noise.edm_sigma_grid(**kwargs)
+
+
+@pytest.mark.parametrize('timestep_spacing, steps_offset, num_train_timesteps', [
+    ('leading', 1, 1000), ('leading', 0, 1000), ('trailing', 0, 1000), ('trailing', 1, 1000),
+    ('linspace', 0, 1000), ('linspace', 1, 1000), ('leading', 1, 999), ('trailing', 0, 1001), ('linspace', 0, 777),
+])
+def test_ddpm_timesteps_equal_diffusers_schedulers_at_every_step_count(timestep_spacing, steps_offset,
+                                                                        num_train_timesteps):
+    # diffusers' DDIMScheduler (and DDPMScheduler, which lays the grid out the same way) built from the same
+    # config, for every step count it accepts. Where its grid is not a valid one (trailing: a float arange that
+    # overshoots to timestep -1 at 62 step counts of 1000; leading: steps_offset pushing the top past T - 1),
+    # ours refuses instead of sampling elsewhere.
+    import diffusers
+    config = dict(num_train_timesteps=num_train_timesteps, timestep_spacing=timestep_spacing, steps_offset=steps_offset)
+    schedulers = [diffusers.DDIMScheduler(**config), diffusers.DDPMScheduler(**config)]
+    refused = 0
+    for steps in range(1, num_train_timesteps + 1):
+        expected = []
+        for scheduler in schedulers:
+            scheduler.set_timesteps(steps)
+            expected.append(scheduler.timesteps.numpy())
+        np.testing.assert_array_equal(expected[0], expected[1])
+        valid = (len(expected[0]) == steps and expected[0].min() >= 0 and expected[0].max() < num_train_timesteps
+                 and np.all(np.diff(expected[0]) < 0))
+        if valid:
+            np.testing.assert_array_equal(noise.ddpm_timesteps(steps, **config), expected[0])
+        else:
+            refused += 1
+            with pytest.raises(ValueError, match=f'{steps} steps'):
+                noise.ddpm_timesteps(steps, **config)
+    assert refused < num_train_timesteps / 10
+
+
+def test_ddpm_timesteps_of_the_issue_and_refusals():
+    assert noise.ddpm_timesteps(10, timestep_spacing='trailing').tolist() == list(range(999, 0, -100))
+    assert noise.ddpm_timesteps(10, timestep_spacing='leading', steps_offset=1).tolist() == list(range(901, 0, -100))
+    with pytest.raises(ValueError, match="timestep_spacing must be one of 'leading', 'trailing', 'linspace'"):
+        noise.ddpm_timesteps(10, timestep_spacing='karras')
+    with pytest.raises(ValueError, match='steps must be in 1..1000'):
+        noise.ddpm_timesteps(1001)

@@ -112,3 +112,62 @@ def test_rejects_a_grid_that_does_not_end_at_zero():
     with pytest.raises(ValueError, match='end at 0'):
         sampler.sample(CountingDenoiser(), [80.0, 1.0], torch.zeros(1, dtype=torch.long), torch.zeros(1, 1),
                        torch.Generator())
+
+
+class BrokenBelow:
+    """The exact mixture denoiser, except that the conditions in `broken` return NaN (or `value`) below `sigma`."""
+    def __init__(self, mixture, broken, below=10.0, value=float('nan')):
+        self.exact, self.broken, self.below, self.value = denoisers.GMMDenoiser(mixture), list(broken), below, value
+        self.num_classes = mixture.num_components
+
+    def __call__(self, x, sigma, labels):
+        out = self.exact(x, sigma, labels)
+        if sigma < self.below:
+            out[torch.isin(torch.as_tensor(labels), torch.tensor(self.broken))] = self.value
+        return out
+
+
+def first_level_below(sigmas, level):
+    step = next(i for i, s in enumerate(sigmas) if s < level)
+    return step, float(sigmas[step])
+
+
+def test_a_nan_in_a_tracked_hypothesis_that_is_neither_sampled_nor_the_reference_stops_sampling():
+    # A shard whose trajectories all come from class 0 (trajectories.shard_labels of 4 shards over [0, 1, 2, -1])
+    # tracks [0, 1, 2, -1]; hypothesis 2 turns NaN below sigma = 10. No guidance: D_g = D_0 stays finite.
+    from entropic import trajectories
+    mixture = gmm.simplex_mixture(3, 4, 2.0, np.random.default_rng(0))
+    labels = trajectories.shard_labels(trajectories.trajectory_labels(3, 32), 4, 0)
+    assert set(labels.tolist()) == {0}
+    sigmas = noise.edm_sigma_grid(16, append_zero=True)
+    step, sigma = first_level_below(sigmas, 10.0)
+    with pytest.raises(FloatingPointError) as caught:
+        trajectories.sample_shard(BrokenBelow(mixture, [2]), 3, labels, 4, torch.as_tensor(sigmas), sampler.Guidance(),
+                             seed=0, progress=False)
+    message = str(caught.value)
+    assert f'sigma = {sigma:.6g} (step {step} of 16)' in message and 'hypothesis 2' in message, message
+    assert 'hypothesis 0' not in message and 'reference' not in message
+
+
+@pytest.mark.parametrize('broken, scale, named', [
+    ([UNCONDITIONAL], 2.0, 'the unconditional reference (-1)'),         # tracked, and guidance's reference
+    ([1], 2.0, 'hypothesis 1'),                                         # tracked and sampled
+    ([], 1e308, 'the guided estimate (w = 1e+308)'),                    # every branch finite, their mix overflows
+])
+def test_any_non_finite_branch_stops_sampling_at_its_first_step(broken, scale, named):
+    mixture = gmm.simplex_mixture(3, 4, 2.0, np.random.default_rng(0))
+    labels = torch.tensor([0, 1, 2, UNCONDITIONAL] * 2)
+    sigmas = noise.edm_sigma_grid(16, append_zero=True)
+    step, sigma = first_level_below(sigmas, 10.0)
+    den = BrokenBelow(mixture, broken)
+    x = 80.0 * torch.randn(8, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for hypotheses in ([0, 1, 2, UNCONDITIONAL], None):              # tracked, and plain guided sampling
+        with pytest.raises(FloatingPointError) as caught:
+            sampler.sample(den if broken else denoisers.GMMDenoiser(mixture), sigmas, labels, x,
+                           torch.Generator().manual_seed(1), guidance=sampler.Guidance(scale), hypotheses=hypotheses)
+        message = str(caught.value)
+        assert named in message, message
+        if broken:
+            assert f'sigma = {sigma:.6g} (step {step} of 16)' in message, message
+        else:
+            assert 'step 0 of 16' in message, message

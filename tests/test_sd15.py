@@ -8,6 +8,7 @@ import json
 import math
 import os
 import pathlib
+import re
 import shutil
 
 os.environ['HF_HUB_OFFLINE'] = '1'      # before diffusers / transformers are imported: never touch the hub
@@ -22,12 +23,12 @@ from entropic.partitions import UNCONDITIONAL
 
 
 import diffusers  # noqa: E402
-from sd15_tiny import build_tiny_pipeline   # noqa: E402  (pytest puts tests/ on sys.path)
+from rounding import FLOAT32_ULP, float32_network_atol   # noqa: E402  (pytest puts tests/ on sys.path)
+from sd15_tiny import build_tiny_pipeline   # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROMPT_FILE = ROOT / 'config' / 'prompts' / 'sd15.yaml'
 TINY_PROMPTS = ['a photo of a dog', 'a photo of a cat', 'a red car']
-FLOAT32_ULP = 2.0 ** -24        # unit roundoff of float32
 
 @pytest.fixture(scope='module')
 def tiny_folder(tmp_path_factory):
@@ -175,22 +176,28 @@ def test_encode_prompts_matches_the_diffusers_pipeline(components):
     cond, uncond = pipe.encode_prompt(TINY_PROMPTS[:2], 'cpu', 1, True, None)
     ours = sd15.encode_prompts(tokenizer, text_encoder, TINY_PROMPTS[:2] + [''])
     assert ours.shape == (3, 77, 8)
-    torch.testing.assert_close(ours[:2], cond, rtol=0, atol=0)
-    torch.testing.assert_close(ours[2], uncond[0], rtol=0, atol=0)
+    # We encode the three prompts in one batch, diffusers the two prompts and the empty ones apart: the same
+    # tokens through GEMMs of other shapes, which may sum in another order (exact on some CPUs, 7 float32
+    # units apart under MKL's CBWR mode): float32 rounding of the encoder, not a difference of method.
+    torch.testing.assert_close(ours[:2], cond, rtol=0, atol=float32_network_atol(cond))
+    torch.testing.assert_close(ours[2], uncond[0], rtol=0, atol=float32_network_atol(uncond))
 
-def test_denoiser_rejects_bad_labels_and_reports_nan(tiny_denoiser):
+def test_denoiser_rejects_bad_labels_and_the_sampler_reports_nan(components, tiny_denoiser):
     x = latents(2, 1.0)
     with pytest.raises(ValueError, match='labels'):
         tiny_denoiser(x, 1.0, torch.tensor([0, 3]))
     with pytest.raises(ValueError, match='sigma'):
         tiny_denoiser(x, 50.0, torch.tensor([0, 1]))
+    assert tiny_denoiser.num_classes == len(TINY_PROMPTS)
+    # A NaN from the UNet is caught where every backend's is, in the sampler, which names sigma and hypothesis.
     broken = copy.copy(tiny_denoiser)
     broken.unet = copy.deepcopy(tiny_denoiser.unet)
     with torch.no_grad():
         broken.unet.conv_out.bias.fill_(float('nan'))
-    with pytest.raises(FloatingPointError, match='sigma = 1'):
-        broken(x, 1.0, torch.tensor([0, UNCONDITIONAL]))
-    assert tiny_denoiser.num_classes == len(TINY_PROMPTS)
+    sigmas = sd15.sampler_sigmas(4, components[-1])
+    with pytest.raises(FloatingPointError, match=rf'sigma = {sigmas[0]:.6g} \(step 0 of 4\) for hypothesis 0'):
+        sampler.sample(broken, sigmas, torch.tensor([0, 1]), latents(2, 0.0) * sigmas[0],
+                       torch.Generator().manual_seed(0), hypotheses=[0, 1, UNCONDITIONAL])
 
 def test_sampler_with_the_sd15_denoiser_gives_finite_log_posteriors(components, tiny_denoiser):
     abar = components[-1]
@@ -230,16 +237,46 @@ def test_missing_folder_or_file_raises_file_not_found_mentioning_the_download(ti
     with pytest.raises(FileNotFoundError, match=r'tokenizer_config\.json.*download'):
         sd15.load_pipeline_components(partial, device='cpu', dtype=torch.float32)
 
-@pytest.mark.parametrize('key, value', [('beta_schedule', 'linear'), ('prediction_type', 'v_prediction')])
-def test_wrong_scheduler_config_raises_naming_folder_and_key(tiny_folder, tmp_path, key, value):
-    folder = tmp_path / 'other'
+def with_scheduler_config(tiny_folder, folder, **changes):
+    """A copy of the tiny pipeline whose scheduler config has `changes` (a value None removes the key)."""
     shutil.copytree(tiny_folder, folder)
     path = folder / 'scheduler' / 'scheduler_config.json'
     config = json.loads(path.read_text())
-    config[key] = value
-    path.write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=rf'other.*{key}'):
+    config.update(changes)
+    path.write_text(json.dumps({k: v for k, v in config.items() if v is not None}))
+    return folder
+
+# Every key of diffusers' DDIMScheduler config that changes which noise levels are visited or how the UNet's
+# output is read, set to a value the backend cannot honour: refused, naming the key and what it supports.
+@pytest.mark.parametrize('key, value, supported', [
+    ('beta_schedule', 'linear', "'scaled_linear'"), ('prediction_type', 'v_prediction', "'epsilon'"),
+    ('trained_betas', [0.01] * 1000, 'None'), ('rescale_betas_zero_snr', True, 'False'),
+    ('timestep_spacing', 'karras', "'leading', 'trailing' or 'linspace'"),
+    ('clip_sample', True, 'False'), ('clip_sample', None, 'False'),    # absent: DDIMScheduler's default, True
+    ('thresholding', True, 'False'),
+])
+def test_scheduler_keys_the_backend_cannot_honour_are_refused(tiny_folder, tmp_path, key, value, supported):
+    folder = with_scheduler_config(tiny_folder, tmp_path / 'other', **{key: value})
+    with pytest.raises(ValueError, match=rf"other: scheduler config key '{key}' is .*; the SD15 backend supports "
+                                         rf"{re.escape(supported)}"):
         sd15.load_pipeline_components(folder, device='cpu', dtype=torch.float32)
+
+@pytest.mark.parametrize('config', [
+    dict(timestep_spacing='trailing'), dict(timestep_spacing='linspace'), dict(timestep_spacing='leading', steps_offset=0),
+    dict(timestep_spacing=None, steps_offset=1),                        # SD1.5's own: no key, leading spacing
+])
+def test_the_sampler_visits_the_timesteps_diffusers_visits_for_the_folders_config(tiny_folder, tmp_path, config):
+    folder = with_scheduler_config(tiny_folder, tmp_path / 'spaced', **config)
+    denoiser, _ = sd15.load_denoiser(folder, TINY_PROMPTS, device='cpu', dtype=torch.float32)
+    ddim = diffusers.DDIMScheduler.from_pretrained(folder / 'scheduler')
+    all_sigmas = sd15.ddpm_sigmas(sd15.alphas_cumprod())
+    for steps in (1, 4, 10, 50, 999):
+        ddim.set_timesteps(steps)
+        sigmas = denoiser.schedule.sigmas(dict(steps=steps))
+        np.testing.assert_array_equal(sigmas, np.append(all_sigmas[ddim.timesteps.numpy()], 0.0))
+    if config.get('timestep_spacing') == 'trailing':     # the case of the bug report: 999, 899, ..., 99
+        ddim.set_timesteps(10)
+        assert ddim.timesteps.tolist() == list(range(999, 0, -100))
 
 def test_decode_returns_images_in_the_unit_range(components):
     vae = components[1]
@@ -274,3 +311,74 @@ def test_bad_prompt_files_raise_errors_naming_file_and_partition(tmp_path, case)
     path.write_text(text)
     with pytest.raises(ValueError, match=rf'{case}\.yaml.*{message}'):
         sd15.read_prompt_file(path)
+
+#----------------------------------------------------------------------------
+# Prompts the text encoder cannot tell apart (it reads 77 tokens: BOS, 75 tokens of the prompt, EOS).
+
+LONG = ' '.join(['dog'] * 25)      # 75 tokens with the tiny tokenizer (one per letter): all the encoder reads
+
+def test_prompts_that_differ_only_after_the_77th_token_are_refused_before_sampling(tiny_folder, components):
+    prompts = [f'{LONG} and a red collar', 'a cat', f'{LONG} and a blue collar']
+    # The fault: their embeddings are identical, so the partition between them could never speciate.
+    tokenizer, text_encoder = components[2], components[3]
+    embeddings = sd15.encode_prompts(tokenizer, text_encoder, prompts)
+    assert torch.equal(embeddings[0], embeddings[2])
+    message = (rf"prompts\[0\] '{LONG} and a red collar' and prompts\[2\] '{LONG} and a blue collar' are the same "
+               r"hypothesis to the text encoder: identical after tokenisation and truncation to 77 tokens")
+    with pytest.raises(ValueError, match=message):
+        sd15.check_prompt_tokens(tokenizer, prompts, 'prompts.yaml')
+    with pytest.raises(ValueError, match=message):                   # what every sampling job loads
+        sd15.load_denoiser(tiny_folder, prompts, device='cpu', dtype=torch.float32)
+
+def test_a_truncated_prompt_is_named_with_the_words_the_encoder_drops(tiny_folder, components, caplog):
+    prompts = [f'{LONG} and a red collar', 'a cat']
+    warnings = sd15.check_prompt_tokens(components[2], prompts, 'prompts.yaml')
+    assert warnings == ["prompts.yaml: prompts[0] is 90 tokens long and the text encoder reads 77: it drops "
+                        "'and a red collar'"]
+    assert sd15.check_prompt_tokens(components[2], [LONG, 'a cat'], 'prompts.yaml') == []     # 77 exactly: kept
+    with caplog.at_level('WARNING', logger='entropic'):                  # what every sampling job loads
+        sd15.load_denoiser(tiny_folder, prompts, device='cpu', dtype=torch.float32, source='prompts.yaml')
+    assert warnings[0] in caplog.text
+
+def test_the_config_check_refuses_prompts_the_downloaded_tokenizer_cannot_tell_apart(tmp_path):
+    import subprocess
+    import sys
+    import yaml
+    from sd15_tiny import write_tiny_tokenizer
+    prompt_file = tmp_path / 'prompts.yaml'
+    prompt_file.write_text(yaml.safe_dump({'prompts': [f'{LONG} and a red collar', 'a cat', f'{LONG} and a blue collar'],
+                                           'partitions': {'collars': [[0], [2]]}}))
+    config = tmp_path / 'config.yaml'
+    config.write_text(yaml.safe_dump({'models': {'sd': {'backend': 'sd15', 'prompts': str(prompt_file),
+                                                        'sampler': {'steps': 10}, 'trajectories': 8}}}))
+    def dry_run():
+        return subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
+                               '--directory', str(tmp_path), '--configfile', str(config)],
+                              capture_output=True, text=True, cwd=tmp_path)
+    before = dry_run()                  # no tokenizer yet (the download rule fetches it): the jobs will check
+    assert before.returncode == 0, before.stderr[-3000:]
+    write_tiny_tokenizer(tmp_path / 'resources' / 'stable-diffusion-v1-5' / 'tokenizer')
+    after = dry_run()
+    output = after.stdout + after.stderr
+    assert after.returncode != 0 and 'Traceback' not in output
+    assert (f"config key models.sd.prompts: {prompt_file}: prompts[0] '{LONG} and a red collar' and prompts[2] "
+            f"'{LONG} and a blue collar' are the same hypothesis to the text encoder" in output), output[-3000:]
+    assert not (tmp_path / 'results').exists()
+
+def test_the_partitions_job_reads_the_tokenizer_and_warns_of_a_truncated_prompt(tiny_folder, tmp_path):
+    import subprocess
+    import sys
+    import yaml
+    shutil.copytree(tiny_folder, tmp_path / 'resources' / 'stable-diffusion-v1-5')
+    prompt_file = tmp_path / 'prompts.yaml'
+    prompt_file.write_text(yaml.safe_dump({'prompts': [f'{LONG} and a red collar', 'a cat'],
+                                           'partitions': {'dog-vs-cat': [[0], [1]]}}))
+    config = tmp_path / 'config.yaml'
+    config.write_text(yaml.safe_dump({'models': {'sd': {'backend': 'sd15', 'prompts': str(prompt_file),
+                                                        'sampler': {'steps': 10}, 'trajectories': 6}}}))
+    run = subprocess.run([sys.executable, '-m', 'snakemake', 'results/models/sd/partitions.json', '--cores', '1',
+                          '-s', str(ROOT / 'Snakefile'), '--directory', str(tmp_path), '--configfile', str(config)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    log = (tmp_path / 'results' / 'logs' / 'model_partitions' / 'sd.log').read_text()
+    assert f"{prompt_file}: prompts[0] is 90 tokens long and the text encoder reads 77: it drops 'and a red collar'" in log

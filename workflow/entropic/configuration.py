@@ -75,6 +75,66 @@ def _describe(error):
     hint = f' ({description.strip()})' if isinstance(description, str) and error.validator != 'required' else ''
     return f'config key {key}: {error.message}{hint}'
 
+def _resolve(schema, root):
+    """`schema` with a local `$ref` ('#/$defs/name') followed."""
+    while isinstance(schema, dict) and '$ref' in schema:
+        schema = root['$defs'][schema['$ref'].split('/')[-1]]
+    return schema
+
+def _read_scalar(text, schema):
+    """`text` read as the YAML scalar it spells when the schema wants a number, an integer, a boolean or a
+    non-string enum member and it is one ('330' -> 330, '1e-3' -> 0.001, 'True' -> True); otherwise `text`."""
+    kind, enum = schema.get('type'), schema.get('enum')
+    if kind not in ('integer', 'number', 'boolean') and not any(not isinstance(e, str) for e in enum or ()):
+        return text
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):      # YAML 1.1 reads 1e-3 (no dot) as a string; JSON and Python read a number
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+    if isinstance(value, float) and not np.isfinite(value):
+        return text
+    if enum is not None:
+        return next((e for e in enum if e == value and type(e) is type(value)), text)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    fits = {'integer': number and value == int(value), 'number': number, 'boolean': isinstance(value, bool)}[kind]
+    return (int(value) if kind == 'integer' else value) if fits else text
+
+def coerce_to_schema(value, schema, root=None):
+    """`value` with every string that the schema wants as another type read as that type, in place.
+
+    Snakemake hands nested `--config` values (and a profile's `config:`) over as strings ('330'), while a
+    config file gives typed YAML (330): this makes every way of setting a key give the same typed value. A
+    string that cannot be read as its type is left alone, for the schema check to name its key.
+    """
+    root = schema if root is None else root
+    schema = _resolve(schema, root)
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        for branch in schema.get('allOf', ()):      # a model entry: the keys of its backend (config_schema)
+            condition = branch.get('if', {}).get('properties', {})
+            if 'then' in branch and condition and all(value.get(k) == v.get('const') for k, v in condition.items()):
+                coerce_to_schema(value, branch['then'], root)
+        properties, extra = schema.get('properties', {}), schema.get('additionalProperties')
+        for key, item in value.items():
+            sub = properties.get(key, extra)
+            if isinstance(sub, dict):
+                value[key] = coerce_to_schema(item, sub, root)
+        return value
+    if isinstance(value, list):
+        prefix, items = schema.get('prefixItems', []), schema.get('items')
+        for i, item in enumerate(value):
+            sub = prefix[i] if i < len(prefix) else items
+            if isinstance(sub, dict):
+                value[i] = coerce_to_schema(item, sub, root)
+        return value
+    return _read_scalar(value, schema) if isinstance(value, str) else value
+
 def _with_defaults(validator_class):
     """The validator class that also fills in every missing key that has a default, as it validates
     (the recipe of the jsonschema FAQ); the defaults are copied, never shared between entries."""
@@ -229,9 +289,12 @@ def _model_errors(models, config, root):
     return errors
 
 def validate_config(config, root):
-    """Every problem with a config as one line each (empty when valid); fills in the schema's defaults.
-    `root` is the project folder that relative paths in the config start from (the Snakefile's folder)."""
-    errors = schema_errors(config, fill_defaults=True)
+    """Every problem with a config as one line each (empty when valid); reads strings as the schema's types
+    (coerce_to_schema) and fills in the schema's defaults, in place. `root` is the project folder that
+    relative paths in the config start from (the Snakefile's folder)."""
+    schema = config_schema()
+    coerce_to_schema(config, schema)
+    errors = schema_errors(config, schema, fill_defaults=True)
     if errors:
         return errors
     return _gmm_errors(config['gmm']) + _model_errors(config['models'], config, root)

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import pickle
-import tempfile
+import secrets
 import zipfile
 from pathlib import Path
 
@@ -26,11 +26,21 @@ NUMERIC_CURVE_COLUMNS = CURVE_COLUMNS[3:]
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path` (same suffix); rename it to `path` if the block succeeds."""
+    """Yield a temporary path beside `path` (same suffix); rename it to `path` if the block succeeds.
+
+    The file gets the mode a plain open() would give it (0666 less the umask, or the folder's default ACL):
+    it is created here with those bits, and writers that reopen an existing file keep them. (mkstemp would
+    create it 0600, readable by its owner only.)
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=path.suffix)
-    os.close(fd)
+    while True:
+        tmp = path.with_name(f'.{path.name}.{secrets.token_hex(4)}{path.suffix}')
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:       # a leftover of a killed job under the same random name: draw again
+            continue
     try:
         yield Path(tmp)
         os.replace(tmp, path)

@@ -83,6 +83,45 @@ def sigma_to_ddpm_timestep(sigma, **schedule):
     log_sigmas = np.log(ddpm_sigmas(**schedule))
     return np.interp(np.log(sigma), log_sigmas, np.arange(len(log_sigmas)))
 
+TIMESTEP_SPACINGS = ('leading', 'trailing', 'linspace')
+
+def ddpm_timesteps(
+    steps,                          # sampling steps: network evaluations per trajectory
+    num_train_timesteps = 1000,     # T, the training schedule's number of timesteps
+    timestep_spacing    = 'leading',  # 'leading', 'trailing' or 'linspace' (a scheduler config key)
+    steps_offset        = 0,        # added to every timestep of the 'leading' grid (SD1.x: 1)
+):
+    """Decreasing integer timesteps in 0..T-1 that a DDPM/DDIM sampler with `steps` steps visits, as
+    diffusers' DDIMScheduler and DDPMScheduler.set_timesteps lay them out; [steps] int64.
+
+    The three spacings of Lin et al. 2024 ("Common Diffusion Noise Schedules and Sample Steps are Flawed",
+    arXiv:2305.08891, Table 2), with r = T / steps:
+        leading:  t_i = i * floor(r) + steps_offset                        (10 of 1000: 901, 801, ..., 1)
+        trailing: t_i = round(T - i r) - 1                                 (10 of 1000: 999, 899, ..., 99)
+        linspace: t_i = round(i (T - 1) / (steps - 1))                     (10 of 1000: 999, 888, ..., 0)
+    computed in the same floating-point steps as diffusers, so that the grid is the same integer for integer.
+
+    Raises ValueError for an unknown spacing, steps outside 1..T, and where diffusers' own grid is not one
+    of `steps` distinct timesteps in 0..T-1 (leading: steps_offset pushes the top past T - 1; trailing: its
+    float arange overshoots to timestep -1 at some step counts, e.g. 61 of 1000).
+    """
+    T, steps = int(num_train_timesteps), int(steps)
+    if timestep_spacing not in TIMESTEP_SPACINGS:
+        raise ValueError(f"timestep_spacing must be one of 'leading', 'trailing', 'linspace', got {timestep_spacing!r}")
+    if not 1 <= steps <= T:
+        raise ValueError(f'steps must be in 1..{T}, got {steps}')
+    if timestep_spacing == 'leading':
+        timesteps = (np.arange(steps) * (T // steps)).round()[::-1].astype(np.int64) + int(steps_offset)
+    elif timestep_spacing == 'trailing':
+        timesteps = np.round(np.arange(T, 0, -T / steps)).astype(np.int64) - 1
+    else:
+        timesteps = np.linspace(0, T - 1, steps).round()[::-1].astype(np.int64)
+    if len(timesteps) != steps or timesteps.min() < 0 or timesteps.max() > T - 1 or np.any(np.diff(timesteps) >= 0):
+        raise ValueError(f'timestep_spacing {timestep_spacing!r} (steps_offset {steps_offset}) with {steps} steps of '
+                         f'{T}: diffusers visits the timesteps {timesteps[:3].tolist()} ... {timesteps[-3:].tolist()}, '
+                         f'not {steps} distinct ones in 0..{T - 1}; choose another number of steps')
+    return timesteps
+
 #----------------------------------------------------------------------------
 # EDM sigma grid (Karras et al. 2022, eq. 5).
 
@@ -172,24 +211,3 @@ class DDPMSchedule:
 
     def sigma(self, timestep):
         return float(np.exp(np.interp(timestep, np.arange(len(self.abar)), self.log_sigmas)))
-
-def ddpm_timesteps(steps, num_train_timesteps=1000, spacing='leading', steps_offset=0):
-    """The decreasing timesteps diffusers' DDPM/DDIM schedulers visit in a `steps`-step run; [steps] int.
-
-    'leading': (steps-1-i) * (T // steps) + steps_offset (SD1.5: 100 steps give 991, 981, ..., 1);
-    'trailing': round(T - i T / steps) - 1 (10 steps: 999, 899, ..., 99); 'linspace': round(linspace(T-1, 0)).
-    """
-    T = num_train_timesteps
-    if not 1 <= steps < T:
-        raise ValueError(f'steps must be in 1..{T - 1}, got {steps}')
-    if spacing == 'leading':
-        timesteps = np.arange(steps - 1, -1, -1) * (T // steps) + steps_offset
-    elif spacing == 'trailing':
-        timesteps = np.round(np.arange(T, 0, -T / steps)).astype(np.int64) - 1
-    elif spacing == 'linspace':
-        timesteps = np.linspace(0, T - 1, steps).round()[::-1].astype(np.int64)
-    else:
-        raise ValueError(f"timestep_spacing must be 'leading', 'trailing' or 'linspace', got {spacing!r}")
-    if timesteps[0] > T - 1:
-        raise ValueError(f'{steps} steps with steps_offset {steps_offset} reach timestep {timesteps[0]} > {T - 1}')
-    return timesteps.astype(np.int64)

@@ -76,6 +76,19 @@ def step_moments(x, denoised, sigma, sigma_next):
     ratio = sigma_next ** 2 / sigma ** 2
     return ratio * x + (1 - ratio) * denoised, step_variance(sigma, sigma_next)
 
+def _condition_name(label):
+    return 'the unconditional reference (-1)' if label == UNCONDITIONAL else f'hypothesis {label}'
+
+def _check_finite(values, conditions, sigma, step, steps, what='the denoiser'):
+    """Raise FloatingPointError naming sigma, the step and the conditions whose rows of `values` [R, ...] are
+    not all finite; `conditions` [R] labels the rows (a label, or a name such as 'the guided estimate')."""
+    bad = ~torch.isfinite(values.reshape(len(values), -1)).all(-1)
+    if bad.any():
+        named = dict.fromkeys(_condition_name(c) if not isinstance(c, str) else c
+                              for c, b in zip(conditions, bad.tolist()) if b)
+        raise FloatingPointError(f'{what} returned NaN or inf at sigma = {sigma:.6g} (step {step} of {steps}) '
+                                 f'for {", ".join(named)}')
+
 #----------------------------------------------------------------------------
 
 def sample(
@@ -97,7 +110,12 @@ def sample(
     sigmas[0..N-1] or None, denoised=[N, keep_denoised, ...] x0 estimates at sigmas[0..N-1] or None,
     distances=[N, B, H, H] float32 squared distances between the hypotheses' x0 estimates at sigmas[0..N-1]
     (for the control variates of entropic.posterior.posterior_martingales) or None,
-    calls=denoiser evaluations (rows))."""
+    calls=denoiser evaluations (rows)).
+
+    Raises FloatingPointError at the first step where any branch it evaluated (a tracked hypothesis, the
+    trajectories' own conditions, the unconditional reference, the guided estimate, a posterior variance)
+    is NaN or inf, naming sigma, the step and the hypotheses: the one check every backend goes through.
+    """
     sigmas = [float(s) for s in sigmas]
     if sigmas[-1] != 0 or any(a <= b for a, b in zip(sigmas, sigmas[1:])):
         raise ValueError('sigmas must be strictly decreasing and end at 0')
@@ -126,13 +144,15 @@ def sample(
     if keep_distances and not tracking:
         raise ValueError('keep_distances needs tracked hypotheses')
 
-    for i in tqdm(range(len(sigmas) - 1), disable=not progress, desc='sampling', unit='step'):
+    steps = len(sigmas) - 1
+    for i in tqdm(range(steps), disable=not progress, desc='sampling', unit='step'):
         sigma, sigma_next = sigmas[i], sigmas[i + 1]
         w = guidance.scale_at(sigma)
         # Denoiser evaluations: every tracked hypothesis, then whatever the sampler needs beyond them.
         if tracking:   # every hypothesis in one batch, the branches a guided sampler evaluates anyway
             D_h = denoiser(torch.cat([x] * H), sigma, hypothesis_rows).reshape(H, *x.shape)   # [H, B, ...]
             calls += H * B
+            _check_finite(D_h, hypotheses.tolist(), sigma, i, steps)
             if keep_distances:      # by differences, not from inner products: no cancellation as D_h -> D_g
                 flat = D_h.reshape(H, B, dim)
                 distances.append(torch.stack([(flat[h] - flat).square().sum(-1, dtype=torch.float64).T
@@ -143,15 +163,17 @@ def sample(
             both = denoiser(torch.cat([x, x]), sigma, branch_rows)
             D_own, D_u = both[:B], both[B:]
             calls += 2 * B
+            _check_finite(both, branch_rows.tolist(), sigma, i, steps)
         if D_own is None:
             D_own = denoiser(x, sigma, labels)
             calls += B
+            _check_finite(D_own, labels.tolist(), sigma, i, steps)
         if w != 1 and D_u is None:
             D_u = denoiser(x, sigma, torch.full_like(labels, UNCONDITIONAL))
             calls += B
+            _check_finite(D_u, [UNCONDITIONAL] * B, sigma, i, steps)
         D_g = D_own if w == 1 else D_u + w * (D_own - D_u)
-        if not torch.isfinite(D_g).all():
-            raise FloatingPointError(f'the denoiser returned NaN or inf at sigma = {sigma:.6g} (step {i})')
+        _check_finite(D_g, [f'the guided estimate (w = {w:g})'] * B, sigma, i, steps)
         if keep_denoised:
             denoised.append(D_g[:keep_denoised].clone())
         mean_g, var = step_moments(x, D_g, sigma, sigma_next)
@@ -161,7 +183,9 @@ def sample(
         shrink = 1 - sigma_next ** 2 / sigma ** 2                                    # c
         step_var = torch.full((B,), var, dtype=torch.float64, device=x.device)
         if sampler_variance == 'exact':
-            step_var = step_var + shrink ** 2 * denoiser.posterior_variance(sigma, labels).to(step_var)
+            posterior_var = denoiser.posterior_variance(sigma, labels).to(step_var)
+            _check_finite(posterior_var, labels.tolist(), sigma, i, steps, 'the posterior variance')
+            step_var = step_var + shrink ** 2 * posterior_var
         eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
         residual = step_var.sqrt().to(x.dtype).view(B, *[1] * (x.dim() - 1)) * eps   # x' - mu_guided
         x = mean_g + residual
@@ -171,7 +195,9 @@ def sample(
             diff = torch.sub(residual + shrink * D_g, D_h, alpha=shrink).reshape(H, B, dim)  # r + c (D_g - D_h)
             sq_dist = diff.to(torch.promote_types(diff.dtype, torch.float32)).square().sum(-1, dtype=torch.float64)
             if kernel == 'exact':
-                kernel_var = var + shrink ** 2 * denoiser.posterior_variance(sigma, hypotheses).to(sq_dist)[:, None]
+                posterior_var = denoiser.posterior_variance(sigma, hypotheses).to(sq_dist)
+                _check_finite(posterior_var, hypotheses.tolist(), sigma, i, steps, 'the posterior variance')
+                kernel_var = var + shrink ** 2 * posterior_var[:, None]
                 log_lik = -sq_dist / (2 * kernel_var) - 0.5 * dim * torch.log(kernel_var)
             else:   # one variance for every hypothesis: its normalising constant cancels in the softmax
                 log_lik = -sq_dist / (2 * var)

@@ -18,10 +18,14 @@ log.info(f'{name}: {len(sigmas) - 1} steps from sigma {sigmas[0]:.4g}, {snakemak
 
 
 def track(reference_class=None):
-    return gmm_estimators.track_mixture(
-        mixture, sigmas, snakemake.params.trajectories, snakemake.params.seed, reference_class=reference_class,
-        start=variant['start'], progress=True, guidance=guidance, kernel=variant['kernel'],
-        sampler_variance=variant['sampler_variance'], keep_distances=variant['estimate'] == 'combined')
+    try:
+        return gmm_estimators.track_mixture(
+            mixture, sigmas, snakemake.params.trajectories, snakemake.params.seed, reference_class=reference_class,
+            start=variant['start'], progress=True, guidance=guidance, kernel=variant['kernel'],
+            sampler_variance=variant['sampler_variance'], keep_distances=variant['estimate'] == 'combined')
+    except FloatingPointError as err:   # the sampler names the noise level and hypothesis; say which run
+        against = 'every component' if reference_class is None else f'class {reference_class} against the reference'
+        raise FloatingPointError(f"gmm/{info['name']} tracker {name}, {against} ({snakemake.input.means}): {err}") from None
 
 
 all_components = track()

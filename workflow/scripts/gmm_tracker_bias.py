@@ -31,9 +31,13 @@ for steps in study['steps']:
     reference = exact.exact_entropy_curve(mixture.project(), sigmas[:-1][::-1], hypotheses,
                                           snakemake.params.exact['points'], snakemake.params.exact['replicates'], rng)
     for name, (kernel, sampler_variance) in KERNELS.items():
-        levels, *tracked, _ = gmm_estimators.track_mixture(
-            mixture, sigmas, study['trajectories'], snakemake.params.seed + steps, kernel=kernel,
-            sampler_variance=sampler_variance)
+        try:
+            levels, *tracked, _ = gmm_estimators.track_mixture(
+                mixture, sigmas, study['trajectories'], snakemake.params.seed + steps, kernel=kernel,
+                sampler_variance=sampler_variance)
+        except FloatingPointError as err:   # the sampler names the noise level and hypothesis; say which run
+            raise FloatingPointError(f"gmm/{info['name']} tracker bias, {steps} steps, kernel {name} "
+                                     f"({snakemake.input.means}): {err}") from None
         curve = posterior.tracked_curve(levels, *tracked, classes)
         error = curve['H'] - reference['H']
         worst = int(np.argmax(np.abs(error)))

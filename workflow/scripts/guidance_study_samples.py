@@ -34,11 +34,14 @@ else:
                                                 pd.read_csv(snakemake.input.windows), io.read_curve(snakemake.input.curve))
 labels = np.tile(classes, study['samples'] // len(classes))
 arrays, table = dict(labels=labels), {}
+source = ', '.join(str(p) for p in snakemake.input if not str(p).endswith('.csv'))     # the network (or mixture) files
 for name, guidance in methods.items():
-    arrays[f'x/{name}'] = guidance_study.sample_method(denoiser, guidance, labels, shape, sigmas, snakemake.params.seed,
-                                                       device=device, init_std=init_std)
-    if not np.isfinite(arrays[f'x/{name}']).all():
-        raise FloatingPointError(f'{snakemake.wildcards.name} guidance study, method {name}: NaN or inf in the samples')
+    try:
+        arrays[f'x/{name}'] = guidance_study.sample_method(denoiser, guidance, labels, shape, sigmas,
+                                                           snakemake.params.seed, device=device, init_std=init_std)
+    except FloatingPointError as err:   # the sampler names the noise level and hypothesis; say which study and network
+        raise FloatingPointError(f'{snakemake.wildcards.track}/{snakemake.wildcards.name} guidance study, '
+                                 f'{which} set, method {name} ({source}): {err}') from None
     table[name] = dict(scale=float(guidance.scale), sigma_lo=float(guidance.sigma_lo), sigma_hi=float(guidance.sigma_hi),
                        placement=guidance.describe(), spent=guidance_study.guidance_spent(guidance, sigmas))
     log.info(f"{name}: {guidance.describe()} at w = {guidance.scale:g}, {len(labels)} samples")

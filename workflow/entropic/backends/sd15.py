@@ -8,14 +8,14 @@ and names partitions of them; sampling depends on the prompts only, so editing a
 the readouts.
 """
 
-from .. import download, noise
+from .. import download
 from .base import Download, Model, file_errors, resolve
 from .pretrained import BATCH, PretrainedBackend
 
 #----------------------------------------------------------------------------
 
-FOLDER = 'resources/stable-diffusion-v1-5'
-FILES = [f'{FOLDER}/{name}' for name in download.SD15_FILES]      # model_index.json first
+FILES = [f'{download.SD15_FOLDER}/{name}' for name in download.SD15_FILES]      # model_index.json first
+TOKENIZER = [path for path in FILES if '/tokenizer/' in path]
 
 class SD15Backend(PretrainedBackend):
     name = 'sd15'
@@ -35,8 +35,7 @@ class SD15Backend(PretrainedBackend):
     hypothesis_file = 'prompts'
 
     def check(self, spec, key, config, root):
-        from ..models import sd15
-        errors = file_errors(spec, 'prompts', key, root, sd15.read_prompt_file)
+        errors = file_errors(spec, 'prompts', key, root, read_prompts)
         if not spec['sampler']['steps'] < 1000:
             errors.append(f'config key {key}.sampler.steps: SD1.5 has 1000 timesteps; need steps < 1000')
         return errors
@@ -47,11 +46,20 @@ class SD15Backend(PretrainedBackend):
         return dict(enumerate(prompts))
 
     def partition_files(self, spec, config, root):
-        return {'file': str(resolve(root, spec['prompts']))}
+        # with the tokenizer: the first job to have it refuses prompts it cannot tell apart, before any sampling
+        return {'file': str(resolve(root, spec['prompts'])), 'tokenizer': TOKENIZER}
 
     def partitions(self, files):
+        """The prompt file's partitions; ValueError if the tokenizer cannot tell two prompts apart, and a warning
+        in the job's log for every prompt it truncates (entropic.models.sd15.check_prompt_tokens)."""
+        import logging
+        import os
         from ..models import sd15
-        return sd15.read_prompt_file(files['file'])[1]
+        prompts, partitions = sd15.read_prompt_file(files['file'])
+        tokenizer = sd15.load_tokenizer(os.path.dirname(files['tokenizer'][0]))
+        for warning in sd15.check_prompt_tokens(tokenizer, prompts, files['file']):
+            logging.getLogger('entropic').warning(warning)
+        return partitions
 
     def model_downloads(self, spec):
         return {path: Download(repo=download.SD15_REPO, file=name) for path, name in zip(FILES, download.SD15_FILES)}
@@ -64,10 +72,10 @@ class SD15Backend(PretrainedBackend):
         from ..models import sd15
         dtype = torch.float16 if device == 'cuda' else torch.float32
         denoiser, _ = sd15.load_denoiser(pipeline_folder(files), list(hypotheses.values()), device, dtype,
-                                         max_batch=spec['batch'])
+                                         max_batch=spec['batch'], source='the prompts in play')
         config = denoiser.unet.config
         return Model(denoiser, list(hypotheses), (config.in_channels, config.sample_size, config.sample_size),
-                     noise.DDPMSchedule(denoiser.abar, 'leading', 1), device)
+                     denoiser.schedule, device)
 
     def decoder_files(self, spec):
         return [path for path in FILES if '/vae/' in path]
@@ -78,6 +86,17 @@ class SD15Backend(PretrainedBackend):
         from ..models import edm2, sd15
         vae = edm2.load_vae(os.path.dirname(files['vae'][0]), device)
         return lambda latents: sd15.decode(vae, torch.as_tensor(latents))
+
+def read_prompts(path):
+    """The prompts of a prompt file, checked (entropic.models.sd15.read_prompt_file); where the tokenizer is
+    already downloaded, also that the text encoder tells them apart (check_prompt_tokens). Otherwise the
+    first jobs that load it, the partitions and the sampling, check that."""
+    import os
+    from ..models import sd15
+    prompts, _ = sd15.read_prompt_file(path)
+    if all(os.path.isfile(name) for name in TOKENIZER):
+        sd15.check_prompt_tokens(sd15.load_tokenizer(os.path.dirname(TOKENIZER[0])), prompts, path)
+    return prompts
 
 def pipeline_folder(files):
     """The pipeline folder of the network files: model_index.json lies at its top."""

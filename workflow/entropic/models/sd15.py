@@ -20,6 +20,7 @@ diffusers and transformers are imported only where a pipeline is loaded, so this
 """
 
 import json
+import logging
 import math
 import pathlib
 import re
@@ -51,34 +52,23 @@ def timestep_for_sigma(sigma, abar):
     Exact at integer timesteps and monotone between them. A sigma outside [sigma(0), sigma(T-1)] raises
     ValueError; one within a relative 1e-6 of an end (float32 rounding) is taken as that end.
     """
-    log_sigmas = np.log(ddpm_sigmas(abar))
-    lo, hi = math.exp(log_sigmas[0]), math.exp(log_sigmas[-1])
-    if not lo * (1 - 1e-6) <= sigma <= hi * (1 + 1e-6):
-        raise ValueError(f'sigma = {sigma:.6g} lies outside the noise levels of the SD schedule, '
-                         f'[sigma(0), sigma({len(log_sigmas) - 1})] = [{lo:.6g}, {hi:.6g}]')
-    log_sigma = min(max(math.log(sigma), log_sigmas[0]), log_sigmas[-1])
-    return float(np.interp(log_sigma, log_sigmas, np.arange(len(log_sigmas), dtype=np.float64)))
+    return noise.DDPMSchedule(abar).timestep(sigma)
 
 def sampler_sigmas(
     steps,                      # number of DDIM steps (denoiser evaluations per trajectory and hypothesis)
     abar,                       # [T] alpha_bar of the training schedule
     steps_offset = 1,           # the scheduler config's steps_offset (SD1.5: 1)
+    timestep_spacing = 'leading',  # the scheduler config's timestep_spacing (SD1.5: absent, i.e. 'leading')
 ):
-    """Decreasing EDM noise levels of an SD run with diffusers' "leading" timestep spacing, then 0; [steps + 1].
+    """Decreasing EDM noise levels of an SD run, then 0; [steps + 1]: the sigma_t of the timesteps diffusers'
+    DDIM scheduler visits for this spacing and offset (noise.ddpm_timesteps; 100 steps, leading, offset 1:
+    991, 981, ..., 1). ValueError where that grid is not `steps` distinct timesteps.
 
-    diffusers' DDIM/DDPM schedulers with timestep_spacing='leading' visit the timesteps
-    t_i = (steps - 1 - i) * (T // steps) + steps_offset, i = 0 .. steps-1 (100 steps: 991, 981, ..., 1);
-    these are their sigma_t. The last step goes from sigma(t=1) straight to the x0 estimate (sigma = 0),
-    where diffusers' DDIM with set_alpha_to_one=False stops at sigma(t=0) ~ 0.029 instead, a difference far
-    below what the VAE decoder resolves.
+    The last step goes from the last timestep straight to the x0 estimate (sigma = 0), where diffusers' DDIM
+    with set_alpha_to_one=False stops at sigma(t=0) ~ 0.029 instead: no network call happens there and no
+    posterior is tracked there, and the difference is far below what the VAE decoder resolves.
     """
-    T = len(abar)
-    if not 1 <= steps < T:
-        raise ValueError(f'steps must be in 1..{T - 1}, got {steps}')
-    timesteps = np.arange(steps - 1, -1, -1) * (T // steps) + steps_offset
-    if timesteps[0] > T - 1:
-        raise ValueError(f'{steps} steps with steps_offset {steps_offset} reach timestep {timesteps[0]} > {T - 1}')
-    return np.append(ddpm_sigmas(abar)[timesteps], 0.0)
+    return noise.DDPMSchedule(abar, timestep_spacing, steps_offset).sigmas({'steps': steps})
 
 #----------------------------------------------------------------------------
 # The denoiser.
@@ -92,11 +82,14 @@ class SD15Denoiser:
         empty_embedding,            # [L, C] (or [1, L, C]) embedding of the empty prompt: the reference, UNCONDITIONAL
         abar,                       # [T] alpha_bar of the training schedule (alphas_cumprod)
         max_batch = 32,             # most rows per UNet call, to bound memory
+        timestep_spacing = 'leading',   # the sampling grid of the scheduler config (noise.ddpm_timesteps)
+        steps_offset     = 1,
     ):
         self.unet = unet
         self.num_classes = len(prompt_embeddings)
         self.abar = np.asarray(abar, dtype=np.float64)
         self.max_batch = int(max_batch)
+        self.schedule = noise.DDPMSchedule(self.abar, timestep_spacing, steps_offset)   # its grid, sigma <-> t
         empty = torch.as_tensor(empty_embedding).reshape(1, *prompt_embeddings.shape[1:])
         # Row k is prompt k; row K the empty prompt, picked by UNCONDITIONAL.
         self.embeddings = torch.cat([torch.as_tensor(prompt_embeddings), empty]).to(unet.device, unet.dtype)
@@ -110,7 +103,7 @@ class SD15Denoiser:
         if ((labels < UNCONDITIONAL) | (labels >= K)).any():
             raise ValueError(f'labels must be 0..{K - 1} or {UNCONDITIONAL} (the empty prompt), got {labels.unique().tolist()}')
         rows = torch.where(labels == UNCONDITIONAL, K, labels).to(self.embeddings.device)
-        t = timestep_for_sigma(float(sigma), self.abar)
+        t = self.schedule.timestep(float(sigma))
         x_t = x / math.sqrt(1 + sigma ** 2)     # = sqrt(abar_t) x: back to the VP state the UNet saw in training
         eps = torch.empty_like(x)
         for start in range(0, len(x), self.max_batch):   # every label in one call, at most max_batch rows at a time
@@ -119,10 +112,45 @@ class SD15Denoiser:
             timestep = torch.full((len(sample),), t, dtype=torch.float32, device=sample.device)
             out = self.unet(sample, timestep, encoder_hidden_states=self.embeddings[rows[chunk]]).sample
             eps[chunk] = out.to(x.device, x.dtype)
-        if not torch.isfinite(eps).all():
-            raise FloatingPointError(f'the SD UNet returned NaN or inf at sigma = {sigma:.6g} (timestep {t:.3f})')
         # x0 = (x_t - sqrt(1 - abar) eps) / sqrt(abar) (Ho et al. 2020 eq. 15) = x - sigma eps in EDM coordinates.
         return x - sigma * eps
+
+def check_prompt_tokens(
+    tokenizer,                  # the pipeline's CLIP tokenizer (load_tokenizer); model_max_length tokens are read
+    prompts,                    # the K prompts of the hypotheses; the empty prompt, the reference, is added
+    source,                     # what to name in messages: the prompt file
+):
+    """Warnings (one line per prompt the text encoder truncates, with the words it drops, as diffusers warns);
+    ValueError naming both prompts if two hypotheses (or a prompt and the empty reference) have the same
+    tokens after tokenisation and truncation: their embeddings, and so every denoiser output, are then
+    identical, and no partition between them can speciate."""
+    length = tokenizer.model_max_length
+    rows = tokenizer(list(prompts) + [''], padding='max_length', max_length=length, truncation=True).input_ids
+    names = [f'prompts[{k}] {prompt!r}' for k, prompt in enumerate(prompts)] + ['the empty prompt (the reference, -1)']
+    first = {}
+    for k, row in enumerate(rows):
+        j = first.setdefault(tuple(row), k)
+        if j != k:
+            raise ValueError(f'{source}: {names[j]} and {names[k]} are the same hypothesis to the text encoder: '
+                             f'identical after tokenisation and truncation to {length} tokens; make them differ '
+                             'within what the encoder reads')
+    warnings = []
+    for k, prompt in enumerate(prompts):
+        tokens = tokenizer.tokenize(prompt)     # without BOS and EOS, which take 2 of the `length` places
+        if len(tokens) > length - 2:
+            dropped = tokenizer.decode(tokenizer.convert_tokens_to_ids(tokens[length - 2:])).strip()
+            warnings.append(f'{source}: prompts[{k}] is {len(tokens) + 2} tokens long and the text encoder reads '
+                            f'{length}: it drops {dropped!r}')
+    return warnings
+
+def load_tokenizer(folder):
+    """The CLIP tokenizer in `folder` (a pipeline's tokenizer/), offline; FileNotFoundError naming the download."""
+    import transformers
+    try:
+        return transformers.CLIPTokenizer.from_pretrained(folder, local_files_only=True)
+    except OSError as err:
+        raise FileNotFoundError(f'{folder}: cannot load the tokenizer ({err}); run the download rule for Stable '
+                                f'Diffusion 1.5 to fetch it') from err
 
 def encode_prompts(tokenizer, text_encoder, prompts):
     """Text embeddings of the prompts as diffusers' StableDiffusionPipeline.encode_prompt makes them (no
@@ -142,23 +170,48 @@ def _missing(path):
     return FileNotFoundError(f'{path}: not found; run the download rule for Stable Diffusion 1.5 '
                              f'(stable-diffusion-v1-5/stable-diffusion-v1-5) to fetch the model into this folder')
 
-def schedule_from_config(folder):
-    """abar of the scheduler config in `folder`/scheduler, checked to be SD1.5's kind (scaled linear, epsilon)."""
+# diffusers' DDIMScheduler defaults for the keys that decide which noise levels are visited and how the UNet's
+# output is read: a key absent from scheduler_config.json means this. (SD1.5's file is a PNDMScheduler config
+# with skip_prk_steps; we sample as DDIMScheduler.from_config(that file) does, and keys DDIM does not read,
+# such as skip_prk_steps, do not enter.)
+SCHEDULER_DEFAULTS = dict(num_train_timesteps=1000, beta_schedule='linear', trained_betas=None,
+                          rescale_betas_zero_snr=False, prediction_type='epsilon', timestep_spacing='leading',
+                          steps_offset=0, clip_sample=True, thresholding=False)
+# Those the backend honours only at one value: the schedule it computes (scaled linear betas from beta_start
+# and beta_end), the epsilon it converts to x0, and the unclipped, unthresholded x0 estimate the method reads
+# (the posterior mean E[x0 | x]; clip_sample_range, dynamic_thresholding_ratio and sample_max_value act only
+# through clip_sample and thresholding). set_alpha_to_one only moves the end of the last step, after the last
+# network call (sampler_sigmas). num_train_timesteps, beta_start, beta_end, timestep_spacing and steps_offset
+# are honoured at any value.
+SCHEDULER_SUPPORTED = dict(beta_schedule=('scaled_linear',), trained_betas=(None,), rescale_betas_zero_snr=(False,),
+                           prediction_type=('epsilon',), timestep_spacing=noise.TIMESTEP_SPACINGS,
+                           clip_sample=(False,), thresholding=(False,))
+
+def scheduler_config(folder):
+    """The scheduler config in `folder`/scheduler with DDIMScheduler's defaults filled in, checked: a key the
+    backend cannot honour raises ValueError naming the folder, the key, its value and what is supported."""
     path = pathlib.Path(folder) / 'scheduler' / 'scheduler_config.json'
     if not path.is_file():
         raise _missing(path)
-    config = json.loads(path.read_text())
-    expected = dict(beta_schedule='scaled_linear', prediction_type='epsilon', trained_betas=None,
-                    rescale_betas_zero_snr=False)
-    defaults = dict(prediction_type='epsilon', trained_betas=None, rescale_betas_zero_snr=False)  # diffusers' defaults
-    for key, value in expected.items():
-        found = config.get(key, defaults.get(key, '<missing>'))
-        if found != value:
-            raise ValueError(f'{folder}: scheduler config key {key!r} is {found!r}; the SD15 backend needs {value!r}')
+    given = json.loads(path.read_text())
+    config = {**SCHEDULER_DEFAULTS, **given}
     for key in ('beta_start', 'beta_end'):
         if key not in config:
             raise ValueError(f'{folder}: scheduler config key {key!r} is missing')
-    return alphas_cumprod(config['beta_start'], config['beta_end'], config.get('num_train_timesteps', 1000))
+    for key, supported in SCHEDULER_SUPPORTED.items():
+        value = config[key]
+        if not any(value == v and type(value) is type(v) for v in supported):
+            shown = f'a list of {len(value)} values' if isinstance(value, list) else repr(value)
+            absent = " (DDIMScheduler's default for an absent key)" if key not in given else ''
+            names = ' or '.join(filter(None, [', '.join(map(repr, supported[:-1])), repr(supported[-1])]))
+            raise ValueError(f'{folder}: scheduler config key {key!r} is {shown}{absent}; the SD15 backend '
+                             f'supports {names}')
+    return config
+
+def schedule_from_config(folder):
+    """abar of the scheduler config in `folder`/scheduler, checked to be one the backend honours (scheduler_config)."""
+    config = scheduler_config(folder)
+    return alphas_cumprod(config['beta_start'], config['beta_end'], config['num_train_timesteps'])
 
 def load_pipeline_components(
     folder,                     # local diffusers folder in the hub layout: unet/, vae/, text_encoder/, tokenizer/, scheduler/
@@ -180,7 +233,7 @@ def load_pipeline_components(
         unet = diffusers.UNet2DConditionModel.from_pretrained(folder / 'unet', torch_dtype=dtype, local_files_only=True)
         vae = diffusers.AutoencoderKL.from_pretrained(folder / 'vae', torch_dtype=dtype, local_files_only=True)
         text_encoder = transformers.CLIPTextModel.from_pretrained(folder / 'text_encoder', dtype=dtype, local_files_only=True)
-        tokenizer = transformers.CLIPTokenizer.from_pretrained(folder / 'tokenizer', local_files_only=True)
+        tokenizer = load_tokenizer(folder / 'tokenizer')
     except OSError as err:     # diffusers and transformers report missing weights as OSError
         raise FileNotFoundError(f'{folder}: cannot load the pipeline ({err}); run the download rule for Stable '
                                 f'Diffusion 1.5 to fetch the complete model') from err
@@ -194,11 +247,18 @@ def load_denoiser(
     device    = 'cuda',
     dtype     = torch.float16,
     max_batch = 32,             # most rows per UNet call
+    source    = 'the prompt file',  # where the prompts come from, for messages
 ):
-    """(SD15Denoiser over the prompts, vae) from a local folder: the two things a sampling job needs."""
+    """(SD15Denoiser over the prompts, vae) from a local folder: the two things a sampling job needs.
+    Prompts the text encoder cannot tell apart raise ValueError (check_prompt_tokens); truncated ones are
+    logged as warnings to the job's log (the 'entropic' logger)."""
     unet, vae, tokenizer, text_encoder, abar = load_pipeline_components(folder, device, dtype)
+    for warning in check_prompt_tokens(tokenizer, prompts, source):
+        logging.getLogger('entropic').warning(warning)
     embeddings = encode_prompts(tokenizer, text_encoder, list(prompts) + [''])
-    return SD15Denoiser(unet, embeddings[:-1], embeddings[-1], abar, max_batch=max_batch), vae
+    grid = scheduler_config(folder)
+    return SD15Denoiser(unet, embeddings[:-1], embeddings[-1], abar, max_batch=max_batch,
+                        timestep_spacing=grid['timestep_spacing'], steps_offset=grid['steps_offset']), vae
 
 def decode(vae, latents, max_batch=8):
     """Latents in the denoiser's coordinates (scaled, ~unit variance) -> images in [0, 1], float32 numpy [B, H, W, 3].
