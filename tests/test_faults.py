@@ -120,3 +120,16 @@ def test_config_paths_cannot_leave_the_project_unless_absolute():
     escaping['models']['digits']['partitions'] = '../outside/partitions.yaml'
     assert validate_config(escaping) == ["config key models.digits.partitions: '../outside/partitions.yaml' lies "
                                          "outside the project; give an absolute path to use a file elsewhere"]
+
+
+def test_a_curve_without_a_posterior_may_leave_phi_nan_but_not_inf(tmp_path):
+    # I-MMSE forms no posterior: its phi columns are NaN by design; an inf is still an error.
+    curve = pd.DataFrame({c: [0.0, 1.0] for c in io.CURVE_COLUMNS})
+    curve['phi'] = curve['phi_se'] = np.nan
+    path = tmp_path / 'immse.csv'
+    curve.to_csv(path, index=False)
+    assert np.isnan(io.read_curve(path)['phi']).all()
+    curve.loc[0, 'phi'] = np.inf
+    curve.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"immse.csv: inf in columns \['phi', 'phi_se'\]"):
+        io.read_curve(path)
