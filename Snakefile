@@ -32,9 +32,11 @@ include: "workflow/rules/entropy.smk"
 include: "workflow/rules/speciation.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/guidance_study.smk"
+include: "workflow/rules/peers.smk"
 
 
 rule all:
     input:
         final_outputs(),
+        peer_outputs(),
     default_target: True

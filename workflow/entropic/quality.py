@@ -31,6 +31,17 @@ def reference_classifier(x_real, labels, seed=0):
     clf.fit(as_rows(x_real), as_rows(labels).reshape(-1).astype(np.int64))
     return clf
 
+def sample_classifier(backend, x_train, labels_train, mixture=None, seed=0):
+    """samples [N, ...] -> predicted classes [N] of a trained model's generated samples: the reference_classifier
+    of real digits (digits), the mixture's exact Bayes classifier at sigma = 0, the component of highest posterior
+    (gmm, `mixture` an entropic.gmm.GaussianMixture)."""
+    if backend == 'digits':
+        clf = reference_classifier(x_train, labels_train, seed)
+        return lambda samples: clf.predict(as_rows(samples))
+    if backend == 'gmm':
+        return lambda samples: mixture.log_posterior(as_rows(samples), 0.0).argmax(-1)
+    raise ValueError(f'no classifier of generated samples for the {backend!r} backend')
+
 def classifier_accuracy(clf, samples, labels):
     """Fraction of samples [N, ...] that `clf` assigns to their labels [N]."""
     predicted = clf.predict(as_rows(samples))

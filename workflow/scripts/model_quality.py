@@ -12,8 +12,8 @@ from entropic import io, placement, quality, trained
 log = io.job_logger(snakemake.log[0])
 spec = snakemake.params.data
 x_train, labels_train, _, mixture = trained.training_data(spec, snakemake.input, snakemake.params.data_seed)
-if spec['backend'] == 'digits':
-    classifier = quality.reference_classifier(x_train.numpy(), labels_train.numpy(), snakemake.params.seed)
+classify = quality.sample_classifier(spec['backend'], x_train.numpy(), labels_train.numpy(), mixture,
+                                     snakemake.params.seed)
 
 rows = []
 for name, path in zip(snakemake.params.runs, snakemake.input.samples):
@@ -23,12 +23,8 @@ for name, path in zip(snakemake.params.runs, snakemake.input.samples):
     run = snakemake.params.runs[name]
     row = dict(model=snakemake.wildcards.model, run=name, guidance=run.get('guidance', 1.0),
                interval=placement.describe_run(run), samples=len(x))
-    if spec['backend'] == 'digits':
-        row['accuracy'] = quality.classifier_accuracy(classifier, x, labels)
-        row['near_copies'] = quality.nearest_copies(x, x_train.numpy())
-    else:
-        row['accuracy'] = float(np.mean(mixture.log_posterior(x, 0.0).argmax(-1) == labels))
-        row['near_copies'] = np.nan
+    row['accuracy'] = float(np.mean(classify(x) == labels))
+    row['near_copies'] = quality.nearest_copies(x, x_train.numpy()) if spec['backend'] == 'digits' else np.nan
     log.info(f"{name}: accuracy {row['accuracy']:.4f} on {len(x)} conditional samples, near-copies {row['near_copies']:.4f}")
     rows.append(row)
 io.write_csv(pd.DataFrame(rows), snakemake.output[0])
