@@ -24,12 +24,17 @@ for name, means, mixture_path, curve_path, windows_path, (ax, ax_diff) in zip(
     info = io.read_json(mixture_path)
     curve = io.read_curve(curve_path).query("partition == 'classes'")
     window = pd.read_csv(windows_path).query("partition == 'classes' and coordinate == 't'").iloc[0]
-    ax.plot(curve['t'], curve['phi'], color='C0', label=fr"exact $\varphi(t)$, d = {info['dim']}")
+    exact_t, exact_phi = curve['t'].to_numpy(), curve['phi'].to_numpy()
     points = stored.query('dim == @info["dim"]')
     if len(points):
         table = peers.compare_clone_agreement(gmm.load_mixture(means, info).project(), points,
                                               snakemake.params.exact['points'], snakemake.params.exact['replicates'], rng)
         tables.append(table.assign(experiment=name))
+        # The exact values at their times extend the curve beyond the experiment's grid.
+        exact_t, exact_phi = np.concatenate([exact_t, table['t']]), np.concatenate([exact_phi, table['phi']])
+    order = np.argsort(exact_t)
+    ax.plot(exact_t[order], exact_phi[order], color='C0', label=fr"exact $\varphi(t)$, d = {info['dim']}")
+    if len(points):
         ax.errorbar(table['t'], table['phi_peer'], yerr=2 * table['peer_se'], fmt='o', color='C3', markersize=3.5,
                     capsize=2, label=f'Biroli et al. 2024, {peers.CLONE_PAIRS:,} clone pairs per point')
         ax_diff.fill_between(table['t'], -table['tolerance'], table['tolerance'], color='C3', alpha=0.15, linewidth=0,
@@ -41,10 +46,12 @@ for name, means, mixture_path, curve_path, windows_path, (ax, ax_diff) in zip(
                  f"{bool((table['difference'].abs() <= table['tolerance']).all())}")
     else:
         log.info(f"{name}: no stored points for d = {info['dim']}; the exact curve alone")
+        ax_diff.text(0.5, 0.5, f"no stored points for d = {info['dim']}", transform=ax_diff.transAxes, ha='center')
+        ax_diff.set_yticks([])
     ax.axhline(speciation.CLONE_AGREEMENT_LEVEL, color='0.6', linewidth=0.8, linestyle=':')
     plotting.mark_theory(ax, info['t_S'], label=r'$t_S=\frac{1}{2}\log\Lambda$')
     if np.isfinite(window['phi_crossing']):
-        plotting.mark_theory(ax, window['phi_crossing'], color='C0', label=r'$\varphi = 0.775$')
+        ax.axvline(window['phi_crossing'], color='C0', linestyle=':', linewidth=1.5, label=r'$t$ where $\varphi = 0.775$')
     ax_diff.axhline(0, color='0.3', linewidth=1)
     ax.set_title(f"{name}: two classes ±m, |m|² = d = {info['dim']}", fontsize=10)
     ax.set_ylabel(r'$\varphi(t)$: probability that two clones agree')
