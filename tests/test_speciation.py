@@ -91,6 +91,12 @@ def test_collision_measures_are_nan_where_the_curve_does_not_reach_them():
     assert np.isnan(speciation.collision_measures(sigma, below, 1000.0)[1])   # theory point off the grid
     above = np.linspace(1.0, 0.8, 20)                       # never falls to 0.775
     assert np.isnan(speciation.collision_measures(sigma, above, None)[0])
+    # Many curves at once (the bootstrap's way) give each curve's own answer.
+    falls = np.linspace(1.0, 0.5, 20)
+    crossings, at = speciation.collision_measures(sigma, np.column_stack([below, above, falls]), 10.0)
+    assert np.isnan(crossings[:2]).all()
+    assert crossings[2] == pytest.approx(speciation.collision_measures(sigma, falls, 10.0)[0])
+    assert at[2] == pytest.approx(speciation.collision_measures(sigma, falls, 10.0)[1])
 
 
 def test_collision_rows_agree_across_coordinates_and_carry_bootstrap_intervals():

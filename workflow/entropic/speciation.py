@@ -94,14 +94,26 @@ def window_measures(sigma, H, rate_log_sigma, coordinate):
 
 def collision_measures(sigma, phi, sigma_theory=None, level=CLONE_AGREEMENT_LEVEL):
     """(sigma where phi first falls to `level` walking up from the lowest noise, phi at sigma_theory), read on a
-    cubic-spline refinement in log sigma; sigma [L] increasing, phi [L] in [0, 1]. NaN where the curve does not
-    reach the level (it starts below it, or never falls to it) or sigma_theory (None included) lies off the grid."""
-    log_sigma, (phi,) = refine(np.log(np.asarray(sigma, dtype=np.float64)), [np.asarray(phi, dtype=np.float64)])
+    cubic-spline refinement in log sigma; sigma [L] increasing, phi [L] in [0, 1], or [L, B] for B curves at
+    once (then each result is [B]). NaN where a curve does not reach the level (it starts below it, or never
+    falls to it) or sigma_theory (None included) lies off the grid."""
+    phi = np.asarray(phi, dtype=np.float64)
     if not np.all(np.isfinite(phi)):
         raise ValueError('collision probability curve contains NaN or inf')
-    crossing = np.exp(_crossing(log_sigma, phi, level, 0, +1)) if phi[0] > level else np.nan
-    inside = sigma_theory is not None and log_sigma[0] <= np.log(sigma_theory) <= log_sigma[-1]
-    return crossing, float(np.interp(np.log(sigma_theory), log_sigma, phi)) if inside else np.nan
+    x, (fine,) = refine(np.log(np.asarray(sigma, dtype=np.float64)), [phi])       # fine: [F] or [F, B]
+    fine = fine.reshape(len(x), -1)
+    below = fine <= level
+    j = np.maximum(np.argmax(below, axis=0), 1)                                    # first level at or below
+    i = j - 1
+    columns = np.arange(fine.shape[1])
+    reached = below.any(0) & (fine[0] > level)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        log_crossing = x[i] + (x[j] - x[i]) * (fine[i, columns] - level) / (fine[i, columns] - fine[j, columns])
+    crossing = np.where(reached, np.exp(log_crossing), np.nan)
+    at = np.full(fine.shape[1], np.nan)
+    if sigma_theory is not None and x[0] <= np.log(sigma_theory) <= x[-1]:
+        at = np.array([np.interp(np.log(sigma_theory), x, column) for column in fine.T])
+    return (crossing, at) if phi.ndim == 2 else (float(crossing[0]), float(at[0]))
 
 def from_sigma(sigma, coordinate):
     """A noise level sigma in the given coordinate (VP time, sigma, log sigma)."""
@@ -135,8 +147,8 @@ def fit_windows(
         if phi_samples.shape != H_samples.shape:
             raise ValueError(f'phi_samples {phi_samples.shape} must match H_samples {H_samples.shape}')
         sigma_theory = theory.speciation_sigma(top_eigenvalue) if top_eigenvalue is not None else None
-        collision = np.array([collision_measures(sigma, phi_samples.mean(1), sigma_theory)] +
-                             [collision_measures(sigma, phi_samples[:, idx].mean(1), sigma_theory) for idx in boot_index])
+        curves = np.column_stack([phi_samples.mean(1)] + [phi_samples[:, idx].mean(1) for idx in boot_index])
+        collision = np.stack(collision_measures(sigma, curves, sigma_theory), -1)   # [1 + num_boot, 2]
     rows = []
     for coordinate in COORDINATES:
         row = dict(coordinate=coordinate, **window_measures(sigma, H_samples.mean(1), rate_samples.mean(1), coordinate))
