@@ -38,5 +38,4 @@ include: "workflow/rules/peers.smk"
 rule all:
     input:
         final_outputs(),
-        peer_outputs(),
     default_target: True

@@ -3,19 +3,6 @@
 # (entropic.cloning) against the tracker's readout of the same quantity.
 
 
-def peer_outputs():
-    """The figures and tables of this file that the target `all` builds."""
-    outputs = []
-    if GMM["figures"]["clone_agreement"]:
-        outputs += expand("results/figures/gmm_clone_agreement.{ext}", ext=["pdf", "png"])
-        outputs += expand("results/tables/gmm_clone_agreement.{ext}", ext=["csv", "md"])
-    for model, spec in MODELS.items():
-        if "cloning" in spec:
-            outputs += expand("results/figures/{model}_clone_agreement.{ext}", model=model, ext=["pdf", "png"])
-            outputs += expand("results/tables/{model}_clone_agreement.{ext}", model=model, ext=["csv", "md"])
-    return outputs
-
-
 rule fig_gmm_clone_agreement:
     """Our exact phi(t) of two-class mixtures against Biroli et al.'s clone agreement at every point they stored."""
     input:
