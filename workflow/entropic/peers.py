@@ -6,7 +6,10 @@ with the exact score, each branched at t into two clones with independent noise,
 whose ends fall in the same class (data/biroli2024_clone_agreement.csv, copied from their repository
 tbonnair/Dynamical-Regimes-of-Diffusion-Models, MIT licence). Two clones of x_t pick a class independently
 with probability p(z | x_t), so phi(t) = E sum_z p(z | X_t)^2: exactly the collision probability that
-entropic.exact computes from the posterior whose entropy the pipeline measures, with no sampling.
+entropic.exact computes from the posterior whose entropy the pipeline measures, with no sampling. Their
+forward process is the pipeline's VP time: x_t = e^{-t} x_0 + sqrt(1 - e^{-2t}) n is x_0 + sigma n rescaled,
+sigma = sqrt(e^{2t} - 1) (entropic.noise). Their m = (1, ..., 1); our experiments orient +-m at random, which
+changes nothing: the mixture is isotropic, so phi depends on m only through |m|^2 = d.
 
 A stored point differs from the exact phi by its Monte Carlo error, binomial with standard error
 sqrt(phi (1 - phi) / 10,000), and by the bias of their Euler-Maruyama sampler (dt = 0.01 from T = 10). That
