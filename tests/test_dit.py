@@ -305,3 +305,44 @@ def test_missing_files_name_the_download_and_a_vae_of_another_scale_is_refused(r
     (vae / 'config.json').write_text(json.dumps({**config, 'scaling_factor': 0.13025}))
     with pytest.raises(ValueError, match=r'scales latents by 0.13025; DiT was trained on SD VAE latents scaled by 0.18215'):
         dit.load_decoder(vae)
+
+
+def test_the_config_check_refuses_what_the_sampling_jobs_would_naming_the_key(resources, tmp_path, monkeypatch):
+    from pathlib import Path
+    from entropic.configuration import validate_config
+    root = Path(__file__).resolve().parents[1]
+    config = lambda **sampler: {'models': {'d': {'backend': 'dit', 'partitions': 'config/partitions/imagenet.yaml',
+                                                 'sampler': {'steps': 50, **sampler}}}}
+    monkeypatch.chdir(tmp_path)             # resources/ lie in the working directory
+    assert validate_config(config(), root=root) == []                  # nothing downloaded: the jobs will check
+    assert validate_config(config(steps=1001), root=root) == [
+        'config key models.d.sampler.steps: DiT has 1000 timesteps; need 1 <= steps <= 1000']
+    shutil.copytree(resources / 'resources', tmp_path / 'resources')
+    assert validate_config(config(), root=root) == []
+    index = tmp_path / 'resources' / 'DiT-XL-2-256' / 'model_index.json'
+    swapped = json.loads(index.read_text())
+    swapped['id2label']['0'], swapped['id2label']['1'] = swapped['id2label']['1'], swapped['id2label']['0']
+    index.write_text(json.dumps(swapped))
+    scheduler = tmp_path / 'resources' / 'DiT-XL-2-256' / 'scheduler' / 'scheduler_config.json'
+    scheduler.write_text(json.dumps({**SCHEDULER, 'prediction_type': 'v_prediction'}))
+    errors = validate_config(config(), root=root)
+    assert len(errors) == 2
+    assert errors[0].startswith("config key models.d.repo: resources/DiT-XL-2-256: scheduler config key "
+                                "'prediction_type' is 'v_prediction'; the DiT backend supports 'epsilon'")
+    assert errors[1].startswith('config key models.d.repo: resources/DiT-XL-2-256/model_index.json: id2label[0] is ')
+
+
+def test_the_dit_config_plans_its_downloads_and_sharded_runs(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(root / 'Snakefile'),
+                          '--directory', str(tmp_path), '--configfile', str(root / 'config' / 'dit-xl2-256.yaml')],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts = dict(re.findall(r'^(\w+)\s+(\d+)$', run.stdout, flags=re.M))
+    # 4 pipeline files and 2 VAE files; 4 runs of 12 shards; one decoding job (on a GPU) for the figures.
+    assert (counts['download'], counts['model_trajectories'], counts['model_images']) == ('6', '48', '1'), counts
+    for path in ['resources/DiT-XL-2-256/transformer/diffusion_pytorch_model.bin', 'resources/sd-vae-ft-ema/config.json']:
+        assert f'output: {path}\n' in run.stdout
