@@ -187,9 +187,10 @@ SCHEDULER_SUPPORTED = dict(beta_schedule=('scaled_linear',), trained_betas=(None
                            prediction_type=('epsilon',), timestep_spacing=noise.TIMESTEP_SPACINGS,
                            clip_sample=(False,), thresholding=(False,))
 
-def scheduler_config(folder):
+def scheduler_config(folder, supported=SCHEDULER_SUPPORTED, backend='SD15'):
     """The scheduler config in `folder`/scheduler with DDIMScheduler's defaults filled in, checked: a key the
-    backend cannot honour raises ValueError naming the folder, the key, its value and what is supported."""
+    backend cannot honour raises ValueError naming the folder, the key, its value and what is supported.
+    Another backend of a DDPM-trained diffusers pipeline passes its own {key: supported values} and name."""
     path = pathlib.Path(folder) / 'scheduler' / 'scheduler_config.json'
     if not path.is_file():
         raise _missing(path)
@@ -198,13 +199,13 @@ def scheduler_config(folder):
     for key in ('beta_start', 'beta_end'):
         if key not in config:
             raise ValueError(f'{folder}: scheduler config key {key!r} is missing')
-    for key, supported in SCHEDULER_SUPPORTED.items():
+    for key, supported in supported.items():
         value = config[key]
         if not any(value == v and type(value) is type(v) for v in supported):
             shown = f'a list of {len(value)} values' if isinstance(value, list) else repr(value)
             absent = " (DDIMScheduler's default for an absent key)" if key not in given else ''
             names = ' or '.join(filter(None, [', '.join(map(repr, supported[:-1])), repr(supported[-1])]))
-            raise ValueError(f'{folder}: scheduler config key {key!r} is {shown}{absent}; the SD15 backend '
+            raise ValueError(f'{folder}: scheduler config key {key!r} is {shown}{absent}; the {backend} backend '
                              f'supports {names}')
     return config
 
