@@ -32,6 +32,7 @@ include: "workflow/rules/entropy.smk"
 include: "workflow/rules/speciation.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/guidance_study.smk"
+include: "workflow/rules/peers.smk"
 
 
 rule all:

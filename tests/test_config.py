@@ -98,6 +98,17 @@ def test_default_and_test_configs_are_valid_and_get_defaults():
      ["models.xs.guidance_study.statistics: required for the 'edm2' backend"]),
     (lambda c: c['models']['digits']['guidance_study'].update(statistics='resources/dataset-refs/img512.pkl'),
      ["models.digits.guidance_study.statistics: the 'digits' backend measures its samples without reference statistics"]),
+    (lambda c: c['gmm']['figures'].update(clone_agreement=['nope']), ["gmm.figures.clone_agreement: unknown experiment 'nope'"]),
+    (lambda c: c['gmm']['figures'].update(clone_agreement=['k10-d1e4']),
+     ["gmm.figures.clone_agreement: 'k10-d1e4' is not Biroli et al.'s mixture"]),
+    (lambda c: c['gmm']['experiments']['k2-d256'].update(variance=2.0),
+     ["gmm.figures.clone_agreement: 'k2-d256' is not Biroli et al.'s mixture"]),
+    (lambda c: c['models']['digits']['cloning'].update(levels=[0.5, 200.0]),
+     ["models.digits.cloning.levels: [200.0] lie outside the sampler's range [0.002, 80]"]),
+    (lambda c: c['models']['digits']['cloning'].update(pairs=1), ['models.digits.cloning.pairs', 'less than the minimum of 10']),
+    (lambda c: c['models'].update(xs=dict(backend='edm2', net='edm2-img512-xs-2147483-0.045.pkl', cloning={},
+                                          gnet='edm2-img512-xs-uncond-2147483-0.045.pkl', partitions='config/partitions/imagenet.yaml')),
+     ["models.xs: cloning do not apply to the 'edm2' backend"]),
 ])
 def test_bad_config_names_the_key(mutate, expected):
     errors = errors_for(mutate)

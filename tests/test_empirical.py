@@ -27,6 +27,8 @@ def test_two_points_follow_the_two_class_closed_form():
     assert np.all(np.abs(curve['H'] - truth) <= tolerance(curve['H_se'], 4000))
     rate_truth = theory.two_class_rate(SIGMAS, m @ m, variance=0.0) * SIGMAS
     assert np.all(np.abs(curve['rate'] - rate_truth) <= tolerance(curve['rate_se'], 4000))
+    phi_truth = theory.two_class_collision(SIGMAS, m @ m, variance=0.0)
+    assert np.all(np.abs(curve['phi'] - phi_truth) <= tolerance(curve['phi_se'], 4000))
 
 
 @pytest.mark.parametrize('cells', [[[0], [1], [2]], [[0, 1], [2]], [[1], [UNCONDITIONAL]]],
@@ -45,6 +47,9 @@ def test_matches_exact_quadrature_of_the_same_point_set(cells):
     assert np.all(np.abs(curve['H'] - reference['H']) <= tolerance(se, 6000))
     rate_se = np.hypot(curve['rate_se'], reference['rate_se'])
     assert np.all(np.abs(curve['rate'] - reference['rate']) <= tolerance(rate_se, 6000))
+    phi_se = np.hypot(curve['phi_se'], reference['phi_se'])
+    assert np.all(np.abs(curve['phi'] - reference['phi']) <= tolerance(phi_se, 6000))
+    assert curve['phi_samples'].shape == (len(SIGMAS), 6000)
 
 
 def test_rate_integrates_to_the_entropy_drop():

@@ -7,6 +7,9 @@ for K = 10 equidistant classes with component variance 1 and sigma_S = 1, on the
 the paper's kernel is biased low (over-confident) by 0.29, 0.17, 0.090 nats at N = 16, 32, 64 (about
 6/N), the exact kernel variance in the likelihood alone leaves 0.125, 0.069, 0.035, and the exact
 variance in the sampler too leaves nothing significant (|bias| < 0.007 = 2.5 SE).
+The collision probability phi = E sum_c P_c^2 read from the same posteriors: with the exact kernels its only
+departure beyond 4 SE (4,000 trajectories) is at sigma_max = 80, where the paper's uniform start misses the
+exact phi - 1/C < 4e-4 (allowance 0.001); the paper's kernel reads it high (over-confident) by up to 0.045.
 
 The combined readout (the tracker's, less control variates of exact mean 0 along the same trajectories:
 posterior.compensated_curve) has the tracker's expectation with any kernel the sampler also uses; with
@@ -63,6 +66,11 @@ def tracked_curve(log_post, hypotheses, labels, cells):
     return h.mean(1), h.std(1, ddof=1) / np.sqrt(h.shape[1])
 
 
+def tracked_collision(log_post, hypotheses, labels, cells):
+    phi = posterior.trajectory_collisions(log_post, hypotheses, labels, cells)
+    return phi.mean(1), phi.std(1, ddof=1) / np.sqrt(phi.shape[1])
+
+
 @pytest.fixture(scope='module')
 def classes_run(mixture):
     sigmas = noise.edm_sigma_grid(64, append_zero=True)
@@ -78,6 +86,8 @@ def test_tracker_with_exact_kernels_matches_exact_entropy_k10(mixture, classes_r
     reference = exact_curve(mixture, levels, exact.Hypotheses.from_partition(mixture.weights, P.identity_partition(K)))
     check_agreement(H, se, reference['H'], reference['H_se'], bias=0.007)
     assert H[0] == pytest.approx(np.log(K), abs=0.01)
+    phi, phi_se = tracked_collision(log_post, list(range(K)), labels, P.identity_partition(K))
+    check_agreement(phi, phi_se, reference['phi'], reference['phi_se'], bias=0.001)
 
 
 @pytest.mark.parametrize('cells', [[[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], [[0, 1], [2], [3, 4, 5]], [[0], [1]]])
@@ -86,6 +96,8 @@ def test_tracked_partitions_match_exact_partition_entropy(mixture, classes_run, 
     H, se = tracked_curve(log_post, list(range(K)), labels, cells)
     reference = exact_curve(mixture, levels, exact.Hypotheses.from_partition(mixture.weights, cells))
     check_agreement(H, se, reference['H'], reference['H_se'], bias=0.007)
+    phi, phi_se = tracked_collision(log_post, list(range(K)), labels, cells)
+    check_agreement(phi, phi_se, reference['phi'], reference['phi_se'], bias=0.001)
 
 
 def test_paper_kernel_is_overconfident_by_the_measured_bias_k10(mixture):
@@ -96,6 +108,9 @@ def test_paper_kernel_is_overconfident_by_the_measured_bias_k10(mixture):
     reference = exact_curve(mixture, sigmas[:-1], exact.Hypotheses.from_partition(mixture.weights, P.identity_partition(K)))
     check_agreement(H, se, reference['H'], reference['H_se'], bias=0.090)
     assert (H - reference['H']).min() < -0.05     # the bias is there, and it is low
+    phi, phi_se = tracked_collision(log_post, list(range(K)), labels, P.identity_partition(K))
+    check_agreement(phi, phi_se, reference['phi'], reference['phi_se'], bias=0.045)
+    assert (phi - reference['phi']).max() > 0.02  # over-confident: two clones agree too often
 
 
 def test_binary_form_against_the_unconditional_reference(mixture):
@@ -141,6 +156,7 @@ def test_immse_matches_exact_entropy_and_rate_k10(mixture):
     check_agreement(curve['rate'], curve['rate_se'], reference['rate'], reference['rate_se'], bias=0.0)
     assert curve['H_samples'].shape == (48, 16)
     np.testing.assert_allclose(curve['H_samples'].mean(1), curve['H'], atol=1e-12)
+    assert np.isnan(curve['phi']).all() and 'phi_samples' not in curve    # no posterior, no phi
 
 
 def test_trajectory_entropies_refuse_untracked_cells(mixture, classes_run):
@@ -234,9 +250,13 @@ def test_combined_readout_matches_exact_entropy_with_less_variance(mixture, clas
     # The rate, a finite difference on the sampler's levels as the tracker's: 0.005 covers that difference's
     # own error (measured: 0.0026 beyond 4 SE for the 10 classes, whose peak rate is 1.15).
     check_agreement(combined['rate'], combined['rate_se'], reference['rate'], reference['rate_se'], bias=0.005)
+    check_agreement(combined['phi'], combined['phi_se'], reference['phi'], reference['phi_se'], bias=0.001)
     tracker = posterior.tracked_curve(levels, list(range(K)), labels, log_post, cells)
     in_play = np.asarray(labels)[np.isin(labels, sum(cells, []))]
     tracker_se = posterior.stratified_se(tracker['H_samples'], in_play)
     # Measured 6.0 to 9.0 (see the module docstring); a factor 3 leaves room for the sampling noise of the SEs.
     assert (tracker_se.max() / combined['H_se'].max()) ** 2 > 3
     stratified_check_of_mean_zero(tracker['H_samples'] - combined['H_samples'], in_play)
+    # phi with its own coefficients on the same martingales: variance 5.5 to 6.9 times smaller (measured).
+    assert (posterior.stratified_se(tracker['phi_samples'], in_play).max() / combined['phi_se'].max()) ** 2 > 3
+    stratified_check_of_mean_zero(tracker['phi_samples'] - combined['phi_samples'], in_play)

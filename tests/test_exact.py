@@ -13,8 +13,8 @@ def planar_mixture():
     return gmm.GaussianMixture(means, variance=0.6, weights=np.array([0.5, 0.3, 0.2]))
 
 
-def quadrature_entropy(mixture, sigma, cells):
-    """H[f(Z) | X_sigma] by the trapezoid rule on a fine grid in the plane, independent of the library."""
+def quadrature_posterior(mixture, sigma, cells):
+    """(density p(x) [n], cell posterior [n, C], cell area) on a fine grid in the plane, independent of the library."""
     members = P.in_play(cells, mixture.num_components)
     w = mixture.weights[members] / mixture.weights[members].sum()
     means = mixture.means[members]
@@ -28,8 +28,20 @@ def quadrature_entropy(mixture, sigma, cells):
     index = {int(k): i for i, k in enumerate(members)}
     cell_joint = np.stack([dens[:, [index[k] for k in cell]].sum(1) for cell in cells], 1)
     post = cell_joint / np.maximum(p_x, 1e-300)[:, None]
+    return p_x, post, step ** 2
+
+
+def quadrature_entropy(mixture, sigma, cells):
+    """H[f(Z) | X_sigma] by the trapezoid rule on a fine grid in the plane."""
+    p_x, post, area = quadrature_posterior(mixture, sigma, cells)
     h = -np.where(post > 0, post * np.log(np.where(post > 0, post, 1)), 0).sum(1)
-    return (p_x * h).sum() * step ** 2
+    return (p_x * h).sum() * area
+
+
+def quadrature_collision(mixture, sigma, cells):
+    """phi = E sum_c P(c | X_sigma)^2 by the trapezoid rule on the same grid."""
+    p_x, post, area = quadrature_posterior(mixture, sigma, cells)
+    return (p_x * (post ** 2).sum(1)).sum() * area
 
 
 def partition_curve(mixture, sigmas, cells, num_points, num_replicates, rng):
@@ -49,6 +61,20 @@ def test_exact_entropy_matches_quadrature(name):
     # Quadrature error is < 1e-8 here; the Monte Carlo estimate must sit within 4 standard errors.
     assert np.all(np.abs(curve['H'] - reference) <= 4 * curve['H_se'] + 1e-8), (curve['H'], reference, curve['H_se'])
     assert curve['H_se'].max() < 2e-3
+
+
+@pytest.mark.parametrize('name', list(CELLS))
+def test_collision_probability_matches_quadrature(name):
+    # phi from the same posterior as H: the quadrature's error is < 1e-8 here, the estimate within 4 SE.
+    mixture = planar_mixture()
+    sigmas = np.array([0.1, 0.5, 1.0, 2.0, 4.0])
+    curve = partition_curve(mixture, sigmas, CELLS[name], 512, 16, np.random.default_rng(0))
+    reference = np.array([quadrature_collision(mixture, s, CELLS[name]) for s in sigmas])
+    assert np.all(np.abs(curve['phi'] - reference) <= 4 * curve['phi_se'] + 1e-8), (curve['phi'], reference)
+    assert curve['phi_samples'].shape == (5, 16)
+    # Between 1 / C (no information) and 1 (certain); near 1 at sigma = 0.1, near 1 / C far above the means.
+    assert np.all((curve['phi'] >= 1 / len(CELLS[name]) - 1e-12) & (curve['phi'] <= 1 + 1e-12))
+    assert curve['phi'][0] > curve['phi'][-1]
 
 
 @pytest.mark.parametrize('name', list(CELLS))
@@ -87,6 +113,9 @@ def test_two_class_matches_closed_form(dim):
     # quasi-Monte Carlo points nor its standard error see: a floor of 1e-6 nats covers that regime.
     assert np.all(np.abs(curve['H'] - closed) <= 4 * curve['H_se'] + 1e-6)
     assert np.all(np.abs(curve['rate'] - closed_rate) <= 4 * curve['rate_se'] + 1e-6)
+    # The collision probability: 1 - phi is carried by the same rare draws near 0 nats, hence the same floor.
+    closed_phi = theory.two_class_collision(sigmas, mean_sq_norm=dim)
+    assert np.all(np.abs(curve['phi'] - closed_phi) <= 4 * curve['phi_se'] + 1e-6)
 
 
 def test_k10_standard_error_target_at_default_settings():

@@ -178,3 +178,16 @@ def test_atomic_writers_give_the_mode_of_a_plain_open_under_the_umask(umask, tmp
     written = sorted((tmp_path / 'out').iterdir())
     assert len(written) == 9
     assert {p.name: oct(p.stat().st_mode & 0o7777) for p in written} == {p.name: oct(expected) for p in written}
+
+
+def test_a_curve_without_a_posterior_may_leave_phi_nan_but_not_inf(tmp_path):
+    # I-MMSE forms no posterior: its phi columns are NaN by design; an inf is still an error.
+    curve = pd.DataFrame({c: [0.0, 1.0] for c in io.CURVE_COLUMNS})
+    curve['phi'] = curve['phi_se'] = np.nan
+    path = tmp_path / 'immse.csv'
+    curve.to_csv(path, index=False)
+    assert np.isnan(io.read_curve(path)['phi']).all()
+    curve.loc[0, 'phi'] = np.inf
+    curve.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"immse.csv: inf in columns \['phi', 'phi_se'\]"):
+        io.read_curve(path)

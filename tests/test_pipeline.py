@@ -34,11 +34,11 @@ def test_every_figure_and_table_is_built(run):
     for name in ('gmm_vp_dimension_sweep', 'gmm_ve_dimension_sweep', 'gmm_relative_width', 'gmm_hierarchy',
                  'gmm_estimators', 'gmm_guidance', 'gmm_tracker_bias', 'digits_samples', 'digits_speciation',
                  'digits_entropy', 'digits_guidance', 'gmm-net_entropy', 'digits_guidance_study',
-                 'gmm_guidance_study'):
+                 'gmm_guidance_study', 'gmm_clone_agreement', 'digits_clone_agreement'):
         for ext in ('pdf', 'png'):
             assert (run / 'results' / 'figures' / f'{name}.{ext}').stat().st_size > 10_000
     table = pd.read_csv(run / 'results' / 'tables' / 'gmm_windows.csv')
-    assert set(table['experiment']) == {'k2-d1e2', 'k2-d1e4', 'k4-d1e3', 'hierarchy-2x2'}
+    assert set(table['experiment']) == {'k2-d1e2', 'k2-d1e4', 'k2-d256', 'k4-d1e3', 'hierarchy-2x2'}
     assert set(table.query("experiment == 'k4-d1e3'")['estimator']) == {'exact', 'track', 'track-exact', 'track-ddpm',
                                                                          'track-cfg3', 'track-combined', 'immse'}
     # The combined readout of the same trajectories: less noise than the tracker's (measured: max SE 0.0067
@@ -69,6 +69,9 @@ def test_experiment_files_let_anyone_recompute_the_truth(run):
     # 1e-5 nats: the rare-event floor (tests/test_exact.py) for the test config's 8 x 128 points.
     assert np.all(np.abs(curve['H'] - closed) <= 4 * curve['H_se'] + 1e-5)
     np.testing.assert_allclose(curve['t'], 0.5 * np.log1p(curve['sigma'] ** 2))
+    closed_phi = theory.two_class_collision(curve['sigma'], mean_sq_norm, info['variance'])
+    assert np.all(np.abs(curve['phi'] - closed_phi) <= 4 * curve['phi_se'] + 1e-5)     # the same floor
+    assert set(np.load(folder / 'entropy' / 'exact.npz')) == {'sigma', 'classes/H', 'classes/rate', 'classes/phi'}
 
 
 def test_windows_bracket_their_estimates_and_carry_theory(run):
@@ -151,6 +154,7 @@ def test_tracked_and_immse_curves_agree_with_exact(run):
         # 4 SE plus the interpolation error of the 32-level exact grid (< 0.01 nats here), and for the paper's
         # kernel on the binary form its bias at 64 steps (< 0.01 nats for this mixture, sigma_S = 12.9).
         assert len(inside) > 10 and np.all(np.abs(inside['H'] - reference) <= 4 * inside['H_se'] + 0.02), name
+    assert pd.read_csv(folder / 'immse.csv')['phi'].isna().all()     # I-MMSE forms no posterior
     # The binary form never reaches 0 (the reference contains the class) and is skipped where undefined.
     assert pd.read_csv(folder / 'exact.csv').query("partition == '0-vs-reference'")['H'].min() > 0.1
     assert '0-vs-reference' not in set(pd.read_csv(folder / 'track-exact.csv')['partition'])
@@ -202,3 +206,23 @@ def test_guidance_study_compares_every_method_on_the_same_samples(run):
         assert (best['sigma_lo'], best['sigma_hi']) == (chosen['sigma_lo'], chosen['sigma_hi'])
         text = (tables / f'{name}_guidance_study.md').read_text()
         assert 'chosen on a separate tuning set' in text and 'Verdicts' in text
+
+
+def test_peers_numbers_and_their_cloning_experiment(run):
+    tables = run / 'results' / 'tables'
+    # Every stored point of d = 256 within its tolerance (tests/test_peers.py derives it); d = 100 has none.
+    stored = pd.read_csv(tables / 'gmm_clone_agreement.csv')
+    assert len(stored) == 19 and set(stored['experiment']) == {'k2-d256'}
+    assert np.all(stored['difference'].abs() <= stored['tolerance'])
+    # phi = 0.775 reads t_S for two classes: phi(t_S) = 0.775 and t at phi = 0.775 within 0.01 of 1/2 log Lambda.
+    windows = pd.read_csv(tables / 'gmm_windows.csv').query("experiment == 'k2-d256' and estimator == 'exact'").iloc[0]
+    assert windows['phi_t_S'] == pytest.approx(0.775, abs=2e-3) and windows['t_phi'] == pytest.approx(windows['t_S'], abs=0.01)
+    assert windows['t_phi_lo'] <= windows['t_phi'] <= windows['t_phi_hi']
+    models = pd.read_csv(tables / 'models_windows.csv')
+    assert models.query("estimator == 'unguided' and partition == 'classes'")['sigma_phi'].notna().all()
+    # The cloning on the digits network at the two configured levels, against the tracker at the same levels.
+    clones = pd.read_csv(tables / 'digits_clone_agreement.csv')
+    assert len(clones) == 2 and set(clones['pairs']) == {60} and clones['sigma'].is_monotonic_decreasing
+    assert clones['agreement'].between(0, 1).all() and clones['tracker_phi'].between(0.1, 1).all()
+    np.testing.assert_allclose(clones['difference'], clones['agreement'] - clones['tracker_phi'])
+    assert 'clone agreement' in (tables / 'digits_clone_agreement.md').read_text().splitlines()[0]

@@ -108,10 +108,26 @@ def test_tracking_is_finite_at_extreme_noise_with_low_precision_outputs(dtype):
     assert (log_post[-1].argmax(-1) == labels).float().mean() > 0.99
 
 
-def test_rejects_a_grid_that_does_not_end_at_zero():
-    with pytest.raises(ValueError, match='end at 0'):
-        sampler.sample(CountingDenoiser(), [80.0, 1.0], torch.zeros(1, dtype=torch.long), torch.zeros(1, 1),
-                       torch.Generator())
+def test_rejects_a_grid_that_is_not_decreasing_or_ends_below_zero():
+    for grid in ([80.0, 1.0, 2.0, 0.0], [80.0, -1.0]):
+        with pytest.raises(ValueError, match='strictly decreasing and end at 0 or above'):
+            sampler.sample(CountingDenoiser(), grid, torch.zeros(1, dtype=torch.long), torch.zeros(1, 1),
+                           torch.Generator())
+
+
+def test_a_run_stopped_above_zero_and_continued_is_the_same_run():
+    # What cloning relies on: the state at a level sigma_b > 0, continued with the same generator, ends exactly
+    # where one uninterrupted run ends.
+    mixture = gmm.simplex_mixture(3, 2, 8.0, np.random.default_rng(0), variance=0.3)
+    den = denoisers.GMMDenoiser(mixture)
+    sigmas = noise.edm_sigma_grid(16, append_zero=True)
+    labels = torch.full((50,), UNCONDITIONAL)
+    x = 80 * torch.randn(50, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    whole = sampler.sample(den, sigmas, labels, x, torch.Generator().manual_seed(1))['x']
+    generator = torch.Generator().manual_seed(1)
+    above = sampler.sample(den, sigmas[:9], labels, x, generator)['x']            # the state at sigmas[8] > 0
+    assert not torch.equal(above, x) and sigmas[8] > 0
+    assert torch.equal(sampler.sample(den, sigmas[8:], labels, above, generator)['x'], whole)
 
 
 class BrokenBelow:

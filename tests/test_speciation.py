@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from entropic import speciation
+from entropic import noise, speciation, theory
 
 MU, SCALE = np.log(5.0), 0.4     # logistic drop in log sigma centred at sigma = 5
 
@@ -68,3 +68,52 @@ def test_bootstrap_interval_covers_truth_and_scales_with_noise():
         assert row['theory'] == pytest.approx(np.log(5.0))
         widths.append(row['peak_hi'] - row['peak_lo'])
     assert widths[1] > 2 * widths[0]    # four times the noise: a clearly wider interval
+
+
+def test_collision_crossing_and_value_at_theory_on_the_two_class_closed_form():
+    from scipy.optimize import brentq
+    d = 256.0
+    sigma = np.sqrt(d) * np.geomspace(0.02, 20, 48)
+    phi = theory.two_class_collision(sigma, d)
+    crossing, at_theory = speciation.collision_measures(sigma, phi, theory.speciation_sigma(1 + d))
+    # phi depends on sigma only through s = d / (1 + sigma^2): solve phi(s) = 0.775 for s directly.
+    s_star = brentq(lambda s: theory.two_class_collision(np.sqrt(d / s - 1), d) - 0.775, 0.5, 2.0)
+    # Cubic spline on 48 levels over three decades: measured 1.2e-5 relative (3e-6 in phi at t_S).
+    assert crossing == pytest.approx(np.sqrt(d / s_star - 1), rel=1e-3)
+    assert at_theory == pytest.approx(theory.two_class_collision(theory.speciation_sigma(1 + d), d), abs=1e-4)
+    assert at_theory == pytest.approx(0.775, abs=1e-3)     # why 0.775 reads t_S for two classes
+
+
+def test_collision_measures_are_nan_where_the_curve_does_not_reach_them():
+    sigma = np.geomspace(1, 100, 20)
+    below = np.linspace(0.7, 0.5, 20)                       # starts below 0.775
+    assert np.isnan(speciation.collision_measures(sigma, below, 1000.0)[0])
+    assert np.isnan(speciation.collision_measures(sigma, below, 1000.0)[1])   # theory point off the grid
+    above = np.linspace(1.0, 0.8, 20)                       # never falls to 0.775
+    assert np.isnan(speciation.collision_measures(sigma, above, None)[0])
+    # Many curves at once (the bootstrap's way) give each curve's own answer.
+    falls = np.linspace(1.0, 0.5, 20)
+    crossings, at = speciation.collision_measures(sigma, np.column_stack([below, above, falls]), 10.0)
+    assert np.isnan(crossings[:2]).all()
+    assert crossings[2] == pytest.approx(speciation.collision_measures(sigma, falls, 10.0)[0])
+    assert at[2] == pytest.approx(speciation.collision_measures(sigma, falls, 10.0)[1])
+
+
+def test_collision_rows_agree_across_coordinates_and_carry_bootstrap_intervals():
+    d = 100.0
+    sigma = np.sqrt(d) * np.geomspace(0.03, 30, 40)
+    H = np.repeat(theory.two_class_entropy(sigma, d)[:, None], 64, 1)
+    rate = np.repeat(theory.two_class_rate(sigma, d)[:, None] * sigma[:, None], 64, 1)
+    rng = np.random.default_rng(0)
+    phi_samples = theory.two_class_collision(sigma, d)[:, None] + 0.01 * rng.standard_normal((40, 64))
+    rows = {r['coordinate']: r for r in speciation.fit_windows(sigma, H, rate, top_eigenvalue=1 + d, num_boot=50,
+                                                               rng=rng, phi_samples=phi_samples)}
+    assert rows['t']['phi_crossing'] == pytest.approx(noise.sigma_to_vp_time(rows['sigma']['phi_crossing']))
+    assert rows['log_sigma']['phi_crossing'] == pytest.approx(np.log(rows['sigma']['phi_crossing']))
+    for row in rows.values():
+        for name in speciation.COLLISION_MEASURES:
+            assert row[f'{name}_lo'] <= row[name] <= row[f'{name}_hi']
+    without = speciation.fit_windows(sigma, H, rate, top_eigenvalue=1 + d, num_boot=10, rng=rng)
+    assert all(np.isnan(r['phi_crossing']) and np.isnan(r['phi_at_theory_hi']) for r in without)
+    with pytest.raises(ValueError, match='phi_samples'):
+        speciation.fit_windows(sigma, H, rate, num_boot=10, phi_samples=phi_samples[:, :3])

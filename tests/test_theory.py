@@ -53,3 +53,32 @@ def test_vp_relative_width_shrinks_like_inverse_log_d():
     # 0.63, 0.30, 0.20 for |m|^2 = 1e2, 1e4, 1e6 (PAPER.md 3.2).
     rel = [speciation.two_class_windows(m2)['t']['width'] / speciation.two_class_windows(m2)['t']['peak'] for m2 in (1e2, 1e4, 1e6)]
     np.testing.assert_allclose(rel, [0.63, 0.30, 0.20], atol=0.01)
+
+
+def test_collision_probability_against_quadrature_in_the_means_direction():
+    # phi = E[p(+|y)^2 + p(-|y)^2] with y = the projection on m/|m|: y ~ N(+-|m|, v0 + sigma^2) and
+    # p(+|y) = sigmoid(2 |m| y / (v0 + sigma^2)); scipy's adaptive quadrature, independent of Gauss-Hermite.
+    from scipy.integrate import quad
+    from scipy.special import expit
+    from scipy.stats import norm
+    mean_sq_norm, variance = 30.0, 0.7
+    for sigma in (0.5, 3.0, 6.0, 20.0):
+        v, m = variance + sigma ** 2, np.sqrt(mean_sq_norm)
+
+        def integrand(y):
+            p = expit(2 * m * y / v)
+            return norm.pdf(y, m, np.sqrt(v)) * (p ** 2 + (1 - p) ** 2)   # by symmetry, class + alone
+
+        reference = quad(integrand, m - 40 * np.sqrt(v), m + 40 * np.sqrt(v), epsabs=1e-13, limit=400)[0]
+        # 160-node Gauss-Hermite on sech^2: measured error below 1e-9.
+        assert theory.two_class_collision(sigma, mean_sq_norm, variance) == pytest.approx(reference, abs=1e-8)
+
+
+def test_collision_probability_endpoints_and_the_075_reading():
+    assert theory.two_class_collision(1e8, 100.0) == pytest.approx(0.5, abs=1e-12)
+    assert theory.two_class_collision(1e-3, 100.0) == pytest.approx(1.0, abs=1e-12)
+    # Biroli et al. read t_S where phi = 0.775: phi at s = |m|^2 / (v0 + sigma^2) = 1, i.e. at t_S = 1/2 log Lambda
+    # when Lambda = v0 + |m|^2 is large (s = |m|^2 / Lambda there).
+    assert theory.two_class_collision(np.sqrt(100.0 - 1.0), 100.0) == pytest.approx(0.7752, abs=1e-4)
+    d = 256
+    assert theory.two_class_collision(theory.speciation_sigma(1.0 + d), float(d)) == pytest.approx(0.775, abs=1e-3)

@@ -14,5 +14,7 @@ Modules (one concern each):
   list), download (resumable downloads of weights);
 - beyond the paper: placement (guidance placed by a fitted window), guidance_study (the methods compared
   and their quality and diversity metrics), image_metrics (FID and FD-DINOv2 of pretrained models' images);
+- checked against peers: peers (published numbers, Biroli et al.'s clone agreement, beside our exact values),
+  cloning (their cloning experiment on any denoiser);
 - pipeline: io (atomic writes, validated reads), configuration (config validation), plotting (figure style).
 """

@@ -190,6 +190,7 @@ def _gmm_errors(gmm):
     named += [('gmm.track.experiments', n) for n in gmm['track']['experiments']]
     named += [('gmm.immse.experiments', n) for n in gmm['immse']['experiments']]
     named += [('gmm.figures.estimators', e) for e, _ in figures['estimators']]
+    named += [('gmm.figures.clone_agreement', n) for n in figures['clone_agreement']]
     named += [(key, gmm[section][field]) for key, section, field in (
         ('gmm.tracker_bias.experiment', 'tracker_bias', 'experiment'), ('gmm.figures.guidance', 'figures', 'guidance'))
         if gmm[section][field]]
@@ -226,6 +227,12 @@ def _gmm_errors(gmm):
         if 'statistics' in study:
             errors.append('config key gmm.guidance_study.statistics: the exact metrics of a mixture need no '
                           'reference statistics')
+    for name in figures['clone_agreement']:
+        spec = experiments.get(name)
+        if spec is not None and not (spec['kind'] == 'simplex' and spec['components'] == 2 and spec['variance'] == 1
+                                     and spec['signal_per_dim'] == 1 and spec.get('weights') in (None, [0.5, 0.5])):
+            errors.append(f"config key gmm.figures.clone_agreement: {name!r} is not Biroli et al.'s mixture (kind simplex, "
+                          'components 2, equal weights, signal_per_dim 1, variance 1)')
     hierarchy = figures['hierarchy']
     if hierarchy and experiments.get(hierarchy, {}).get('kind') != 'hierarchical':
         errors.append(f'config key gmm.figures.hierarchy: {hierarchy!r} is not a hierarchical experiment')
@@ -286,6 +293,11 @@ def _model_errors(models, config, root):
             errors += _study_errors(study, f'{key}.guidance_study')
         if not spec['sampler']['sigma_min'] < spec['sampler']['sigma_max']:
             errors.append(f'config key {key}.sampler: need sigma_min < sigma_max')
+        outside = [s for s in spec.get('cloning', {}).get('levels', []) if not
+                   spec['sampler']['sigma_min'] <= s <= spec['sampler']['sigma_max']]
+        if outside:
+            errors.append(f"config key {key}.cloning.levels: {outside} lie outside the sampler's range "
+                          f"[{spec['sampler']['sigma_min']:g}, {spec['sampler']['sigma_max']:g}]")
     return errors
 
 def validate_config(config, root):

@@ -13,6 +13,8 @@ and the bootstrap of the speciation windows can resample them. The rate uses the
 Rao-Blackwellised form (as in exact.py, with component variance 0):
 
     dH/dlog sigma = sigma^-2 E sum_c P(c | x) |D(x; c) - D(x)|^2.
+
+The same posterior gives the collision probability phi = E sum_c P(c | x)^2 (exact.py), per sample.
 """
 
 import numpy as np
@@ -38,8 +40,9 @@ def empirical_entropy_curve(
     rng,                # numpy Generator
     chunk = 512,        # samples per batch (memory: chunk x P floats)
 ):
-    """H[Z' | X_sigma] in nats and its rate dH/dlog sigma, with standard errors; the dict layout of
-    exact.exact_entropy_curve, with [L, N] per-sample values H_samples, rate_samples."""
+    """H[Z' | X_sigma] in nats, its rate dH/dlog sigma and the collision probability phi, with standard errors;
+    the dict layout of exact.exact_entropy_curve, with [L, N] per-sample values H_samples, rate_samples,
+    phi_samples."""
     points = np.asarray(points, dtype=np.float64)
     data_weights, membership, in_play = hypotheses.soft_membership()       # membership: [P', C]
     points = points[in_play]
@@ -53,6 +56,7 @@ def empirical_entropy_curve(
     members = [np.flatnonzero(membership[:, c]) for c in range(membership.shape[1])]   # points of each cell
     H = np.zeros((len(sigmas), num_samples))
     rate = np.zeros((len(sigmas), num_samples))
+    phi = np.zeros((len(sigmas), num_samples))
     for start in range(0, num_samples, chunk):
         rows = slice(start, start + chunk)
         for j, sigma in enumerate(sigmas):
@@ -61,6 +65,7 @@ def empirical_entropy_curve(
             post = np.exp(log_post)
             cell_prob = post @ membership                                           # P(c | x): [n, C]
             H[j, rows] = -xlogy(cell_prob, cell_prob).sum(-1)
+            phi[j, rows] = (cell_prob ** 2).sum(-1)                                 # sum_c P(c | x)^2
             # sum_c P_c |D_c - D|^2 = sum_c |A_c|^2 / P_c - |D|^2 with A_c = sum_p p_p M_pc x_p = P_c D_c.
             A = np.stack([(post[:, m] * membership[m, c]) @ points[m] for c, m in enumerate(members)], 1)  # [n, C, d]
             mean = post @ points                                                    # D(x) = sum_c A_c
@@ -70,7 +75,8 @@ def empirical_entropy_curve(
     n = np.full(len(sigmas), num_samples)
     return dict(H=H.mean(1), H_se=H.std(1, ddof=1) / np.sqrt(num_samples),
                 rate=rate.mean(1), rate_se=rate.std(1, ddof=1) / np.sqrt(num_samples),
-                n=n, H_samples=H, rate_samples=rate)
+                phi=phi.mean(1), phi_se=phi.std(1, ddof=1) / np.sqrt(num_samples),
+                n=n, H_samples=H, rate_samples=rate, phi_samples=phi)
 
 def class_hypotheses(labels, cells):
     """exact.Hypotheses over the points of a labelled set for a partition of the class labels (cells of

@@ -21,6 +21,10 @@ valid for any function f(Z) since f(Z) -> X0 -> X_sigma is a Markov chain:
 
 so dH/dlog sigma = c^2 / sigma^2 * E sum_c P(c | x) |mbar_c(x) - mbar(x)|^2,
 with mbar_c(x) the posterior mean of the component means under hypothesis c.
+
+The same posterior gives, at no extra cost, the collision probability phi = E sum_c P(c | x)^2: the
+probability that two independent draws of Z' given X_sigma agree, which is what Biroli et al. 2024
+(arXiv:2402.18491) measure by cloning reverse trajectories at x and classifying both ends.
 """
 
 import dataclasses
@@ -82,10 +86,11 @@ def exact_entropy_curve(
     num_replicates,     # R >= 2: independent scramblings; the standard error is their spread / sqrt(R)
     rng,                # numpy Generator
 ):
-    """H[Z' | X_sigma] in nats and its rate dH/dlog sigma, each with a standard error.
+    """H[Z' | X_sigma] in nats, its rate dH/dlog sigma and the collision probability phi = E sum_c P(c | x)^2
+    (dimensionless, in [1/C, 1]), each with a standard error.
 
-    Returns a dict of [L] arrays H, H_se, rate, rate_se, n (the (z, x) evaluations behind each level:
-    R * M * components in play) and the [L, R] replicate estimates H_samples, rate_samples.
+    Returns a dict of [L] arrays H, H_se, rate, rate_se, phi, phi_se, n (the (z, x) evaluations behind each
+    level: R * M * components in play) and the [L, R] replicate estimates H_samples, rate_samples, phi_samples.
     """
     data_weights, membership, in_play = hypotheses.soft_membership()       # membership: [K, C]
     sub = ProjectedMixture(projected.coords[in_play], projected.variance, data_weights)
@@ -100,7 +105,7 @@ def exact_entropy_curve(
     signal_proj = (gram - 0.5 * np.diag(gram))[None, :, None, :]            # [1, K(z), 1, K]
     log_w = np.log(sub.weights)
 
-    entropy, rate = [], []
+    entropy, rate, collision = [], [], []
     for sigma in np.asarray(sigmas, dtype=np.float64):
         v = sub.variance + sigma ** 2
         logits = (log_w + (signal_proj + np.sqrt(v) * noise_proj) / v).reshape(-1, K)  # [R*K*M, K]
@@ -111,10 +116,12 @@ def exact_entropy_curve(
         spread_all = post @ np.diag(gram) - ((post @ gram) * post).sum(-1)  # sum_k p_k |mu_k - mbar|^2
         if singletons:
             h = np.log(total) - np.einsum('nk,nk->n', post, shifted)        # -sum_k p_k log p_k
+            phi = np.einsum('nk,nk->n', post, post)                         # sum_k p_k^2
             within = 0.0
         else:
             cell_prob = post @ membership                                   # P(c | y): [n, C]
             h = -xlogy(cell_prob, cell_prob).sum(-1)
+            phi = np.einsum('nc,nc->n', cell_prob, cell_prob)               # sum_c P_c^2
             # Spread of the means inside the hypotheses: sum_k p_k G_kk - sum_c |A_c|^2 / P_c with
             # A_c = sum_k p_k M_kc mu_k = P_c * (posterior mean of the means under hypothesis c).
             weighted = post[:, :, None] * membership[None]                  # [n, K, C]
@@ -127,8 +134,10 @@ def exact_entropy_curve(
         # Per replicate: prior-weighted average over components of the mean over points.
         entropy.append(sub.weights @ h.reshape(R, K, M).mean(-1).T)        # [R]
         rate.append(sub.weights @ g.reshape(R, K, M).mean(-1).T)
+        collision.append(sub.weights @ phi.reshape(R, K, M).mean(-1).T)
 
-    entropy, rate = np.asarray(entropy), np.asarray(rate)
+    entropy, rate, collision = np.asarray(entropy), np.asarray(rate), np.asarray(collision)
     return dict(H=entropy.mean(-1), H_se=entropy.std(-1, ddof=1) / np.sqrt(R),
                 rate=rate.mean(-1), rate_se=rate.std(-1, ddof=1) / np.sqrt(R),
-                n=np.full(len(entropy), R * K * M), H_samples=entropy, rate_samples=rate)
+                phi=collision.mean(-1), phi_se=collision.std(-1, ddof=1) / np.sqrt(R),
+                n=np.full(len(entropy), R * K * M), H_samples=entropy, rate_samples=rate, phi_samples=collision)

@@ -19,8 +19,10 @@ import pandas as pd
 
 from . import noise
 
-CURVE_COLUMNS = ['partition', 'estimator', 'readout', 'sigma', 't', 'log_snr', 'H', 'H_se', 'rate', 'rate_se', 'n']
-NUMERIC_CURVE_COLUMNS = CURVE_COLUMNS[3:]
+CURVE_COLUMNS = ['partition', 'estimator', 'readout', 'sigma', 't', 'log_snr', 'H', 'H_se', 'rate', 'rate_se', 'n',
+                 'phi', 'phi_se']
+NUMERIC_CURVE_COLUMNS = CURVE_COLUMNS[3:11]     # finite everywhere
+COLLISION_COLUMNS = CURVE_COLUMNS[11:]          # finite, or NaN where the estimator has no posterior (I-MMSE)
 
 #----------------------------------------------------------------------------
 
@@ -107,7 +109,8 @@ def read_json(path):
         raise ValueError(f'{path}: cannot read JSON ({err})') from None
 
 def read_curve(path):
-    """A tidy entropy curve (CURVE_COLUMNS), checked for missing columns and non-finite values."""
+    """A tidy entropy curve (CURVE_COLUMNS), checked for missing columns and non-finite values (NaN is allowed
+    in the collision columns phi, phi_se of an estimator that has no posterior)."""
     try:
         frame = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
@@ -119,6 +122,9 @@ def read_curve(path):
     if not np.isfinite(numeric.to_numpy(dtype=np.float64)).all():
         bad = numeric.columns[~np.isfinite(numeric.to_numpy(dtype=np.float64)).all(0)].tolist()
         raise ValueError(f'{path}: NaN or inf in columns {bad}')
+    collision = frame[COLLISION_COLUMNS].to_numpy(dtype=np.float64)
+    if np.isinf(collision).any():
+        raise ValueError(f'{path}: inf in columns {COLLISION_COLUMNS}')
     return frame
 
 def curve_counts(paths):
@@ -158,13 +164,15 @@ def curve_frame(partition, estimator, readout, sigmas, curve):
     sigmas = np.asarray(sigmas, dtype=np.float64)
     return pd.DataFrame(dict(partition=partition, estimator=estimator, readout=readout, sigma=sigmas,
                              t=noise.sigma_to_vp_time(sigmas), log_snr=noise.sigma_to_log_snr(sigmas),
-                             **{k: curve[k] for k in ('H', 'H_se', 'rate', 'rate_se', 'n')}))
+                             **{k: curve[k] for k in ('H', 'H_se', 'rate', 'rate_se', 'n', 'phi', 'phi_se')}))
 
 def write_curves(curves, estimator, readout, sigmas, curve_path, samples_path):
     """Write {partition: curve dict} as the tidy curve CSV and, beside it, the npz of the per-trajectory (or
-    per-replicate) values `<partition>/H` and `<partition>/rate` that the window bootstrap resamples."""
+    per-replicate) values `<partition>/H`, `<partition>/rate` and, where the curve has them, `<partition>/phi`
+    that the window bootstrap resamples."""
     frames = [curve_frame(part, estimator, readout, sigmas, curve) for part, curve in curves.items()]
     write_csv(pd.concat(frames, ignore_index=True), curve_path)
-    arrays = {f'{part}/{key}': curve[f'{key}_samples'] for part, curve in curves.items() for key in ('H', 'rate')}
+    arrays = {f'{part}/{key}': curve[f'{key}_samples'] for part, curve in curves.items() for key in ('H', 'rate', 'phi')
+              if f'{key}_samples' in curve}
     save_npz(samples_path, sigma=np.asarray(sigmas, dtype=np.float64), **arrays)
 

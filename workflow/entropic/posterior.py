@@ -2,7 +2,9 @@
 
 Tracking (entropic.sampler): each trajectory carries log p(h | x_sigma) for the hypotheses in play; its
 posterior entropy, averaged over trajectories drawn from the joint (z, x), estimates H[f(Z) | X_sigma]
-(PAPER.md 2.2). Under guidance the trajectories are not drawn from the model's joint, and the same
+(PAPER.md 2.2), and its collision probability sum_c P(c | x)^2, averaged the same way, estimates
+phi = E sum_c P(c | X_sigma)^2, the probability that two clones branched at x_sigma end in the same cell
+(Biroli et al. 2024, arXiv:2402.18491). Under guidance the trajectories are not drawn from the model's joint, and the same
 average is a cross-entropy (PAPER.md 2.1). The denoiser calls the tracker already makes also give, at every
 step, the expectation of any function of the next posterior (posterior_martingales): the martingales left
 over are control variates of mean 0, and subtracting them removes much of the readout's variance at no
@@ -30,29 +32,41 @@ from .denoisers import UNCONDITIONAL
 #----------------------------------------------------------------------------
 # Readouts of tracked posteriors.
 
-def trajectory_entropies(log_posterior, hypotheses, labels, cells):
-    """Per-trajectory posterior entropy of a partition, for the trajectories whose label is in play.
+def trajectory_cell_log_posterior(log_posterior, hypotheses, labels, cells):
+    """Per-trajectory log posterior of a partition's cells, for the trajectories whose label is in play.
 
     log_posterior: [L, B, H] (entropic.sampler.sample), hypotheses: the H tracked conditions,
     labels: [B] each trajectory's condition, cells: lists of conditions (UNCONDITIONAL allowed).
-    Returns [L, B'] in nats.
+    Returns [L, B', C], normalised over the C cells.
     """
     keep, cols, groups = _in_play(hypotheses, labels, cells)
     log_posterior = torch.as_tensor(log_posterior).cpu().numpy()[:, keep][:, :, cols]
-    return P.entropy_from_log_probs(P.cell_log_posterior(log_posterior, groups))
+    return P.cell_log_posterior(log_posterior, groups)
+
+def trajectory_entropies(log_posterior, hypotheses, labels, cells):
+    """Per-trajectory posterior entropy of a partition (trajectory_cell_log_posterior's arguments); [L, B'] nats."""
+    return P.entropy_from_log_probs(trajectory_cell_log_posterior(log_posterior, hypotheses, labels, cells))
+
+def trajectory_collisions(log_posterior, hypotheses, labels, cells):
+    """Per-trajectory collision probability sum_c P(c | x)^2 of a partition (trajectory_cell_log_posterior's
+    arguments): the probability that two clones branched at the trajectory's state end in the same cell; [L, B']."""
+    return np.exp(2 * trajectory_cell_log_posterior(log_posterior, hypotheses, labels, cells)).sum(-1)
 
 def rate_samples(sigmas, entropies):
     """Per-trajectory dH/dlog sigma by finite differences on the (increasing) grid; [L, N]."""
     return np.gradient(entropies, np.log(sigmas), axis=0)
 
 def tracked_curve(levels, hypotheses, labels, log_posterior, cells):
-    """Curve dict (exact.exact_entropy_curve's layout) of one partition from tracked posteriors on the
-    increasing noise levels `levels` (log_posterior: [L, B, H] in that order)."""
-    h = trajectory_entropies(log_posterior, hypotheses, labels, cells)   # [L, N]
+    """Curve dict (exact.exact_entropy_curve's layout, phi included) of one partition from tracked posteriors
+    on the increasing noise levels `levels` (log_posterior: [L, B, H] in that order)."""
+    log_cells = trajectory_cell_log_posterior(log_posterior, hypotheses, labels, cells)   # [L, N, C]
+    h = P.entropy_from_log_probs(log_cells)
+    phi = np.exp(2 * log_cells).sum(-1)
     rates = rate_samples(levels, h)
     N = h.shape[1]
     return dict(H=h.mean(1), H_se=h.std(1, ddof=1) / np.sqrt(N), rate=rates.mean(1),
-                rate_se=rates.std(1, ddof=1) / np.sqrt(N), n=np.full(len(levels), N), H_samples=h, rate_samples=rates)
+                rate_se=rates.std(1, ddof=1) / np.sqrt(N), phi=phi.mean(1), phi_se=phi.std(1, ddof=1) / np.sqrt(N),
+                n=np.full(len(levels), N), H_samples=h, rate_samples=rates, phi_samples=phi)
 
 #----------------------------------------------------------------------------
 # Control variates along the tracked trajectories (no extra denoiser calls).
@@ -142,22 +156,27 @@ def compensated_curve(levels, hypotheses, labels, log_posterior, distances, cell
     expectation is the tracker's up to the O(1/N) that fitting the coefficients on the same trajectories
     leaves, far below the standard error. Standard errors are stratified by label (the design fixes the
     labels' counts) and allow for the F fitted coefficients. With no more than 2 F trajectories beyond the
-    number of labels it is the tracker's readout (coefficients 0)."""
+    number of labels it is the tracker's readout (coefficients 0). The collision probability phi is the
+    tracker's per-trajectory sum_c P_c^2 less the same martingales with coefficients fitted for it."""
     h, martingales = posterior_martingales(levels, hypotheses, labels, log_posterior, distances, cells,
                                            kernel_variance, draws, seed)
+    phi = trajectory_collisions(log_posterior, hypotheses, labels, cells)
     keep, _, _ = _in_play(hypotheses, labels, cells)
     strata = np.asarray(torch.as_tensor(labels).cpu())[keep]
     N, S, F = h.shape[1], len(np.unique(strata)), martingales.shape[-1]
     if N - S > 2 * F:
         coefficients = np.stack([_least_squares(h[j], martingales[j], strata) for j in range(len(h))])   # [L, F]
+        phi_coefficients = np.stack([_least_squares(phi[j], martingales[j], strata) for j in range(len(h))])
         inflation = np.sqrt((N - S) / (N - S - F))      # the fitted coefficients take F degrees of freedom
     else:                                               # too few trajectories to fit them: the tracker's readout
-        coefficients, inflation = np.zeros((len(h), F)), 1.0
+        coefficients, phi_coefficients, inflation = np.zeros((len(h), F)), np.zeros((len(h), F)), 1.0
     values = h - np.einsum('lbf,lf->lb', martingales, coefficients)
+    collisions = phi - np.einsum('lbf,lf->lb', martingales, phi_coefficients)
     rates = rate_samples(levels, values)
     return dict(H=values.mean(1), H_se=stratified_se(values, strata) * inflation, rate=rates.mean(1),
-                rate_se=stratified_se(rates, strata) * inflation, n=np.full(len(levels), N), coefficients=coefficients,
-                H_samples=values, rate_samples=rates)
+                rate_se=stratified_se(rates, strata) * inflation, phi=collisions.mean(1),
+                phi_se=stratified_se(collisions, strata) * inflation, n=np.full(len(levels), N),
+                coefficients=coefficients, H_samples=values, rate_samples=rates, phi_samples=collisions)
 
 def _least_squares(y, controls, strata, ridge=1e-6):
     """Coefficients of y on the controls [n, F] within strata, with a ridge of `ridge` times the largest
@@ -231,7 +250,10 @@ def immse_curve(
     """H[Z | X_sigma] and its rate dH/dlog sigma with standard errors, and [L, R] replicate estimates.
 
     Above the top level the rate of any mixture decays like sigma^-2, so the tail of the integral is
-    rate(sigma_L) / 2; it is added with its variance. Returns the dict layout of exact.exact_entropy_curve.
+    rate(sigma_L) / 2; it is added with its variance. Returns the dict layout of exact.exact_entropy_curve,
+    with phi and phi_se NaN and no phi_samples: the collision probability E sum_z p(z | x)^2 needs the
+    posterior p(z | x) itself, which this estimator never forms (it reads only the true class's denoiser
+    against the unconditional one along forward-noised data; no identity turns that into phi).
     """
     sigmas = np.asarray(sigmas, dtype=np.float64)
     counts = np.broadcast_to(samples_per_level, sigmas.shape).astype(int)
@@ -250,7 +272,8 @@ def immse_curve(
         groups[j] = [chunk.mean() for chunk in np.array_split(values, num_replicates)]
     # Levels are drawn independently, so the variance of H_j = H[Z] - sum_k coeff_jk rate_k is sum_k coeff_jk^2 var_k.
     return dict(H=prior_entropy - coeff @ rate, H_se=np.sqrt((coeff ** 2) @ rate_var),
-                rate=rate, rate_se=np.sqrt(rate_var), n=counts.copy(),
+                rate=rate, rate_se=np.sqrt(rate_var), phi=np.full(len(sigmas), np.nan),
+                phi_se=np.full(len(sigmas), np.nan), n=counts.copy(),
                 H_samples=prior_entropy - coeff @ groups, rate_samples=groups)
 
 def immse_allocated(

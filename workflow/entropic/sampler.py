@@ -93,7 +93,8 @@ def _check_finite(values, conditions, sigma, step, steps, what='the denoiser'):
 
 def sample(
     denoiser,                   # D(x, sigma, labels), see entropic.denoisers
-    sigmas,                     # [N+1] decreasing noise levels ending at 0 (noise.edm_sigma_grid(..., append_zero=True))
+    sigmas,                     # [N+1] decreasing noise levels ending at 0 (noise.edm_sigma_grid(..., append_zero=True)),
+                                # or above 0: the state there, to continue or branch from (entropic.cloning)
     labels,                     # [B] long: the condition each trajectory is drawn from (UNCONDITIONAL allowed)
     x_init,                     # [B, ...] states at sigmas[0]
     generator,                  # torch.Generator of the step noise
@@ -106,7 +107,7 @@ def sample(
     keep_distances = False,     # keep |D_h - D_g|^2 between the tracked hypotheses' x0 estimates at every step
     progress    = False,        # show a progress bar over steps
 ):
-    """Run the sampler; returns dict(x=[B, ...] samples, log_posterior=[N, B, H] float64 history at
+    """Run the sampler; returns dict(x=[B, ...] samples (the states at sigmas[-1]), log_posterior=[N, B, H] float64 history at
     sigmas[0..N-1] or None, denoised=[N, keep_denoised, ...] x0 estimates at sigmas[0..N-1] or None,
     distances=[N, B, H, H] float32 squared distances between the hypotheses' x0 estimates at sigmas[0..N-1]
     (for the control variates of entropic.posterior.posterior_martingales) or None,
@@ -117,8 +118,8 @@ def sample(
     is NaN or inf, naming sigma, the step and the hypotheses: the one check every backend goes through.
     """
     sigmas = [float(s) for s in sigmas]
-    if sigmas[-1] != 0 or any(a <= b for a, b in zip(sigmas, sigmas[1:])):
-        raise ValueError('sigmas must be strictly decreasing and end at 0')
+    if sigmas[-1] < 0 or any(a <= b for a, b in zip(sigmas, sigmas[1:])):
+        raise ValueError('sigmas must be strictly decreasing and end at 0 or above')
     for name, value in (('kernel', kernel), ('sampler_variance', sampler_variance)):
         if value not in ('sampler', 'exact'):
             raise ValueError(f"{name} must be 'sampler' or 'exact', got {value!r}")

@@ -11,6 +11,12 @@ Measures: the peak of the rate (location and height, refined by a parabola throu
 highest points), its full width at half maximum, the x where H crosses half its range, and the
 interval that carries the central 80% of the drop (H at 10% and 90% of its range). A measure that the
 curve does not reach (a half maximum beyond the grid) is NaN, never extrapolated.
+
+Where the curve comes with its collision probability phi = E sum_c P(c | x)^2 (the clone agreement of
+Biroli et al. 2024, arXiv:2402.18491), two more: the noise level where phi falls to 0.775, their reading of
+the speciation time (0.775 is the two-class phi at s = |m|^2 / Lambda = 1, i.e. at t_S for Lambda >> 1:
+entropic.theory.two_class_collision), and phi at the theory point t_S = 1/2 log Lambda. Both are properties
+of the noise level alone, the same point in every coordinate.
 """
 
 import numpy as np
@@ -20,6 +26,8 @@ from . import noise, theory
 
 COORDINATES = ('t', 'sigma', 'log_sigma')
 MEASURES = ('peak', 'peak_rate', 'width', 'width_low', 'width_high', 'half_entropy', 'drop80_low', 'drop80_high')
+CLONE_AGREEMENT_LEVEL = 0.775   # Biroli et al.'s reading of the speciation time: where phi falls to this
+COLLISION_MEASURES = ('phi_crossing', 'phi_at_theory')
 
 #----------------------------------------------------------------------------
 
@@ -84,6 +92,33 @@ def window_measures(sigma, H, rate_log_sigma, coordinate):
         drop80_low=_level_crossing(x, H, 0.1), drop80_high=_level_crossing(x, H, 0.9),
     )
 
+def collision_measures(sigma, phi, sigma_theory=None, level=CLONE_AGREEMENT_LEVEL):
+    """(sigma where phi first falls to `level` walking up from the lowest noise, phi at sigma_theory), read on a
+    cubic-spline refinement in log sigma; sigma [L] increasing, phi [L] in [0, 1], or [L, B] for B curves at
+    once (then each result is [B]). NaN where a curve does not reach the level (it starts below it, or never
+    falls to it) or sigma_theory (None included) lies off the grid."""
+    phi = np.asarray(phi, dtype=np.float64)
+    if not np.all(np.isfinite(phi)):
+        raise ValueError('collision probability curve contains NaN or inf')
+    x, (fine,) = refine(np.log(np.asarray(sigma, dtype=np.float64)), [phi])       # fine: [F] or [F, B]
+    fine = fine.reshape(len(x), -1)
+    below = fine <= level
+    j = np.maximum(np.argmax(below, axis=0), 1)                                    # first level at or below
+    i = j - 1
+    columns = np.arange(fine.shape[1])
+    reached = below.any(0) & (fine[0] > level)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        log_crossing = x[i] + (x[j] - x[i]) * (fine[i, columns] - level) / (fine[i, columns] - fine[j, columns])
+    crossing = np.where(reached, np.exp(log_crossing), np.nan)
+    at = np.full(fine.shape[1], np.nan)
+    if sigma_theory is not None and x[0] <= np.log(sigma_theory) <= x[-1]:
+        at = np.array([np.interp(np.log(sigma_theory), x, column) for column in fine.T])
+    return (crossing, at) if phi.ndim == 2 else (float(crossing[0]), float(at[0]))
+
+def from_sigma(sigma, coordinate):
+    """A noise level sigma in the given coordinate (VP time, sigma, log sigma)."""
+    return {'t': noise.sigma_to_vp_time(sigma), 'sigma': sigma, 'log_sigma': np.log(sigma)}[coordinate]
+
 def theory_value(top_eigenvalue, coordinate):
     """Biroli et al.'s speciation point t_S = 1/2 log Lambda in the given coordinate."""
     sigma_s = theory.speciation_sigma(top_eigenvalue)
@@ -97,13 +132,23 @@ def fit_windows(
     num_boot       = 200,   # bootstrap resamples of the N columns
     ci_level       = 0.95,  # two-sided confidence level of the percentile intervals
     rng            = None,  # numpy Generator for the bootstrap
+    phi_samples    = None,  # [L, N] the same columns' collision probabilities; None: the collision measures are NaN
 ):
     """One row (dict) per coordinate: every measure, its bootstrap CI (`<measure>_lo`, `<measure>_hi`),
-    the relative width (width / peak, for t and sigma) and the theory value."""
+    the relative width (width / peak, for t and sigma), the theory value, and the COLLISION_MEASURES with
+    their CIs (phi_crossing in the row's coordinate, phi_at_theory dimensionless)."""
     H_samples, rate_samples = np.asarray(H_samples), np.asarray(rate_samples)
     N = H_samples.shape[1]
     rng = np.random.default_rng(0) if rng is None else rng
     boot_index = rng.integers(N, size=(num_boot, N))
+    collision = np.full((num_boot + 1, 2), np.nan)          # [point estimate, bootstraps] x COLLISION_MEASURES
+    if phi_samples is not None:
+        phi_samples = np.asarray(phi_samples, dtype=np.float64)
+        if phi_samples.shape != H_samples.shape:
+            raise ValueError(f'phi_samples {phi_samples.shape} must match H_samples {H_samples.shape}')
+        sigma_theory = theory.speciation_sigma(top_eigenvalue) if top_eigenvalue is not None else None
+        curves = np.column_stack([phi_samples.mean(1)] + [phi_samples[:, idx].mean(1) for idx in boot_index])
+        collision = np.stack(collision_measures(sigma, curves, sigma_theory), -1)   # [1 + num_boot, 2]
     rows = []
     for coordinate in COORDINATES:
         row = dict(coordinate=coordinate, **window_measures(sigma, H_samples.mean(1), rate_samples.mean(1), coordinate))
@@ -115,6 +160,12 @@ def fit_windows(
             row[f'{name}_lo'], row[f'{name}_hi'] = lo, hi
         row['relative_width'] = row['width'] / row['peak'] if coordinate != 'log_sigma' else np.nan
         row['theory'] = theory_value(top_eigenvalue, coordinate) if top_eigenvalue is not None else np.nan
+        for j, name in enumerate(COLLISION_MEASURES):
+            values = collision[:, j] if name == 'phi_at_theory' else from_sigma(collision[:, j], coordinate)
+            row[name] = values[0]
+            boot = values[1:]
+            row[f'{name}_lo'], row[f'{name}_hi'] = np.nanquantile(boot, [(1 - ci_level) / 2, (1 + ci_level) / 2]) \
+                if np.isfinite(boot).any() else (np.nan, np.nan)
         rows.append(row)
     return rows
 

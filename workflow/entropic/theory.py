@@ -6,6 +6,9 @@
 - Two classes +-m with component variance v0: H[Z | X_sigma] = HH(s), s = |m|^2 / (v0 + sigma^2),
   HH(s) = E_{L ~ N(2s, 4s)} log(1 + e^{-L}), and by I-MMSE
   dH/dsigma = sigma^-3 (sigma^2 / (v0 + sigma^2))^2 |m|^2 E[1 - tanh^2(L / 2)].
+- The same two classes' collision probability phi = E sum_z p(z | X_sigma)^2, Biroli et al.'s clone
+  agreement (two reverse trajectories branched from X_sigma end in the same class with this probability):
+  phi = 1 - E[1 - tanh^2(L / 2)] / 2, so phi = 0.775 at s = 1, i.e. at t_S for Lambda = 1 + |m|^2 >> 1.
 """
 
 import numpy as np
@@ -50,3 +53,11 @@ def two_class_rate(sigma, mean_sq_norm, variance=1.0):
     s = two_class_snr(sigma, mean_sq_norm, variance)
     gain = _log_odds_expectation(s, lambda L: 1 - np.tanh(L / 2) ** 2)
     return sigma ** -3 * (sigma ** 2 / (variance + sigma ** 2)) ** 2 * mean_sq_norm * gain
+
+def two_class_collision(sigma, mean_sq_norm, variance=1.0):
+    """phi = E[p(+ | X_sigma)^2 + p(- | X_sigma)^2] for two equiprobable classes +-m: the probability that two
+    independent draws from the posterior agree, Biroli et al. 2024's clone agreement (arXiv:2402.18491, the
+    speciation order parameter of their cloning experiment). With p = sigmoid(L), p^2 + (1 - p)^2 = 1 - (1 - tanh^2(L / 2)) / 2;
+    from 1/2 at high noise to 1 at low noise; dimensionless, any shape of sigma."""
+    gain = _log_odds_expectation(two_class_snr(sigma, mean_sq_norm, variance), lambda L: 1 - np.tanh(L / 2) ** 2)
+    return 1 - gain / 2

@@ -276,4 +276,11 @@ def final_outputs():
         outputs += ["results/tables/gmm_guidance_study.csv", "results/tables/gmm_guidance_study.md"]
     if GMM["figures"]["hierarchy"]:
         outputs += expand("results/figures/gmm_hierarchy.{ext}", ext=["pdf", "png"])
+    # Checked against peers (workflow/rules/peers.smk).
+    if GMM["figures"]["clone_agreement"]:
+        outputs += expand("results/{kind}/gmm_clone_agreement.{ext}", zip, kind=["figures"] * 2 + ["tables"] * 2,
+                          ext=["pdf", "png", "csv", "md"])
+    for model in [m for m, spec in MODELS.items() if "cloning" in spec]:
+        outputs += expand("results/{kind}/{model}_clone_agreement.{ext}", zip, kind=["figures"] * 2 + ["tables"] * 2,
+                          model=[model] * 4, ext=["pdf", "png", "csv", "md"])
     return outputs

@@ -19,6 +19,9 @@ table = pd.DataFrame({
     't_width': t['width'], 't_relative_width': t['relative_width'],
     'sigma_S': s['theory'], 'sigma_peak': s['peak'], 'sigma_peak_lo': s['peak_lo'], 'sigma_peak_hi': s['peak_hi'],
     'sigma_relative_width': s['relative_width'],
+    # Biroli et al.'s reading of t_S (where the clone agreement phi falls to 0.775) and phi at t_S = 1/2 log Lambda.
+    't_phi': t['phi_crossing'], 't_phi_lo': t['phi_crossing_lo'], 't_phi_hi': t['phi_crossing_hi'],
+    'phi_t_S': t['phi_at_theory'], 'phi_t_S_lo': t['phi_at_theory_lo'], 'phi_t_S_hi': t['phi_at_theory_hi'],
 }).reset_index()
 io.write_csv(table, snakemake.output.csv)
 
@@ -30,6 +33,8 @@ markdown = pd.DataFrame({
     'K': table['K'], 'd': table['d'], 'n': table['n'],
     't_S = ½ log Λ': table['t_S'].map('{:.3f}'.format),
     't* (95% CI)': [ci(v, lo, hi, 4) for v, lo, hi in zip(table['t_peak'], table['t_peak_lo'], table['t_peak_hi'])],
+    't at φ = 0.775 (95% CI)': [ci(v, lo, hi, 4) for v, lo, hi in zip(table['t_phi'], table['t_phi_lo'], table['t_phi_hi'])],
+    'φ(t_S)': table['phi_t_S'].map('{:.3f}'.format),
     'FWHM_t': table['t_width'].map('{:.3f}'.format),
     'FWHM_t / t*': table['t_relative_width'].map('{:.3f}'.format),
     'σ_S = √(Λ−1)': table['sigma_S'].map('{:.4g}'.format),

@@ -20,6 +20,10 @@ table = pd.DataFrame({
     'sigma_half': np.exp(ls['half_entropy']), 'sigma_half_lo': np.exp(ls['half_entropy_lo']),
     'sigma_half_hi': np.exp(ls['half_entropy_hi']),
     'fwhm_log_sigma': ls['width'], 'drop80_low': np.exp(ls['drop80_low']), 'drop80_high': np.exp(ls['drop80_high']),
+    # Biroli et al.'s reading of the speciation point (where the clone agreement phi falls to 0.775), phi at sigma_S.
+    'sigma_phi': np.exp(ls['phi_crossing']), 'sigma_phi_lo': np.exp(ls['phi_crossing_lo']),
+    'sigma_phi_hi': np.exp(ls['phi_crossing_hi']), 'phi_sigma_S': ls['phi_at_theory'],
+    'phi_sigma_S_lo': ls['phi_at_theory_lo'], 'phi_sigma_S_hi': ls['phi_at_theory_hi'],
 }).reset_index()
 io.write_csv(table, snakemake.output.windows_csv)
 
@@ -32,6 +36,8 @@ io.write_markdown(pd.DataFrame({
     'model': table['model'], 'partition': table['partition'], 'estimator': table['estimator'], 'n': table['n'],
     'σ_S = √(Λ−1)': table['sigma_S'].map('{:.3g}'.format),
     'peak of dH/dlog σ, σ* (95% CI)': [ci(*v) for v in zip(table['sigma_peak'], table['sigma_peak_lo'], table['sigma_peak_hi'])],
+    'σ at φ = 0.775 (95% CI)': [ci(*v) for v in zip(table['sigma_phi'], table['sigma_phi_lo'], table['sigma_phi_hi'])],
+    'φ(σ_S)': table['phi_sigma_S'].map('{:.3f}'.format),
     'σ at half entropy (95% CI)': [ci(*v) for v in zip(table['sigma_half'], table['sigma_half_lo'], table['sigma_half_hi'])],
     'FWHM in log σ': table['fwhm_log_sigma'].map('{:.3f}'.format),
     '80% of the drop in σ': [f'[{lo:.3g}, {hi:.3g}]' for lo, hi in zip(table['drop80_low'], table['drop80_high'])],

@@ -39,6 +39,23 @@ SCHEMA = {
     },
 }
 
+SCHEMA['cloning'] = {
+    'description': ("Biroli et al.'s cloning experiment on this network (entropic.cloning): unconditional trajectories "
+                    'of its sampler branched at each level into two continuations with independent noise, both ends '
+                    "classified by the backend's reference classifier, the agreement rate against the tracker's "
+                    'phi = E sum_c p(c | x)^2 of the unguided `classes` curve (figure and table <model>_clone_agreement). '
+                    'Absent: no cloning.'),
+    'type': 'object', 'additionalProperties': False,
+    'properties': {
+        'pairs': {'description': 'Clone pairs per level (the binomial standard error is at most 0.5 / sqrt(pairs)).',
+                  'type': 'integer', 'minimum': 10, 'default': 1000},
+        'levels': {'description': ("Noise levels (EDM sigma) to branch at, each moved to the nearest level of the "
+                                   "model's sampler grid (where the tracker's curve is read); distinct grid levels."),
+                   'type': 'array', 'items': {'type': 'number', 'exclusiveMinimum': 0}, 'minItems': 1,
+                   'default': [0.25, 0.5, 1.0, 2.0, 4.0]},
+    },
+}
+
 def reference_schema(description, samples):
     """The `reference` key: the exact curve's noise levels, and Monte Carlo samples where it needs them."""
     properties = {'levels': {'description': 'Noise levels, log-uniform over the sampler\'s range.',
