@@ -212,13 +212,10 @@ SCHEDULER_SUPPORTED = dict(beta_schedule=('scaled_linear',), trained_betas=(None
                            prediction_type=('epsilon',), timestep_spacing=noise.TIMESTEP_SPACINGS,
                            clip_sample=(False,), thresholding=(False,))
 
-def scheduler_config(
-    folder,                         # a pipeline folder: its scheduler/scheduler_config.json is read
-    supported = SCHEDULER_SUPPORTED,    # {key: the values the backend honours}; the keys not listed at any value
-    backend   = 'SD15',             # the backend, for messages
-):
+def scheduler_config(folder, supported=SCHEDULER_SUPPORTED, backend='SD15'):
     """The scheduler config in `folder`/scheduler with DDIMScheduler's defaults filled in, checked: a key the
-    backend cannot honour raises ValueError naming the folder, the key, its value and what is supported."""
+    backend cannot honour raises ValueError naming the folder, the key, its value and what is supported.
+    Another backend of a DDPM-trained diffusers pipeline passes its own {key: supported values} and name."""
     path = pathlib.Path(folder) / 'scheduler' / 'scheduler_config.json'
     if not path.is_file():
         raise _missing(path)
@@ -227,12 +224,12 @@ def scheduler_config(
     for key in ('beta_start', 'beta_end'):
         if key not in config:
             raise ValueError(f'{folder}: scheduler config key {key!r} is missing')
-    for key, values in supported.items():
+    for key, supported in supported.items():
         value = config[key]
-        if not any(value == v and type(value) is type(v) for v in values):
+        if not any(value == v and type(value) is type(v) for v in supported):
             shown = f'a list of {len(value)} values' if isinstance(value, list) else repr(value)
             absent = " (DDIMScheduler's default for an absent key)" if key not in given else ''
-            names = ' or '.join(filter(None, [', '.join(map(repr, values[:-1])), repr(values[-1])]))
+            names = ' or '.join(filter(None, [', '.join(map(repr, supported[:-1])), repr(supported[-1])]))
             raise ValueError(f'{folder}: scheduler config key {key!r} is {shown}{absent}; the {backend} backend '
                              f'supports {names}')
     return config
