@@ -337,3 +337,18 @@ def test_the_two_repositories_download_to_their_own_folders():
         assert {d.repo for d in downloads.values()} == {repo}
         assert BACKEND.network_files('m', spec, 'unguided')['pipeline'][0] == f'{folder}/model_index.json'
         assert BACKEND.decoder_files(spec) == [f'{folder}/vae/config.json', f'{folder}/vae/diffusion_pytorch_model.safetensors']
+
+@pytest.mark.parametrize('name, folder', [('sd21', 'stable-diffusion-2-1'), ('sd21-base', 'stable-diffusion-2-1-base')])
+def test_the_configs_plan_their_downloads_and_runs(tmp_path, name, folder):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(root / 'Snakefile'),
+                          '--directory', str(tmp_path), '--configfile', str(root / 'config' / f'{name}.yaml')],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for job in ('download', 'model_trajectories', 'model_images', 'fig_model_guidance'):
+        assert f'\n{job} ' in run.stdout, job
+    assert f'resources/{folder}/unet/diffusion_pytorch_model.safetensors' in run.stdout
+    assert f'results/models/{name}/trajectories/cfg7p5-window/shard-8.npz' in run.stdout
