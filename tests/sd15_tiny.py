@@ -38,23 +38,26 @@ def write_tiny_tokenizer(folder, vocab=None, pad_token='<|endoftext|>'):
                        unk_token='<|endoftext|>'), f)
     return folder
 
+# The tiny UNet's config (SD2's adds its own keys to it, tests/sd21_tiny.py).
+TINY_UNET = dict(
+    block_out_channels  = (4, 8),
+    layers_per_block    = 1,
+    sample_size         = 8,
+    in_channels         = 4,
+    out_channels        = 4,
+    down_block_types    = ('DownBlock2D', 'CrossAttnDownBlock2D'),
+    up_block_types      = ('CrossAttnUpBlock2D', 'UpBlock2D'),
+    cross_attention_dim = 8,
+    norm_num_groups     = 2,
+)
+
 def build_tiny_pipeline(folder, seed=0):
     """Write unet/, vae/, text_encoder/, tokenizer/ and scheduler/ into `folder` (the hub layout); returns folder."""
     import diffusers
     import transformers
 
     torch.manual_seed(seed)     # the random initialisation of all three networks
-    unet = diffusers.UNet2DConditionModel(
-        block_out_channels  = (4, 8),
-        layers_per_block    = 1,
-        sample_size         = 8,
-        in_channels         = 4,
-        out_channels        = 4,
-        down_block_types    = ('DownBlock2D', 'CrossAttnDownBlock2D'),
-        up_block_types      = ('CrossAttnUpBlock2D', 'UpBlock2D'),
-        cross_attention_dim = 8,
-        norm_num_groups     = 2,
-    )
+    unet = diffusers.UNet2DConditionModel(**TINY_UNET)
     vae = diffusers.AutoencoderKL(
         block_out_channels  = [4, 8],
         in_channels         = 3,

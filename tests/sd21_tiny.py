@@ -15,7 +15,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sd15_tiny import build_tiny_pipeline as build_sd15_pipeline, tiny_vocab, write_tiny_tokenizer  # noqa: E402
+from sd15_tiny import TINY_UNET, build_tiny_pipeline as build_sd15_pipeline, tiny_vocab, write_tiny_tokenizer  # noqa: E402
 
 # The scheduler configs of stabilityai/stable-diffusion-2-1 and -2-1-base (scheduler/scheduler_config.json).
 SCHEDULERS = {
@@ -42,18 +42,10 @@ def build_tiny_pipeline(folder, variant='v', seed=0):
     build_sd15_pipeline(folder, seed)        # the VAE and the layout
     torch.manual_seed(seed + 1)              # the random initialisation of the UNet and the text encoder
     unet = diffusers.UNet2DConditionModel(
-        block_out_channels  = (4, 8),
-        layers_per_block    = 1,
-        sample_size         = 8,
-        in_channels         = 4,
-        out_channels        = 4,
-        down_block_types    = ('DownBlock2D', 'CrossAttnDownBlock2D'),
-        up_block_types      = ('CrossAttnUpBlock2D', 'UpBlock2D'),
-        cross_attention_dim = 8,
-        norm_num_groups     = 2,
-        attention_head_dim  = (2, 4),           # heads per block, as SD2's [5, 10, 20, 20]
+        **TINY_UNET,
+        attention_head_dim    = (2, 4),         # heads per block, as SD2's [5, 10, 20, 20]
         use_linear_projection = True,
-        upcast_attention    = variant == 'v',
+        upcast_attention      = variant == 'v',
     )
     vocab = sd2_vocab()
     text_encoder = transformers.CLIPTextModel(transformers.CLIPTextConfig(

