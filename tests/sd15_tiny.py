@@ -20,23 +20,36 @@ def tiny_vocab():
     tokens += list(string.ascii_lowercase) + [c + '</w>' for c in string.ascii_lowercase]
     return {token: i for i, token in enumerate(tokens)}
 
-def write_tiny_tokenizer(folder):
-    """The tiny CLIP tokenizer (one token per letter, 77 tokens) in the hub layout of SD1.5's tokenizer/ folder:
-    the slow tokenizer's vocab.json and merges.txt instead of transformers 5's tokenizer.json, and a
-    special-tokens map (entropic.download.SD15_FILES). Returns the folder."""
+def write_tiny_tokenizer(folder, vocab=None, pad_token='<|endoftext|>'):
+    """The tiny CLIP tokenizer (one token per letter, 77 tokens; `vocab` default tiny_vocab) in the hub layout of
+    SD1.5's tokenizer/ folder: the slow tokenizer's vocab.json and merges.txt instead of transformers 5's
+    tokenizer.json, and a special-tokens map (entropic.download.SD15_FILES) with `pad_token`. Returns the folder."""
     import transformers
 
-    vocab = tiny_vocab()
-    transformers.CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77).save_pretrained(folder)
+    vocab = tiny_vocab() if vocab is None else vocab
+    transformers.CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77, pad_token=pad_token).save_pretrained(folder)
     os.remove(f'{folder}/tokenizer.json')
     with open(f'{folder}/vocab.json', 'w') as f:
         json.dump(vocab, f)
     with open(f'{folder}/merges.txt', 'w') as f:
         f.write('#version: 0.2\n')
     with open(f'{folder}/special_tokens_map.json', 'w') as f:
-        json.dump(dict(bos_token='<|startoftext|>', eos_token='<|endoftext|>', pad_token='<|endoftext|>',
+        json.dump(dict(bos_token='<|startoftext|>', eos_token='<|endoftext|>', pad_token=pad_token,
                        unk_token='<|endoftext|>'), f)
     return folder
+
+# The tiny UNet's config (SD2's adds its own keys to it, tests/sd21_tiny.py).
+TINY_UNET = dict(
+    block_out_channels  = (4, 8),
+    layers_per_block    = 1,
+    sample_size         = 8,
+    in_channels         = 4,
+    out_channels        = 4,
+    down_block_types    = ('DownBlock2D', 'CrossAttnDownBlock2D'),
+    up_block_types      = ('CrossAttnUpBlock2D', 'UpBlock2D'),
+    cross_attention_dim = 8,
+    norm_num_groups     = 2,
+)
 
 def build_tiny_pipeline(folder, seed=0):
     """Write unet/, vae/, text_encoder/, tokenizer/ and scheduler/ into `folder` (the hub layout); returns folder."""
@@ -44,17 +57,7 @@ def build_tiny_pipeline(folder, seed=0):
     import transformers
 
     torch.manual_seed(seed)     # the random initialisation of all three networks
-    unet = diffusers.UNet2DConditionModel(
-        block_out_channels  = (4, 8),
-        layers_per_block    = 1,
-        sample_size         = 8,
-        in_channels         = 4,
-        out_channels        = 4,
-        down_block_types    = ('DownBlock2D', 'CrossAttnDownBlock2D'),
-        up_block_types      = ('CrossAttnUpBlock2D', 'UpBlock2D'),
-        cross_attention_dim = 8,
-        norm_num_groups     = 2,
-    )
+    unet = diffusers.UNet2DConditionModel(**TINY_UNET)
     vae = diffusers.AutoencoderKL(
         block_out_channels  = [4, 8],
         in_channels         = 3,

@@ -1,13 +1,14 @@
-"""A tiny digits network (random weights) for the DDPM-sampled digits backend."""
+"""The digits backend's tiny example (tests/backends/digits.py), sampled as a DDPM by the digits-vp backend."""
 
-import torch
+import importlib.util
+from pathlib import Path
 
-from entropic import networks
+_spec = importlib.util.spec_from_file_location('digits_example', Path(__file__).with_name('digits.py'))
+digits = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(digits)
 
 
 def example(folder):
-    torch.manual_seed(0)
-    net = networks.EDMPrecond(dim=64, num_classes=10, sigma_data=0.75, width=16, blocks=1)
-    networks.save_checkpoint(folder / 'results/models/m/checkpoint.pt', net, dict(num_classes=10))
-    return {'models': {'m': {'backend': 'digits-vp', 'partitions': 'config/partitions/digits.yaml',
-                             'network': {'width': 16, 'blocks': 1}, 'sampler': {'steps': 6}}}}
+    config = digits.example(folder)
+    config['models']['m']['backend'] = 'digits-vp'
+    return config

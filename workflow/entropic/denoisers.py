@@ -6,9 +6,10 @@ Every backend is called as `denoiser(x, sigma, labels)`:
     labels: [B] long tensor of hypothesis indices 0..K-1, or UNCONDITIONAL (-1) for the reference
             (unconditional) model,
 and returns the estimate of x0 with the shape and dtype of x. A backend may also define
-`posterior_variance(sigma, labels)`, the per-coordinate Var[x0 | x, label] (the denoiser's own
-uncertainty), which the exact tracking kernel uses; trained networks that predict an uncertainty
-(EDM2's log-variance head) can supply it the same way.
+`posterior_variance(sigma, labels, x)`, Var[x0 | x, label] (the denoiser's own uncertainty) at the states
+x [B, ...] of the rows, which the exact tracking kernel uses: [B], one variance for every coordinate of a
+row, or [B, ...] with x's shape, one per coordinate. Trained networks that predict an uncertainty supply it
+the same way: EDM2's log-variance head (one per noise level), DiT's learned variance (one per coordinate).
 """
 
 import numpy as np
@@ -48,8 +49,8 @@ class GMMDenoiser:
             mean[uncond] = torch.exp(self.log_posterior(x[uncond], sigma)) @ self.means
         return ((1 - shrink) * x.to(mean.dtype) + shrink * mean).to(x.dtype)
 
-    def posterior_variance(self, sigma, labels):
-        """Var[x0_i | x_sigma, k] = v0 sigma^2 / (v0 + sigma^2) for a component; [len(labels)]."""
+    def posterior_variance(self, sigma, labels, x=None):
+        """Var[x0_i | x_sigma, k] = v0 sigma^2 / (v0 + sigma^2) for a component, whatever x; [len(labels)]."""
         labels = torch.as_tensor(labels)
         if (labels == UNCONDITIONAL).any():
             raise ValueError('the unconditional posterior of a mixture is not Gaussian: no single variance')

@@ -54,20 +54,40 @@ def vp_rate_factor(sigma):
 #----------------------------------------------------------------------------
 # Discrete DDPM schedule (Stable Diffusion 1.5, ANCHORS.md B).
 
+BETA_SCHEDULES = ('scaled_linear', 'linear', 'squaredcos_cap_v2')
+
 def ddpm_alphas_cumprod(
     num_train_timesteps = 1000,     # number of discrete training steps
-    beta_start          = 0.00085,  # beta at t = 0
-    beta_end            = 0.012,    # beta at t = T - 1
-    beta_schedule       = 'scaled_linear',  # 'scaled_linear' (SD1.5) or 'linear' (Ho et al. 2020)
+    beta_start          = 0.00085,  # beta at t = 0 (not read by 'squaredcos_cap_v2')
+    beta_end            = 0.012,    # beta at t = T - 1 (not read by 'squaredcos_cap_v2')
+    beta_schedule       = 'scaled_linear',  # one of BETA_SCHEDULES, diffusers' names
 ):
-    """alpha_bar_t = prod_{s <= t} (1 - beta_s) for t = 0 .. T-1; [T]."""
+    """alpha_bar_t = prod_{s <= t} (1 - beta_s) for t = 0 .. T-1; [T] float64. ValueError for another schedule.
+
+    'scaled_linear' (SD1.x, SD2.x): beta = linspace(sqrt(beta_start), sqrt(beta_end), T)^2; 'linear' (Ho et al.
+    2020, arXiv:2006.11239): beta = linspace(beta_start, beta_end, T); 'squaredcos_cap_v2' (Nichol & Dhariwal
+    2021, arXiv:2102.09672, eq. 17): beta_t = min(1 - f((t + 1) / T) / f(t / T), 0.999), f(u) = cos((u + 0.008)
+    / 1.008 * pi / 2)^2, as diffusers' betas_for_alpha_bar computes it.
+    """
     if beta_schedule == 'scaled_linear':
         betas = np.linspace(beta_start ** 0.5, beta_end ** 0.5, num_train_timesteps, dtype=np.float64) ** 2
     elif beta_schedule == 'linear':
         betas = np.linspace(beta_start, beta_end, num_train_timesteps, dtype=np.float64)
+    elif beta_schedule == 'squaredcos_cap_v2':
+        f = lambda u: np.cos((u + 0.008) / 1.008 * np.pi / 2) ** 2
+        u = np.arange(num_train_timesteps, dtype=np.float64) / num_train_timesteps
+        betas = np.minimum(1 - f(u + 1 / num_train_timesteps) / f(u), 0.999)
     else:
-        raise ValueError(f"beta_schedule must be 'scaled_linear' or 'linear', got {beta_schedule!r}")
+        raise ValueError(f"beta_schedule must be one of {', '.join(map(repr, BETA_SCHEDULES))}, got {beta_schedule!r}")
     return np.cumprod(1 - betas)
+
+def rescale_zero_terminal_snr(abar):
+    """alpha_bar rescaled to zero terminal SNR (Lin et al. 2024, arXiv:2305.08891, Algorithm 1): sqrt(alpha_bar)
+    shifted so that its last value is 0 and scaled so that its first is unchanged; [T] float64. The last
+    timestep is then pure noise, sigma_{T-1} = inf in EDM coordinates (DDPMSchedule refuses to visit it)."""
+    root = np.sqrt(np.asarray(abar, dtype=np.float64))
+    root = (root - root[-1]) * root[0] / (root[0] - root[-1])
+    return root ** 2
 
 def ddpm_sigmas(**schedule):
     """EDM-equivalent sigma of every DDPM timestep; increasing in t; [T]."""
@@ -175,17 +195,23 @@ class EDMSchedule:
 class DDPMSchedule:
     """A discrete-time variance-preserving model (DDPM, Ho et al. 2020, arXiv:2006.11239) in EDM coordinates:
     sigma_t = sqrt((1 - abar_t) / abar_t) at its training timesteps t = 0..T-1, which the sampler visits
-    with diffusers' timestep spacing; the start is the VP prior N(0, I), i.e. N(0, 1 + sigma_max^2) here."""
+    with diffusers' timestep spacing; the start is the VP prior N(0, I), i.e. N(0, 1 + sigma_max^2) here.
+
+    A schedule with zero terminal SNR (abar_{T-1} = 0, rescale_zero_terminal_snr) has sigma_{T-1} = inf: there
+    the EDM state x_t / sqrt(abar) is not defined, so a grid that visits T-1 is refused (sigmas) and
+    `timestep` covers the finite levels only."""
 
     def __init__(self,
-        abar,                       # [T] alpha_bar of the training timesteps
+        abar,                       # [T] alpha_bar of the training timesteps, decreasing; the last may be 0
         spacing      = 'leading',   # diffusers' timestep_spacing: 'leading', 'trailing' or 'linspace'
         steps_offset = 0,           # diffusers' steps_offset, added to 'leading' timesteps
     ):
         self.abar = np.asarray(abar, dtype=np.float64)
         self.spacing, self.steps_offset = spacing, int(steps_offset)
-        self.all_sigmas = np.sqrt((1 - self.abar) / self.abar)             # sigma_t, increasing in t
+        with np.errstate(divide='ignore'):                                  # abar = 0: sigma = inf
+            self.all_sigmas = np.sqrt((1 - self.abar) / self.abar)         # sigma_t, increasing in t
         self.log_sigmas = np.log(self.all_sigmas)
+        self.finite = int(np.isfinite(self.all_sigmas).sum())              # levels 0..finite-1 are finite
 
     def timesteps(self, steps):
         """The decreasing integer timesteps of a `steps`-step run (ddpm_timesteps)."""
@@ -193,8 +219,15 @@ class DDPMSchedule:
 
     def sigmas(self, settings):
         """sigma at the run's timesteps (only `steps` of the settings applies), then 0: the last step goes
-        to the x0 estimate."""
-        return np.append(self.all_sigmas[self.timesteps(settings['steps'])], 0.0)
+        to the x0 estimate. ValueError where the grid visits a timestep of infinite sigma (zero terminal SNR)."""
+        timesteps = self.timesteps(settings['steps'])
+        if timesteps.max() >= self.finite:
+            raise ValueError(f"{settings['steps']} steps with timestep_spacing {self.spacing!r} visit timestep "
+                             f'{timesteps.max()}, where alpha_bar = 0 (zero terminal SNR): its noise level in EDM '
+                             'coordinates is infinite, where the sampler\'s state x_t / sqrt(alpha_bar) and its '
+                             "tracking kernel are not defined; use timestep_spacing 'leading' with a grid that "
+                             f'stays below timestep {self.finite}')
+        return np.append(self.all_sigmas[timesteps], 0.0)
 
     def init_std(self, sigmas):
         return float(np.sqrt(1 + sigmas[0] ** 2))
@@ -202,12 +235,13 @@ class DDPMSchedule:
     def timestep(self, sigma):
         """The fractional timestep whose sigma is `sigma` (log sigma linear between integer steps); ValueError
         outside [sigma(0), sigma(T-1)], beyond a relative 1e-6 for float32 rounding."""
-        lo, hi = np.exp(self.log_sigmas[0]), np.exp(self.log_sigmas[-1])
+        log_sigmas = self.log_sigmas[:self.finite]
+        lo, hi = np.exp(log_sigmas[0]), np.exp(log_sigmas[-1])
         if not lo * (1 - 1e-6) <= sigma <= hi * (1 + 1e-6):
             raise ValueError(f'sigma = {sigma:.6g} lies outside the noise levels of the DDPM schedule, '
-                             f'[sigma(0), sigma({len(self.abar) - 1})] = [{lo:.6g}, {hi:.6g}]')
-        log_sigma = min(max(np.log(sigma), self.log_sigmas[0]), self.log_sigmas[-1])
-        return float(np.interp(log_sigma, self.log_sigmas, np.arange(len(self.abar), dtype=np.float64)))
+                             f'[sigma(0), sigma({self.finite - 1})] = [{lo:.6g}, {hi:.6g}]')
+        log_sigma = min(max(np.log(sigma), log_sigmas[0]), log_sigmas[-1])
+        return float(np.interp(log_sigma, log_sigmas, np.arange(self.finite, dtype=np.float64)))
 
     def sigma(self, timestep):
         return float(np.exp(np.interp(timestep, np.arange(len(self.abar)), self.log_sigmas)))

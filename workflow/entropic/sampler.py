@@ -15,7 +15,9 @@ Tracking (PAPER.md 2.2): Z -> X_sigma -> X_sigma' is a Markov chain, so for ever
 
 accumulated in log space and renormalised over the hypotheses. The paper's kernel variance is the
 sampler's, v_h = s^2. For a class whose posterior p(x0 | x, h) is Gaussian (a mixture component) the
-exact reverse kernel has v_h = s^2 + c^2 Var[x0 | x, h], c = 1 - sigma'^2 / sigma^2: `kernel='exact'`.
+exact reverse kernel has v_h = s^2 + c^2 Var[x0 | x, h], c = 1 - sigma'^2 / sigma^2: `kernel='exact'`. The
+denoiser's posterior_variance gives Var[x0 | x, h] as one value per row or one per coordinate (a diagonal
+Gaussian kernel, log N summed over coordinates), entropic.denoisers.
 """
 
 import dataclasses
@@ -151,7 +153,8 @@ def sample(
         w = guidance.scale_at(sigma)
         # Denoiser evaluations: every tracked hypothesis, then whatever the sampler needs beyond them.
         if tracking:   # every hypothesis in one batch, the branches a guided sampler evaluates anyway
-            D_h = denoiser(torch.cat([x] * H), sigma, hypothesis_rows).reshape(H, *x.shape)   # [H, B, ...]
+            states = torch.cat([x] * H)                                                        # [H B, ...]
+            D_h = denoiser(states, sigma, hypothesis_rows).reshape(H, *x.shape)                # [H, B, ...]
             calls += H * B
             _check_finite(D_h, hypotheses.tolist(), sigma, i, steps)
             if keep_distances:      # by differences, not from inner products: no cancellation as D_h -> D_g
@@ -183,12 +186,13 @@ def sample(
             break
         shrink = 1 - sigma_next ** 2 / sigma ** 2                                    # c
         step_var = torch.full((B,), var, dtype=torch.float64, device=x.device)
-        if sampler_variance == 'exact':
-            posterior_var = denoiser.posterior_variance(sigma, labels).to(step_var)
+        if sampler_variance == 'exact':    # [B], or [B, ...] per coordinate
+            posterior_var = denoiser.posterior_variance(sigma, labels, x).to(step_var)
             _check_finite(posterior_var, labels.tolist(), sigma, i, steps, 'the posterior variance')
-            step_var = step_var + shrink ** 2 * posterior_var
+            step_var = step_var.view(B, *[1] * (posterior_var.dim() - 1)) + shrink ** 2 * posterior_var
         eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
-        residual = step_var.sqrt().to(x.dtype).view(B, *[1] * (x.dim() - 1)) * eps   # x' - mu_guided
+        step_std = step_var.sqrt().to(x.dtype)
+        residual = (step_std.view(B, *[1] * (x.dim() - 1)) if step_std.dim() == 1 else step_std) * eps   # x' - mu_guided
         x = mean_g + residual
         if tracking:
             # x' - mu_h = r + delta_h, r = x' - mu_g (the step's noise), delta_h = mu_g - mu_h = c (D_g - D_h): both
@@ -196,10 +200,14 @@ def sample(
             diff = torch.sub(residual + shrink * D_g, D_h, alpha=shrink).reshape(H, B, dim)  # r + c (D_g - D_h)
             sq_dist = diff.to(torch.promote_types(diff.dtype, torch.float32)).square().sum(-1, dtype=torch.float64)
             if kernel == 'exact':
-                posterior_var = denoiser.posterior_variance(sigma, hypotheses).to(sq_dist)
-                _check_finite(posterior_var, hypotheses.tolist(), sigma, i, steps, 'the posterior variance')
-                kernel_var = var + shrink ** 2 * posterior_var[:, None]
-                log_lik = -sq_dist / (2 * kernel_var) - 0.5 * dim * torch.log(kernel_var)
+                posterior_var = denoiser.posterior_variance(sigma, hypothesis_rows, states).to(sq_dist)
+                _check_finite(posterior_var, hypothesis_rows.tolist(), sigma, i, steps, 'the posterior variance')
+                if posterior_var.dim() == 1:       # one variance per row: an isotropic kernel
+                    kernel_var = var + shrink ** 2 * posterior_var.reshape(H, B)
+                    log_lik = -sq_dist / (2 * kernel_var) - 0.5 * dim * torch.log(kernel_var)
+                else:                               # per coordinate: a diagonal kernel
+                    kernel_var = var + shrink ** 2 * posterior_var.reshape(H, B, dim)
+                    log_lik = -(diff.to(sq_dist).square() / (2 * kernel_var)).sum(-1) - 0.5 * torch.log(kernel_var).sum(-1)
             else:   # one variance for every hypothesis: its normalising constant cancels in the softmax
                 log_lik = -sq_dist / (2 * var)
             log_post = torch.log_softmax(log_post + log_lik.T, dim=-1)

@@ -35,7 +35,8 @@ class SD15Backend(PretrainedBackend):
     hypothesis_file = 'prompts'
 
     def check(self, spec, key, config, root):
-        errors = file_errors(spec, 'prompts', key, root, read_prompts)
+        tokenizer = tokenizer_files(self.files(spec))
+        errors = file_errors(spec, 'prompts', key, root, lambda path: read_prompts(path, tokenizer))
         if not spec['sampler']['steps'] < 1000:
             errors.append(f'config key {key}.sampler.steps: SD1.5 has 1000 timesteps; need steps < 1000')
         return errors
@@ -47,7 +48,7 @@ class SD15Backend(PretrainedBackend):
 
     def partition_files(self, spec, config, root):
         # with the tokenizer: the first job to have it refuses prompts it cannot tell apart, before any sampling
-        return {'file': str(resolve(root, spec['prompts'])), 'tokenizer': TOKENIZER}
+        return {'file': str(resolve(root, spec['prompts'])), 'tokenizer': tokenizer_files(self.files(spec))}
 
     def partitions(self, files):
         """The prompt file's partitions; ValueError if the tokenizer cannot tell two prompts apart, and a warning
@@ -65,20 +66,21 @@ class SD15Backend(PretrainedBackend):
         return {path: Download(repo=download.SD15_REPO, file=name) for path, name in zip(FILES, download.SD15_FILES)}
 
     def network_files(self, model, spec, run):
-        return {'pipeline': FILES}
+        return {'pipeline': self.files(spec)}
 
     def load(self, spec, files, hypotheses, device):
         import torch
         from ..models import sd15
         dtype = torch.float16 if device == 'cuda' else torch.float32
-        denoiser, _ = sd15.load_denoiser(pipeline_folder(files), list(hypotheses.values()), device, dtype,
-                                         max_batch=spec['batch'], source='the prompts in play')
+        folder = pipeline_folder(files)
+        denoiser, _ = sd15.load_denoiser(folder, list(hypotheses.values()), device, dtype, max_batch=spec['batch'],
+                                         source='the prompts in play', scheduler=self.scheduler(folder))
         config = denoiser.unet.config
         return Model(denoiser, list(hypotheses), (config.in_channels, config.sample_size, config.sample_size),
                      denoiser.schedule, device)
 
     def decoder_files(self, spec):
-        return [path for path in FILES if '/vae/' in path]
+        return [path for path in self.files(spec) if '/vae/' in path]
 
     def load_decoder(self, files, device):
         import os
@@ -87,15 +89,29 @@ class SD15Backend(PretrainedBackend):
         vae = edm2.load_vae(os.path.dirname(files['vae'][0]), device)
         return lambda latents: sd15.decode(vae, torch.as_tensor(latents))
 
-def read_prompts(path):
-    """The prompts of a prompt file, checked (entropic.models.sd15.read_prompt_file); where the tokenizer is
-    already downloaded, also that the text encoder tells them apart (check_prompt_tokens). Otherwise the
+    def files(self, spec):
+        """The pipeline's files under resources/ (model_index.json first): what sampling reads."""
+        return FILES
+
+    def scheduler(self, folder):
+        """The scheduler config of the pipeline in `folder`, checked to hold only values this backend honours
+        (entropic.models.sd15.scheduler_config)."""
+        from ..models import sd15
+        return sd15.scheduler_config(folder)
+
+def tokenizer_files(files):
+    """The tokenizer's files among a pipeline's files."""
+    return [path for path in files if '/tokenizer/' in path]
+
+def read_prompts(path, tokenizer=TOKENIZER):
+    """The prompts of a prompt file, checked (entropic.models.sd15.read_prompt_file); where the `tokenizer` files
+    are already downloaded, also that the text encoder tells them apart (check_prompt_tokens). Otherwise the
     first jobs that load it, the partitions and the sampling, check that."""
     import os
     from ..models import sd15
     prompts, _ = sd15.read_prompt_file(path)
-    if all(os.path.isfile(name) for name in TOKENIZER):
-        sd15.check_prompt_tokens(sd15.load_tokenizer(os.path.dirname(TOKENIZER[0])), prompts, path)
+    if all(os.path.isfile(name) for name in tokenizer):
+        sd15.check_prompt_tokens(sd15.load_tokenizer(os.path.dirname(tokenizer[0])), prompts, path)
     return prompts
 
 def pipeline_folder(files):

@@ -413,8 +413,8 @@ class EDM2Denoiser:
                 out[uncond] = self._run(self.gnet, xd[uncond], sigma, labels[uncond])
         return out.to(device=x.device, dtype=x.dtype)
 
-    def posterior_variance(self, sigma, labels):
-        """Per-coordinate Var[x0 | x, label] from the learned uncertainty u(sigma): the EDM2 loss
+    def posterior_variance(self, sigma, labels, x=None):
+        """Per-coordinate Var[x0 | x, label] from the learned uncertainty u(sigma), the same for every x: the EDM2 loss
         weight(sigma) e^-u |D - x0|^2 + u is minimal at e^u = weight(sigma) E|D - x0|^2 (Eq. 21),
         weight = (sigma^2 + sd^2) / (sigma sd)^2; so the denoiser's mean squared error is e^u / weight."""
         labels = torch.as_tensor(labels)

@@ -8,7 +8,8 @@ Dividing by sqrt(abar_t) gives the same state in EDM (variance-exploding) coordi
 
     x = x_t / sqrt(abar_t) = x0 + sigma_t eps,       sigma_t = sqrt((1 - abar_t) / abar_t),
 
-so the sampler, the trackers and the estimators run unchanged on SD latents. The SD schedule covers only
+so the sampler, the trackers and the estimators run unchanged on SD latents. The same holds for the
+v-prediction UNets of SD2.x (x0_estimate; entropic.backends.sd21), which differ only in how the output is read. The SD schedule covers only
 sigma in [sigma(0), sigma(T-1)] ~ [0.029, 14.6]; a fractional timestep is used between integer ones (the
 UNet's sinusoidal time embedding is defined for any real t).
 
@@ -74,18 +75,22 @@ def sampler_sigmas(
 # The denoiser.
 
 class SD15Denoiser:
-    """D(x, sigma, labels) of entropic.denoisers for an epsilon-prediction SD UNet and K prompts."""
+    """D(x, sigma, labels) of entropic.denoisers for a Stable Diffusion UNet (SD1.x, SD2.x) and K prompts."""
 
     def __init__(self,
-        unet,                       # diffusers UNet2DConditionModel predicting eps; runs in its weights' dtype and device
+        unet,                       # diffusers UNet2DConditionModel; runs in its weights' dtype and device
         prompt_embeddings,          # [K, L, C] text embeddings of the K prompts (encode_prompts), L = 77 for SD1.5
         empty_embedding,            # [L, C] (or [1, L, C]) embedding of the empty prompt: the reference, UNCONDITIONAL
         abar,                       # [T] alpha_bar of the training schedule (alphas_cumprod)
         max_batch = 32,             # most rows per UNet call, to bound memory
         timestep_spacing = 'leading',   # the sampling grid of the scheduler config (noise.ddpm_timesteps)
         steps_offset     = 1,
+        prediction_type  = 'epsilon',   # what the UNet predicts: one of PREDICTION_TYPES (x0_estimate)
     ):
+        if prediction_type not in PREDICTION_TYPES:
+            raise ValueError(f'prediction_type must be one of {", ".join(map(repr, PREDICTION_TYPES))}, got {prediction_type!r}')
         self.unet = unet
+        self.prediction_type = prediction_type
         self.num_classes = len(prompt_embeddings)
         self.abar = np.asarray(abar, dtype=np.float64)
         self.max_batch = int(max_batch)
@@ -105,15 +110,35 @@ class SD15Denoiser:
         rows = torch.where(labels == UNCONDITIONAL, K, labels).to(self.embeddings.device)
         t = self.schedule.timestep(float(sigma))
         x_t = x / math.sqrt(1 + sigma ** 2)     # = sqrt(abar_t) x: back to the VP state the UNet saw in training
-        eps = torch.empty_like(x)
+        out = torch.empty_like(x)
         for start in range(0, len(x), self.max_batch):   # every label in one call, at most max_batch rows at a time
             chunk = slice(start, start + self.max_batch)
             sample = x_t[chunk].to(self.unet.device, self.unet.dtype)
             timestep = torch.full((len(sample),), t, dtype=torch.float32, device=sample.device)
-            out = self.unet(sample, timestep, encoder_hidden_states=self.embeddings[rows[chunk]]).sample
-            eps[chunk] = out.to(x.device, x.dtype)
-        # x0 = (x_t - sqrt(1 - abar) eps) / sqrt(abar) (Ho et al. 2020 eq. 15) = x - sigma eps in EDM coordinates.
-        return x - sigma * eps
+            prediction = self.unet(sample, timestep, encoder_hidden_states=self.embeddings[rows[chunk]]).sample
+            out[chunk] = prediction.to(x.device, x.dtype)
+        return x0_estimate(x, sigma, out, self.prediction_type)
+
+PREDICTION_TYPES = ('epsilon', 'v_prediction', 'sample')     # diffusers' names of the parametrisations
+
+def x0_estimate(x, sigma, out, prediction_type):
+    """The x0 estimate in EDM coordinates from a VP network's output `out` at the state x = x_t / sqrt(abar)
+    of noise level sigma; x, out [B, ...]. With alpha = sqrt(abar) = 1 / sqrt(1 + sigma^2) and
+    s = sqrt(1 - abar) = sigma alpha, so that x_t = alpha x0 + s eps:
+
+    - 'epsilon' (Ho et al. 2020, arXiv:2006.11239, eq. 15): x0 = (x_t - s eps) / alpha = x - sigma eps;
+    - 'v_prediction' (Salimans & Ho 2022, arXiv:2202.00512, section 4 and appendix D), v = alpha eps - s x0:
+      x0 = alpha x_t - s v = x / (1 + sigma^2) - sigma / sqrt(1 + sigma^2) v, which is EDM's preconditioning
+      c_skip x + c_out F with sigma_data = 1 (Karras et al. 2022, arXiv:2206.00364, Table 1);
+    - 'sample': the network predicts x0 itself.
+    """
+    if prediction_type == 'epsilon':
+        return x - sigma * out
+    if prediction_type == 'v_prediction':
+        return x / (1 + sigma ** 2) - (sigma / math.sqrt(1 + sigma ** 2)) * out
+    if prediction_type == 'sample':
+        return out
+    raise ValueError(f'prediction_type must be one of {", ".join(map(repr, PREDICTION_TYPES))}, got {prediction_type!r}')
 
 def check_prompt_tokens(
     tokenizer,                  # the pipeline's CLIP tokenizer (load_tokenizer); model_max_length tokens are read
@@ -149,8 +174,8 @@ def load_tokenizer(folder):
     try:
         return transformers.CLIPTokenizer.from_pretrained(folder, local_files_only=True)
     except OSError as err:
-        raise FileNotFoundError(f'{folder}: cannot load the tokenizer ({err}); run the download rule for Stable '
-                                f'Diffusion 1.5 to fetch it') from err
+        raise FileNotFoundError(f'{folder}: cannot load the tokenizer ({err}); run the download rule of the model '
+                                'in this folder to fetch it') from err
 
 def encode_prompts(tokenizer, text_encoder, prompts):
     """Text embeddings of the prompts as diffusers' StableDiffusionPipeline.encode_prompt makes them (no
@@ -167,8 +192,8 @@ REQUIRED_FILES = ('unet/config.json', 'vae/config.json', 'text_encoder/config.js
                   'tokenizer/tokenizer_config.json', 'scheduler/scheduler_config.json')
 
 def _missing(path):
-    return FileNotFoundError(f'{path}: not found; run the download rule for Stable Diffusion 1.5 '
-                             f'(stable-diffusion-v1-5/stable-diffusion-v1-5) to fetch the model into this folder')
+    return FileNotFoundError(f'{path}: not found; run the download rule of the model to fetch it into this folder '
+                             '(or place its files there by hand)')
 
 # diffusers' DDIMScheduler defaults for the keys that decide which noise levels are visited and how the UNet's
 # output is read: a key absent from scheduler_config.json means this. (SD1.5's file is a PNDMScheduler config
@@ -187,9 +212,10 @@ SCHEDULER_SUPPORTED = dict(beta_schedule=('scaled_linear',), trained_betas=(None
                            prediction_type=('epsilon',), timestep_spacing=noise.TIMESTEP_SPACINGS,
                            clip_sample=(False,), thresholding=(False,))
 
-def scheduler_config(folder):
+def scheduler_config(folder, supported=SCHEDULER_SUPPORTED, backend='SD15'):
     """The scheduler config in `folder`/scheduler with DDIMScheduler's defaults filled in, checked: a key the
-    backend cannot honour raises ValueError naming the folder, the key, its value and what is supported."""
+    backend cannot honour raises ValueError naming the folder, the key, its value and what is supported.
+    Another backend of a DDPM-trained diffusers pipeline passes its own {key: supported values} and name."""
     path = pathlib.Path(folder) / 'scheduler' / 'scheduler_config.json'
     if not path.is_file():
         raise _missing(path)
@@ -198,25 +224,32 @@ def scheduler_config(folder):
     for key in ('beta_start', 'beta_end'):
         if key not in config:
             raise ValueError(f'{folder}: scheduler config key {key!r} is missing')
-    for key, supported in SCHEDULER_SUPPORTED.items():
+    for key, supported in supported.items():
         value = config[key]
         if not any(value == v and type(value) is type(v) for v in supported):
             shown = f'a list of {len(value)} values' if isinstance(value, list) else repr(value)
             absent = " (DDIMScheduler's default for an absent key)" if key not in given else ''
             names = ' or '.join(filter(None, [', '.join(map(repr, supported[:-1])), repr(supported[-1])]))
-            raise ValueError(f'{folder}: scheduler config key {key!r} is {shown}{absent}; the SD15 backend '
+            raise ValueError(f'{folder}: scheduler config key {key!r} is {shown}{absent}; the {backend} backend '
                              f'supports {names}')
     return config
 
+def ddpm_schedule(config):
+    """abar [T] of a checked scheduler config (scheduler_config): its beta schedule (noise.ddpm_alphas_cumprod),
+    rescaled to zero terminal SNR where rescale_betas_zero_snr says so (noise.rescale_zero_terminal_snr)."""
+    abar = noise.ddpm_alphas_cumprod(config['num_train_timesteps'], config['beta_start'], config['beta_end'],
+                                     config['beta_schedule'])
+    return noise.rescale_zero_terminal_snr(abar) if config['rescale_betas_zero_snr'] else abar
+
 def schedule_from_config(folder):
     """abar of the scheduler config in `folder`/scheduler, checked to be one the backend honours (scheduler_config)."""
-    config = scheduler_config(folder)
-    return alphas_cumprod(config['beta_start'], config['beta_end'], config['num_train_timesteps'])
+    return ddpm_schedule(scheduler_config(folder))
 
 def load_pipeline_components(
     folder,                     # local diffusers folder in the hub layout: unet/, vae/, text_encoder/, tokenizer/, scheduler/
     device = 'cuda',            # where the networks run
     dtype  = torch.float16,     # dtype of the networks' weights
+    scheduler = None,           # the folder's scheduler config as the caller's backend checked it; None: SD1.5's check
 ):
     """(unet, vae, tokenizer, text_encoder, abar) from a local folder; never touches the network."""
     import diffusers
@@ -228,15 +261,15 @@ def load_pipeline_components(
     for name in REQUIRED_FILES:
         if not (folder / name).is_file():
             raise _missing(folder / name)
-    abar = schedule_from_config(folder)
+    abar = ddpm_schedule(scheduler_config(folder) if scheduler is None else scheduler)
     try:
         unet = diffusers.UNet2DConditionModel.from_pretrained(folder / 'unet', torch_dtype=dtype, local_files_only=True)
         vae = diffusers.AutoencoderKL.from_pretrained(folder / 'vae', torch_dtype=dtype, local_files_only=True)
         text_encoder = transformers.CLIPTextModel.from_pretrained(folder / 'text_encoder', dtype=dtype, local_files_only=True)
         tokenizer = load_tokenizer(folder / 'tokenizer')
     except OSError as err:     # diffusers and transformers report missing weights as OSError
-        raise FileNotFoundError(f'{folder}: cannot load the pipeline ({err}); run the download rule for Stable '
-                                f'Diffusion 1.5 to fetch the complete model') from err
+        raise FileNotFoundError(f'{folder}: cannot load the pipeline ({err}); run the download rule of the model '
+                                'in this folder to fetch it completely') from err
     for net in (unet, vae, text_encoder):
         net.to(device).eval().requires_grad_(False)
     return unet, vae, tokenizer, text_encoder, abar
@@ -248,17 +281,19 @@ def load_denoiser(
     dtype     = torch.float16,
     max_batch = 32,             # most rows per UNet call
     source    = 'the prompt file',  # where the prompts come from, for messages
+    scheduler = None,           # the folder's scheduler config as the caller's backend checked it; None: SD1.5's check
 ):
     """(SD15Denoiser over the prompts, vae) from a local folder: the two things a sampling job needs.
     Prompts the text encoder cannot tell apart raise ValueError (check_prompt_tokens); truncated ones are
     logged as warnings to the job's log (the 'entropic' logger)."""
-    unet, vae, tokenizer, text_encoder, abar = load_pipeline_components(folder, device, dtype)
+    grid = scheduler_config(folder) if scheduler is None else scheduler
+    unet, vae, tokenizer, text_encoder, abar = load_pipeline_components(folder, device, dtype, grid)
     for warning in check_prompt_tokens(tokenizer, prompts, source):
         logging.getLogger('entropic').warning(warning)
     embeddings = encode_prompts(tokenizer, text_encoder, list(prompts) + [''])
-    grid = scheduler_config(folder)
     return SD15Denoiser(unet, embeddings[:-1], embeddings[-1], abar, max_batch=max_batch,
-                        timestep_spacing=grid['timestep_spacing'], steps_offset=grid['steps_offset']), vae
+                        timestep_spacing=grid['timestep_spacing'], steps_offset=grid['steps_offset'],
+                        prediction_type=grid['prediction_type']), vae
 
 def decode(vae, latents, max_batch=8):
     """Latents in the denoiser's coordinates (scaled, ~unit variance) -> images in [0, 1], float32 numpy [B, H, W, 3].
