@@ -43,9 +43,10 @@ class LearnedVariance:
 
     between beta_t and the DDPM posterior variance beta~_t = beta_t (1 - abar_{t-1}) / (1 - abar_t). It is
     trained by L_vlb, the KL divergence from q(x_{t-1} | x_t, x0) = N(c0_t x0 + c1_t x_t, beta~_t) with
-    c0_t = sqrt(abar_{t-1}) beta_t / (1 - abar_t). For a Gaussian reverse kernel with the network's mean, the
-    expected KL is smallest at the variance of the true reverse kernel q(x_{t-1} | x_t), coordinate by
-    coordinate (Bao et al. 2022, "Analytic-DPM", arXiv:2201.06503, Theorem 1):
+    c0_t = sqrt(abar_{t-1}) beta_t / (1 - abar_t). For a diagonal Gaussian reverse kernel with the network's
+    mean, the expected KL is smallest where the variance matches the second moment about that mean of the true
+    reverse kernel q(x_{t-1} | x_t), coordinate by coordinate (moment matching; Bao et al. 2022, "Analytic-DPM",
+    arXiv:2201.06503, derive the same optimum for one variance per step):
 
         Sigma*_t = beta~_t + c0_t^2 E[(x0 - x0_hat)^2 | x_t] = beta~_t + c0_t^2 Var[x0 | x_t]
 
