@@ -96,13 +96,7 @@ class SD15Denoiser:
 
     @torch.no_grad()
     def __call__(self, x, sigma, labels):
-        K = self.num_classes
-        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
-        if len(labels) != len(x):
-            raise ValueError(f'{len(labels)} labels for {len(x)} rows')
-        if ((labels < UNCONDITIONAL) | (labels >= K)).any():
-            raise ValueError(f'labels must be 0..{K - 1} or {UNCONDITIONAL} (the empty prompt), got {labels.unique().tolist()}')
-        rows = torch.where(labels == UNCONDITIONAL, K, labels).to(self.embeddings.device)
+        rows = prompt_rows(labels, self.num_classes, len(x)).to(self.embeddings.device)
         t = self.schedule.timestep(float(sigma))
         x_t = x / math.sqrt(1 + sigma ** 2)     # = sqrt(abar_t) x: back to the VP state the UNet saw in training
         eps = torch.empty_like(x)
@@ -114,6 +108,17 @@ class SD15Denoiser:
             eps[chunk] = out.to(x.device, x.dtype)
         # x0 = (x_t - sqrt(1 - abar) eps) / sqrt(abar) (Ho et al. 2020 eq. 15) = x - sigma eps in EDM coordinates.
         return x - sigma * eps
+
+def prompt_rows(labels, num_prompts, count):
+    """The row of a table of prompt embeddings (the K prompts, then the empty one) for each of `count` labels:
+    k for prompt k, K for UNCONDITIONAL; [count] long. ValueError for another number of labels or another label."""
+    labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
+    if len(labels) != count:
+        raise ValueError(f'{len(labels)} labels for {count} rows')
+    if ((labels < UNCONDITIONAL) | (labels >= num_prompts)).any():
+        raise ValueError(f'labels must be 0..{num_prompts - 1} or {UNCONDITIONAL} (the empty prompt), '
+                         f'got {labels.unique().tolist()}')
+    return torch.where(labels == UNCONDITIONAL, num_prompts, labels)
 
 def check_prompt_tokens(
     tokenizer,                  # the pipeline's CLIP tokenizer (load_tokenizer); model_max_length tokens are read

@@ -34,7 +34,6 @@ import torch
 
 from .. import noise
 from ..download import SD3_REPO as REPO
-from ..partitions import UNCONDITIONAL
 from . import sd15
 
 MAX_SEQUENCE_LENGTH = 256   # T5 tokens: StableDiffusion3Pipeline's default max_sequence_length
@@ -223,15 +222,9 @@ class SD3Denoiser:
 
     @torch.no_grad()
     def __call__(self, x, sigma, labels):
-        K = self.num_classes
-        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
-        if len(labels) != len(x):
-            raise ValueError(f'{len(labels)} labels for {len(x)} rows')
-        if ((labels < UNCONDITIONAL) | (labels >= K)).any():
-            raise ValueError(f'labels must be 0..{K - 1} or {UNCONDITIONAL} (the empty prompt), got {labels.unique().tolist()}')
         if not sigma > 0:
             raise ValueError(f'sigma = {sigma:.6g}: the flow-matching denoiser needs sigma > 0')
-        rows = torch.where(labels == UNCONDITIONAL, K, labels).to(self.embeddings.device)
+        rows = sd15.prompt_rows(labels, self.num_classes, len(x)).to(self.embeddings.device)
         t = float(noise.sigma_to_flow_time(sigma))
         # The flow state x_t = x (1 - t) = x / (1 + sigma); at sigma = inf the sampler holds x_t = eps itself.
         x_t = x if math.isinf(sigma) else x / (1 + sigma)
