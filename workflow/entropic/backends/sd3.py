@@ -14,7 +14,6 @@ refused.
 import os
 
 from .. import download
-from ..models import sd3
 from .base import Download, Model, file_errors, resolve
 from .pretrained import BATCH, PretrainedBackend
 
@@ -67,6 +66,7 @@ class SD3Backend(PretrainedBackend):
     load_keys = ('batch', 'resolution')
 
     def check(self, spec, key, config, root):
+        from ..models import sd3
         repo = spec['repo']
         if repo in GUIDANCE_DISTILLED:
             return [f'config key {key}.repo: ' + sd3.guidance_distilled(repo, GUIDANCE_DISTILLED[repo])]
@@ -98,7 +98,7 @@ class SD3Backend(PretrainedBackend):
         """The prompt file's partitions; ValueError if the three tokenizers cannot tell two prompts apart, and a
         warning in the job's log for every prompt an encoder truncates (entropic.models.sd15.check_encoder_tokens)."""
         import logging
-        from ..models import sd15
+        from ..models import sd3, sd15
         prompts, partitions = sd15.read_prompt_file(files['file'])
         tokenizers = sd3.load_tokenizers(os.path.dirname(os.path.dirname(files['tokenizer'][0])))
         for warning in sd15.check_encoder_tokens(tokenizers, prompts, files['file']):
@@ -114,6 +114,7 @@ class SD3Backend(PretrainedBackend):
 
     def load(self, spec, files, hypotheses, device):
         import torch
+        from ..models import sd3
         dtype = torch.float16 if device == 'cuda' else torch.float32
         folder = os.path.dirname(files['pipeline'][0])     # model_index.json, at the top of the pipeline's folder
         shape = sd3.latent_shape(folder, spec['resolution'])
@@ -138,7 +139,7 @@ def read_prompts(path, local, repo):
     """The prompts of a prompt file, checked (entropic.models.sd15.read_prompt_file); where the tokenizers of
     `repo`'s pipeline are already downloaded into `local`, also that the text encoders tell them apart. Otherwise
     the first jobs that load them, the partitions and the sampling, check that."""
-    from ..models import sd15
+    from ..models import sd3, sd15
     prompts, _ = sd15.read_prompt_file(path)
     if all((local / name).is_file() for name in PIPELINES[repo] if name.startswith('tokenizer')):
         sd15.check_encoder_tokens(sd3.load_tokenizers(local), prompts, path)
