@@ -58,6 +58,12 @@ def states(model, count, seed=0):
     return torch.randn(count, *model.shape, generator=generator).to(model.device)
 
 
+def at_level(x, sigma):
+    """Standard normal states `x` as the sampler holds them at noise level sigma: x sigma, and at sigma = inf (a
+    start from pure noise, entropic.sampler) standardised, x itself."""
+    return x if np.isinf(sigma) else x * float(sigma)
+
+
 #----------------------------------------------------------------------------
 # Configuration
 
@@ -129,7 +135,7 @@ def test_denoiser_keeps_shape_and_dtype_and_is_finite_on_the_grid(example, devic
     x = states(model, 3)
     labels = torch.as_tensor([model.classes[0], model.classes[-1], partitions.UNCONDITIONAL])
     for sigma in sigmas[:-1]:
-        out = model.denoiser(x * float(sigma), float(sigma), labels)
+        out = model.denoiser(at_level(x, sigma), float(sigma), labels)
         assert out.shape == x.shape and out.dtype == x.dtype and out.device == x.device
         assert torch.isfinite(out).all(), sigma
 
@@ -140,7 +146,10 @@ def test_grid_decreases_strictly_to_zero_and_round_trips_through_the_network_tim
     for steps in (4, 6, 17):
         sigmas = model.sigmas({**config['models']['m']['sampler'], 'steps': steps})
         assert len(sigmas) == steps + 1 and sigmas[-1] == 0 and np.all(np.diff(sigmas) < 0)
-        assert model.init_std(sigmas) >= sigmas[0] > 0
+        # the start: N(0, init_std^2) at sigma_0, or at sigma_0 = inf standardised (entropic.sampler): the limit of
+        # x / sigma = x0 / sigma + n is the noise n ~ N(0, I), for every model
+        start = model.init_std(sigmas)
+        assert sigmas[0] > 0 and (start == 1.0 if np.isinf(sigmas[0]) else start >= sigmas[0])
         for sigma in sigmas[:-1]:      # float64 interpolation both ways: exact to rounding
             assert model.schedule.sigma(model.schedule.timestep(sigma)) == pytest.approx(sigma, rel=1e-9)
 

@@ -274,3 +274,89 @@ def test_missing_hub_file_offline_raises_naming_repo_and_file(offline_hub, tmp_p
     assert 'no network access' in message
     assert [call[1] for call in offline_hub] == [download.SD15_FILES[1]]
     assert not (folder / download.SD15_FILES[1]).exists()
+
+
+#----------------------------------------------------------------------------
+# A gated repository (Stable Diffusion 3), on a local server that answers as the Hub does
+
+GATED_BYTES = b'{"_class_name": "StableDiffusion3Pipeline"}'
+ACCEPTED = 'hf_accepted_the_licence'     # the token of an account that accepted the repository's licence
+
+
+class _GatedHub(http.server.BaseHTTPRequestHandler):
+    """The Hub's resolve endpoint for one gated repository: the file to a request with the accepted account's
+    token; otherwise the Hub's refusal, 401 without a token and 403 with another, `X-Error-Code: GatedRepo`."""
+    protocol_version = 'HTTP/1.1'
+
+    def _answer(self, body):
+        self.server.tokens.append(self.headers.get('Authorization'))
+        if self.headers.get('Authorization') != f'Bearer {ACCEPTED}':
+            message = b'Access to model is restricted. You must have access to it and be authenticated.'
+            self.send_response(403 if self.headers.get('Authorization') else 401)
+            self.send_header('X-Error-Code', 'GatedRepo')
+            self.send_header('X-Error-Message', message.decode())
+            self.send_header('Content-Length', str(len(message)))
+            self.end_headers()
+            self.wfile.write(message if body else b'')
+            return
+        self.send_response(200)
+        self.send_header('X-Repo-Commit', 'a' * 40)
+        self.send_header('ETag', '"' + hashlib.sha256(GATED_BYTES).hexdigest() + '"')
+        self.send_header('Content-Length', str(len(GATED_BYTES)))
+        self.end_headers()
+        self.wfile.write(GATED_BYTES if body else b'')
+
+    def do_HEAD(self):
+        self._answer(body=False)
+
+    def do_GET(self):
+        self._answer(body=True)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def gated_hub(monkeypatch, tmp_path):
+    """huggingface_hub pointed at a local gated repository, online, with no token but what HF_TOKEN gives."""
+    import huggingface_hub.constants as constants
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _GatedHub)
+    httpd.tokens = []
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    endpoint = f'http://127.0.0.1:{httpd.server_address[1]}'
+    for name in ('HF_HUB_OFFLINE', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HF_HOME', str(tmp_path / 'hf-home'))       # no stored login either
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', False)
+    monkeypatch.setattr(constants, 'HF_TOKEN_PATH', str(tmp_path / 'hf-home' / 'token'))
+    monkeypatch.setattr(constants, 'HF_STORED_TOKENS_PATH', str(tmp_path / 'hf-home' / 'stored_tokens'))
+    monkeypatch.setattr(constants, 'ENDPOINT', endpoint)
+    monkeypatch.setattr(constants, 'HUGGINGFACE_CO_URL_TEMPLATE', endpoint + '/{repo_id}/resolve/{revision}/{filename}')
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize('token', [None, 'hf_another_account'])
+def test_a_refused_gated_download_names_the_licence_page_and_the_token_variable(gated_hub, tmp_path, monkeypatch, token):
+    if token:
+        monkeypatch.setenv('HF_TOKEN', token)
+    folder = tmp_path / 'sd3'
+    with pytest.raises(RuntimeError) as info:
+        download.download_hub(download.SD3_REPO, folder, files=['model_index.json'], progress=False)
+    message = str(info.value)
+    assert (f'the repository is gated and refused this request (HTTP {403 if token else 401}). Accept its licence at '
+            f'https://huggingface.co/{download.SD3_REPO} while logged in, then give an access token of that account '
+            'in the environment variable HF_TOKEN') in message, message
+    assert 'model_index.json' in message and str(folder) in message
+    assert gated_hub.tokens and set(gated_hub.tokens) == {f'Bearer {token}' if token else None}
+    assert not (folder / 'model_index.json').exists()
+
+
+def test_a_gated_download_with_an_accepted_token_from_the_environment_fetches_the_file(gated_hub, tmp_path, monkeypatch):
+    monkeypatch.setenv('HF_TOKEN', ACCEPTED)
+    folder = tmp_path / 'sd3'
+    paths = download.download_hub(download.SD3_REPO, folder, files=['model_index.json'], progress=False)
+    assert paths == [folder / 'model_index.json'] and paths[0].read_bytes() == GATED_BYTES
+    assert set(gated_hub.tokens) == {f'Bearer {ACCEPTED}'}

@@ -113,3 +113,76 @@ def test_ddpm_timesteps_of_the_issue_and_refusals():
         noise.ddpm_timesteps(10, timestep_spacing='karras')
     with pytest.raises(ValueError, match='steps must be in 1..1000'):
         noise.ddpm_timesteps(1001)
+
+
+#----------------------------------------------------------------------------
+# Rectified flow (Stable Diffusion 3).
+
+def test_flow_path_divided_by_its_signal_scale_is_the_edm_state():
+    # diffusers' forward flow process, scale_noise: x_t = t eps + (1 - t) x0 at the scheduler's own t (float32
+    # values, used in float64 here). x_t / (1 - t) = x0 + sigma eps with sigma = t / (1 - t): float64 rounding of
+    # a division by 1 - t >= 0.008, a few units of 1e-16 relative to (1 + sigma) max |x|: atol 1e-13 (1 + sigma).
+    import diffusers
+    import torch
+    scheduler = diffusers.FlowMatchEulerDiscreteScheduler(shift=3.0)
+    scheduler.set_timesteps(28)
+    generator = torch.Generator().manual_seed(0)
+    x0 = torch.randn(28, 4, 3, 3, generator=generator, dtype=torch.float64)
+    eps = torch.randn(28, 4, 3, 3, generator=generator, dtype=torch.float64)
+    x_t = scheduler.scale_noise(x0, scheduler.timesteps, eps)
+    t = scheduler.sigmas[:-1].double().view(-1, 1, 1, 1)
+    sigma = torch.as_tensor(noise.flow_time_to_sigma(t.numpy()))
+    x = x_t / (1 - t)
+    assert torch.isinf(sigma[0]).all()      # t = 1, pure noise: no finite EDM state, x_t = eps
+    torch.testing.assert_close(x_t[0], eps[0], rtol=0, atol=0)
+    torch.testing.assert_close(x[1:], x0[1:] + sigma[1:] * eps[1:], rtol=0, atol=1e-13 * float((1 + sigma[1:]).max()))
+
+
+def test_flow_time_and_sigma_convert_both_ways_and_the_shift_multiplies_sigma():
+    t = np.linspace(0, 1, 101)
+    sigma = noise.flow_time_to_sigma(t)
+    assert sigma[0] == 0 and np.isinf(sigma[-1]) and np.all(np.diff(sigma) > 0)
+    np.testing.assert_allclose(noise.sigma_to_flow_time(sigma), t, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(noise.sigma_to_flow_time(np.array([0.0, 1.0, np.inf])), [0.0, 0.5, 1.0], rtol=0, atol=0)
+    # s t / (1 + (s - 1) t) in EDM coordinates: s t / (1 - t), i.e. sigma -> s sigma.
+    for shift in (0.5, 1.0, 3.0, 6.0):
+        shifted = noise.shift_flow_time(t[:-1], shift)
+        np.testing.assert_allclose(noise.flow_time_to_sigma(shifted), shift * sigma[:-1], rtol=1e-13, atol=0)
+        assert noise.shift_flow_time(1.0, shift) == 1.0 and noise.shift_flow_time(0.0, shift) == 0.0
+
+
+@pytest.mark.parametrize('shift, num_train_timesteps', [(3.0, 1000), (1.0, 1000), (0.5, 1000), (1.15, 1000),
+                                                        (6.0, 1000), (3.0, 500)])
+def test_flow_grid_and_network_times_equal_diffusers_at_every_step_count(shift, num_train_timesteps):
+    # FlowMatchEulerDiscreteScheduler with a static shift, built from the same config, for 1 to 1000 steps: the
+    # flow times (its sigmas) and the network times it hands the transformer (its timesteps), float32 for float32.
+    import diffusers
+    scheduler = diffusers.FlowMatchEulerDiscreteScheduler(shift=shift, num_train_timesteps=num_train_timesteps)
+    schedule = noise.FlowSchedule(shift, num_train_timesteps)
+    for steps in range(1, 1001):
+        scheduler.set_timesteps(steps)
+        times = schedule.flow_times(steps)
+        np.testing.assert_array_equal(times, scheduler.sigmas.numpy()[:-1].astype(np.float64))
+        sigmas = schedule.sigmas(dict(steps=steps))
+        network = np.array([schedule.network_timestep(s) for s in sigmas[:-1]])
+        assert network.dtype == np.float32
+        np.testing.assert_array_equal(network, scheduler.timesteps.numpy())
+        assert np.isinf(sigmas[0]) and sigmas[-1] == 0 and np.all(np.diff(sigmas) < 0)
+
+
+def test_flow_schedule_of_sd3_medium():
+    schedule = noise.FlowSchedule(shift=3.0)
+    sigmas = schedule.sigmas(dict(steps=28))
+    assert len(sigmas) == 29 and np.isinf(sigmas[0])
+    # The lowest level: the training grid's lowest t shifted (t = 3 / 1002), then the sampling grid's end
+    # shifted again (diffusers shifts twice): sigma = 9 sigma_train(1 / 1000) = 9 / 999, to float32 rounding of t.
+    assert sigmas[-2] == pytest.approx(9 / 999, rel=1e-6)
+    assert sigmas[1] == pytest.approx(3 * noise.flow_time_to_sigma(1 - (1 - 3 / 1002) / 27), rel=1e-6)
+    assert schedule.init_std(sigmas) == 1.0 and schedule.init_std([5.0, 0.0]) == 6.0   # x_t ~ N(0, I): x / (1 + sigma)
+    assert schedule.timestep(np.inf) == 1000 and np.isinf(schedule.sigma(1000.0))
+    for sigma in sigmas[1:-1]:
+        assert schedule.sigma(schedule.timestep(sigma)) == pytest.approx(sigma, rel=1e-12)
+    with pytest.raises(ValueError, match='shift must be > 0'):
+        noise.FlowSchedule(shift=0)
+    with pytest.raises(ValueError, match='steps must be >= 1'):
+        schedule.flow_times(0)

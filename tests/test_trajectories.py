@@ -85,3 +85,27 @@ def test_merge_names_the_bad_shard(shard_files, tmp_path):
     (tmp_path / 'truncated.npz').write_bytes(shard_files[0].read_bytes()[:1000])
     with pytest.raises(ValueError, match='truncated.npz'):
         trajectories.merge_shards([tmp_path / 'truncated.npz'])
+
+
+def test_a_shard_that_starts_at_pure_noise_keeps_only_its_finite_levels(mixture):
+    # A flow-matching grid starts at sigma = inf (noise.FlowSchedule), where the tracked posterior is the prior:
+    # that level is no level of a curve (log sigma = inf). The shard keeps the others, the same numbers as the
+    # sampler's history from its second level on, and every call of the first step is counted.
+    import math
+    from test_sampler import FromPureNoise
+    labels = trajectories.shard_labels(trajectories.trajectory_labels(K, 40), 2, 1)
+    sigmas = noise.FlowSchedule(shift=3.0).sigmas(dict(steps=8))
+    assert math.isinf(sigmas[0])
+    arrays = trajectories.sample_shard(FromPureNoise(mixture), K, labels, mixture.dim, sigmas, sampler.Guidance(2.0),
+                                       seed=3, keep_denoised=2, keep_distances=True, progress=False, init_std=1.0)
+    np.testing.assert_array_equal(arrays['sigma'], sigmas[1:-1][::-1])
+    assert arrays['log_posterior'].shape == (7, 20, K + 1) and arrays['denoised'].shape == (7, 2, mixture.dim)
+    assert arrays['distances'].shape == (7, 20, K + 1, K + 1) and int(arrays['calls']) == 20 * (K + 1) * 8
+    x, generator = sampler.initial_state(20, mixture.dim, 1.0, 3)
+    out = sampler.sample(FromPureNoise(mixture), sigmas, labels, x, generator, guidance=sampler.Guidance(2.0),
+                         hypotheses=list(range(K)) + [UNCONDITIONAL])
+    np.testing.assert_array_equal(arrays['log_posterior'], out['log_posterior'][1:].flip(0).numpy())
+    np.testing.assert_array_equal(arrays['x'], out['x'].numpy())
+    curve = posterior.tracked_curve(arrays['sigma'], arrays['hypotheses'], arrays['labels'], arrays['log_posterior'],
+                                    [[0], [1], [2]])
+    assert np.isfinite(curve['H']).all() and np.isfinite(curve['rate']).all()

@@ -5,7 +5,9 @@ Every backend is called as `denoiser(x, sigma, labels)`:
     sigma:  a float, the noise level of every row,
     labels: [B] long tensor of hypothesis indices 0..K-1, or UNCONDITIONAL (-1) for the reference
             (unconditional) model,
-and returns the estimate of x0 with the shape and dtype of x. A backend may also define
+and returns the estimate of x0 with the shape and dtype of x. A backend whose grid starts at sigma = inf
+(pure noise, entropic.noise.FlowSchedule) is called there with the state standardised, the limit of
+x / sigma. A backend may also define
 `posterior_variance(sigma, labels, x)`, Var[x0 | x, label] (the denoiser's own uncertainty) at the states
 x [B, ...] of the rows, which the exact tracking kernel uses: [B], one variance for every coordinate of a
 row, or [B, ...] with x's shape, one per coordinate. Trained networks that predict an uncertainty supply it

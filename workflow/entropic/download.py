@@ -44,6 +44,40 @@ SD15_FILES = [
     'vae/diffusion_pytorch_model.safetensors',
 ]
 
+# Stable Diffusion 3 Medium in diffusers' layout: what the SD3 backend reads of a StableDiffusion3Pipeline (the
+# MMDiT transformer, the VAE, CLIP-L, CLIP-G and T5-XXL with their tokenizers, the flow-matching scheduler),
+# about 25 GB with T5-XXL in float32; the transformer file is float16. The `fp16` variants are not fetched, nor
+# the T5 tokenizer's spiece.model (transformers reads its tokenizer.json). The repository is gated: its licence
+# is accepted on its page while logged in, and the download reads that account's token from HF_TOKEN.
+SD3_REPO = 'stabilityai/stable-diffusion-3-medium-diffusers'
+SD3_FILES = [
+    'model_index.json',
+    'scheduler/scheduler_config.json',
+    'tokenizer/merges.txt',
+    'tokenizer/special_tokens_map.json',
+    'tokenizer/tokenizer_config.json',
+    'tokenizer/vocab.json',
+    'tokenizer_2/merges.txt',
+    'tokenizer_2/special_tokens_map.json',
+    'tokenizer_2/tokenizer_config.json',
+    'tokenizer_2/vocab.json',
+    'tokenizer_3/special_tokens_map.json',
+    'tokenizer_3/tokenizer.json',
+    'tokenizer_3/tokenizer_config.json',
+    'text_encoder/config.json',
+    'text_encoder/model.safetensors',
+    'text_encoder_2/config.json',
+    'text_encoder_2/model.safetensors',
+    'text_encoder_3/config.json',
+    'text_encoder_3/model.safetensors.index.json',
+    'text_encoder_3/model-00001-of-00002.safetensors',
+    'text_encoder_3/model-00002-of-00002.safetensors',
+    'transformer/config.json',
+    'transformer/diffusion_pytorch_model.safetensors',
+    'vae/config.json',
+    'vae/diffusion_pytorch_model.safetensors',
+]
+
 # The feature networks and reference statistics of FID and FD-DINOv2 (entropic.image_metrics): the FID
 # Inception-v3 graph of 2015-12-05 as pytorch-fid ported it, DINOv2 ViT-L/14 in transformers' layout, and
 # NVlabs' statistics of their ImageNet training sets (`img512`, `img64`).
@@ -54,6 +88,8 @@ DINOV2_REPO = 'facebook/dinov2-large'
 DINOV2_FILES = ['config.json', 'model.safetensors']
 EDM2_REFERENCE_ROOT = 'https://nvlabs-fi-cdn.nvidia.com/edm2/dataset-refs/'
 EDM2_REFERENCE_NAME = re.compile(r'img(512|64)\.pkl')
+
+HUB_ROOT = 'https://huggingface.co/'     # a repository's page (and licence) is HUB_ROOT + its id
 
 NO_NETWORK_HINT = 'This machine may have no network access; you can also place the file there by hand.'
 
@@ -179,6 +215,12 @@ def download_hub(repo_id, path, *, files, revision=None, progress=True):
             try:
                 huggingface_hub.hf_hub_download(repo_id, name, revision=revision, local_dir=path,
                                                 tqdm_class=None if progress else _SilentBar)
+            except errors.GatedRepoError as err:     # before OSError and httpx.HTTPError, which it also is
+                raise RuntimeError(f'cannot download {name} of the Hugging Face repository {repo_id} into {path}: '
+                                   'the repository is gated and refused this request (HTTP '
+                                   f'{err.response.status_code}). Accept its licence at {HUB_ROOT}{repo_id} while '
+                                   'logged in, then give an access token of that account in the environment '
+                                   'variable HF_TOKEN (or run `hf auth login`) and rerun') from err
             except (OSError, errors.EntryNotFoundError, errors.XetDownloadError, httpx.HTTPError) as err:
                 raise RuntimeError(f'cannot download {name} of the Hugging Face repository {repo_id} into '
                                    f'{path} ({type(err).__name__}: {err}). {NO_NETWORK_HINT}') from err

@@ -11,6 +11,8 @@ Conventions (PAPER.md 1.1):
 - DDPM (Stable Diffusion 1.5): alpha_bar_t from the scaled-linear beta schedule, 1000 steps,
   sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t), VP t = -1/2 log alpha_bar_t.
 - EDM (Karras et al. 2022, eq. 5): sigma_i = (smax^(1/rho) + i/(N-1) (smin^(1/rho) - smax^(1/rho)))^rho.
+- Rectified flow (Stable Diffusion 3): x_t = (1 - t) x0 + t eps, so alpha = 1 - t, sigma = t / (1 - t),
+  t = sigma / (1 + sigma); t = 1 (pure noise) is sigma = inf.
 """
 
 import numpy as np
@@ -245,3 +247,89 @@ class DDPMSchedule:
 
     def sigma(self, timestep):
         return float(np.exp(np.interp(timestep, np.arange(len(self.abar)), self.log_sigmas)))
+
+#----------------------------------------------------------------------------
+# Rectified flow (flow matching; Stable Diffusion 3).
+
+def flow_time_to_sigma(t):
+    """sigma = t / (1 - t): the EDM noise level of the rectified-flow state at time t in [0, 1]; inf at t = 1.
+
+    x_t = (1 - t) x0 + t eps divided by its signal scale 1 - t is x0 + t / (1 - t) eps (rectified flow, Esser
+    et al. 2024, arXiv:2403.03206, section 3: the forward path a_t x0 + b_t eps with a_t = 1 - t, b_t = t)."""
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(divide='ignore'):
+        return t / (1 - t)
+
+def sigma_to_flow_time(sigma):
+    """t = sigma / (1 + sigma), the inverse of flow_time_to_sigma; 1 at sigma = inf."""
+    sigma = np.asarray(sigma, dtype=np.float64)
+    with np.errstate(invalid='ignore'):
+        return np.where(np.isinf(sigma), 1.0, sigma / (1 + sigma))
+
+def shift_flow_time(t, shift):
+    """The timestep shift of Esser et al. 2024 (arXiv:2403.03206, section 5.3.2), t -> s t / (1 + (s - 1) t),
+    as diffusers' FlowMatchEulerDiscreteScheduler applies its config's `shift`. In EDM coordinates it multiplies
+    the noise level: sigma -> s sigma (the signal-to-noise ratio is divided by s^2)."""
+    t = np.asarray(t, dtype=np.float64)
+    return shift * t / (1 + (shift - 1) * t)
+
+class FlowSchedule:
+    """A rectified-flow (flow-matching) model in EDM coordinates: Stable Diffusion 3 (Esser et al. 2024,
+    arXiv:2403.03206, section 3; Liu et al. 2022, arXiv:2209.03003).
+
+    The path x_t = (1 - t) x0 + t eps, t in [0, 1], is the EDM process x = x_t / (1 - t) = x0 + sigma eps with
+    sigma = t / (1 - t) (flow_time_to_sigma): the same state scaled by 1 / (1 - t) = 1 + sigma. The network
+    time is num_train_timesteps * t. The sampling grid is the one diffusers' FlowMatchEulerDiscreteScheduler
+    lays out for a static `shift` s, to the float32 value: t_i = shift(u_i), u linear from 1 to the shifted
+    t of the first training timestep, shift(1 / T), shift(t) = s t / (1 + (s - 1) t) (shift_flow_time).
+
+    Its first level is t = 1, pure noise, where sigma = inf: the sampler holds the state there standardised
+    (entropic.sampler.sample), as the limit of x / sigma = x_t / t, i.e. x_1 = eps ~ N(0, I), the pipeline's own
+    start: `init_std` is 1. (A grid that started below t = 1 would start from x_t ~ N(0, I), i.e.
+    x ~ N(0, (1 + sigma)^2) in EDM coordinates.)
+    """
+
+    def __init__(self,
+        shift               = 1.0,      # the scheduler config's `shift` (SD3: 3.0); > 0
+        num_train_timesteps = 1000,     # T: the network time is T t
+    ):
+        if not shift > 0:
+            raise ValueError(f'shift must be > 0, got {shift}')
+        self.shift, self.num_train_timesteps = float(shift), int(num_train_timesteps)
+
+    def flow_times(self, steps):
+        """The decreasing flow times t of a `steps`-step run, 1 first, as diffusers' scheduler computes them (the
+        smallest training t in float32 as its constructor does, the grid in float64, rounded to float32); [steps]
+        float64 holding float32 values. ValueError where float32 rounding leaves fewer than `steps` distinct times."""
+        steps, T, s = int(steps), self.num_train_timesteps, self.shift
+        if steps < 1:
+            raise ValueError(f'steps must be >= 1, got {steps}')
+        one = np.float32(1) / np.float32(T)        # the scheduler's training grid in float32, at timestep 1
+        lowest = float(np.float32(s) * one / (np.float32(1) + np.float32(s - 1) * one))
+        u = np.linspace(1.0 * T, lowest * T, steps) / T
+        t = shift_flow_time(u, s).astype(np.float32).astype(np.float64)
+        if np.any(np.diff(t) >= 0):
+            raise ValueError(f'{steps} steps with shift {s:g}: the float32 flow times are not {steps} distinct ones; '
+                             'choose fewer steps')
+        return t
+
+    def sigmas(self, settings):
+        """sigma = t / (1 - t) of the run's flow times (only `steps` of the settings applies), then 0: inf first."""
+        return np.append(flow_time_to_sigma(self.flow_times(settings['steps'])), 0.0)
+
+    def init_std(self, sigmas):
+        """1 for a start at sigma = inf (the standardised state x_1 = eps); 1 + sigma for a finite start."""
+        return 1.0 if np.isinf(sigmas[0]) else float(1 + sigmas[0])
+
+    def timestep(self, sigma):
+        """The network time T t, t = sigma / (1 + sigma); T at sigma = inf."""
+        return float(self.num_train_timesteps * sigma_to_flow_time(sigma))
+
+    def sigma(self, timestep):
+        """The noise level of network time `timestep`: inf at T."""
+        return float(flow_time_to_sigma(timestep / self.num_train_timesteps))
+
+    def network_timestep(self, sigma):
+        """The network time of noise level `sigma` as the pipeline hands it to the transformer: the flow time in
+        float32 times T, multiplied in float32 (np.float32); at the grid's levels, diffusers' timesteps exactly."""
+        return np.float32(sigma_to_flow_time(sigma)) * np.float32(self.num_train_timesteps)

@@ -6,6 +6,11 @@ One step from sigma to sigma' < sigma (PAPER.md 2.2, the FBG code's stochastic s
     s^2      = (sigma^2 - sigma'^2) sigma'^2 / sigma^2,
     x'       = mu(x, guided) + s eps          (eps = 0 on the last step, sigma' = 0).
 
+A grid may start at sigma = inf, pure noise (flow matching's t = 1, entropic.noise.FlowSchedule): the state
+there is held standardised, as the limit of x / sigma (a denoiser reads it so), and the first step is the
+limit of the one above, mu = D(x; inf, c) and s^2 = sigma'^2: a fresh draw around the x0 estimate. The
+tracked posterior there is the prior.
+
 Guidance (Ho & Salimans 2022): D_guided = D_u + w (D_c - D_u), with w applied only while sigma lies
 in a given interval (Kynkäänniemi et al. 2024); w = 1 is plain conditional sampling.
 
@@ -70,11 +75,14 @@ def initial_state(count, shape, std, seed, device='cpu'):
     return float(std) * torch.randn(count, *shape, generator=generator, device=device), generator
 
 def step_variance(sigma, sigma_next):
-    """s^2 = (sigma^2 - sigma_next^2) sigma_next^2 / sigma^2, the ancestral kernel's variance (elementwise)."""
+    """s^2 = (sigma^2 - sigma_next^2) sigma_next^2 / sigma^2, the ancestral kernel's variance (elementwise);
+    from a scalar sigma = inf its limit, sigma_next^2."""
+    if np.ndim(sigma) == 0 and np.isinf(sigma):
+        return sigma_next ** 2
     return (sigma ** 2 - sigma_next ** 2) * sigma_next ** 2 / sigma ** 2
 
 def step_moments(x, denoised, sigma, sigma_next):
-    """Mean and variance s^2 of the ancestral kernel from sigma to sigma_next."""
+    """Mean and variance s^2 of the ancestral kernel from sigma to sigma_next (from sigma = inf: the x0 estimate)."""
     ratio = sigma_next ** 2 / sigma ** 2
     return ratio * x + (1 - ratio) * denoised, step_variance(sigma, sigma_next)
 

@@ -74,21 +74,23 @@ def sample_shard(
     init_std = None,    # standard deviation of the initial state; None: sigmas[0] (EDM's start)
 ):
     """One shard: dict of arrays for save_npz. log_posterior is [L, B, K + 1] float64 on the increasing
-    levels `sigma` (the sampler's levels without the final 0); `denoised` [L, m, d] and `distances`
-    [L, B, K + 1, K + 1] float32 on the same levels."""
+    levels `sigma` (the sampler's levels without the final 0, and without a start at sigma = inf, where the
+    posterior is the prior: no level of a curve); `denoised` [L, m, d] and `distances` [L, B, K + 1, K + 1]
+    float32 on the same levels."""
     x_init, generator = sampler.initial_state(len(labels), shape, sigmas[0] if init_std is None else init_std,
                                               seed, device)
     labels = torch.as_tensor(labels, device=device)
     hypotheses = class_list(classes) + [UNCONDITIONAL]
     out = sampler.sample(denoiser, sigmas, labels, x_init, generator, guidance=guidance, hypotheses=hypotheses,
                          keep_denoised=keep_denoised, keep_distances=keep_distances, progress=progress)
-    arrays = dict(sigma=np.asarray(sigmas[:-1])[::-1].copy(), hypotheses=np.asarray(hypotheses),
+    start = 1 if np.isinf(sigmas[0]) else 0     # levels kept: finite ones
+    arrays = dict(sigma=np.asarray(sigmas[start:-1])[::-1].copy(), hypotheses=np.asarray(hypotheses),
                   labels=labels.cpu().numpy(), x=out['x'].cpu().numpy(), calls=np.asarray(out['calls']),
-                  log_posterior=out['log_posterior'].flip(0).cpu().numpy())
+                  log_posterior=out['log_posterior'][start:].flip(0).cpu().numpy())
     if keep_denoised:
-        arrays['denoised'] = out['denoised'].flip(0).cpu().numpy()
+        arrays['denoised'] = out['denoised'][start:].flip(0).cpu().numpy()
     if keep_distances:
-        arrays['distances'] = out['distances'].flip(0).cpu().numpy()
+        arrays['distances'] = out['distances'][start:].flip(0).cpu().numpy()
     return arrays
 
 def merge_shards(paths):

@@ -40,11 +40,13 @@ class Model:
     device:   str       # where the denoiser runs and the sampler's state lives
 
     def sigmas(self, settings):
-        """The sampler's noise levels for the model's `sampler` settings: decreasing, ending at 0."""
+        """The sampler's noise levels for the model's `sampler` settings: decreasing, ending at 0; the first may
+        be inf, pure noise (a flow-matching model's t = 1, entropic.noise.FlowSchedule)."""
         return self.schedule.sigmas(settings)
 
     def init_std(self, sigmas):
-        """Standard deviation of the sampler's start in EDM coordinates (entropic.noise schedules)."""
+        """Standard deviation of the sampler's start in EDM coordinates (entropic.noise schedules); 1 for a start
+        at sigma = inf, where the sampler and the denoiser hold the state standardised (entropic.sampler)."""
         return self.schedule.init_std(sigmas)
 
 #----------------------------------------------------------------------------

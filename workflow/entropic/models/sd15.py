@@ -101,13 +101,7 @@ class SD15Denoiser:
 
     @torch.no_grad()
     def __call__(self, x, sigma, labels):
-        K = self.num_classes
-        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
-        if len(labels) != len(x):
-            raise ValueError(f'{len(labels)} labels for {len(x)} rows')
-        if ((labels < UNCONDITIONAL) | (labels >= K)).any():
-            raise ValueError(f'labels must be 0..{K - 1} or {UNCONDITIONAL} (the empty prompt), got {labels.unique().tolist()}')
-        rows = torch.where(labels == UNCONDITIONAL, K, labels).to(self.embeddings.device)
+        rows = prompt_rows(labels, self.num_classes, len(x)).to(self.embeddings.device)
         t = self.schedule.timestep(float(sigma))
         x_t = x / math.sqrt(1 + sigma ** 2)     # = sqrt(abar_t) x: back to the VP state the UNet saw in training
         out = torch.empty_like(x)
@@ -140,6 +134,17 @@ def x0_estimate(x, sigma, out, prediction_type):
         return out
     raise ValueError(f'prediction_type must be one of {", ".join(map(repr, PREDICTION_TYPES))}, got {prediction_type!r}')
 
+def prompt_rows(labels, num_prompts, count):
+    """The row of a table of prompt embeddings (the K prompts, then the empty one) for each of `count` labels:
+    k for prompt k, K for UNCONDITIONAL; [count] long. ValueError for another number of labels or another label."""
+    labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
+    if len(labels) != count:
+        raise ValueError(f'{len(labels)} labels for {count} rows')
+    if ((labels < UNCONDITIONAL) | (labels >= num_prompts)).any():
+        raise ValueError(f'labels must be 0..{num_prompts - 1} or {UNCONDITIONAL} (the empty prompt), '
+                         f'got {labels.unique().tolist()}')
+    return torch.where(labels == UNCONDITIONAL, num_prompts, labels)
+
 def check_prompt_tokens(
     tokenizer,                  # the pipeline's CLIP tokenizer (load_tokenizer); model_max_length tokens are read
     prompts,                    # the K prompts of the hypotheses; the empty prompt, the reference, is added
@@ -149,23 +154,38 @@ def check_prompt_tokens(
     ValueError naming both prompts if two hypotheses (or a prompt and the empty reference) have the same
     tokens after tokenisation and truncation: their embeddings, and so every denoiser output, are then
     identical, and no partition between them can speciate."""
-    length = tokenizer.model_max_length
-    rows = tokenizer(list(prompts) + [''], padding='max_length', max_length=length, truncation=True).input_ids
+    return check_encoder_tokens({'the text encoder': (tokenizer, tokenizer.model_max_length)}, prompts, source)
+
+def check_encoder_tokens(
+    encoders,                   # {name of a text encoder: (its tokenizer, the tokens it reads)}, e.g. SD3's three
+    prompts,                    # the K prompts of the hypotheses; the empty prompt, the reference, is added
+    source,                     # what to name in messages: the prompt file
+):
+    """check_prompt_tokens for a pipeline that conditions on several text encoders: two prompts are the same
+    hypothesis only if every encoder reads the same tokens of both (ValueError naming both); a warning for
+    every prompt an encoder truncates, naming the encoder and the words it drops."""
+    rows = [tokenizer(list(prompts) + [''], padding='max_length', max_length=length, truncation=True).input_ids
+            for tokenizer, length in encoders.values()]
     names = [f'prompts[{k}] {prompt!r}' for k, prompt in enumerate(prompts)] + ['the empty prompt (the reference, -1)']
+    lengths = [str(length) for _, length in encoders.values()]
+    read = ', '.join(lengths[:-1]) + ' and ' + lengths[-1] if len(lengths) > 1 else lengths[0]
+    reader = ', '.join(encoders) if len(encoders) == 1 else f"the text encoders ({', '.join(encoders)})"
     first = {}
-    for k, row in enumerate(rows):
-        j = first.setdefault(tuple(row), k)
+    for k, row in enumerate(zip(*rows)):
+        j = first.setdefault(tuple(map(tuple, row)), k)
         if j != k:
-            raise ValueError(f'{source}: {names[j]} and {names[k]} are the same hypothesis to the text encoder: '
-                             f'identical after tokenisation and truncation to {length} tokens; make them differ '
-                             'within what the encoder reads')
+            raise ValueError(f'{source}: {names[j]} and {names[k]} are the same hypothesis to {reader}: '
+                             f'identical after tokenisation and truncation to {read} tokens; make them differ '
+                             f"within what the encoder{'s read' if len(encoders) > 1 else ' reads'}")
     warnings = []
-    for k, prompt in enumerate(prompts):
-        tokens = tokenizer.tokenize(prompt)     # without BOS and EOS, which take 2 of the `length` places
-        if len(tokens) > length - 2:
-            dropped = tokenizer.decode(tokenizer.convert_tokens_to_ids(tokens[length - 2:])).strip()
-            warnings.append(f'{source}: prompts[{k}] is {len(tokens) + 2} tokens long and the text encoder reads '
-                            f'{length}: it drops {dropped!r}')
+    for name, (tokenizer, length) in encoders.items():
+        kept = length - tokenizer.num_special_tokens_to_add()     # CLIP adds BOS and EOS, T5 only EOS
+        for k, prompt in enumerate(prompts):
+            tokens = tokenizer.tokenize(prompt)
+            if len(tokens) > kept:
+                dropped = tokenizer.decode(tokenizer.convert_tokens_to_ids(tokens[kept:])).strip()
+                warnings.append(f'{source}: prompts[{k}] is {len(tokens) + length - kept} tokens long and {name} '
+                                f'reads {length}: it drops {dropped!r}')
     return warnings
 
 def load_tokenizer(folder):
@@ -300,12 +320,13 @@ def decode(vae, latents, max_batch=8):
 
     The division uses the VAE's own config.scaling_factor, not LATENT_SCALE: the two agree for SD1.5, but the
     config is what the VAE was trained with (another VAE, or a test one, may carry another value), while
-    LATENT_SCALE only documents the data scale of SD1.5 latents.
+    LATENT_SCALE only documents the data scale of SD1.5 latents. A VAE whose config has a shift_factor (SD3's,
+    0.0609) gets it added back after the division, as diffusers' pipelines do; SD1.5's has none.
     """
     images = []
     with torch.no_grad():
         for chunk in torch.as_tensor(latents).split(max_batch):
-            z = (chunk.float() / vae.config.scaling_factor).to(vae.device, vae.dtype)
+            z = (chunk.float() / vae.config.scaling_factor + (vae.config.shift_factor or 0)).to(vae.device, vae.dtype)
             image = vae.decode(z).sample.float()
             images.append(((image + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy())
     return np.concatenate(images)
