@@ -56,6 +56,9 @@ def test_every_figure_and_table_is_built(run):
     shift = pd.read_csv(run / 'results' / 'tables' / 'gmm_flow_shift.csv')
     assert len(shift) == 8 and set(shift['shift']) == {1.0, 3.0} and set(shift['steps']) == {28}
     assert shift.query('resolution == 1024')['matching_shift'].to_numpy() == pytest.approx(4.0)
+    flow = pd.read_csv(run / 'results' / 'tables' / 'gmm_flow_windows.csv').set_index('experiment')
+    assert set(flow.index) == {'k2-d1e2', 'k2-d1e4'} and set(flow['coordinate']) == {'flow_t'}
+    assert np.all((flow['peak_lo'] <= flow['peak']) & (flow['peak'] <= flow['peak_hi']))
     leftovers = [p for p in (run / 'results').rglob('.*') if p.is_file()]
     assert leftovers == [], 'temporary files left behind'
 

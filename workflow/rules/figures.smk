@@ -27,6 +27,7 @@ rule fig_gmm_dimension_sweep:
             caption="../report/gmm_flow_dimension_sweep.rst",
             category="Gaussian-mixture theory",
         ),
+        flow_csv="results/tables/gmm_flow_windows.csv",
         width_pdf="results/figures/gmm_relative_width.pdf",
         width_png=report(
             "results/figures/gmm_relative_width.png",

@@ -33,6 +33,7 @@ for experiment, info, path, seed in zip(experiments, infos, snakemake.input.samp
     flow_rows.append(dict(experiment=experiment, partition='classes', **row))
     log.info(f"{experiment}: flow time peak t* = {row['peak']:.6f} [{row['peak_lo']:.6f}, {row['peak_hi']:.6f}], "
              f"FWHM {row['width']:.4g}, theory t_S = {row['theory']:.6f}")
+io.write_csv(pd.DataFrame(flow_rows), snakemake.output.flow_csv)
 windows = pd.concat([windows, pd.DataFrame(flow_rows)], ignore_index=True)
 colors = plotting.sequential_colors(len(experiments))
 

@@ -76,7 +76,7 @@ ax_n.set_xlabel(r'assumed class signal per latent dimension $|m|^2 / d$')
 ax_n.set_ylabel(f"steps (of {study['steps']}) evaluated inside the window")
 matching = table['matching_shift'].max()
 ax_n.set_title(f'this model asks for shift {matching:.3g} at {max(study["resolutions"])}² '
-               f'(σ_S ∝ √d); SD3 uses {study["shift"]:g}', fontsize=10)
+               r'($\sigma_S \propto \sqrt{d}$); ' f'SD3 uses {study["shift"]:g}', fontsize=10)
 ax_n.legend(fontsize=8)
 fig.suptitle("Rectified flow: the entropy window against the sampler's steps, unshifted and with SD3's timestep shift",
              fontsize=11)
