@@ -5,8 +5,8 @@ read in one of three coordinates x (the rate is converted by the chain rule):
 
 - 't':         VP time t = 1/2 log(1 + sigma^2); rate |dH/dt| (PAPER.md 3.2: sharp in relative terms),
 - 'sigma':     EDM sigma; rate dH/dsigma ("no sharp transition"),
-- 'log_sigma': log sigma; rate dH/dlog sigma,
-- 'flow_t':    rectified-flow time t = sigma / (1 + sigma) (noise.sigma_to_flow_time); rate dH/dt. Not in the
+- 'log_sigma': log sigma; rate dH/dlog sigma.
+- 'flow_t':    rectified-flow time t = sigma / (1 + sigma) (noise.sigma_to_flow_time); rate dH/dt; not in the
                default COORDINATES of fit_windows: the flow-matching view asks for it (FLOW_COORDINATE).
 
 H at a noise level is one number in every process; only the rate and the window read from it depend on the

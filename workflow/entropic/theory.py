@@ -2,9 +2,10 @@
 
 - Speciation time of VP diffusion (Biroli, Bonnaire, de Bortoli, Mezard 2024): t_S = 1/2 log Lambda,
   Lambda the largest eigenvalue of the data covariance; its EDM equivalent sigma_S = sqrt(Lambda - 1)
-  (the conversion of `noise.vp_time_to_sigma`), and its rectified-flow time t_S = sigma_S / (1 + sigma_S).
-  H[Z | X] at a noise level sigma is one number in every process (VP, VE, flow matching): their states differ
-  by a scale and a time change only, so the flow-matching curves are the EDM curves read in flow time.
+  (the conversion of `noise.vp_time_to_sigma`).
+- In rectified-flow time (flow matching) t_S = sigma_S / (1 + sigma_S). H[Z | X] at a noise level sigma is one
+  number in every process (VP, VE, flow matching): their states differ by a scale and a time change only, so
+  the flow-matching curves are the EDM curves read in flow time.
 - Two classes +-m with component variance v0: H[Z | X_sigma] = HH(s), s = |m|^2 / (v0 + sigma^2),
   HH(s) = E_{L ~ N(2s, 4s)} log(1 + e^{-L}), and by I-MMSE
   dH/dsigma = sigma^-3 (sigma^2 / (v0 + sigma^2))^2 |m|^2 E[1 - tanh^2(L / 2)].

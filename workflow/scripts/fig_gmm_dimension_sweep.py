@@ -1,11 +1,11 @@
-"""Figures gmm_vp_dimension_sweep, gmm_ve_dimension_sweep, gmm_flow_dimension_sweep, gmm_relative_width (PAPER.md 3.2).
+"""Figures gmm_vp_dimension_sweep, gmm_ve_dimension_sweep, gmm_relative_width (PAPER.md 3.2).
 
 VP: entropy and |dH/dt| for growing d, raw and against t - 1/2 log Lambda (the curves collapse: the
 window keeps an O(1) width while t_S grows like 1/2 log d). VE: the same mixtures in EDM sigma,
 raw and against sigma / sigma_S (they collapse too: the width grows with sigma_S, no sharpening).
-Flow matching (rectified flow, t = sigma / (1 + sigma)): the same exact curves read in flow time, raw and
-against (1 - t) / (1 - t_S), t_S = sigma_S / (1 + sigma_S); its windows are fitted here (speciation.fit_windows
-in flow time, bootstrap over the same replicates). Relative width: FWHM / peak location in each coordinate
+Figure gmm_flow_dimension_sweep and table gmm_flow_windows, flow matching (rectified flow, t = sigma / (1 + sigma)):
+the same exact curves read in flow time, raw and against (1 - t) / (1 - t_S), t_S = sigma_S / (1 + sigma_S); their
+windows are fitted here (speciation.fit_windows in flow time, bootstrap over the same replicates). Relative width: FWHM / peak location in each coordinate
 against d, with bootstrap CIs and the two-class closed form.
 """
 
