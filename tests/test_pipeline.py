@@ -34,7 +34,8 @@ def test_every_figure_and_table_is_built(run):
     for name in ('gmm_vp_dimension_sweep', 'gmm_ve_dimension_sweep', 'gmm_relative_width', 'gmm_hierarchy',
                  'gmm_estimators', 'gmm_guidance', 'gmm_tracker_bias', 'digits_samples', 'digits_speciation',
                  'digits_entropy', 'digits_guidance', 'gmm-net_entropy', 'digits_guidance_study',
-                 'gmm_guidance_study', 'gmm_clone_agreement', 'digits_clone_agreement'):
+                 'gmm_guidance_study', 'gmm_clone_agreement', 'digits_clone_agreement', 'gmm_flow_dimension_sweep',
+                 'gmm_flow_shift'):
         for ext in ('pdf', 'png'):
             assert (run / 'results' / 'figures' / f'{name}.{ext}').stat().st_size > 10_000
     table = pd.read_csv(run / 'results' / 'tables' / 'gmm_windows.csv')
@@ -50,6 +51,14 @@ def test_every_figure_and_table_is_built(run):
     guidance = pd.read_csv(run / 'results' / 'tables' / 'gmm_guidance.csv').set_index('variant')
     assert guidance.loc['track-cfg3', 'readout'] == 'cross-entropy' and guidance.loc['track', 'readout'] == 'entropy'
     assert guidance.loc['track-cfg3', 'shift_log_sigma'] > 0     # guidance decides at higher noise
+    # SD3's shift against the window, from the schema's defaults: 2 signals x 2 resolutions x 2 shifts, and the
+    # closed-form matching shift sqrt(16 x 128^2 / (16 x 32^2)) = 4 (tests/test_flow.py).
+    shift = pd.read_csv(run / 'results' / 'tables' / 'gmm_flow_shift.csv')
+    assert len(shift) == 8 and set(shift['shift']) == {1.0, 3.0} and set(shift['steps']) == {28}
+    assert shift.query('resolution == 1024')['matching_shift'].to_numpy() == pytest.approx(4.0)
+    flow = pd.read_csv(run / 'results' / 'tables' / 'gmm_flow_windows.csv').set_index('experiment')
+    assert set(flow.index) == {'k2-d1e2', 'k2-d1e4'} and set(flow['coordinate']) == {'flow_t'}
+    assert np.all((flow['peak_lo'] <= flow['peak']) & (flow['peak'] <= flow['peak_hi']))
     leftovers = [p for p in (run / 'results').rglob('.*') if p.is_file()]
     assert leftovers == [], 'temporary files left behind'
 

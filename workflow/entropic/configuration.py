@@ -233,6 +233,18 @@ def _gmm_errors(gmm):
                                      and spec['signal_per_dim'] == 1 and spec.get('weights') in (None, [0.5, 0.5])):
             errors.append(f"config key gmm.figures.clone_agreement: {name!r} is not Biroli et al.'s mixture (kind simplex, "
                           'components 2, equal weights, signal_per_dim 1, variance 1)')
+    flow = gmm.get('flow_shift')
+    if flow is not None:
+        odd = [r for r in flow['resolutions'] if r % flow['downsampling']]
+        if odd:
+            errors.append(f"config key gmm.flow_shift.resolutions: {odd} not multiples of gmm.flow_shift.downsampling "
+                          f"({flow['downsampling']})")
+        # the same steps as the sampler's grid: float32 rounding must leave them distinct (noise.FlowSchedule)
+        try:
+            from . import noise
+            noise.FlowSchedule(shift=flow['shift']).flow_times(flow['steps'])
+        except ValueError as err:
+            errors.append(f'config key gmm.flow_shift.steps: {err}')
     hierarchy = figures['hierarchy']
     if hierarchy and experiments.get(hierarchy, {}).get('kind') != 'hierarchical':
         errors.append(f'config key gmm.figures.hierarchy: {hierarchy!r} is not a hierarchical experiment')

@@ -11,6 +11,7 @@ RATE_LABELS = {   # axis labels of the entropy rate in each coordinate of specia
     't': r'$|dH/dt|$ (nats per unit VP time)',
     'sigma': r'$dH/d\sigma$ (nats per unit $\sigma$)',
     'log_sigma': r'$dH/d\log\sigma$ (nats)',
+    'flow_t': r'$dH/dt$ (nats per unit flow time)',
 }
 
 #----------------------------------------------------------------------------

@@ -6,6 +6,11 @@ read in one of three coordinates x (the rate is converted by the chain rule):
 - 't':         VP time t = 1/2 log(1 + sigma^2); rate |dH/dt| (PAPER.md 3.2: sharp in relative terms),
 - 'sigma':     EDM sigma; rate dH/dsigma ("no sharp transition"),
 - 'log_sigma': log sigma; rate dH/dlog sigma.
+- 'flow_t':    rectified-flow time t = sigma / (1 + sigma) (noise.sigma_to_flow_time); rate dH/dt; not in the
+               default COORDINATES of fit_windows: the flow-matching view asks for it (FLOW_COORDINATE).
+
+H at a noise level is one number in every process; only the rate and the window read from it depend on the
+time coordinate (the chain rule).
 
 Measures: the peak of the rate (location and height, refined by a parabola through the three
 highest points), its full width at half maximum, the x where H crosses half its range, and the
@@ -25,6 +30,7 @@ from scipy.interpolate import CubicSpline
 from . import noise, theory
 
 COORDINATES = ('t', 'sigma', 'log_sigma')
+FLOW_COORDINATE = 'flow_t'     # rectified-flow time (Liu et al. 2023, arXiv:2209.03003; Esser et al. 2024, arXiv:2403.03206)
 MEASURES = ('peak', 'peak_rate', 'width', 'width_low', 'width_high', 'half_entropy', 'drop80_low', 'drop80_high')
 CLONE_AGREEMENT_LEVEL = 0.775   # Biroli et al.'s reading of the speciation time: where phi falls to this
 COLLISION_MEASURES = ('phi_crossing', 'phi_at_theory')
@@ -40,7 +46,9 @@ def to_coordinate(sigma, rate_log_sigma, coordinate):
         return sigma, rate_log_sigma / sigma
     if coordinate == 'log_sigma':
         return np.log(sigma), rate_log_sigma
-    raise ValueError(f'coordinate must be one of {COORDINATES}, got {coordinate!r}')
+    if coordinate == FLOW_COORDINATE:       # dt / dsigma = 1 / (1 + sigma)^2
+        return noise.sigma_to_flow_time(sigma), rate_log_sigma * (1 + sigma) ** 2 / sigma
+    raise ValueError(f'coordinate must be one of {COORDINATES + (FLOW_COORDINATE,)}, got {coordinate!r}')
 
 def _crossing(x, y, level, start, step):
     """x where y first falls to `level` walking from index `start` by `step` (linear interpolation); NaN if never."""
@@ -116,12 +124,16 @@ def collision_measures(sigma, phi, sigma_theory=None, level=CLONE_AGREEMENT_LEVE
     return (crossing, at) if phi.ndim == 2 else (float(crossing[0]), float(at[0]))
 
 def from_sigma(sigma, coordinate):
-    """A noise level sigma in the given coordinate (VP time, sigma, log sigma)."""
+    """A noise level sigma in the given coordinate (VP time, sigma, log sigma, flow time)."""
+    if coordinate == FLOW_COORDINATE:
+        return noise.sigma_to_flow_time(sigma)
     return {'t': noise.sigma_to_vp_time(sigma), 'sigma': sigma, 'log_sigma': np.log(sigma)}[coordinate]
 
 def theory_value(top_eigenvalue, coordinate):
     """Biroli et al.'s speciation point t_S = 1/2 log Lambda in the given coordinate."""
     sigma_s = theory.speciation_sigma(top_eigenvalue)
+    if coordinate == FLOW_COORDINATE:
+        return theory.speciation_flow_time(top_eigenvalue)
     return {'t': theory.speciation_time(top_eigenvalue), 'sigma': sigma_s, 'log_sigma': np.log(sigma_s)}[coordinate]
 
 def fit_windows(
@@ -133,9 +145,10 @@ def fit_windows(
     ci_level       = 0.95,  # two-sided confidence level of the percentile intervals
     rng            = None,  # numpy Generator for the bootstrap
     phi_samples    = None,  # [L, N] the same columns' collision probabilities; None: the collision measures are NaN
+    coordinates    = COORDINATES,  # the coordinates to read the window in (FLOW_COORDINATE too, on request)
 ):
     """One row (dict) per coordinate: every measure, its bootstrap CI (`<measure>_lo`, `<measure>_hi`),
-    the relative width (width / peak, for t and sigma), the theory value, and the COLLISION_MEASURES with
+    the relative width (width / peak, for every coordinate but log sigma), the theory value, and the COLLISION_MEASURES with
     their CIs (phi_crossing in the row's coordinate, phi_at_theory dimensionless)."""
     H_samples, rate_samples = np.asarray(H_samples), np.asarray(rate_samples)
     N = H_samples.shape[1]
@@ -150,7 +163,7 @@ def fit_windows(
         curves = np.column_stack([phi_samples.mean(1)] + [phi_samples[:, idx].mean(1) for idx in boot_index])
         collision = np.stack(collision_measures(sigma, curves, sigma_theory), -1)   # [1 + num_boot, 2]
     rows = []
-    for coordinate in COORDINATES:
+    for coordinate in coordinates:
         row = dict(coordinate=coordinate, **window_measures(sigma, H_samples.mean(1), rate_samples.mean(1), coordinate))
         boot = [window_measures(sigma, H_samples[:, idx].mean(1), rate_samples[:, idx].mean(1), coordinate)
                 for idx in boot_index]
@@ -170,11 +183,11 @@ def fit_windows(
     return rows
 
 def two_class_windows(mean_sq_norm, variance=1.0, levels=4001, decades=4.0):
-    """Closed-form window measures (window_measures) of two classes +-m, per coordinate.
+    """Closed-form window measures (window_measures) of two classes +-m, per coordinate (COORDINATES and flow time).
 
     Evaluated on a dense log-sigma grid of `levels` points spanning `decades` either side of |m|.
     """
     sigma = np.sqrt(mean_sq_norm) * np.logspace(-decades, decades, levels)
     H = theory.two_class_entropy(sigma, mean_sq_norm, variance)
     rate = theory.two_class_rate(sigma, mean_sq_norm, variance) * sigma
-    return {c: window_measures(sigma, H, rate, c) for c in COORDINATES}
+    return {c: window_measures(sigma, H, rate, c) for c in COORDINATES + (FLOW_COORDINATE,)}

@@ -268,12 +268,15 @@ def final_outputs():
     if GMM["figures"]["dimension_sweep"]:
         outputs += expand(
             "results/figures/{name}.{ext}",
-            name=["gmm_vp_dimension_sweep", "gmm_ve_dimension_sweep", "gmm_relative_width"],
+            name=["gmm_vp_dimension_sweep", "gmm_ve_dimension_sweep", "gmm_flow_dimension_sweep", "gmm_relative_width"],
             ext=["pdf", "png"],
         )
     if "guidance_study" in GMM:
         outputs += expand("results/figures/gmm_guidance_study.{ext}", ext=["pdf", "png"])
         outputs += ["results/tables/gmm_guidance_study.csv", "results/tables/gmm_guidance_study.md"]
+    if "flow_shift" in GMM:
+        outputs += expand("results/{kind}/gmm_flow_shift.{ext}", zip, kind=["figures"] * 2 + ["tables"] * 2,
+                          ext=["pdf", "png", "csv", "md"])
     if GMM["figures"]["hierarchy"]:
         outputs += expand("results/figures/gmm_hierarchy.{ext}", ext=["pdf", "png"])
     # Checked against peers (workflow/rules/peers.smk).

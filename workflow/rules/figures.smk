@@ -2,11 +2,12 @@
 
 
 rule fig_gmm_dimension_sweep:
-    """GMM figures (a)-(c): VP and VE entropy curves for growing d, and the relative window width."""
+    """GMM figures (a)-(c): VP, VE and flow-matching entropy curves for growing d, and the relative window width."""
     input:
         mixtures=gmm_files(GMM["figures"]["dimension_sweep"], "results/gmm/{experiment}/mixture.json"),
         curves=gmm_files(GMM["figures"]["dimension_sweep"], "results/gmm/{experiment}/entropy/exact.csv"),
         windows=gmm_files(GMM["figures"]["dimension_sweep"], "results/gmm/{experiment}/windows/exact.csv"),
+        samples=gmm_files(GMM["figures"]["dimension_sweep"], "results/gmm/{experiment}/entropy/exact.npz"),
     output:
         vp_pdf="results/figures/gmm_vp_dimension_sweep.pdf",
         vp_png=report(
@@ -20,6 +21,13 @@ rule fig_gmm_dimension_sweep:
             caption="../report/gmm_ve_dimension_sweep.rst",
             category="Gaussian-mixture theory",
         ),
+        flow_pdf="results/figures/gmm_flow_dimension_sweep.pdf",
+        flow_png=report(
+            "results/figures/gmm_flow_dimension_sweep.png",
+            caption="../report/gmm_flow_dimension_sweep.rst",
+            category="Gaussian-mixture theory",
+        ),
+        flow_csv="results/tables/gmm_flow_windows.csv",
         width_pdf="results/figures/gmm_relative_width.pdf",
         width_png=report(
             "results/figures/gmm_relative_width.png",
@@ -28,6 +36,8 @@ rule fig_gmm_dimension_sweep:
         ),
     params:
         experiments=GMM["figures"]["dimension_sweep"],
+        bootstrap=GMM["bootstrap"],
+        seeds=[gmm_seed(e) for e in GMM["figures"]["dimension_sweep"]],
     log:
         "results/logs/fig_gmm_dimension_sweep.log",
     threads: 1
@@ -35,6 +45,28 @@ rule fig_gmm_dimension_sweep:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_gmm_dimension_sweep.py"
+
+
+rule fig_gmm_flow_shift:
+    """Rectified flow: where SD3's timestep shift puts a two-class mixture's entropy window among the sampler's steps."""
+    output:
+        pdf="results/figures/gmm_flow_shift.pdf",
+        png=report(
+            "results/figures/gmm_flow_shift.png",
+            caption="../report/gmm_flow_shift.rst",
+            category="Gaussian-mixture theory",
+        ),
+        csv="results/tables/gmm_flow_shift.csv",
+        md="results/tables/gmm_flow_shift.md",
+    params:
+        study=GMM.get("flow_shift"),
+    log:
+        "results/logs/fig_gmm_flow_shift.log",
+    threads: 1
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/fig_gmm_flow_shift.py"
 
 
 rule fig_gmm_hierarchy:

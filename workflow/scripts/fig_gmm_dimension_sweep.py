@@ -3,8 +3,10 @@
 VP: entropy and |dH/dt| for growing d, raw and against t - 1/2 log Lambda (the curves collapse: the
 window keeps an O(1) width while t_S grows like 1/2 log d). VE: the same mixtures in EDM sigma,
 raw and against sigma / sigma_S (they collapse too: the width grows with sigma_S, no sharpening).
-Relative width: FWHM / peak location in each coordinate against d, with bootstrap CIs and the
-two-class closed form.
+Figure gmm_flow_dimension_sweep and table gmm_flow_windows, flow matching (rectified flow, t = sigma / (1 + sigma)):
+the same exact curves read in flow time, raw and against (1 - t) / (1 - t_S), t_S = sigma_S / (1 + sigma_S); their
+windows are fitted here (speciation.fit_windows in flow time, bootstrap over the same replicates). Relative width: FWHM / peak location in each coordinate
+against d, with bootstrap CIs and the two-class closed form.
 """
 
 import matplotlib.pyplot as plt
@@ -19,6 +21,20 @@ experiments = snakemake.params.experiments
 infos = [io.read_json(p) for p in snakemake.input.mixtures]
 curves = [io.read_curve(p).query("partition == 'classes'") for p in snakemake.input.curves]
 windows = pd.concat([pd.read_csv(p).query("partition == 'classes'") for p in snakemake.input.windows])
+# The flow-time windows of the same curves: H at a noise level is the same in every process, only the window's
+# coordinate is new (bootstrap over the same replicates as the other coordinates, seeded per experiment).
+flow_rows = []
+for experiment, info, path, seed in zip(experiments, infos, snakemake.input.samples, snakemake.params.seeds):
+    arrays = io.load_npz(path, keys=['classes/H', 'classes/rate'])
+    sigma = io.read_curve(snakemake.input.curves[experiments.index(experiment)]).query("partition == 'classes'")['sigma']
+    (row,) = speciation.fit_windows(sigma.to_numpy(), arrays['classes/H'], arrays['classes/rate'],
+                                    top_eigenvalue=info['Lambda'], num_boot=snakemake.params.bootstrap,
+                                    rng=np.random.default_rng([seed, 3]), coordinates=(speciation.FLOW_COORDINATE,))
+    flow_rows.append(dict(experiment=experiment, partition='classes', **row))
+    log.info(f"{experiment}: flow time peak t* = {row['peak']:.6f} [{row['peak_lo']:.6f}, {row['peak_hi']:.6f}], "
+             f"FWHM {row['width']:.4g}, theory t_S = {row['theory']:.6f}")
+io.write_csv(pd.DataFrame(flow_rows), snakemake.output.flow_csv)
+windows = pd.concat([windows, pd.DataFrame(flow_rows)], ignore_index=True)
 colors = plotting.sequential_colors(len(experiments))
 
 def label(info, curve):
@@ -29,8 +45,11 @@ def sweep_figure(coordinate, title):
     for info, curve, color in zip(infos, curves, colors):
         x, rate = speciation.to_coordinate(curve['sigma'], curve['rate'].to_numpy(), coordinate)
         x_s = speciation.theory_value(info['Lambda'], coordinate)
-        scaled_x = x - x_s if coordinate == 't' else x / x_s
-        scaled_rate = rate if coordinate == 't' else rate * x_s       # dH/d(sigma / sigma_S)
+        if coordinate == speciation.FLOW_COORDINATE:    # (1 - t) / (1 - t_S) ~ sigma_S / sigma; |dH/d((1 - t) / (1 - t_S))|
+            scaled_x, scaled_rate = (1 - x) / (1 - x_s), rate * (1 - x_s)
+        else:
+            scaled_x = x - x_s if coordinate == 't' else x / x_s
+            scaled_rate = rate if coordinate == 't' else rate * x_s       # dH/d(sigma / sigma_S)
         for ax, xs in ((axes[0, 0], x), (axes[1, 0], scaled_x)):
             plotting.band(ax, xs, curve['H'].to_numpy(), curve['H_se'].to_numpy(), color, label=label(info, curve))
         for ax, xs, rs in ((axes[0, 1], x, rate), (axes[1, 1], scaled_x, scaled_rate)):
@@ -38,8 +57,14 @@ def sweep_figure(coordinate, title):
         for ax in axes[0]:
             plotting.mark_theory(ax, x_s, color=color)
     for ax in axes[1]:
-        plotting.mark_theory(ax, 0 if coordinate == 't' else 1, label='theory: ' + (r'$t_S$' if coordinate == 't' else r'$\sigma_S$'))
-    if coordinate == 't':
+        plotting.mark_theory(ax, 0 if coordinate == 't' else 1, label='theory: ' + (r'$\sigma_S$' if coordinate == 'sigma' else r'$t_S$'))
+    if coordinate == speciation.FLOW_COORDINATE:
+        axes[0, 0].set_xlabel('flow time $t$ (1: pure noise)'); axes[0, 1].set_xlabel('flow time $t$ (1: pure noise)')
+        axes[0, 1].set_yscale('log'); axes[0, 1].set_ylim(1e-3, None)
+        for ax in axes[1]:
+            ax.set_xscale('log'); ax.set_xlim(10, 0.03); ax.set_xlabel(r'$(1 - t) / (1 - t_S)$')
+        axes[1, 1].set_ylabel(r'$dH/d((1-t)/(1-t_S))$ (nats)')
+    elif coordinate == 't':
         axes[0, 0].set_xlabel('VP time $t$'); axes[0, 1].set_xlabel('VP time $t$')
         axes[1, 0].set_xlabel(r'$t - \frac{1}{2}\log\Lambda$'); axes[1, 1].set_xlabel(r'$t - \frac{1}{2}\log\Lambda$')
         axes[1, 1].set_ylabel(plotting.RATE_LABELS['t'])
@@ -67,16 +92,24 @@ io.save_figure(sweep_figure('t', 'VP diffusion: the window sits at $t_S = \\frac
                [outputs.vp_pdf, outputs.vp_png])
 io.save_figure(sweep_figure('sigma', 'VE / EDM diffusion: the window scales with $\\sigma_S = \\sqrt{\\Lambda - 1}$ (no sharpening)'),
                [outputs.ve_pdf, outputs.ve_png])
+io.save_figure(sweep_figure(speciation.FLOW_COORDINATE, 'Flow matching: the same curves in flow time; the window sits at '
+                            '$t_S = \\sigma_S / (1 + \\sigma_S)$, $1 - t_S \\propto \\Lambda^{-1/2}$'),
+               [outputs.flow_pdf, outputs.flow_png])
 
 # Relative width against d.
 fig, ax = plt.subplots(figsize=(6, 4.2))
 dims = np.array([info['dim'] for info in infos])
-for coordinate, marker, name in (('t', 'o', 'VP: FWHM$_t$ / $t^*$'), ('sigma', 's', r'VE: FWHM$_\sigma$ / $\sigma^*$')):
-    rows = windows.query('coordinate == @coordinate').set_index('experiment').loc[experiments]
+for coordinate, marker, name in (('t', 'o', 'VP: FWHM$_t$ / $t^*$'), ('sigma', 's', r'VE: FWHM$_\sigma$ / $\sigma^*$'),
+                                  ('flow_t', '^', 'flow: FWHM$_t$ / $t^*$'), ('flow_t-noise', 'v', 'flow: FWHM$_t$ / $(1 - t^*)$')):
+    base = coordinate.split('-')[0]
+    rows = windows.query('coordinate == @base').set_index('experiment').loc[experiments]
     rel = rows['relative_width'].to_numpy()
     # CI of the ratio from the CIs of its parts (conservative: extreme combinations).
     lo = rows['width_lo'] / rows['peak_hi']
     hi = rows['width_hi'] / rows['peak_lo']
+    if coordinate == 'flow_t-noise':      # the width against the distance to pure noise, 1 - t* ~ 1 / sigma*
+        rel = (rows['width'] / (1 - rows['peak'])).to_numpy()
+        lo, hi = rows['width_lo'] / (1 - rows['peak_lo']), rows['width_hi'] / (1 - rows['peak_hi'])
     ax.errorbar(dims, rel, yerr=[np.maximum(rel - lo, 0), np.maximum(hi - rel, 0)], marker=marker,
                 linestyle='none', capsize=3, label=name + ' (measured)')
     log.info(f'{coordinate}: relative widths ' + ', '.join(f'd={d}: {r:.3f}' for d, r in zip(dims, rel)))
@@ -84,14 +117,18 @@ two_class = [info for info in infos if info['num_components'] == 2 and info['spe
 if two_class:
     signal = two_class[0]['spec']['signal_per_dim']
     dense = np.logspace(np.log10(dims.min()), np.log10(dims.max()), 40)
-    for coordinate, style in (('t', '-'), ('sigma', '--')):
-        closed = [speciation.two_class_windows(d * signal, two_class[0]['variance'])[coordinate] for d in dense]
-        ax.plot(dense, [w['width'] / w['peak'] for w in closed], color='0.4', linestyle=style, linewidth=1,
-                label=f"two-class closed form ({'VP' if coordinate == 't' else 'VE'})")
+    closed = [speciation.two_class_windows(d * signal, two_class[0]['variance']) for d in dense]
+    for coordinate, style, name in (('t', '-', 'VP'), ('sigma', '--', 'VE'), ('flow_t', ':', 'flow')):
+        ax.plot(dense, [w[coordinate]['width'] / w[coordinate]['peak'] for w in closed], color='0.4', linestyle=style,
+                linewidth=1, label=f'two-class closed form ({name})')
+    ax.plot(dense, [w['flow_t']['width'] / (1 - w['flow_t']['peak']) for w in closed], color='0.4', linestyle='-.',
+            linewidth=1, label='two-class closed form (flow, against $1 - t^*$)')
 ax.set_xscale('log')
+ax.set_yscale('log')
 ax.set_xlabel('data dimension $d$ ($|m|^2 = d$)')
-ax.set_ylabel('relative window width (FWHM / peak)')
-ax.set_title('The VP window sharpens with d; the VE window does not', fontsize=11)
+ax.set_ylabel('relative window width')
+ax.set_title('The VP window sharpens with d; the VE window does not;\nin flow time it crowds towards $t = 1$ '
+             r'($\propto d^{-1/2}$) and keeps its width against $1 - t^*$', fontsize=10)
 ax.legend(fontsize=8)
 fig.tight_layout()
 io.save_figure(fig, [outputs.width_pdf, outputs.width_png])
