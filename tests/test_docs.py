@@ -1,6 +1,7 @@
 """The documentation a reader can follow: no tracked file cites a Markdown file the repository does not
 contain (a citation of a team note kept outside the repository cannot be followed)."""
 
+import importlib.util
 import re
 import subprocess
 from pathlib import Path
@@ -70,3 +71,24 @@ def test_the_check_finds_a_planted_citation(tmp_path):
     files = ['README.md', 'docs/method.md', 'code.py', 'workflow/rules/a.smk']
     assert unfollowable_citations(tmp_path, files) == [
         ('code.py', 1, paper), ('code.py', 2, missing), ('code.py', 2, style)]
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_configuration_reference_is_the_one_the_schema_generates():
+    # docs/configuration.md is written by tools/config_reference.py from the schema; editing either alone fails.
+    text = load_tool('config_reference').render()
+    assert (ROOT / 'docs' / 'configuration.md').read_text() == text, \
+        'docs/configuration.md is out of date: run python tools/config_reference.py'
+
+
+def test_every_configuration_key_has_a_description():
+    tool = load_tool('config_reference')
+    table = [line.split(' | ') for line in tool.render().splitlines() if line.startswith('| `')]
+    assert len(table) > 100
+    assert [row[0] for row in table if row[-1].strip(' |') == ''] == []
