@@ -1,4 +1,4 @@
-"""End to end: Snakemake runs config/test.yaml from an empty directory and writes the outputs the README lists."""
+"""End to end: Snakemake runs config/test.yaml from an empty directory and writes the outputs docs/results.md lists."""
 
 import json
 import os

@@ -23,9 +23,10 @@ HEADER = """# Configuration reference
 
 Generated from the config schema (`workflow/entropic/config.schema.yaml` and each backend's own keys in
 `workflow/entropic/backends/`) by `python tools/config_reference.py`; do not edit by hand. Every key has a
-default unless it is marked required; unknown keys are errors. `<model>`, `<run>`, `<experiment>`, `<variant>`, `<partition>` stand for names you choose
-(a path component: letters, digits, `-`, `_`). `config.yaml` is the embedded default run and
-`config/*.yaml` the models' runs; `snakemake --configfile config/NAME.yaml` selects one.
+default unless it is marked required; unknown keys are errors. `<model>`, `<run>`, `<experiment>`,
+`<variant>` and `<partition>` stand for names you choose (a path component: letters, digits, `-`, `_`).
+`config.yaml` is the embedded default run and `config/*.yaml` the models' runs; `snakemake --configfile
+config/NAME.yaml` selects one.
 """
 
 
