@@ -16,7 +16,7 @@ import torch
 from entropic.models import edm2
 from network_timing import best_call_seconds, device_name
 
-PAPER = dict(trajectories=3000, steps=64)          # one main curve (PAPER.md 4.2)
+PAPER = dict(trajectories=3000, steps=64)          # one main curve (Handke et al. 2026, arXiv:2602.09651, §5)
 SWEEP = dict(trajectories=300, steps=64)           # each other curve
 CLASSES_IN_PLAY = 11                               # config/partitions/imagenet.yaml
 

@@ -15,7 +15,7 @@ import torch
 
 from network_timing import best_call_seconds, device_name
 
-PAPER = dict(samples=400, steps=100)           # one curve (PAPER.md 4.3)
+PAPER = dict(samples=400, steps=100)           # one curve (Handke et al. 2026, arXiv:2602.09651, §5)
 PROMPTS = 8                                    # config/prompts/sd15.yaml
 OURS = dict(trajectories=1800, steps=100)      # config/sd15.yaml: 200 per prompt and for the empty prompt
 

@@ -1,6 +1,6 @@
 """Synthetic EDM2 network pickles in the exact structure of NVlabs' files, written by our own code.
 
-An EDM2 pickle (ANCHORS.md A.2) is a plain pickle of a dnnlib EasyDict with `ema` (the network cast to
+An EDM2 pickle (NVlabs/edm2 training/training_loop.py, torch_utils/persistence.py) is a plain pickle of a dnnlib EasyDict with `ema` (the network cast to
 float16), `encoder`, `dataset_kwargs` and `loss_fn`. Every network class is a "persistent class": it
 pickles as a call of torch_utils.persistence._reconstruct_persistent_obj(meta) whose meta holds the
 class name, the whole source of its module (which NVlabs' loader executes) and the object's state.

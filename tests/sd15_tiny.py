@@ -1,4 +1,4 @@
-"""A tiny Stable Diffusion 1.5 pipeline built from configs, for tests without the hub (ANCHORS.md B).
+"""A tiny Stable Diffusion 1.5 pipeline built from configs, for tests without the hub (as diffusers' own StableDiffusionPipeline test fixture).
 
 The components follow diffusers' own test fixture (tests/pipelines/stable_diffusion, get_dummy_components)
 with two changes that keep everything offline and fast: the tokenizer is built in memory from a vocab of

@@ -33,7 +33,7 @@ def fp16_rounded(net, label_dim):
 #----------------------------------------------------------------------------
 
 def test_network_layout_matches_edm2_xs_state_dicts():
-    """ANCHORS.md A.2: XS has 124,713,253 parameters in 203 tensors, XS-uncond 124,201,253 in 202."""
+    """NVlabs/edm2 training/networks_edm2.py, instantiated for img512-xs: XS has 124,713,253 parameters in 203 tensors, XS-uncond 124,201,253 in 202."""
     for label_dim, params, tensors in ((1000, 124_713_253, 203), (0, 124_201_253, 202)):
         net = edm2.Precond(img_resolution=64, img_channels=4, label_dim=label_dim, model_channels=128)
         assert sum(p.numel() for p in net.parameters()) == params

@@ -114,7 +114,7 @@ def test_paper_kernel_is_overconfident_by_the_measured_bias_k10(mixture):
 
 
 def test_binary_form_against_the_unconditional_reference(mixture):
-    # PAPER.md 2.1: class A versus the unconditional model, prior 1/2; half the trajectories from each.
+    # Handke et al. 2026, arXiv:2602.09651, App. B: class A versus the unconditional model, prior 1/2; half the trajectories from each.
     A = 3
     sigmas = noise.edm_sigma_grid(64, append_zero=True)
     labels = torch.tensor([A] * 2000 + [UNCONDITIONAL] * 2000)

@@ -22,7 +22,7 @@ def log_marginal(mixture, x, sigma):
 
 @pytest.mark.parametrize('sigma', [0.05, 0.8, 5.0])
 def test_unconditional_denoiser_is_tweedie(sigma):
-    # D(x) = x + sigma^2 grad log p_sigma(x) (PAPER.md 1.1), the gradient by central differences.
+    # D(x) = x + sigma^2 grad log p_sigma(x) (Tweedie; EDM, Karras et al. 2022, arXiv:2206.00364, eq. 3), the gradient by central differences.
     mixture = small_mixture()
     x, _ = mixture.sample(5, np.random.default_rng(1), sigma=sigma)
     h = 1e-5

@@ -34,7 +34,7 @@ def test_vp_rate_factor_is_dsigma_dt():
 
 
 def test_ddpm_scaled_linear_matches_sd15_table():
-    # ANCHORS.md B: alpha_bar and EDM-equivalent sigma of Stable Diffusion 1.5's schedule.
+    # diffusers' SD v1 scheduler config (scaled_linear, 0.00085 to 0.012, 1000 steps): alpha_bar and EDM-equivalent sigma of Stable Diffusion 1.5's schedule.
     alphas = noise.ddpm_alphas_cumprod()
     sigmas = noise.ddpm_sigmas()
     assert alphas.shape == (1000,)
@@ -58,7 +58,7 @@ def test_ddpm_rejects_unknown_schedule():
 
 
 def test_edm_grid_matches_edm2_defaults():
-    # ANCHORS.md A.4: the 32-step grid of EDM2's sampler.
+    # NVlabs/edm2 generate_images.py edm_sampler defaults (EDM eq. 5, rho 7): the 32-step grid of EDM2's sampler.
     grid = noise.edm_sigma_grid(32)
     assert grid[0] == 80 and grid[-1] == 0.002
     np.testing.assert_allclose(grid[[5, 13, 17, 22]], [31.2, 5.00, 1.609, 0.283], rtol=3e-3)

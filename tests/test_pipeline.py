@@ -1,4 +1,4 @@
-"""End to end: Snakemake runs config/test.yaml from an empty directory and writes what DESIGN.md promises."""
+"""End to end: Snakemake runs config/test.yaml from an empty directory and writes the outputs docs/results.md lists."""
 
 import json
 import os

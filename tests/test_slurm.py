@@ -131,7 +131,7 @@ def test_test_config_through_slurm_matches_the_local_run_byte_for_byte(cluster, 
         'rule_model_train_wildcards_digits', 'rule_model_trajectories_wildcards_digits_unguided_0',
         'rule_model_trajectories_wildcards_digits_unguided_1']
 
-    # Each rule's own log lands where the README says; SLURM's output of a successful job is not kept.
+    # Each rule's own log lands where docs/cluster.md says; SLURM's output of a successful job is not kept.
     logs = cluster_dir / 'results' / 'logs'
     for shard in (0, 1):
         assert f'shard {shard}:' in (logs / 'model_trajectories' / f'digits-unguided-{shard}.log').read_text()

@@ -1,4 +1,4 @@
-"""Two-class closed form against the numbers derived in PAPER.md 3.2, and Biroli et al.'s t_S."""
+"""Two-class closed form against the numbers derived in docs/method.md (eq. 12), and Biroli et al.'s t_S."""
 
 import numpy as np
 import pytest
@@ -29,7 +29,7 @@ def test_rate_is_derivative_of_entropy():
 
 @pytest.mark.parametrize('mean_sq_norm', [1e2, 1e4, 1e6])
 def test_vp_window_shape_is_independent_of_d(mean_sq_norm):
-    # PAPER.md 3.2: peak of |dH/dt| at 1/2 log|m|^2 - 0.21, height 0.48 nats per unit t,
+    # docs/method.md eq. 12: peak of |dH/dt| at 1/2 log|m|^2 - 0.21, height 0.48 nats per unit t,
     # FWHM 1.31, H(t*) = 0.26, for every d.
     w = speciation.two_class_windows(mean_sq_norm)['t']
     assert w['peak'] - 0.5 * np.log(mean_sq_norm) == pytest.approx(-0.21, abs=0.005)
@@ -41,7 +41,7 @@ def test_vp_window_shape_is_independent_of_d(mean_sq_norm):
 
 @pytest.mark.parametrize('mean_sq_norm', [1e2, 1e4, 1e6])
 def test_ve_window_has_no_sharpening(mean_sq_norm):
-    # PAPER.md 3.2: dH/dsigma peaks near 0.64 |m| with FWHM about 1.2 sigma*; dH/dlog sigma near 0.81 sqrt(Lambda - 1).
+    # docs/method.md eq. 12: dH/dsigma peaks near 0.64 |m| with FWHM about 1.2 sigma*; dH/dlog sigma near 0.81 sqrt(Lambda - 1).
     windows = speciation.two_class_windows(mean_sq_norm)
     w = windows['sigma']
     assert w['peak'] / np.sqrt(mean_sq_norm) == pytest.approx(0.64, abs=0.01)
@@ -50,7 +50,7 @@ def test_ve_window_has_no_sharpening(mean_sq_norm):
 
 
 def test_vp_relative_width_shrinks_like_inverse_log_d():
-    # 0.63, 0.30, 0.20 for |m|^2 = 1e2, 1e4, 1e6 (PAPER.md 3.2).
+    # 0.63, 0.30, 0.20 for |m|^2 = 1e2, 1e4, 1e6 (docs/method.md eq. 12).
     rel = [speciation.two_class_windows(m2)['t']['width'] / speciation.two_class_windows(m2)['t']['peak'] for m2 in (1e2, 1e4, 1e6)]
     np.testing.assert_allclose(rel, [0.63, 0.30, 0.20], atol=0.01)
 

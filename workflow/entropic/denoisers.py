@@ -42,7 +42,7 @@ class GMMDenoiser:
         return torch.log_softmax(logits, dim=-1)
 
     def __call__(self, x, sigma, labels):
-        shrink = sigma ** 2 / (self.variance + sigma ** 2)      # c: weight of the mean (PAPER.md 1.1, Tweedie)
+        shrink = sigma ** 2 / (self.variance + sigma ** 2)      # c: weight of the mean (Tweedie, docs/method.md eq. 3)
         labels = torch.as_tensor(labels, device=x.device)
         mean = self.means[labels.clamp(min=0)]
         uncond = labels == UNCONDITIONAL

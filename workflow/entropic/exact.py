@@ -13,7 +13,7 @@ honest standard error. The same points serve every noise level (common random nu
 is smooth in sigma. Where H < 1e-6 nats the entropy is carried by draws rarer than the points can
 see, and the estimate loses relative (not absolute) accuracy.
 
-The rate comes from the I-MMSE identity (PAPER.md 2.2; Guo-Shamai-Verdu 2005, Kong et al. 2023),
+The rate comes from the I-MMSE identity (docs/method.md eq. 10; Guo-Shamai-Verdu 2005, Kong et al. 2023),
 valid for any function f(Z) since f(Z) -> X0 -> X_sigma is a Markov chain:
 
     dH/dsigma = sigma^-3 E |D(x; f(Z)) - D(x)|^2,   D(x; k) - D(x) = c (m_k - E[m_Z | x]),
@@ -57,9 +57,9 @@ class Hypotheses:
 
     @classmethod
     def from_partition(cls, weights, cells):
-        """The cell variable f(Z) of a partition, on the data conditioned on Z in play (PAPER.md 1.3); a cell
+        """The cell variable f(Z) of a partition, on the data conditioned on Z in play (docs/method.md eq. 5); a cell
         [UNCONDITIONAL] is the whole mixture, and a partition with it takes the paper's forced uniform prior
-        over its cells (PAPER.md 2.1: [[k], [UNCONDITIONAL]] is class k against the unconditional reference)."""
+        over its cells (Handke et al. 2026, arXiv:2602.09651, App. B: [[k], [UNCONDITIONAL]] is class k against the unconditional reference)."""
         weights = np.asarray(weights, dtype=np.float64)
         rows = np.zeros((len(cells), len(weights)))
         for c, cell in enumerate(cells):

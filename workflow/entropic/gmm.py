@@ -1,7 +1,7 @@
 """Isotropic Gaussian mixtures: exact denoisers, exact class posterior, flat and hierarchical means.
 
 X0 | Z=k ~ N(m_k, v0 I_d) with prior weights w_k. In EDM coordinates X_sigma = X0 + sigma n, so
-X_sigma | Z=k ~ N(m_k, (v0 + sigma^2) I_d) and (Tweedie, PAPER.md 1.1)
+X_sigma | Z=k ~ N(m_k, (v0 + sigma^2) I_d) and (Tweedie, docs/method.md eq. 3)
 
     p(k | x)   ∝ w_k exp(-|x - m_k|^2 / (2 (v0 + sigma^2)))
     D(x; k)    = m_k + v0 / (v0 + sigma^2) (x - m_k)
@@ -149,14 +149,14 @@ def regular_simplex(num_vertices):
 def simplex_mixture(
     num_components,         # K >= 2
     dim,                    # d >= K - 1
-    signal_per_dim,         # |m_k|^2 / d (the mu~^2 of PAPER.md 3.2): squared distance of each mean from the centre, per dimension
+    signal_per_dim,         # |m_k|^2 / d (|m|^2 / d of docs/method.md eq. 12): squared distance of each mean from the centre, per dimension
     rng,                    # numpy Generator that draws the random orientation
     variance = 1.0,         # v0, component variance
     weights  = None,        # [K] prior; uniform when None
 ):
     """K equidistant means (a regular simplex, randomly oriented in R^d) with |m_k|^2 = d * signal_per_dim.
 
-    For K = 2 this is the two-class problem +-m of PAPER.md 3.2; the data covariance has
+    For K = 2 this is the two-class problem +-m of docs/method.md eq. 12; the data covariance has
     Lambda = v0 + d * signal_per_dim / (K - 1) for uniform weights.
     """
     basis = random_orthonormal(dim, num_components - 1, rng)

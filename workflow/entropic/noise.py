@@ -1,10 +1,10 @@
 """Noise processes and the one coordinate system of the pipeline.
 
 Every process is expressed in EDM / variance-exploding coordinates x = x0 + sigma * n
-(DESIGN.md, "One coordinate system"). A variance-preserving state x_t = alpha * x0 + s * n is the
+(docs/method.md eq. 1-2). A variance-preserving state x_t = alpha * x0 + s * n is the
 same state as x_ve = x_t / alpha with sigma = s / alpha. The conversions below are exact.
 
-Conventions (PAPER.md 1.1):
+Conventions (Handke et al. 2026, arXiv:2602.09651, §3; EDM, arXiv:2206.00364):
 - VP (Ornstein-Uhlenbeck, Biroli et al.): x_t = e^{-t} x0 + sqrt(1 - e^{-2t}) n,
   so alpha = e^{-t}, sigma = sqrt(e^{2t} - 1), t = 1/2 log(1 + sigma^2).
 - log-SNR: lambda = log(alpha^2 / s^2) = -2 log sigma (the data variance is not included).
@@ -17,7 +17,7 @@ Conventions (PAPER.md 1.1):
 
 import numpy as np
 
-EDM_SIGMA_MIN = 0.002   # EDM2 sampler defaults (ANCHORS.md A.4)
+EDM_SIGMA_MIN = 0.002   # EDM2 sampler defaults (NVlabs/edm2 generate_images.py; EDM eq. 5)
 EDM_SIGMA_MAX = 80.0
 EDM_RHO = 7.0
 
@@ -54,7 +54,7 @@ def vp_rate_factor(sigma):
     return (1 + np.square(sigma)) / sigma
 
 #----------------------------------------------------------------------------
-# Discrete DDPM schedule (Stable Diffusion 1.5, ANCHORS.md B).
+# Discrete DDPM schedule (Stable Diffusion 1.5, Rombach et al. 2022; diffusers' scheduler config).
 
 BETA_SCHEDULES = ('scaled_linear', 'linear', 'squaredcos_cap_v2')
 

@@ -1,13 +1,13 @@
-"""Semantic partitions: hypotheses grouped into cells (DESIGN.md, "Hypotheses and partitions").
+"""Semantic partitions: hypotheses grouped into cells (docs/method.md eq. 4-5).
 
 A partition is a list of cells, each a list of hypothesis indices (GMM components, digit classes,
 ImageNet classes, prompts). Hypotheses in no cell are out of play: the partitioned entropy is that of
 the cell variable f(Z) under the data conditioned on Z being in play, and a cell's posterior is the
-logsumexp of its members' posteriors renormalised over the cells in play (PAPER.md 1.3).
+logsumexp of its members' posteriors renormalised over the cells in play (Handke et al. 2025, arXiv:2506.10433).
 
 The unconditional model can stand in a partition as a pseudo-hypothesis, UNCONDITIONAL (-1), in a cell of
 its own: [[k], [UNCONDITIONAL]] is the paper's binary form (class k against the unconditional reference,
-PAPER.md 2.1), whose hypotheses have the forced prior 1/2 and whose data are the two mixed.
+Handke et al. 2026, arXiv:2602.09651, App. B), whose hypotheses have the forced prior 1/2 and whose data are the two mixed.
 """
 
 import numpy as np

@@ -1,5 +1,5 @@
 """Guidance placed by the measured entropy window: beyond the paper, which calls the window "a principled
-basis for time-localized control" (PAPER.md 4.4) and stops there.
+basis for time-localized control" (Handke et al. 2026, arXiv:2602.09651, abstract) and stops there.
 
 Given a fitted window of a partition (entropic.speciation, in log sigma), classifier-free guidance acts
 - `weight: window`: only inside the window's full width at half maximum of dH/dlog sigma, optionally widened

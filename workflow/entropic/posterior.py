@@ -2,15 +2,15 @@
 
 Tracking (entropic.sampler): each trajectory carries log p(h | x_sigma) for the hypotheses in play; its
 posterior entropy, averaged over trajectories drawn from the joint (z, x), estimates H[f(Z) | X_sigma]
-(PAPER.md 2.2), and its collision probability sum_c P(c | x)^2, averaged the same way, estimates
+(docs/method.md eq. 8), and its collision probability sum_c P(c | x)^2, averaged the same way, estimates
 phi = E sum_c P(c | X_sigma)^2, the probability that two clones branched at x_sigma end in the same cell
 (Biroli et al. 2024, arXiv:2402.18491). Under guidance the trajectories are not drawn from the model's joint, and the same
-average is a cross-entropy (PAPER.md 2.1). The denoiser calls the tracker already makes also give, at every
+average is a cross-entropy (Handke et al. 2026, arXiv:2602.09651, §6). The denoiser calls the tracker already makes also give, at every
 step, the expectation of any function of the next posterior (posterior_martingales): the martingales left
 over are control variates of mean 0, and subtracting them removes much of the readout's variance at no
 cost in calls and with no change in its expectation (compensated_curve).
 
-I-MMSE (Guo-Shamai-Verdu 2005; Kong et al. 2023; PAPER.md 2.2):
+I-MMSE (Guo-Shamai-Verdu 2005; Kong et al. 2023; docs/method.md eq. 10):
 
     H[Z | X_sigma] = H[Z] - int_sigma^inf E|D(x; s, z) - D(x; s)|^2 s^-3 ds,
 

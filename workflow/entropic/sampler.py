@@ -1,6 +1,6 @@
 """Stochastic DDIM / ancestral sampler on the EDM grid, with guidance and online posterior tracking.
 
-One step from sigma to sigma' < sigma (PAPER.md 2.2, the FBG code's stochastic sampler):
+One step from sigma to sigma' < sigma (docs/method.md eq. 7, the FBG code's stochastic sampler, arXiv:2506.06085):
 
     mu(x, c) = (sigma'^2 / sigma^2) x + (1 - sigma'^2 / sigma^2) D(x; sigma, c),
     s^2      = (sigma^2 - sigma'^2) sigma'^2 / sigma^2,
@@ -14,7 +14,7 @@ tracked posterior there is the prior.
 Guidance (Ho & Salimans 2022): D_guided = D_u + w (D_c - D_u), with w applied only while sigma lies
 in a given interval (Kynkäänniemi et al. 2024); w = 1 is plain conditional sampling.
 
-Tracking (PAPER.md 2.2): Z -> X_sigma -> X_sigma' is a Markov chain, so for every hypothesis h in play
+Tracking (docs/method.md eq. 6): Z -> X_sigma -> X_sigma' is a Markov chain, so for every hypothesis h in play
 
     log p(h | x') = log p(h | x) + log N(x'; mu(x, h), v_h I) - log p(x' | x),
 

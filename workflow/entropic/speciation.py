@@ -3,7 +3,7 @@
 A curve is given on increasing noise levels sigma with its rate dH/dlog sigma (>= 0). The window is
 read in one of three coordinates x (the rate is converted by the chain rule):
 
-- 't':         VP time t = 1/2 log(1 + sigma^2); rate |dH/dt| (PAPER.md 3.2: sharp in relative terms),
+- 't':         VP time t = 1/2 log(1 + sigma^2); rate |dH/dt| (docs/method.md eq. 12: sharp in relative terms),
 - 'sigma':     EDM sigma; rate dH/dsigma ("no sharp transition"),
 - 'log_sigma': log sigma; rate dH/dlog sigma.
 - 'flow_t':    rectified-flow time t = sigma / (1 + sigma) (noise.sigma_to_flow_time); rate dH/dt; not in the

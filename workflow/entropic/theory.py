@@ -1,4 +1,4 @@
-"""Speciation theory: Biroli et al.'s time scale and the two-class closed form (PAPER.md 3.2).
+"""Speciation theory: Biroli et al.'s time scale and the two-class closed form (docs/method.md eq. 11-12).
 
 - Speciation time of VP diffusion (Biroli, Bonnaire, de Bortoli, Mezard 2024): t_S = 1/2 log Lambda,
   Lambda the largest eigenvalue of the data covariance; its EDM equivalent sigma_S = sqrt(Lambda - 1)

@@ -1,4 +1,4 @@
-# Gaussian-mixture theory track (PAPER.md 3): the mixtures and their exact entropy curves.
+# Gaussian-mixture theory track (Handke et al. 2026, arXiv:2602.09651, §4, App. A): the mixtures and their exact entropy curves.
 
 
 rule gmm_mixture:

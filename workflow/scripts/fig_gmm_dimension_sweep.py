@@ -1,4 +1,4 @@
-"""Figures gmm_vp_dimension_sweep, gmm_ve_dimension_sweep, gmm_relative_width (PAPER.md 3.2).
+"""Figures gmm_vp_dimension_sweep, gmm_ve_dimension_sweep, gmm_relative_width (docs/method.md eq. 12).
 
 VP: entropy and |dH/dt| for growing d, raw and against t - 1/2 log Lambda (the curves collapse: the
 window keeps an O(1) width while t_S grows like 1/2 log d). VE: the same mixtures in EDM sigma,

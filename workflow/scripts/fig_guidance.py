@@ -2,7 +2,7 @@
 
 One script for every track: a GMM experiment's tracker variants, or a trained model's runs. Guided
 trajectories are not drawn from the model's joint, so their tracked posterior entropy is a
-cross-entropy (PAPER.md 2.1). For each variant: the noise level where the `classes` curve crosses half
+cross-entropy (Handke et al. 2026, arXiv:2602.09651, §6). For each variant: the noise level where the `classes` curve crosses half
 its range and the peak of its rate (95% bootstrap CIs over trajectories), the shift of the half point
 against the unguided baseline, and the share of the drop that happens above the unguided half point."""
 

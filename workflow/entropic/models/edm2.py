@@ -2,13 +2,13 @@
 the network, its safe loader, the latent codec and the denoiser of the paper's ImageNet-512 runs.
 
 The network is our own implementation of the paper's magnitude-preserving U-Net (config G, Figure 21)
-and its preconditioning; module names follow the published pickles' state layout (ANCHORS.md A.2) so
+and its preconditioning; module names follow the published pickles' state layout (NVlabs/edm2 training/networks_edm2.py) so
 that their weights load strictly. NVlabs' pickles embed their source code and `exec` it on load; we
 never do: `load_network` reads the pickle with an allowlist of plain data constructors (tensors,
 arrays, dicts) and takes only the recorded constructor arguments and weights (see `read_pickle`).
 
 Classifier-free guidance in EDM2 uses a separately trained unconditional network (the conditional nets
-are trained without label dropout, ANCHORS.md A.1), so `EDM2Denoiser` routes UNCONDITIONAL rows to it.
+are trained without label dropout: NVlabs/edm2 train_edm2.py), so `EDM2Denoiser` routes UNCONDITIONAL rows to it.
 """
 
 import io
@@ -333,7 +333,7 @@ def network_from_record(record, source):
     return net.eval().requires_grad_(False)
 
 #----------------------------------------------------------------------------
-# Latent codec (ANCHORS.md A.3): the VAE of Stable Diffusion (stabilityai/sd-vae-ft-mse) with EDM2's own
+# Latent codec (NVlabs/edm2 training/encoders.py): the VAE of Stable Diffusion (stabilityai/sd-vae-ft-mse) with EDM2's own
 # per-channel affine scaling to std 0.5 (not SD's 0.18215); pixels in [0, 1] on the VAE side.
 
 RAW_MEAN = np.array([5.81, 3.25, 0.12, -2.15], dtype=np.float32)   # of the raw VAE latents (ImageNet-512)
@@ -375,7 +375,7 @@ def decode(vae, latents, batch_size=8):
 
 class EDM2Denoiser:
     """The conditional EDM2 net for classes 0..K-1 and the separately trained unconditional net for
-    UNCONDITIONAL, as a denoiser of entropic.denoisers (EDM2's classifier-free guidance, ANCHORS.md A.1)."""
+    UNCONDITIONAL, as a denoiser of entropic.denoisers (EDM2's classifier-free guidance, Karras et al. 2024, arXiv:2312.02696)."""
 
     def __init__(self,
         net,                            # conditional Precond (label_dim = K)

@@ -1,4 +1,4 @@
-"""Stable Diffusion 1.5 as a denoiser in EDM coordinates (DESIGN.md "One coordinate system", ANCHORS.md B).
+"""Stable Diffusion 1.5 as a denoiser in EDM coordinates (docs/method.md eq. 2; Rombach et al. 2022, arXiv:2112.10752).
 
 SD1.5 is a variance-preserving epsilon-prediction model on the DDPM scaled-linear schedule:
 

@@ -1,0 +1,111 @@
+"""The documentation a reader can follow: no tracked file cites a Markdown file the repository does not
+contain (a citation of a team note kept outside the repository cannot be followed)."""
+
+import importlib.util
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A mention of a Markdown file: a bare name or a relative path ending in .md, not part of a longer
+# identifier (`snakemake.output.md`) or of a formatted name (`{model}_guidance.md`).
+MENTION = re.compile(r'(?<![\w.{}/-])((?:[\w-]+/)*[\w-]+\.md)\b')
+# Files written at run time by a test, which therefore exist when the test that names them runs.
+WRITTEN_BY_TESTS = {'table.md'}   # tests/test_faults.py writes it under tmp_path
+# Pages written on branches merged together with this one (issue 18: performance; issue 17: flow matching).
+# Remove a name once its page is in the repository.
+PENDING = {'docs/performance.md', 'docs/flow-matching.md'}
+
+
+def output_patterns(root):
+    """Regular expressions of the Markdown tables the rules declare as outputs ({wildcards} as one path part)."""
+    patterns = set()
+    for rules in (root / 'workflow' / 'rules').glob('*.smk'):
+        for name in re.findall(r'["\']([^"\']*\.md)["\']', rules.read_text()):
+            parts = re.split(r'(\{[^}]*\})', Path(name).name)
+            patterns.add(''.join(r'[\w-]+' if p.startswith('{') else re.escape(p) for p in parts))
+    return [re.compile(p + r'\Z') for p in patterns]
+
+
+def unfollowable_citations(root, files):
+    """(file, line number, name) for every mention in `files` (paths relative to `root`) of a Markdown file
+    that is neither in `files` (as a path from the root or from the mentioning file, or by its file name)
+    nor a table the pipeline writes (results/... or an output of a rule) nor written by a test."""
+    tracked = set(files)
+    names = {Path(f).name for f in files}
+    outputs = output_patterns(root)
+    found = []
+    for f in files:
+        try:
+            text = (root / f).read_text()
+        except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            for name in MENTION.findall(line):
+                beside = (Path(f).parent / name).as_posix()
+                if name in tracked or beside in tracked or Path(name).name in names or name in WRITTEN_BY_TESTS | PENDING:
+                    continue
+                if name.startswith('results/') or any(p.match(Path(name).name) for p in outputs):
+                    continue
+                found.append((f, number, name))
+    return found
+
+
+def tracked_files():
+    return subprocess.run(['git', 'ls-files'], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def test_no_tracked_file_cites_a_markdown_file_outside_the_repository():
+    assert unfollowable_citations(ROOT, tracked_files()) == []
+
+
+def test_the_check_finds_a_planted_citation(tmp_path):
+    # The check above can fail: a tree with the same rules, a page that exists and one cited that does not.
+    (tmp_path / 'workflow' / 'rules').mkdir(parents=True)
+    (tmp_path / 'workflow' / 'rules' / 'a.smk').write_text('rule t:\n    output: "results/tables/{model}_guidance.md"\n')
+    (tmp_path / 'docs').mkdir()
+    (tmp_path / 'docs' / 'method.md').write_text('See method.md and ../README.md.\n')
+    (tmp_path / 'README.md').write_text('docs/method.md, results/tables/digits_guidance.md, digits_guidance.md\n')
+    paper, missing, style = (stem + '.md' for stem in ('PAPER', 'docs/missing', 'STYLE'))  # not cited here
+    (tmp_path / 'code.py').write_text(f'# the estimator ({paper} 2.2); snakemake.output.md; f"{{m}}_guidance.md"\n'
+                                      f'# see {missing} and {style}\n')
+    files = ['README.md', 'docs/method.md', 'code.py', 'workflow/rules/a.smk']
+    assert unfollowable_citations(tmp_path, files) == [
+        ('code.py', 1, paper), ('code.py', 2, missing), ('code.py', 2, style)]
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_configuration_reference_is_the_one_the_schema_generates():
+    # docs/configuration.md is written by tools/config_reference.py from the schema; editing either alone fails.
+    text = load_tool('config_reference').render()
+    assert (ROOT / 'docs' / 'configuration.md').read_text() == text, \
+        'docs/configuration.md is out of date: run python tools/config_reference.py'
+
+
+def test_every_configuration_key_has_a_description():
+    tool = load_tool('config_reference')
+    table = [line.split(' | ') for line in tool.render().splitlines() if line.startswith('| `')]
+    assert len(table) > 100
+    assert [row[0] for row in table if row[-1].strip(' |') == ''] == []
+
+
+def test_every_relative_link_of_the_markdown_pages_resolves():
+    # [text](target) and ![alt](target) in every tracked .md file: the target file exists (anchors ignored).
+    tracked = set(tracked_files())
+    broken = []
+    for page in (f for f in tracked if f.endswith('.md')):
+        for target in re.findall(r'\]\(([^)\s]+)\)', (ROOT / page).read_text()):
+            path = target.split('#')[0]
+            if path and not re.match(r'[a-z]+:', path):
+                resolved = (ROOT / page).parent.joinpath(path).resolve().relative_to(ROOT).as_posix()
+                if resolved not in tracked and resolved not in PENDING:
+                    broken.append((page, target))
+    assert broken == []
