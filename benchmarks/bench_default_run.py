@@ -200,3 +200,4 @@ if __name__ == '__main__':
             shutil.rmtree(run['scratch'], ignore_errors=True)
         if worktree:
             subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(worktree)], capture_output=True)
+            shutil.rmtree(worktree.parent, ignore_errors=True)
