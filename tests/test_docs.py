@@ -13,9 +13,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MENTION = re.compile(r'(?<![\w.{}/-])((?:[\w-]+/)*[\w-]+\.md)\b')
 # Files written at run time by a test, which therefore exist when the test that names them runs.
 WRITTEN_BY_TESTS = {'table.md'}   # tests/test_faults.py writes it under tmp_path
-# Pages written on branches merged together with this one (issue 18: performance; issue 17: flow matching).
-# Remove a name once its page is in the repository.
-PENDING = {'docs/performance.md', 'docs/flow-matching.md'}
 
 
 def output_patterns(root):
@@ -44,7 +41,7 @@ def unfollowable_citations(root, files):
         for number, line in enumerate(text.splitlines(), 1):
             for name in MENTION.findall(line):
                 beside = (Path(f).parent / name).as_posix()
-                if name in tracked or beside in tracked or Path(name).name in names or name in WRITTEN_BY_TESTS | PENDING:
+                if name in tracked or beside in tracked or Path(name).name in names or name in WRITTEN_BY_TESTS:
                     continue
                 if name.startswith('results/') or any(p.match(Path(name).name) for p in outputs):
                     continue
@@ -106,6 +103,6 @@ def test_every_relative_link_of_the_markdown_pages_resolves():
             path = target.split('#')[0]
             if path and not re.match(r'[a-z]+:', path):
                 resolved = (ROOT / page).parent.joinpath(path).resolve().relative_to(ROOT).as_posix()
-                if resolved not in tracked and resolved not in PENDING:
+                if resolved not in tracked:
                     broken.append((page, target))
     assert broken == []

@@ -191,3 +191,22 @@ def test_a_curve_without_a_posterior_may_leave_phi_nan_but_not_inf(tmp_path):
     curve.to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"immse.csv: inf in columns \['phi', 'phi_se'\]"):
         io.read_curve(path)
+
+
+def test_a_figure_saved_twice_gives_the_same_bytes(tmp_path, monkeypatch):
+    # Matplotlib stamps a PDF with its write time (SOURCE_DATE_EPOCH when set): two saves at different
+    # "times" differ byte for byte unless save_figure leaves the stamp out.
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 4])
+    digests = []
+    for epoch, folder in (('1000000000', 'a'), ('2000000000', 'b')):
+        monkeypatch.setenv('SOURCE_DATE_EPOCH', epoch)
+        paths = [tmp_path / folder / 'figure.pdf', tmp_path / folder / 'figure.png']
+        io.save_figure(fig, paths)
+        digests.append([p.read_bytes() for p in paths])
+    plt.close(fig)
+    assert digests[0] == digests[1]

@@ -71,3 +71,21 @@ def test_the_library_finds_its_files_inside_the_package():
     hits = [f'{p.relative_to(ROOT)}:{i}' for p in LIBRARY.rglob('*.py')
             for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(r'parents\[|\.\./|schemas/', line)]
     assert hits == []
+
+
+# Modules whose science needs numpy and scipy only: importing one must not load torch (about 2 s) or seaborn
+# (about 3 s), which every pipeline job importing it would pay at start-up.
+NUMPY_ONLY = ['entropic.io', 'entropic.noise', 'entropic.partitions', 'entropic.gmm', 'entropic.exact',
+              'entropic.empirical', 'entropic.theory', 'entropic.speciation', 'entropic.peers']
+
+
+def test_numpy_only_modules_load_neither_torch_nor_seaborn():
+    import subprocess
+    import sys
+    code = ('import importlib, sys\n'
+            f'for name in {NUMPY_ONLY!r}:\n'
+            '    importlib.import_module(name)\n'
+            "print(sorted(m for m in ('torch', 'seaborn', 'matplotlib') if m in sys.modules))")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['[]']

@@ -94,11 +94,15 @@ def save_npz(path, **arrays):
     with atomic_path(path) as tmp:
         np.savez(tmp, **arrays)
 
+FIGURE_METADATA = {'pdf': {'CreationDate': None}, 'svg': {'Date': None}}   # no write time: the same figure, the same bytes
+
 def save_figure(fig, paths):
-    """Save one matplotlib figure to every path (PDF, PNG, ...)."""
+    """Save one matplotlib figure to every path (PDF, PNG, ...), deterministically: the PDF's CreationDate and
+    the SVG's Date are left out (a PNG carries no time), so that a rerun on the same data gives the same bytes."""
     for path in paths:
+        fmt = Path(path).suffix[1:]
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=Path(path).suffix[1:], dpi=200, bbox_inches='tight')
+            fig.savefig(tmp, format=fmt, dpi=200, bbox_inches='tight', metadata=FIGURE_METADATA.get(fmt))
 
 #----------------------------------------------------------------------------
 
@@ -148,8 +152,20 @@ def load_npz(path, keys=()):
 
 #----------------------------------------------------------------------------
 
+def process_age():
+    """Seconds since this process started (Linux: /proc, 10 ms resolution); None where /proc is absent."""
+    try:
+        start_ticks = int(Path('/proc/self/stat').read_text().rsplit(')', 1)[1].split()[19])
+        uptime = float(Path('/proc/uptime').read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return uptime - start_ticks / os.sysconf('SC_CLK_TCK')
+
 def job_logger(log_path, name='entropic'):
-    """A logger that writes to the rule's log file (and stderr), with timestamps."""
+    """A logger that writes to the rule's log file (and stderr), with timestamps. Its first line gives the
+    job's start-up: the seconds from the interpreter's start to this call (Snakemake's script preamble and
+    the imports), which benchmarks/bench_default_run.py sums over jobs."""
+    age = process_age()
     logger = logging.getLogger(name)
     logger.setLevel(logging.INFO)
     logger.handlers.clear()
@@ -157,6 +173,8 @@ def job_logger(log_path, name='entropic'):
     for handler in (logging.FileHandler(log_path, mode='w'), logging.StreamHandler()):
         handler.setFormatter(fmt)
         logger.addHandler(handler)
+    if age is not None:
+        logger.info(f'start-up {age:.2f} s (interpreter start to the first log line: preamble and imports)')
     return logger
 
 def curve_frame(partition, estimator, readout, sigmas, curve):

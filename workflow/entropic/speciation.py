@@ -38,12 +38,13 @@ COLLISION_MEASURES = ('phi_crossing', 'phi_at_theory')
 #----------------------------------------------------------------------------
 
 def to_coordinate(sigma, rate_log_sigma, coordinate):
-    """(x, dH/dx) on the given coordinate from sigma and dH/dlog sigma."""
+    """(x, dH/dx) on the given coordinate from sigma [L] and dH/dlog sigma [L] or [L, B] (B curves)."""
     sigma = np.asarray(sigma, dtype=np.float64)
+    column = sigma.reshape(-1, *[1] * (np.ndim(rate_log_sigma) - 1))   # sigma against each curve's levels
     if coordinate == 't':
-        return noise.sigma_to_vp_time(sigma), rate_log_sigma * (1 + sigma ** 2) / sigma ** 2
+        return noise.sigma_to_vp_time(sigma), rate_log_sigma * (1 + column ** 2) / column ** 2
     if coordinate == 'sigma':
-        return sigma, rate_log_sigma / sigma
+        return sigma, rate_log_sigma / column
     if coordinate == 'log_sigma':
         return np.log(sigma), rate_log_sigma
     if coordinate == FLOW_COORDINATE:       # dt / dsigma = 1 / (1 + sigma)^2
@@ -78,12 +79,23 @@ def refine(x, ys, factor=8):
     return fine_x, [CubicSpline(x, y)(fine_x) for y in ys]
 
 def window_measures(sigma, H, rate_log_sigma, coordinate):
-    """Dict of MEASURES for one curve in one coordinate (read on a cubic-spline refinement of the grid)."""
+    """Dict of MEASURES for one curve in one coordinate (read on a cubic-spline refinement of the grid).
+
+    sigma [L] increasing; H and rate_log_sigma [L], or [L, B] for B curves at once (the bootstrap's): then
+    each measure is a [B] array, the same numbers as B calls with one curve each (one spline fit of all
+    columns). Raises ValueError on NaN or inf."""
     x, rate = to_coordinate(sigma, np.asarray(rate_log_sigma, dtype=np.float64), coordinate)
     H = np.asarray(H, dtype=np.float64)
     if not (np.all(np.isfinite(H)) and np.all(np.isfinite(rate))):
         raise ValueError('entropy curve contains NaN or inf')
     x, (H, rate) = refine(x, [H, rate])
+    if H.ndim == 2:
+        columns = [_read_window(x, H[:, b], rate[:, b]) for b in range(H.shape[1])]
+        return {name: np.array([c[name] for c in columns]) for name in MEASURES}
+    return _read_window(x, H, rate)
+
+def _read_window(x, H, rate):
+    """MEASURES of one refined curve: x [F], H [F], rate [F] on x."""
     i = int(np.argmax(rate))
     peak, peak_rate = x[i], rate[i]
     if 0 < i < len(x) - 1:  # vertex of the parabola through the three highest points
@@ -162,13 +174,18 @@ def fit_windows(
         sigma_theory = theory.speciation_sigma(top_eigenvalue) if top_eigenvalue is not None else None
         curves = np.column_stack([phi_samples.mean(1)] + [phi_samples[:, idx].mean(1) for idx in boot_index])
         collision = np.stack(collision_measures(sigma, curves, sigma_theory), -1)   # [1 + num_boot, 2]
+    # the resampled curves [L, num_boot], formed once for the three coordinates (an [L, num_boot, N] gather would
+    # hold num_boot copies of the samples)
+    H_boot, rate_boot = np.empty((2, len(sigma), num_boot))
+    for b, idx in enumerate(boot_index):
+        H_boot[:, b], rate_boot[:, b] = H_samples[:, idx].mean(1), rate_samples[:, idx].mean(1)
     rows = []
     for coordinate in coordinates:
         row = dict(coordinate=coordinate, **window_measures(sigma, H_samples.mean(1), rate_samples.mean(1), coordinate))
-        boot = [window_measures(sigma, H_samples[:, idx].mean(1), rate_samples[:, idx].mean(1), coordinate)
-                for idx in boot_index]
+        boot = window_measures(sigma, H_boot, rate_boot, coordinate) if num_boot else \
+            {name: np.empty(0) for name in MEASURES}                                # {measure: [num_boot]}
         for name in MEASURES:
-            values = np.array([b[name] for b in boot])
+            values = boot[name]
             lo, hi = np.nanquantile(values, [(1 - ci_level) / 2, (1 + ci_level) / 2]) if np.isfinite(values).any() else (np.nan, np.nan)
             row[f'{name}_lo'], row[f'{name}_hi'] = lo, hi
         row['relative_width'] = row['width'] / row['peak'] if coordinate != 'log_sigma' else np.nan

@@ -1,0 +1,56 @@
+"""Test selection for the edit-test loop: `pytest -m fast` runs every test except those that run Snakemake rule
+chains end to end or train networks (minutes each on a 2-core machine); plain `pytest` (and .ci/run) runs all.
+
+A test is `fast` unless its module is in SLOW_MODULES or its name is in SLOW_TESTS: the lists name what is
+slow, so a new test lands in the fast loop by default and moves out only when it is measured slow
+(`pytest --durations=30`). Nothing is skipped by this file; it only adds the marker.
+"""
+
+import pytest
+
+SLOW_MODULES = {   # every test, or the module-scoped fixture they share, runs a Snakemake chain
+    'test_pipeline.py', 'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_pipeline.py',
+    'test_sd21_pipeline.py', 'test_sd3_pipeline.py', 'test_reruns.py', 'test_slurm.py', 'test_profiles.py',
+}
+# single slow tests in otherwise fast modules, (module, test name without parameters): those that took 8 s or more
+# (all parameters together) in a full run, -n 2, on the 2-core machine at load average 5 (pytest --durations, 2026-11-30)
+SLOW_TESTS = {
+    ('test_backends.py', 'test_a_sharded_run_is_deterministic'),
+    ('test_backends.py', 'test_denoiser_keeps_shape_and_dtype_and_is_finite_on_the_grid'),
+    ('test_config.py', 'test_a_config_override_that_is_not_its_type_names_the_key'),
+    ('test_config.py', 'test_every_way_of_setting_the_config_gives_the_same_typed_values'),
+    ('test_config.py', 'test_gpu_configs_plan_their_runs_and_guidance_study'),
+    ('test_config.py', 'test_snakemake_stops_on_bad_config_without_traceback'),
+    ('test_dit.py', 'test_the_dit_config_plans_its_downloads_and_sharded_runs'),
+    ('test_edm2.py', 'test_denoiser_routes_the_reference_to_the_unconditional_net_in_any_batch'),
+    ('test_edm2.py', 'test_network_layout_matches_edm2_xs_state_dicts'),
+    ('test_edm2.py', 'test_tracking_with_edm2_is_finite_from_sigma_80_to_0002_in_float32_and_float16'),
+    ('test_empirical.py', 'test_matches_exact_quadrature_of_the_same_point_set'),
+    ('test_estimators.py', 'test_binary_form_against_the_unconditional_reference'),
+    ('test_estimators.py', 'test_combined_readout_matches_exact_entropy_with_less_variance'),
+    ('test_estimators.py', 'test_paper_kernel_is_overconfident_by_the_measured_bias_k10'),
+    ('test_estimators.py', 'test_posterior_martingales_have_mean_zero_along_the_papers_kernel'),
+    ('test_estimators.py', 'test_tracked_partitions_match_exact_partition_entropy'),
+    ('test_estimators.py', 'test_tracker_on_the_sd15_ddpm_grid_vp'),
+    ('test_estimators.py', 'test_tracker_with_exact_kernels_matches_exact_entropy_k10'),
+    ('test_faults.py', 'test_a_truncated_checkpoint_is_named_and_nothing_is_sampled_from_it'),
+    ('test_faults.py', 'test_an_interrupted_run_completes_identically_on_rerun'),
+    ('test_faults.py', 'test_nan_from_the_network_names_the_shard_and_noise_level'),
+    ('test_faults.py', 'test_nan_in_a_tracked_class_that_the_shard_does_not_sample_names_it_and_writes_nothing'),
+    ('test_image_metrics.py', 'test_inception_loads_the_weights_file_and_gives_2048_features_per_image'),
+    ('test_networks.py', 'test_training_loss_decreases'),
+    ('test_networks.py', 'test_unconditional_label_is_the_null_embedding_and_learns_its_own_denoiser'),
+    ('test_noise.py', 'test_flow_grid_and_network_times_equal_diffusers_at_every_step_count'),
+    ('test_sd15.py', 'test_the_config_check_refuses_prompts_the_downloaded_tokenizer_cannot_tell_apart'),
+    ('test_sd15.py', 'test_the_partitions_job_reads_the_tokenizer_and_warns_of_a_truncated_prompt'),
+    ('test_sd21.py', 'test_a_guided_run_gives_the_latents_of_diffusers_pipeline'),
+    ('test_sd21.py', 'test_the_configs_plan_their_downloads_and_runs'),
+    ('test_speciation.py', 'test_unreached_half_maximum_is_nan_not_extrapolated'),
+    ('test_trajectories.py', 'test_curves_from_merged_shards_match_the_exact_entropy'),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name not in SLOW_MODULES and (item.path.name, item.originalname) not in SLOW_TESTS:
+            item.add_marker(pytest.mark.fast)
