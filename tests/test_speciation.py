@@ -128,7 +128,7 @@ def test_many_curves_at_once_give_the_numbers_of_one_curve_at_a_time():
     H = theory.two_class_entropy(sigma, 4.0, 1.0)[:, None] * (1 + 0.05 * rng.standard_normal((1, 6)))
     rate = (theory.two_class_rate(sigma, 4.0, 1.0) * sigma)[:, None] * (1 + 0.05 * rng.standard_normal((40, 6)))
     rate[:, 5] = np.linspace(0.0, 1.0, 40)      # rising to the grid's end in log sigma: no upper half maximum there
-    for coordinate in speciation.COORDINATES:
+    for coordinate in speciation.COORDINATES + (speciation.FLOW_COORDINATE,):
         batch = speciation.window_measures(sigma, H, rate, coordinate)
         for b in range(H.shape[1]):
             one = speciation.window_measures(sigma, H[:, b], rate[:, b], coordinate)

@@ -48,7 +48,7 @@ def to_coordinate(sigma, rate_log_sigma, coordinate):
     if coordinate == 'log_sigma':
         return np.log(sigma), rate_log_sigma
     if coordinate == FLOW_COORDINATE:       # dt / dsigma = 1 / (1 + sigma)^2
-        return noise.sigma_to_flow_time(sigma), rate_log_sigma * (1 + sigma) ** 2 / sigma
+        return noise.sigma_to_flow_time(sigma), rate_log_sigma * (1 + column) ** 2 / column
     raise ValueError(f'coordinate must be one of {COORDINATES + (FLOW_COORDINATE,)}, got {coordinate!r}')
 
 def _crossing(x, y, level, start, step):
