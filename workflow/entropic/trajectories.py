@@ -83,7 +83,7 @@ def sample_shard(
     hypotheses = class_list(classes) + [UNCONDITIONAL]
     out = sampler.sample(denoiser, sigmas, labels, x_init, generator, guidance=guidance, hypotheses=hypotheses,
                          keep_denoised=keep_denoised, keep_distances=keep_distances, progress=progress)
-    start = 1 if np.isinf(sigmas[0]) else 0     # levels kept: finite ones
+    start = 1 if np.isinf(float(sigmas[0])) else 0     # levels kept: finite ones
     arrays = dict(sigma=np.asarray(sigmas[start:-1])[::-1].copy(), hypotheses=np.asarray(hypotheses),
                   labels=labels.cpu().numpy(), x=out['x'].cpu().numpy(), calls=np.asarray(out['calls']),
                   log_posterior=out['log_posterior'][start:].flip(0).cpu().numpy())

@@ -71,11 +71,11 @@ rule fig_gmm_flow_shift:
 
 rule fig_gmm_hierarchy:
     """GMM figure (d): coarse and fine partitions of a hierarchical mixture resolve at different noise levels."""
-    input:
-        mixture=f"results/gmm/{GMM['figures']['hierarchy']}/mixture.json",
-        partitions=f"results/gmm/{GMM['figures']['hierarchy']}/partitions.json",
-        curve=f"results/gmm/{GMM['figures']['hierarchy']}/entropy/exact.csv",
-        windows=f"results/gmm/{GMM['figures']['hierarchy']}/windows/exact.csv",
+    input:  # functions: a config without gmm figures (the pretrained models') must not build paths results/gmm//...
+        mixture=lambda wc: f"results/gmm/{GMM['figures']['hierarchy']}/mixture.json",
+        partitions=lambda wc: f"results/gmm/{GMM['figures']['hierarchy']}/partitions.json",
+        curve=lambda wc: f"results/gmm/{GMM['figures']['hierarchy']}/entropy/exact.csv",
+        windows=lambda wc: f"results/gmm/{GMM['figures']['hierarchy']}/windows/exact.csv",
     output:
         "results/figures/gmm_hierarchy.pdf",
         report(
@@ -151,7 +151,7 @@ rule fig_gmm_guidance:
             f"results/gmm/{GMM['figures']['guidance']}/windows/{name}.csv"
             for name in GMM["track"]["variants"]
         ],
-        reference=[f"results/gmm/{GMM['figures']['guidance']}/entropy/exact.csv"],
+        reference=lambda wc: [f"results/gmm/{GMM['figures']['guidance']}/entropy/exact.csv"],
     output:
         pdf="results/figures/gmm_guidance.pdf",
         png=report(

@@ -91,8 +91,8 @@ rule gmm_immse_entropy:
 rule gmm_tracker_bias:
     """Measure the tracker's bias against the exact entropy for several step counts and kernel choices."""
     input:
-        means=f"results/gmm/{GMM['tracker_bias']['experiment']}/means.npy",
-        mixture=f"results/gmm/{GMM['tracker_bias']['experiment']}/mixture.json",
+        means=lambda wc: f"results/gmm/{GMM['tracker_bias']['experiment']}/means.npy",
+        mixture=lambda wc: f"results/gmm/{GMM['tracker_bias']['experiment']}/mixture.json",
     output:
         "results/tables/gmm_tracker_bias.csv",
     params:
