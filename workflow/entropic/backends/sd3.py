@@ -16,6 +16,7 @@ import os
 from .. import download
 from .base import Download, Model, file_errors, resolve
 from .pretrained import BATCH, PretrainedBackend
+from .sd15 import SD15Backend
 
 #----------------------------------------------------------------------------
 
@@ -85,10 +86,7 @@ class SD3Backend(PretrainedBackend):
                 errors.append(f'config key {key}: {err}')
         return errors
 
-    def hypotheses(self, spec, config, root):
-        from ..models import sd15
-        prompts, _ = sd15.read_prompt_file(resolve(root, spec['prompts']))
-        return dict(enumerate(prompts))
+    hypotheses = SD15Backend.hypotheses     # the prompt file's prompts, in order: the same format as SD1.5's
 
     def partition_files(self, spec, config, root):
         # with the tokenizers: the first job to have them refuses prompts they cannot tell apart, before sampling
