@@ -18,7 +18,7 @@ The same posterior gives the collision probability phi = E sum_c P(c | x)^2 (exa
 """
 
 import numpy as np
-from scipy.special import log_softmax, xlogy
+from scipy.special import xlogy
 
 from .exact import Hypotheses
 from .partitions import UNCONDITIONAL
@@ -46,31 +46,42 @@ def empirical_entropy_curve(
     points = np.asarray(points, dtype=np.float64)
     data_weights, membership, in_play = hypotheses.soft_membership()       # membership: [P', C]
     points = points[in_play]
-    log_w = np.log(data_weights)
-    sq_norms = (points ** 2).sum(-1)
     sigmas = np.asarray(sigmas, dtype=np.float64)
     # Samples of the data joint: a point by its data weight, a direction n ~ N(0, I).
     source = rng.choice(len(points), size=num_samples, p=data_weights)
     directions = rng.standard_normal((num_samples, points.shape[1]))
 
-    members = [np.flatnonzero(membership[:, c]) for c in range(membership.shape[1])]   # points of each cell
+    # Points with the same membership row form a block (for a partition of classes: a class). Sorted by block,
+    # every posterior-weighted sum is one product over a contiguous slice, and the cells' x0 estimates
+    # A_c = sum_p p_p M_pc x_p = sum_b M_bc S_b come from the blocks' sums S_b = sum_{p in b} p_p x_p.
+    block_rows, block_of = np.unique(membership, axis=0, return_inverse=True)   # [nb, C], [P']
+    order = np.argsort(block_of.ravel(), kind='stable')
+    x0_all, points, log_w = points, points[order], np.log(data_weights)[order]
+    bounds = np.searchsorted(block_of.ravel()[order], np.arange(len(block_rows) + 1))
+    blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    half_sq_norms = 0.5 * (points ** 2).sum(-1)
+    # x . x_p = x0 . x_p + sigma n . x_p: the Gram matrix of the points and the directions' products, once per
+    # chunk, make every level's logits elementwise.
+    gram = x0_all @ points.T                                                # [P', P'] (rows: the source's order)
+
     H = np.zeros((len(sigmas), num_samples))
     rate = np.zeros((len(sigmas), num_samples))
     phi = np.zeros((len(sigmas), num_samples))
     for start in range(0, num_samples, chunk):
         rows = slice(start, start + chunk)
+        signal, noise_proj = gram[source[rows]] - half_sq_norms, directions[rows] @ points.T   # [n, P'] each
         for j, sigma in enumerate(sigmas):
-            x = points[source[rows]] + sigma * directions[rows]                     # [n, d]
-            log_post = log_softmax(log_w + (x @ points.T - 0.5 * sq_norms) / sigma ** 2, axis=-1)  # p(p | x): [n, P']
-            post = np.exp(log_post)
-            cell_prob = post @ membership                                           # P(c | x): [n, C]
+            logits = log_w + (signal + sigma * noise_proj) / sigma ** 2              # log p(p | x) + const: [n, P']
+            post = np.exp(logits - logits.max(-1, keepdims=True))
+            post /= post.sum(-1, keepdims=True)                                      # p(p | x)
+            sums = np.stack([post[:, b] @ points[b] for b in blocks], 1)             # S_b: [n, nb, d]
+            cell_prob = np.stack([post[:, b].sum(-1) for b in blocks], 1) @ block_rows   # P(c | x): [n, C]
             H[j, rows] = -xlogy(cell_prob, cell_prob).sum(-1)
             phi[j, rows] = (cell_prob ** 2).sum(-1)                                 # sum_c P(c | x)^2
-            # sum_c P_c |D_c - D|^2 = sum_c |A_c|^2 / P_c - |D|^2 with A_c = sum_p p_p M_pc x_p = P_c D_c.
-            A = np.stack([(post[:, m] * membership[m, c]) @ points[m] for c, m in enumerate(members)], 1)  # [n, C, d]
-            mean = post @ points                                                    # D(x) = sum_c A_c
+            # sum_c P_c |D_c - D|^2 = sum_c |A_c|^2 / P_c - |D|^2 with A_c = P_c D_c and D = sum_b S_b.
+            A = np.einsum('nbd,bc->ncd', sums, block_rows)                          # [n, C, d]
             between = np.divide((A ** 2).sum(-1), cell_prob, out=np.zeros_like(cell_prob),
-                                where=cell_prob > 0).sum(-1) - (mean ** 2).sum(-1)
+                                where=cell_prob > 0).sum(-1) - (sums.sum(1) ** 2).sum(-1)
             rate[j, rows] = np.maximum(between, 0) / sigma ** 2
     n = np.full(len(sigmas), num_samples)
     return dict(H=H.mean(1), H_se=H.std(1, ddof=1) / np.sqrt(num_samples),

@@ -91,7 +91,13 @@ def _condition_name(label):
 
 def _check_finite(values, conditions, sigma, step, steps, what='the denoiser'):
     """Raise FloatingPointError naming sigma, the step and the conditions whose rows of `values` [R, ...] are
-    not all finite; `conditions` [R] labels the rows (a label, or a name such as 'the guided estimate')."""
+    not all finite; `conditions` [R] labels the rows (a label, or a name such as 'the guided estimate').
+
+    A finite sum (one reduction pass, no boolean copy) proves every value finite, since a NaN or an inf in any
+    term makes the sum NaN or inf; only a sum that is not finite (a bad value, or finite values overflowing
+    the dtype) pays for the elementwise check that names the rows."""
+    if torch.isfinite(values.sum()):
+        return
     bad = ~torch.isfinite(values.reshape(len(values), -1)).all(-1)
     if bad.any():
         named = dict.fromkeys(_condition_name(c) if not isinstance(c, str) else c
