@@ -102,6 +102,7 @@ rule gmm_tracker_bias:
     log:
         "results/logs/gmm_tracker_bias.log",
     threads: 1
+    priority: 5    # the longest job of the gmm track: started early, it does not run alone at the end
     conda:
         "../../envs/entropic.yaml"
     script:

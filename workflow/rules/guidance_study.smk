@@ -25,6 +25,7 @@ rule guidance_study_samples:
     log:
         "results/logs/guidance_study_samples/{track}-{name}-{set}.log",
     threads: 1
+    priority: 5    # a chain of four jobs (tuning, then evaluation) that ends the run if started late
     resources:
         gpu=lambda wc: gpu(wc.name) if wc.track == "models" else 0,
     conda:
@@ -54,6 +55,7 @@ rule guidance_study_metrics:
     log:
         "results/logs/guidance_study_metrics/{track}-{name}-{set}.log",
     threads: 1
+    priority: 5    # a chain of four jobs (tuning, then evaluation) that ends the run if started late
     resources:
         gpu=lambda wc: gpu(wc.name) if wc.track == "models" else 0,
     conda:
