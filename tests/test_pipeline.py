@@ -153,9 +153,9 @@ def test_a_tracker_variant_or_an_experiment_reruns_only_its_experiments_jobs(run
     assert {'gmm_track_entropy', 'speciation_gmm_k4_d1e3'} <= rules, rules
     assert experiments == {'k4-d1e3'}
     assert not rules & {'gmm_mixture', 'gmm_exact_entropy', 'speciation_gmm_k4_d1e3_exact', 'model_trajectories'}
-    rules, experiments = scheduled(lambda c: c['gmm']['experiments']['k2-d256'].update(signal_per_dim=0.9))
-    assert {'gmm_mixture', 'gmm_exact_entropy', 'speciation_gmm_k2_d256'} <= rules, rules
-    assert experiments == {'k2-d256'}
+    rules, experiments = scheduled(lambda c: c['gmm']['experiments']['hierarchy-2x2'].update(fine_signal_per_dim=0.12))
+    assert {'gmm_mixture', 'gmm_exact_entropy', 'speciation_gmm_hierarchy_2x2'} <= rules, rules
+    assert experiments == {'hierarchy-2x2'}
     assert not rules & {'gmm_track_entropy', 'gmm_immse_entropy', 'model_train'}
 
 
