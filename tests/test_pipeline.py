@@ -125,6 +125,8 @@ def test_changing_one_value_reruns_only_what_depends_on_it(run, tmp_path):
     # The guided run's shards and what reads them; not the training, not the unguided run, not the GMM track.
     assert {'model_trajectories', 'model_entropy', 'fig_model_guidance'} <= scheduled
     assert not scheduled & {'model_train', 'model_partitions', 'model_reference_entropy', 'gmm_mixture', 'gmm_track_entropy'}
+    # the model's window fits, one job for its runs (the unguided window, which places cfg3-placed, has its own)
+    assert {r for r in scheduled if r.startswith('speciation_')} == {'speciation_models_digits'}
     assert 'results/models/digits/trajectories/unguided' not in result.stdout
 
 
