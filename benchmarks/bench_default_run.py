@@ -8,7 +8,8 @@ that the checkout's results/ is left alone. What it prints, from one run:
 - the wall time and its ratios to the 150 s target and the 300 s budget; peak memory (the peak over time of
   the summed resident memory of Snakemake and every job it starts, sampled every 0.2 s);
 - the time per rule: jobs and summed job time, from the start and finish stamps of Snakemake's log (1 s
-  resolution each, so a job's time is good to about +-1 s);
+  resolution each, so a job's time is good to about +-1 s); the window-fit rules, one per experiment or model,
+  are summed as `speciation`;
 - the start-up share: the summed time from each job's interpreter start to its first log line (Snakemake's
   script preamble and the imports; entropic.io.job_logger writes it), over the summed job time;
 - that a second call with nothing changed schedules no job;
@@ -75,6 +76,12 @@ def snakemake(workdir, *args):
     return seconds, peak, output
 
 
+def rule_group(rule):
+    """The rule a job is reported under: the generated window-fit rules speciation_<track>_<name>[...] (one per
+    experiment or model, workflow/rules/speciation.smk) as 'speciation', where their logs are."""
+    return 'speciation' if rule.startswith('speciation_') else rule
+
+
 def job_times(output):
     """{rule: [seconds of each job]} from Snakemake's log: the stamp before a job's block to the stamp before
     its 'Finished jobid' line."""
@@ -87,7 +94,7 @@ def job_times(output):
             continue
         m = re.fullmatch(r'(?:local)?rule (\w+):', line.strip())
         if m:
-            pending = (m.group(1), stamp)
+            pending = (rule_group(m.group(1)), stamp)
             continue
         m = re.fullmatch(r'jobid: (\d+)', line.strip())
         if m and pending:

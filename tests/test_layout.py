@@ -89,3 +89,17 @@ def test_numpy_only_modules_load_neither_torch_nor_seaborn():
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ['[]']
+
+
+def test_readout_modules_load_torch_only_where_they_sample():
+    """A model_entropy job reads stored posteriors with numpy: entropic.posterior, trajectories and runs import
+    torch (about 1.4 s a job) inside the functions that sample or guide, not at import."""
+    import subprocess
+    import sys
+    code = ('import sys\nfrom entropic import io, posterior, trajectories\nfrom entropic.runs import Run\n'
+            "before = 'torch' in sys.modules\n"
+            "Run.from_config('w2', {'guidance': 2.0}).guidance()\n"
+            "print(before, 'torch' in sys.modules)")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['False', 'True']

@@ -125,7 +125,40 @@ def test_changing_one_value_reruns_only_what_depends_on_it(run, tmp_path):
     # The guided run's shards and what reads them; not the training, not the unguided run, not the GMM track.
     assert {'model_trajectories', 'model_entropy', 'fig_model_guidance'} <= scheduled
     assert not scheduled & {'model_train', 'model_partitions', 'model_reference_entropy', 'gmm_mixture', 'gmm_track_entropy'}
+    # the model's window fits, one job for its runs (the unguided window, which places cfg3-placed, has its own)
+    assert {r for r in scheduled if r.startswith('speciation_')} == {'speciation_models_digits'}
     assert 'results/models/digits/trajectories/unguided' not in result.stdout
+
+
+def test_a_tracker_variant_or_an_experiment_reruns_only_its_experiments_jobs(run, tmp_path):
+    """One job fits all of an experiment's curves and one tracks all its variants: a change to a tracker variant
+    reruns the tracked experiment's tracker and window jobs (not its exact curve), and a change to one
+    experiment reruns its jobs alone."""
+    import yaml
+
+    def scheduled(edit):
+        config = yaml.safe_load((ROOT / 'config' / 'test.yaml').read_text())
+        edit(config)
+        changed = tmp_path / 'changed.yaml'
+        changed.write_text(yaml.safe_dump(config, sort_keys=False))
+        result = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
+                                 '--directory', str(run), '--configfile', str(changed)], capture_output=True, text=True,
+                                cwd=run)
+        assert result.returncode == 0, result.stderr[-2000:]
+        lines = result.stdout.splitlines()
+        rules = {line.split()[1].rstrip(':') for line in lines if line.startswith('rule ')}
+        experiments = {path.split('/')[2] for line in lines if line.strip().startswith('output:')
+                       for path in line.split(':', 1)[1].replace(',', ' ').split() if path.startswith('results/gmm/')}
+        return rules, experiments
+
+    rules, experiments = scheduled(lambda c: c['gmm']['track']['variants']['track-ddpm'].update(steps=40))
+    assert {'gmm_track_entropy', 'speciation_gmm_k4_d1e3'} <= rules, rules
+    assert experiments == {'k4-d1e3'}
+    assert not rules & {'gmm_mixture', 'gmm_exact_entropy', 'speciation_gmm_k4_d1e3_exact', 'model_trajectories'}
+    rules, experiments = scheduled(lambda c: c['gmm']['experiments']['hierarchy-2x2'].update(fine_signal_per_dim=0.12))
+    assert {'gmm_mixture', 'gmm_exact_entropy', 'speciation_gmm_hierarchy_2x2'} <= rules, rules
+    assert experiments == {'hierarchy-2x2'}
+    assert not rules & {'gmm_track_entropy', 'gmm_immse_entropy', 'model_train'}
 
 
 def test_report_is_built_with_every_figure_and_caption(run):

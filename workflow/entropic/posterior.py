@@ -21,13 +21,15 @@ every level's variance into the standard error; the entropy rate is the integran
 import math
 
 import numpy as np
-import torch
 from scipy.integrate import cumulative_simpson
 from scipy.special import logsumexp
 
 from . import partitions as P
-from . import sampler
-from .denoisers import UNCONDITIONAL
+from .partitions import UNCONDITIONAL
+
+# torch (and the sampler, which needs it) are imported by the functions that compute with them: reading out
+# stored posteriors (tracked_curve, the model_entropy job's) needs numpy alone, and importing torch costs a
+# job about 1.4 s.
 
 #----------------------------------------------------------------------------
 # Readouts of tracked posteriors.
@@ -40,7 +42,7 @@ def trajectory_cell_log_posterior(log_posterior, hypotheses, labels, cells):
     Returns [L, B', C], normalised over the C cells.
     """
     keep, cols, groups = _in_play(hypotheses, labels, cells)
-    log_posterior = torch.as_tensor(log_posterior).cpu().numpy()[:, keep][:, :, cols]
+    log_posterior = _numpy(log_posterior)[:, keep][:, :, cols]
     return P.cell_log_posterior(log_posterior, groups)
 
 def trajectory_entropies(log_posterior, hypotheses, labels, cells):
@@ -88,6 +90,8 @@ def posterior_features(cell_log_posterior):
     h^2 and, for every cell c but the last, P_c, h P_c and P_c^2; cell_log_posterior [..., C] (torch) ->
     [..., F], F = 2 + 3 (C - 1). Measured on mixtures, the products with P_c carry most of the gain in the
     binary form, whose two cells end at different entropies."""
+    import torch
+
     p = cell_log_posterior.exp()
     h = -torch.where(cell_log_posterior > -math.inf, p * cell_log_posterior, 0.0).sum(-1)
     features = [h, h ** 2]
@@ -112,6 +116,10 @@ def posterior_martingales(
     Their mean is 0 exactly when the trajectories come from the tracker's own kernels (unguided, kernel
     variance = the sampler's); the integrals' Monte Carlo error adds variance, not bias. The posterior itself
     is a martingale: its expectation needs no integral."""
+    import torch
+
+    from . import sampler
+
     levels = np.asarray(levels, dtype=np.float64)
     keep, cols, groups = _in_play(hypotheses, labels, cells)
     lp = np.asarray(log_posterior, dtype=np.float64)[:, keep][:, :, cols]
@@ -162,7 +170,7 @@ def compensated_curve(levels, hypotheses, labels, log_posterior, distances, cell
                                            kernel_variance, draws, seed)
     phi = trajectory_collisions(log_posterior, hypotheses, labels, cells)
     keep, _, _ = _in_play(hypotheses, labels, cells)
-    strata = np.asarray(torch.as_tensor(labels).cpu())[keep]
+    strata = _numpy(labels)[keep]
     N, S, F = h.shape[1], len(np.unique(strata)), martingales.shape[-1]
     if N - S > 2 * F:
         coefficients = np.stack([_least_squares(h[j], martingales[j], strata) for j in range(len(h))])   # [L, F]
@@ -205,6 +213,10 @@ def _centred_within(values, strata):
         out[strata == s] -= out[strata == s].mean(0)
     return out
 
+def _numpy(values):
+    """A numpy array of a numpy array, a sequence or a torch tensor (on any device), without importing torch."""
+    return values.cpu().numpy() if hasattr(values, 'cpu') else np.asarray(values)
+
 def _in_play(hypotheses, labels, cells):
     """(mask [B] of the trajectories whose label is in play, the columns of the hypotheses in play in cell
     order, the cells as lists of positions among those columns)."""
@@ -214,7 +226,7 @@ def _in_play(hypotheses, labels, cells):
     if missing:
         raise ValueError(f'cells name conditions that were not tracked: {missing}')
     sizes = np.cumsum([0] + [len(cell) for cell in cells])
-    keep = np.isin(np.asarray(torch.as_tensor(labels).cpu()), in_play)
+    keep = np.isin(_numpy(labels), in_play)
     return keep, [column[member] for member in in_play], [list(range(a, b)) for a, b in zip(sizes, sizes[1:])]
 
 #----------------------------------------------------------------------------
@@ -233,6 +245,8 @@ def integration_weights(log_sigmas):
 
 def immse_integrand(denoiser, x0, labels, sigma, generator):
     """Per-sample |D(x; s, z) - D(x; s)|^2 / s^2 with x = x0 + s n: the I-MMSE integrand of dH/dlog s; [n]."""
+    import torch
+
     x = x0 + sigma * torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
     both = denoiser(torch.cat([x, x]), sigma, torch.cat([labels, torch.full_like(labels, UNCONDITIONAL)]))
     diff = (both[:len(x)] - both[len(x):]).reshape(len(x), -1).double()

@@ -11,8 +11,8 @@ Every rule, script and figure asks a `Run` rather than reading these keys.
 import dataclasses
 import math
 
-from . import placement as placing
-from .sampler import Guidance
+# placement and the sampler (torch) are imported by Run.guidance, where a Guidance is built: a job that reads
+# a run's readout or source alone does not pay torch's import (about 1.4 s).
 
 #----------------------------------------------------------------------------
 
@@ -55,6 +55,9 @@ class Run:
     def guidance(self, windows=None, curve=None, where='the source run'):
         """The sampler.Guidance of this run; a placed run needs its source run's window fits and curve
         (pandas frames) and `where` names them in errors."""
+        from . import placement as placing
+        from .sampler import Guidance
+
         if self.source is not None:
             return placing.placed_guidance(self.scale, self.placement, windows, curve, source=where)
         lo, hi = self.interval or (0.0, math.inf)

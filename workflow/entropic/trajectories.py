@@ -9,11 +9,13 @@ hypotheses and the unconditional model, so that every binary form has the paper'
 """
 
 import numpy as np
-import torch
 
-from . import io, sampler, theory
+from . import io, theory
 from . import partitions as P
 from .partitions import UNCONDITIONAL
+
+# torch and the sampler are imported by the functions that sample: merging shards (the model_entropy job's)
+# needs numpy alone, and importing torch costs a job about 1.4 s.
 
 #----------------------------------------------------------------------------
 # Data and partitions.
@@ -51,6 +53,8 @@ def trajectory_labels(classes, total):
     per = total // len(conditions)
     if per < 1:
         raise ValueError(f'{total} trajectories cannot cover {len(conditions) - 1} classes and the unconditional model')
+    import torch
+
     return torch.as_tensor(np.tile(conditions, per))
 
 def shard_labels(labels, shards, shard):
@@ -77,6 +81,10 @@ def sample_shard(
     levels `sigma` (the sampler's levels without the final 0, and without a start at sigma = inf, where the
     posterior is the prior: no level of a curve); `denoised` [L, m, d] and `distances` [L, B, K + 1, K + 1]
     float32 on the same levels."""
+    import torch
+
+    from . import sampler
+
     x_init, generator = sampler.initial_state(len(labels), shape, sigmas[0] if init_std is None else init_std,
                                               seed, device)
     labels = torch.as_tensor(labels, device=device)

@@ -236,11 +236,45 @@ def model_result_files(kind):
     ]
 
 
-def speciation_settings(wildcards):
+def speciation_settings(track, name):
     """Bootstrap size and seed of a window fit, from the track the curve belongs to."""
-    if wildcards.track == "gmm":
-        return dict(bootstrap=GMM["bootstrap"], seed=gmm_seed(wildcards.name))
-    return dict(bootstrap=MODELS[wildcards.name]["bootstrap"], seed=model_seed(wildcards.name, "windows"))
+    if track == "gmm":
+        return dict(bootstrap=GMM["bootstrap"], seed=gmm_seed(name))
+    return dict(bootstrap=MODELS[name]["bootstrap"], seed=model_seed(name, "windows"))
+
+
+def placing_curves(track, name):
+    """The curves of an experiment or model whose windows place guidance elsewhere: a placed run's source and a
+    guidance study's (its exact curve for the gmm track's study)."""
+    if track == "gmm":
+        return {"exact"} if GMM.get("guidance_study", {}).get("experiment") == name else set()
+    spec = MODELS[name]
+    placing = {run.source for run in RUNS[name].values() if run.source}
+    return placing | ({spec["guidance_study"]["source"]} if "guidance_study" in spec else set())
+
+
+def speciation_jobs():
+    """The window-fit jobs, [(rule name, track, name, estimators, log)]: one per experiment or model with every curve
+    it has, except that a curve whose window places guidance (placing_curves) is fit in a job of its own, as
+    soon as that curve exists: a placed run samples after its source's window, so one job with both would be a
+    cycle, and a guidance study need not wait for the other runs. Rule names are speciation_<track>_<name>[_<estimator>]
+    with every non-word character as '_' (a clash gets a numeric suffix)."""
+    groups = []
+    for experiment in GMM["experiments"]:
+        groups.append(("gmm", experiment, gmm_estimators(experiment)))
+    for model in MODELS:
+        groups.append(("models", model, list(MODELS[model]["runs"]) + model_references(model)))
+    jobs, used = [], set()
+    for track, name, estimators in groups:
+        placing = placing_curves(track, name)
+        split = [[e] for e in estimators if e in placing] + [[e for e in estimators if e not in placing]]
+        for part in filter(None, split):
+            words = [track, name] + (part if part[0] in placing else [])
+            rule_name = re.sub(r"\W", "_", "_".join(["speciation"] + words))
+            rule_name = rule_name if rule_name not in used else f"{rule_name}_{len(used)}"
+            used.add(rule_name)
+            jobs.append((rule_name, track, name, part, f"results/logs/speciation/{'-'.join(words)}.log"))
+    return jobs
 
 
 def final_outputs():

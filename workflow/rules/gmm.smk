@@ -43,23 +43,23 @@ rule gmm_exact_entropy:
 
 
 rule gmm_track_entropy:
-    """The paper's estimator: posterior tracking along stochastic sampler trajectories (one tracker variant)."""
+    """The paper's estimator: posterior tracking along stochastic sampler trajectories (every tracker variant)."""
     input:
         means="results/gmm/{experiment}/means.npy",
         mixture="results/gmm/{experiment}/mixture.json",
         partitions="results/gmm/{experiment}/partitions.json",
     output:
-        curve="results/gmm/{experiment}/entropy/{tracker}.csv",
-        samples="results/gmm/{experiment}/entropy/{tracker}.npz",
-    wildcard_constraints:
-        tracker="track[A-Za-z0-9_-]*",
+        curves=expand("results/gmm/{{experiment}}/entropy/{tracker}.csv", tracker=GMM["track"]["variants"]),
+        samples=expand("results/gmm/{{experiment}}/entropy/{tracker}.npz", tracker=GMM["track"]["variants"]),
     params:
-        variant=lambda wc: GMM["track"]["variants"][wc.tracker],
+        variants=GMM["track"]["variants"],
         trajectories=GMM["track"]["trajectories"],
         decades_above=GMM["grid"]["decades_above"],
-        seed=lambda wc: derive_seed(gmm_seed(wc.experiment), wc.experiment, wc.tracker),
+        # each variant's own seed, as if it ran alone
+        seeds=lambda wc: {tracker: derive_seed(gmm_seed(wc.experiment), wc.experiment, tracker)
+                          for tracker in GMM["track"]["variants"]},
     log:
-        "results/logs/gmm_track_entropy/{experiment}-{tracker}.log",
+        "results/logs/gmm_track_entropy/{experiment}.log",
     threads: 1
     conda:
         "../../envs/entropic.yaml"

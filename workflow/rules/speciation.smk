@@ -1,23 +1,29 @@
 # Speciation windows: peak, width, half-entropy point and 80% interval of every curve, with bootstrap CIs.
-# One rule for every track: results/gmm/<experiment>/... and results/models/<model>/...
+# One job per experiment (results/gmm/<experiment>/...) or model (results/models/<model>/...) fits all its
+# curves; a curve whose window places guidance gets a job of its own (speciation_jobs in common.smk). A
+# job's outputs differ per experiment and model, so the rules are generated here, one per job, all named
+# speciation_<track>_<name>[_<estimator>].
 
+for _rule, _track, _name, _estimators, _log in speciation_jobs():
 
-rule speciation:
-    """Fit the window of every partition's curve in VP time, EDM sigma and log sigma."""
-    input:
-        curve="results/{track}/{name}/entropy/{estimator}.csv",
-        samples="results/{track}/{name}/entropy/{estimator}.npz",
-        partitions="results/{track}/{name}/partitions.json",
-    output:
-        "results/{track}/{name}/windows/{estimator}.csv",
-    wildcard_constraints:
-        track="gmm|models",
-    params:
-        settings=speciation_settings,
-    log:
-        "results/logs/speciation/{track}-{name}-{estimator}.log",
-    threads: 1
-    conda:
-        "../../envs/entropic.yaml"
-    script:
-        "../scripts/speciation.py"
+    rule:
+        """Fit the window of every partition's curve in VP time, EDM sigma and log sigma."""
+        name:
+            _rule
+        input:
+            curves=[f"results/{_track}/{_name}/entropy/{e}.csv" for e in _estimators],
+            samples=[f"results/{_track}/{_name}/entropy/{e}.npz" for e in _estimators],
+            partitions=f"results/{_track}/{_name}/partitions.json",
+        output:
+            [f"results/{_track}/{_name}/windows/{e}.csv" for e in _estimators],
+        params:
+            name=_name,
+            estimators=_estimators,
+            settings=speciation_settings(_track, _name),
+        log:
+            _log,
+        threads: 1
+        conda:
+            "../../envs/entropic.yaml"
+        script:
+            "../scripts/speciation.py"
