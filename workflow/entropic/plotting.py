@@ -1,37 +1,11 @@
 """Figure style shared by every figure script: readable fonts, colour scales, theory and window marks."""
 
-import itertools
-
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
-from matplotlib.rcsetup import cycler  # noqa: E402
-
-# The house style is seaborn's theme (Waskom 2021, JOSS 6(60):3021) `set_theme(context='paper',
-# style='whitegrid', font_scale=1.1)` written out as the rcParams and colour codes it sets, so that a figure job
-# does not import seaborn (about a second per job); tests/test_plotting.py checks them against seaborn's.
-DEEP = ['#4C72B0', '#DD8452', '#55A868', '#C44E52', '#8172B3', '#937860', '#DA8BC3', '#8C8C8C', '#CCB974', '#64B5CD']
-COLOR_CODES = dict(zip('bgrmyck', [to_rgb(c) for c in ['#4C72B0', '#55A868', '#C44E52', '#8172B3', '#CCB974',
-                                                        '#64B5CD']] + [(0.1, 0.1, 0.1)]))
-QUALITATIVE = {'tab10': 10, 'tab20': 20, 'tab20b': 20, 'tab20c': 20, 'Set1': 9, 'Set2': 8, 'Set3': 12,
-               'Accent': 8, 'Paired': 12, 'Pastel1': 9, 'Pastel2': 8, 'Dark2': 8}   # matplotlib's, colours each
-HOUSE_STYLE = {
-    'axes.axisbelow': True, 'axes.edgecolor': '.8', 'axes.grid': True, 'axes.labelcolor': '.15',
-    'axes.labelsize': 10.560000000000002, 'axes.linewidth': 1.0, 'axes.prop_cycle': cycler('color', [to_rgb(c) for c in DEEP]),
-    'axes.titlesize': 10.560000000000002,
-    'font.sans-serif': ['Arial', 'DejaVu Sans', 'Liberation Sans', 'Bitstream Vera Sans', 'sans-serif'],
-    'font.size': 10.560000000000002, 'grid.color': '.8', 'legend.fontsize': 9.680000000000001,
-    'legend.title_fontsize': 10.560000000000002, 'lines.linewidth': 1.2000000000000002,
-    'lines.markersize': 4.800000000000001, 'lines.solid_capstyle': 'round', 'patch.edgecolor': 'w',
-    'patch.force_edgecolor': True, 'patch.linewidth': 0.8, 'text.color': '.15', 'xtick.bottom': False,
-    'xtick.color': '.15', 'xtick.labelsize': 9.680000000000001, 'xtick.major.size': 4.800000000000001,
-    'xtick.major.width': 1.0, 'xtick.minor.size': 3.2, 'xtick.minor.width': 0.8, 'ytick.color': '.15',
-    'ytick.labelsize': 9.680000000000001, 'ytick.left': False, 'ytick.major.size': 4.800000000000001,
-    'ytick.major.width': 1.0, 'ytick.minor.size': 3.2, 'ytick.minor.width': 0.8,
-}
+import seaborn as sns  # noqa: E402
 
 RATE_LABELS = {   # axis labels of the entropy rate in each coordinate of speciation.COORDINATES
     't': r'$|dH/dt|$ (nats per unit VP time)',
@@ -43,24 +17,13 @@ RATE_LABELS = {   # axis labels of the entropy rate in each coordinate of specia
 #----------------------------------------------------------------------------
 
 def setup():
-    """The house style: white grid, 9-pt fonts, no top/right spines (HOUSE_STYLE, seaborn's colour codes)."""
-    plt.rcParams.update(HOUSE_STYLE)
-    for code, rgb in COLOR_CODES.items():
-        matplotlib.colors.colorConverter.colors[code] = rgb
+    """The house style: white grid, 9-pt fonts, no top/right spines."""
+    sns.set_theme(context='paper', style='whitegrid', font_scale=1.1)
     plt.rcParams.update({'figure.dpi': 120, 'axes.spines.top': False, 'axes.spines.right': False,
                          'legend.frameon': False})
 
 def sequential_colors(n, palette='viridis'):
-    """n RGB tuples of a palette, as seaborn's color_palette(palette, n) gives them: 'deep' (seaborn's, DEEP),
-    a qualitative matplotlib colormap's first colours, or n evenly spaced inner points of any other colormap;
-    cycled when n exceeds the palette."""
-    if palette == 'deep':
-        colors = DEEP
-    else:
-        cmap = matplotlib.colormaps[palette]
-        bins = np.linspace(0, 1, QUALITATIVE[palette])[:n] if palette in QUALITATIVE else np.linspace(0, 1, n + 2)[1:-1]
-        colors = list(map(tuple, cmap(bins)[:, :3]))
-    return [to_rgb(c) for c in itertools.islice(itertools.cycle(colors), n)]
+    return sns.color_palette(palette, n)
 
 def mark_theory(ax, x, color='0.3', label=None):
     """A dashed vertical line at a theory value (e.g. t_S = 1/2 log Lambda)."""
