@@ -13,6 +13,8 @@ that the checkout's results/ is left alone. What it prints, from one run:
 - the start-up share: the summed time from each job's interpreter start to its first log line (Snakemake's
   script preamble and the imports; entropic.io.job_logger writes it), over the summed job time;
 - that a second call with nothing changed schedules no job;
+- the core use (summed job time over wall time times cores) and the floor of the run's work: its summed job time
+  less start-up spread over every core, the wall time it could reach with no start-up and no idle core;
 - with `--baseline REV`: the same run for commit REV (a detached git worktree in a temporary folder), run
   first, back to back, with the ratio of the two wall times and of the per-rule times, and a comparison of
   the two results/ trees: CSV, JSON, Markdown, PDF and PNG files by checksum, NPZ archives by their arrays
@@ -164,6 +166,12 @@ def report(run):
     print(f"ratio  peak memory / {MEMORY_TARGET_GB:.0f} GB target  : {run['peak'] / 1e9 / MEMORY_TARGET_GB:.3f}")
     print(f"start-up share of job time     : {started / max(total, 1e-9):.3f} (target < {STARTUP_TARGET}; "
           f"{started:.1f} s of {total:.0f} s summed over jobs)")
+    cores = os.cpu_count()
+    print(f"core use                       : {total / (run['seconds'] * cores):.3f} (summed job time over wall time x "
+          f"{cores} cores)")
+    print(f"floor of this work             : {(total - started) / cores:.0f} s (summed job time less start-up over "
+          f"{cores} cores: the wall time with no start-up and every core busy; ratio to the target "
+          f"{(total - started) / cores / TIME_TARGET_S:.3f})")
     print(f"{'rule':32s} {'jobs':>5s} {'sum s':>7s} {'mean s':>7s} {'start-up s':>11s}")
     for rule, values in sorted(times.items(), key=lambda kv: -sum(kv[1])):
         print(f'{rule:32s} {len(values):5d} {sum(values):7.0f} {np.mean(values):7.1f} {sum(startup.get(rule, [])):11.1f}')
