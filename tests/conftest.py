@@ -94,7 +94,7 @@ GROUPED_MODULES = {'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_p
 # the long chains run side by side from the start instead of one of them last on one worker; the other modules
 # follow in collection order. Within test_pipeline.py the second run from scratch comes first: it starts its own
 # chain while another worker makes the shared one (test_config_run).
-FIRST_MODULES = ['test_pipeline.py', 'test_sd15_pipeline.py', 'test_estimators.py', 'test_slurm.py',
+FIRST_MODULES = ['test_pipeline.py', 'test_slurm.py', 'test_sd15_pipeline.py', 'test_estimators.py',
                  'test_edm2_pipeline.py', 'test_faults.py', 'test_reruns.py', 'test_sd3_pipeline.py',
                  'test_sd21_pipeline.py', 'test_dit_pipeline.py', 'test_sd15.py', 'test_config.py', 'test_profiles.py']
 FIRST_TESTS = ['test_a_second_run_from_scratch_gives_byte_identical_results']
