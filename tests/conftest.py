@@ -86,8 +86,9 @@ def test_config_run(tmp_path_factory):
 
 
 # Modules whose tests share a module-scoped fixture that runs a Snakemake chain: each module (test_reruns.py: each
-# backend) is one xdist group, which `--dist loadgroup` (pyproject.toml's addopts) sends to one worker, so that the
-# chain runs once and not once on every worker that its tests land on.
+# backend) is one unit of the xdist scheduler below, which sends it whole to one worker, so that the chain runs once
+# and not once on every worker its tests land on. (pytest-xdist's own xdist_group marks do not group under pytest 9:
+# xdist 3.8 renames the tests through an attribute that pytest 9 no longer reads.)
 GROUPED_MODULES = {'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_pipeline.py', 'test_sd21_pipeline.py',
                    'test_sd3_pipeline.py', 'test_reruns.py'}
 # The order the workers take the tests in, slowest modules first (pytest --durations, -n 2, 2026-11-30), so that
@@ -105,9 +106,29 @@ def pytest_collection_modifyitems(config, items):
         name = item.path.name
         if name not in SLOW_MODULES and (name, item.originalname) not in SLOW_TESTS:
             item.add_marker(pytest.mark.fast)
-        if name in GROUPED_MODULES:
-            group = f'{name}[{item.callspec.id}]' if name == 'test_reruns.py' else name
-            item.add_marker(pytest.mark.xdist_group(group))
     # A stable sort that keeps each module's tests together (module fixtures are set up once per run of them).
     rank = {name: i for i, name in enumerate(FIRST_MODULES)}
     items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), item.originalname not in FIRST_TESTS))
+
+
+def scheduling_unit(nodeid):
+    """The unit of work a test belongs to: its module's (test_reruns.py: its backend's) if GROUPED_MODULES names
+    the module, else the test alone."""
+    name = Path(nodeid.split('::')[0]).name
+    if name not in GROUPED_MODULES:
+        return nodeid
+    return f"{name}[{nodeid.rsplit('[', 1)[1]}" if name == 'test_reruns.py' else name
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With `-n` and xdist's default `--dist load`: load balancing by the units of scheduling_unit, in the
+    collection order (pyproject.toml's `--no-loadscope-reorder`); an explicit other `--dist` is kept."""
+    if config.getvalue('dist') != 'load':
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ChainScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return scheduling_unit(nodeid)
+
+    return ChainScheduling(config, log)
