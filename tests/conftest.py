@@ -111,11 +111,15 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), item.originalname not in FIRST_TESTS))
 
 
+# Modules whose tests go out one by one: their slow tests share no module fixture, and run side by side.
+SPLIT_MODULES = {'test_pipeline.py', 'test_slurm.py', 'test_estimators.py', 'test_faults.py'}
+
+
 def scheduling_unit(nodeid):
-    """The unit of work a test belongs to: its module's (test_reruns.py: its backend's) if GROUPED_MODULES names
-    the module, else the test alone."""
+    """The unit of work a test belongs to: the test alone in SPLIT_MODULES, its backend in test_reruns.py, else
+    its module (so a module's fixtures are made on one worker, as xdist's chunks of `--dist load` mostly did)."""
     name = Path(nodeid.split('::')[0]).name
-    if name not in GROUPED_MODULES:
+    if name in SPLIT_MODULES:
         return nodeid
     return f"{name}[{nodeid.rsplit('[', 1)[1]}" if name == 'test_reruns.py' else name
 
