@@ -4,9 +4,20 @@ chains end to end or train networks (minutes each on a 2-core machine); plain `p
 A test is `fast` unless its module is in SLOW_MODULES or its name is in SLOW_TESTS: the lists name what is
 slow, so a new test lands in the fast loop by default and moves out only when it is measured slow
 (`pytest --durations=30`). Nothing is skipped by this file; it only adds the marker.
+
+It also holds the one complete run of config/test.yaml that every test reading its results shares
+(`test_config_run`), and keeps each module whose tests share a Snakemake chain on one pytest-xdist worker.
 """
 
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SLOW_MODULES = {   # every test, or the module-scoped fixture they share, runs a Snakemake chain
     'test_pipeline.py', 'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_pipeline.py',
@@ -50,7 +61,78 @@ SLOW_TESTS = {
 }
 
 
+@pytest.fixture(scope='session')
+def test_config_run(tmp_path_factory):
+    """The working directory of one complete run of config/test.yaml (`snakemake --cores 2` from an empty
+    directory), made once per session and shared by every test and every xdist worker that asks: the first
+    runs it under a file lock in the session's base directory, the others wait for it. Tests only read it
+    (dry runs included); a test that changes it works on a copy made with `cp -a` (which keeps the
+    modification times Snakemake compares). A failed run fails every test that asks, with Snakemake's stderr."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        root = root.parent                      # shared by the workers; each has its own folder below it
+    workdir, done, failed = root / 'test-config-run', root / 'test-config-run.done', root / 'test-config-run.failed'
+    with open(root / 'test-config-run.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)        # released when the file closes
+        if not done.exists() and not failed.exists():
+            workdir.mkdir()
+            result = subprocess.run([sys.executable, '-m', 'snakemake', '--cores', '2', '-s', str(ROOT / 'Snakefile'),
+                                     '--directory', str(workdir), '--configfile', str(ROOT / 'config' / 'test.yaml')],
+                                    capture_output=True, text=True, cwd=workdir)
+            (done if result.returncode == 0 else failed).write_text(result.stderr[-3000:])
+    if failed.exists():
+        pytest.fail(f'the shared run of config/test.yaml in {workdir} failed:\n{failed.read_text()}')
+    return workdir
+
+
+# Modules whose tests share a module-scoped fixture that runs a Snakemake chain: each module (test_reruns.py: each
+# backend) is one unit of the xdist scheduler below, which sends it whole to one worker, so that the chain runs once
+# and not once on every worker its tests land on. (pytest-xdist's own xdist_group marks do not group under pytest 9:
+# xdist 3.8 renames the tests through an attribute that pytest 9 no longer reads.)
+GROUPED_MODULES = {'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_pipeline.py', 'test_sd21_pipeline.py',
+                   'test_sd3_pipeline.py', 'test_reruns.py'}
+# The order the workers take the tests in, slowest modules first (pytest --durations, -n 2, 2026-11-30), so that
+# the long chains run side by side from the start instead of one of them last on one worker; the other modules
+# follow in collection order. Within test_pipeline.py the second run from scratch comes first: it starts its own
+# chain while another worker makes the shared one (test_config_run).
+FIRST_MODULES = ['test_pipeline.py', 'test_slurm.py', 'test_sd15_pipeline.py', 'test_estimators.py',
+                 'test_edm2_pipeline.py', 'test_faults.py', 'test_reruns.py', 'test_sd3_pipeline.py',
+                 'test_sd21_pipeline.py', 'test_dit_pipeline.py', 'test_sd15.py', 'test_config.py', 'test_profiles.py']
+FIRST_TESTS = ['test_a_second_run_from_scratch_gives_byte_identical_results']
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name not in SLOW_MODULES and (item.path.name, item.originalname) not in SLOW_TESTS:
+        name = item.path.name
+        if name not in SLOW_MODULES and (name, item.originalname) not in SLOW_TESTS:
             item.add_marker(pytest.mark.fast)
+    # A stable sort that keeps each module's tests together (module fixtures are set up once per run of them).
+    rank = {name: i for i, name in enumerate(FIRST_MODULES)}
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), item.originalname not in FIRST_TESTS))
+
+
+# Modules whose tests go out one by one: their slow tests share no module fixture, and run side by side.
+SPLIT_MODULES = {'test_pipeline.py', 'test_slurm.py', 'test_estimators.py', 'test_faults.py'}
+
+
+def scheduling_unit(nodeid):
+    """The unit of work a test belongs to: the test alone in SPLIT_MODULES, its backend in test_reruns.py, else
+    its module (so a module's fixtures are made on one worker, as xdist's chunks of `--dist load` mostly did)."""
+    name = Path(nodeid.split('::')[0]).name
+    if name in SPLIT_MODULES:
+        return nodeid
+    return f"{name}[{nodeid.rsplit('[', 1)[1]}" if name == 'test_reruns.py' else name
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With `-n` and xdist's default `--dist load`: load balancing by the units of scheduling_unit, in the
+    collection order (pyproject.toml's `--no-loadscope-reorder`); an explicit other `--dist` is kept."""
+    if config.getvalue('dist') != 'load':
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ChainScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return scheduling_unit(nodeid)
+
+    return ChainScheduling(config, log)

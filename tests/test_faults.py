@@ -1,8 +1,9 @@
 """Fault injection: corrupt inputs, NaNs from a model, interrupted runs and config paths fail clearly,
 name what is wrong, and never leave a result that looks finished.
 
-The pipeline cases run the small `gmm-net` chain of config/test.yaml (a mixture, a 300-step training, one
-shard of 100 trajectories) in scratch directories.
+The pipeline cases break the small `gmm-net` chain of config/test.yaml (a mixture, a 300-step training, one
+shard of 100 trajectories) in copies of the session's run of that config (tests/conftest.py), or rerun it from
+an empty directory and compare with that run.
 """
 
 import hashlib
@@ -40,11 +41,8 @@ def digest(path):
 
 
 @pytest.fixture(scope='module')
-def chain(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp('chain')
-    result = snakemake(workdir, TARGET)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return workdir
+def chain(test_config_run):
+    return test_config_run      # the session's one run of config/test.yaml (tests/conftest.py): read or copy it
 
 
 def test_a_truncated_checkpoint_is_named_and_nothing_is_sampled_from_it(chain, tmp_path):
@@ -66,7 +64,7 @@ def test_nan_from_the_network_names_the_shard_and_noise_level(chain, tmp_path):
     with torch.no_grad():
         net.body.out.bias.fill_(float('nan'))
     workdir = tmp_path / 'work'
-    subprocess.run(['cp', '-r', str(chain), str(workdir)], check=True)
+    subprocess.run(['cp', '-a', str(chain), str(workdir)], check=True)   # -a: the times Snakemake compares
     networks.save_checkpoint(workdir / CHECKPOINT, net, meta)
     (workdir / SHARD).unlink()
     result = snakemake(workdir, SHARD)
@@ -83,7 +81,7 @@ def test_nan_in_a_tracked_class_that_the_shard_does_not_sample_names_it_and_writ
     with torch.no_grad():
         net.body.class_emb.weight[2] = float('nan')
     workdir = tmp_path / 'work'
-    subprocess.run(['cp', '-r', str(chain), str(workdir)], check=True)
+    subprocess.run(['cp', '-a', str(chain), str(workdir)], check=True)   # -a: the times Snakemake compares
     networks.save_checkpoint(workdir / CHECKPOINT, net, meta)
     (workdir / SHARD).unlink()
     result = snakemake(workdir, SHARD, '--config', 'models={gmm-net: {shards: 5}}')
