@@ -254,8 +254,8 @@ def placing_curves(track, name):
 
 
 def speciation_jobs():
-    """The window-fit jobs, [(rule name, track, name, estimators, log)]: one per experiment or model with every curve
-    it has, except that a curve whose window places guidance (placing_curves) is fit in a job of its own, as
+    """The window-fit jobs, [(name of its rule, track, name, estimators, log)], one per experiment or model with
+    every curve it has, except that a curve whose window places guidance (placing_curves) is fit in a job of its own, as
     soon as that curve exists: a placed run samples after its source's window, so one job with both would be a
     cycle, and a guidance study need not wait for the other runs. Rule names are speciation_<track>_<name>[_<estimator>]
     with every non-word character as '_' (a clash gets a numeric suffix)."""
