@@ -85,18 +85,21 @@ def tracked_curve(levels, hypotheses, labels, log_posterior, cells):
 # fitted by least squares, they leave its expectation unchanged (up to the fit's O(1/N)) and remove much of
 # its variance.
 
-def posterior_features(cell_log_posterior):
+def posterior_features(cell_log_posterior, mean_over=None):
     """The functions f of the cells' posterior P whose martingales serve as control variates: the entropy h,
     h^2 and, for every cell c but the last, P_c, h P_c and P_c^2; cell_log_posterior [..., C] (torch) ->
     [..., F], F = 2 + 3 (C - 1). Measured on mixtures, the products with P_c carry most of the gain in the
-    binary form, whose two cells end at different entropies."""
+    binary form, whose two cells end at different entropies. With `mean_over` (a dim of the leading ones),
+    each feature is averaged over it before they are stacked: the same values without the stacked copy of
+    every draw."""
     import torch
 
     p = cell_log_posterior.exp()
     h = -torch.where(cell_log_posterior > -math.inf, p * cell_log_posterior, 0.0).sum(-1)
-    features = [h, h ** 2]
+    reduce = (lambda f: f) if mean_over is None else (lambda f: f.mean(mean_over))
+    features = [reduce(h), reduce(h ** 2)]
     for c in range(p.shape[-1] - 1):
-        features += [p[..., c], h * p[..., c], p[..., c] ** 2]
+        features += [reduce(p[..., c]), reduce(h * p[..., c]), reduce(p[..., c] ** 2)]
     return torch.stack(features, -1)
 
 def posterior_martingales(
@@ -127,10 +130,10 @@ def posterior_martingales(
     d = np.asarray(distances, dtype=np.float64)[:, keep][:, :, cols][:, :, :, cols]  # [L, B', P, P]
     L, B, Pn = lp.shape
 
-    def features(log_post):     # the cells' log posterior: the hypotheses' own when every cell has one member
+    def features(log_post, mean_over=None):   # the cells' log posterior (the hypotheses' own if singletons)
         if len(groups) < Pn:
             log_post = torch.stack([torch.logsumexp(log_post[..., g], dim=-1) for g in groups], dim=-1)
-        return posterior_features(log_post)
+        return posterior_features(log_post, mean_over)
 
     realised = features(torch.as_tensor(lp)).numpy()                                 # [L, B', F]; h first
     posterior_columns = [2 + 3 * c for c in range(len(groups) - 1)]
@@ -150,7 +153,7 @@ def posterior_martingales(
         # Under hypothesis g, log N(x'; mu_h, v) = -|mu_g - mu_h|^2 / 2v + eps . mu_h / sqrt(v) + (same for all h).
         new = torch.log_softmax(torch.as_tensor(lp[i][None, :, None, :] - 0.5 * scaled[None])
                                 + torch.as_tensor(projections)[:, :, None, :], dim=-1)   # [R, B', g, h]
-        expected = (features(new).mean(0).numpy() * np.exp(lp[i])[:, :, None]).sum(1)   # [B', F]
+        expected = (features(new, mean_over=0).numpy() * np.exp(lp[i])[:, :, None]).sum(1)   # [B', F]
         expected[:, posterior_columns] = realised[i][:, posterior_columns]
         increments[i - 1] = realised[i - 1] - expected
     martingales = np.cumsum(increments[::-1], axis=0)[::-1]                         # the steps above each level
