@@ -129,7 +129,8 @@ def collision_measures(sigma, phi, sigma_theory=None, level=CLONE_AGREEMENT_LEVE
     reached = below.any(0) & (fine[0] > level)
     with np.errstate(divide='ignore', invalid='ignore'):
         log_crossing = x[i] + (x[j] - x[i]) * (fine[i, columns] - level) / (fine[i, columns] - fine[j, columns])
-    crossing = np.where(reached, np.exp(log_crossing), np.nan)
+    crossing = np.full(fine.shape[1], np.nan)
+    crossing[reached] = np.exp(log_crossing[reached])   # an unreached column's interpolation is meaningless (may overflow)
     at = np.full(fine.shape[1], np.nan)
     if sigma_theory is not None and x[0] <= np.log(sigma_theory) <= x[-1]:
         at = np.array([np.interp(np.log(sigma_theory), x, column) for column in fine.T])
