@@ -109,43 +109,39 @@ def test_rerun_does_nothing(run):
     assert 'Nothing to be done' in result.stdout + result.stderr
 
 
-def test_changing_one_value_reruns_only_what_depends_on_it(run, tmp_path):
+def dry_run_with(run, tmp_path, edit):
+    """Snakemake's dry run in the finished `run` with config/test.yaml changed by `edit(config)`: (the names of
+    the rules it schedules, its stdout)."""
     import yaml
     config = yaml.safe_load((ROOT / 'config' / 'test.yaml').read_text())
-    config['models']['digits']['runs']['cfg3']['guidance'] = 2.5
+    edit(config)
     changed = tmp_path / 'changed.yaml'
     changed.write_text(yaml.safe_dump(config, sort_keys=False))   # same key order: Snakemake compares params as written
     result = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
                              '--directory', str(run), '--configfile', str(changed)], capture_output=True, text=True, cwd=run)
     assert result.returncode == 0, result.stderr[-2000:]
-    scheduled = {name.rstrip(':') for name in (line.split()[1] for line in result.stdout.splitlines()
-                                               if line.startswith('rule '))}
+    rules = {line.split()[1].rstrip(':') for line in result.stdout.splitlines() if line.startswith('rule ')}
+    return rules, result.stdout
+
+
+def test_changing_one_value_reruns_only_what_depends_on_it(run, tmp_path):
+    scheduled, stdout = dry_run_with(run, tmp_path, lambda c: c['models']['digits']['runs']['cfg3'].update(guidance=2.5))
     # The guided run's shards and what reads them; not the training, not the unguided run, not the GMM track.
     assert {'model_trajectories', 'model_entropy', 'fig_model_guidance'} <= scheduled
     assert not scheduled & {'model_train', 'model_partitions', 'model_reference_entropy', 'gmm_mixture', 'gmm_track_entropy'}
     # the model's window fits, one job for its runs (the unguided window, which places cfg3-placed, has its own)
     assert {r for r in scheduled if r.startswith('speciation_')} == {'speciation_models_digits'}
-    assert 'results/models/digits/trajectories/unguided' not in result.stdout
+    assert 'results/models/digits/trajectories/unguided' not in stdout
 
 
 def test_a_tracker_variant_or_an_experiment_reruns_only_its_experiments_jobs(run, tmp_path):
     """One job fits all of an experiment's curves and one tracks all its variants: a change to a tracker variant
     reruns the tracked experiment's tracker and window jobs (not its exact curve), and a change to one
     experiment reruns its jobs alone."""
-    import yaml
 
     def scheduled(edit):
-        config = yaml.safe_load((ROOT / 'config' / 'test.yaml').read_text())
-        edit(config)
-        changed = tmp_path / 'changed.yaml'
-        changed.write_text(yaml.safe_dump(config, sort_keys=False))
-        result = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
-                                 '--directory', str(run), '--configfile', str(changed)], capture_output=True, text=True,
-                                cwd=run)
-        assert result.returncode == 0, result.stderr[-2000:]
-        lines = result.stdout.splitlines()
-        rules = {line.split()[1].rstrip(':') for line in lines if line.startswith('rule ')}
-        experiments = {path.split('/')[2] for line in lines if line.strip().startswith('output:')
+        rules, stdout = dry_run_with(run, tmp_path, edit)
+        experiments = {path.split('/')[2] for line in stdout.splitlines() if line.strip().startswith('output:')
                        for path in line.split(':', 1)[1].replace(',', ' ').split() if path.startswith('results/gmm/')}
         return rules, experiments
 
