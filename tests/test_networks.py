@@ -51,6 +51,30 @@ def test_preconditioning_matches_table_1_and_tends_to_identity_at_small_sigma():
         assert (net(x, 1e-6, labels) - x).abs().max() < (net(x, 1e-2, labels) - x).abs().max()
 
 
+def test_a_batch_of_few_noise_level_and_label_pairs_computes_each_embedding_once_with_the_same_values():
+    # A sampler's batch: one sigma, 40 states under each of the 3 classes and the null label.
+    net = randomise_output(small_net()).eval()
+    body = net.body
+    x = torch.randn(160, 6, generator=torch.Generator().manual_seed(3))
+    c_noise, labels = torch.full((160,), 0.2), torch.arange(4).repeat_interleave(40)
+    rows = []
+    body.noise_mlp.register_forward_hook(lambda module, args, out: rows.append(len(out)))
+    with torch.no_grad():
+        shared = body(x, c_noise, labels)
+        # the definition: the embedding of every row, every block shifted by its own row's
+        emb = torch.nn.functional.silu(body.noise_mlp(networks.fourier_features(c_noise, body.frequencies))
+                                       + body.class_emb(labels))
+        h = body.inp(x)
+        for block in body.blocks:
+            h = block(h, block.emb(emb))
+        direct = body.out(torch.nn.functional.silu(body.out_norm(h)))
+    assert rows == [4, 160]         # 4 distinct pairs in the shared evaluation, then the definition's 160 rows
+    torch.testing.assert_close(shared, direct, rtol=0, atol=float32_network_atol(direct))
+    with torch.no_grad():           # a training batch (a sigma per row) takes the direct path
+        body(x, torch.linspace(-1, 1, 160), labels)
+    assert rows[-1] == 160
+
+
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
 def test_shapes_and_dtypes_are_preserved(dtype):
     net = randomise_output(small_net())

@@ -38,7 +38,8 @@ def fourier_features(c_noise, frequencies):
     return torch.cat([angles.cos(), angles.sin()], dim=1)
 
 class ResidualBlock(torch.nn.Module):
-    """h + Linear(SiLU(Linear(SiLU(LayerNorm(h) + emb)))): one residual block shifted by the embedding."""
+    """h + Linear(SiLU(Linear(SiLU(LayerNorm(h) + shift)))), shift = self.emb(embedding): one residual block
+    shifted by the embedding (the caller applies self.emb, so that it runs once per distinct embedding)."""
 
     def __init__(self, width):
         super().__init__()
@@ -47,8 +48,8 @@ class ResidualBlock(torch.nn.Module):
         self.fc1 = torch.nn.Linear(width, width)
         self.fc2 = torch.nn.Linear(width, width)
 
-    def forward(self, h, emb):                          # h, emb: [B, width]
-        y = torch.nn.functional.silu(self.norm(h) + self.emb(emb))
+    def forward(self, h, shift):                        # h, shift: [B, width]
+        y = torch.nn.functional.silu(self.norm(h) + shift)
         y = self.fc2(torch.nn.functional.silu(self.fc1(y)))
         return h + y
 
@@ -79,11 +80,20 @@ class ResidualMLP(torch.nn.Module):
         torch.nn.init.zeros_(self.out.bias)
 
     def forward(self, x, c_noise, labels):              # x: [B, dim], c_noise: [B], labels: [B] in 0..num_classes
-        emb = self.noise_mlp(fourier_features(c_noise, self.frequencies)) + self.class_emb(labels)    # [B, width]
+        # The embedding and every block's shift depend on (c_noise, label) alone. A sampler's batch (one sigma,
+        # every trajectory under each of the K + 1 hypotheses) holds few distinct pairs: they are computed once
+        # per pair and gathered, 40% of the width-256 network's multiply-adds saved, the same values (a row's
+        # result does not depend on the other rows). Training batches (a sigma per row) take the direct path.
+        pairs, inverse = torch.unique(torch.stack([c_noise, labels.to(c_noise.dtype)], 1), dim=0, return_inverse=True)
+        shared = 2 * len(pairs) <= len(labels)
+        if shared:
+            c_noise, labels = pairs[:, 0], pairs[:, 1].long()
+        emb = self.noise_mlp(fourier_features(c_noise, self.frequencies)) + self.class_emb(labels)    # [B or pairs, width]
         emb = torch.nn.functional.silu(emb)
         h = self.inp(x)
         for block in self.blocks:
-            h = block(h, emb)
+            shift = block.emb(emb)
+            h = block(h, shift[inverse] if shared else shift)
         return self.out(torch.nn.functional.silu(self.out_norm(h)))      # [B, dim]
 
 #----------------------------------------------------------------------------
