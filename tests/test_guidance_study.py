@@ -90,6 +90,30 @@ def test_frechet_distance_matches_the_closed_form_for_commuting_covariances_and_
         assert guidance_study.frechet_distance(ma, perturbed_a, ma, cov_a) == pytest.approx(0, abs=tolerance_same)
 
 
+def test_frechet_distance_of_fewer_samples_than_dimensions_matches_the_closed_form():
+    # Four rows m_a +- s_i q_i (q_i orthonormal): their covariance (n - 1) is sum 2 s_i^2 / 3 q_i q_i^T, rank 2
+    # in d = 6, and commutes with C_b = Q diag(b) Q^T: the distance is |m_a - m_b|^2 + sum (sqrt a_i - sqrt b_i)^2.
+    rng = np.random.default_rng(2)
+    q = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    s, b = np.array([1.5, 0.7]), np.array([2.0, 1.0, 0.5, 1.0, 4.0, 0.3])
+    ma, mb = rng.standard_normal(6), rng.standard_normal(6)
+    rows = ma + np.stack([s[0] * q[:, 0], -s[0] * q[:, 0], s[1] * q[:, 1], -s[1] * q[:, 1]])
+    a = np.concatenate([2 * s ** 2 / 3, np.zeros(4)])
+    exact = np.sum((ma - mb) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    cov_a, cov_b = q @ np.diag(a) @ q.T, q @ np.diag(b) @ q.T
+    fd = guidance_study.frechet_distance_of_samples(rows, mb, cov_b)
+    assert fd == pytest.approx(exact, abs=frechet_rounding_bound(cov_a, cov_b))
+    # n >= d goes through the covariance; both routes agree on random rows, within the same bound
+    many = rng.standard_normal((9, 6))
+    assert guidance_study.frechet_distance_of_samples(many[:5], mb, cov_b) == pytest.approx(
+        guidance_study.frechet_distance(many[:5].mean(0), np.cov(many[:5], rowvar=False), mb, cov_b),
+        abs=frechet_rounding_bound(np.cov(many[:5], rowvar=False), cov_b))
+    assert guidance_study.frechet_distance_of_samples(many, mb, cov_b) == \
+        guidance_study.frechet_distance(many.mean(0), np.cov(many, rowvar=False), mb, cov_b)
+    with pytest.raises(ValueError, match='1 feature rows'):
+        guidance_study.frechet_distance_of_samples(many[:1], mb, cov_b)
+
+
 def test_precision_and_recall_are_one_for_the_same_set_and_zero_for_far_sets():
     rng = np.random.default_rng(1)
     real = rng.standard_normal((60, 4))

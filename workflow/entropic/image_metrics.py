@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import io
-from .guidance_study import frechet_distance, spread
+from .guidance_study import frechet_distance_of_samples, spread
 from .download import DINOV2_REPO, INCEPTION_URL
 
 METRICS = ('fid', 'fd_dinov2')
@@ -317,7 +317,7 @@ def check_features(features, reference, source):
 def sample_metrics(features, reference, rows, labels):
     """fid and fd_dinov2 of the images `rows` against the reference, and spread: the mean over classes of the
     images' mean distance to their class centroid in DINOv2 features (diversity within a class)."""
-    out = {metric: frechet_distance(*statistics(features[metric][rows]), *reference[metric]) for metric in METRICS}
+    out = {metric: frechet_distance_of_samples(features[metric][rows], *reference[metric]) for metric in METRICS}
     dino, labels = features['fd_dinov2'][rows], np.asarray(labels)
     classes, counts = np.unique(labels, return_counts=True)
     if counts.min() < 2:
