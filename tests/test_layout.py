@@ -103,3 +103,15 @@ def test_readout_modules_load_torch_only_where_they_sample():
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ['False', 'True']
+
+
+def test_the_config_check_does_not_build_jsonschemas_iri_parsers():
+    """Every Snakemake start imports entropic.configuration: without rfc3987_syntax's Lark parsers (0.7 s),
+    which the schema's keywords never use; validation still works."""
+    import subprocess
+    import sys
+    code = ('import sys\nfrom entropic import configuration\n'
+            "print(configuration.validate_config({'gmm': {'bogus': 1}}, '.')[:1], 'lark' in sys.modules)")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "bogus" in result.stdout and result.stdout.split()[-1] == 'False'

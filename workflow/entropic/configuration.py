@@ -10,9 +10,15 @@ refusals). The Snakefile stops before any job runs if it returns anything.
 import copy
 import functools
 import importlib.resources
+import sys
 import zlib
 
-import jsonschema
+# jsonschema imports rfc3987_syntax where it is installed (the jupyter packages install it) for its `iri`
+# format checks, and that module builds some 35 Lark parsers at import: 0.7 s of every Snakemake start,
+# the main process and every cluster job's (jsonschema issue #1428). The config schema checks no `format`,
+# so this process goes without it, unless something imported it already.
+sys.modules.setdefault('rfc3987_syntax', None)
+import jsonschema  # noqa: E402
 import numpy as np
 import yaml
 
