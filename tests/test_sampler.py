@@ -175,6 +175,21 @@ def test_tracking_is_finite_at_extreme_noise_with_low_precision_outputs(dtype):
     assert (log_post[-1].argmax(-1) == labels).float().mean() > 0.99
 
 
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16, torch.float32])
+def test_the_finiteness_check_of_large_finite_half_precision_batches_is_one_sum(dtype, monkeypatch):
+    # 4096 values of 60000 sum past float16's largest value: the check must still prove them finite with its
+    # one sum (a 0-d isfinite), not fall back to the elementwise pass; a NaN among them is still named.
+    values = torch.full((4096, 1), 60000.0, dtype=dtype)
+    checked = []
+    isfinite = torch.isfinite
+    monkeypatch.setattr(torch, 'isfinite', lambda t: checked.append(t.dim()) or isfinite(t))
+    sampler._check_finite(values, [0] * 4096, 1.0, 0, 1)
+    assert checked == [0]
+    values[7] = float('nan')
+    with pytest.raises(FloatingPointError, match='for hypothesis 3$'):
+        sampler._check_finite(values, [0] * 7 + [3] + [0] * 4088, 1.0, 0, 1)
+
+
 def test_rejects_a_grid_that_is_not_decreasing_or_ends_below_zero():
     for grid in ([80.0, 1.0, 2.0, 0.0], [80.0, -1.0]):
         with pytest.raises(ValueError, match='strictly decreasing and end at 0 or above'):

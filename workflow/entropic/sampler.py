@@ -95,8 +95,9 @@ def _check_finite(values, conditions, sigma, step, steps, what='the denoiser'):
 
     A finite sum (one reduction pass, no boolean copy) proves every value finite, since a NaN or an inf in any
     term makes the sum NaN or inf; only a sum that is not finite (a bad value, or finite values overflowing
-    the dtype) pays for the elementwise check that names the rows."""
-    if torch.isfinite(values.sum()):
+    the accumulator) pays for the elementwise check that names the rows. Half-precision values are summed in
+    float32, where a batch of them cannot overflow (65504 per value, float32's range is 3e38)."""
+    if torch.isfinite(values.sum(dtype=torch.promote_types(values.dtype, torch.float32))):
         return
     bad = ~torch.isfinite(values.reshape(len(values), -1)).all(-1)
     if bad.any():
