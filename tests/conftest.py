@@ -11,13 +11,11 @@ It also holds the one complete run of config/test.yaml that every test reading i
 
 import fcntl
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from snakemake_cli import TEST_CONFIG, snakemake
 
 SLOW_MODULES = {   # every test, or the module-scoped fixture they share, runs a Snakemake chain
     'test_pipeline.py', 'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_pipeline.py',
@@ -76,9 +74,7 @@ def test_config_run(tmp_path_factory):
         fcntl.flock(lock, fcntl.LOCK_EX)        # released when the file closes
         if not done.exists() and not failed.exists():
             workdir.mkdir()
-            result = subprocess.run([sys.executable, '-m', 'snakemake', '--cores', '2', '-s', str(ROOT / 'Snakefile'),
-                                     '--directory', str(workdir), '--configfile', str(ROOT / 'config' / 'test.yaml')],
-                                    capture_output=True, text=True, cwd=workdir)
+            result = snakemake(workdir, configfiles=[TEST_CONFIG], cores=2)
             (done if result.returncode == 0 else failed).write_text(result.stderr[-3000:])
     if failed.exists():
         pytest.fail(f'the shared run of config/test.yaml in {workdir} failed:\n{failed.read_text()}')

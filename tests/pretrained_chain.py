@@ -1,13 +1,10 @@
 """Running a pretrained backend's rule chain under Snakemake on files placed in resources/ (test helper)."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from snakemake_cli import snakemake
 
 
 def run_chain(workdir, config, targets):
@@ -16,9 +13,7 @@ def run_chain(workdir, config, targets):
     before = {p: p.stat().st_mtime_ns for p in (Path(workdir) / 'resources').rglob('*') if p.is_file()}
     configfile = Path(workdir) / 'config.yaml'
     configfile.write_text(yaml.safe_dump(config))
-    result = subprocess.run([sys.executable, '-m', 'snakemake', *targets, '--cores', '2', '-s', str(ROOT / 'Snakefile'),
-                             '--directory', str(workdir), '--configfile', str(configfile)],
-                            capture_output=True, text=True, cwd=workdir, env=dict(os.environ, HF_HUB_OFFLINE='1'))
+    result = snakemake(workdir, *targets, configfiles=[configfile], cores=2, env={'HF_HUB_OFFLINE': '1'})
     assert result.returncode == 0, result.stderr[-4000:]
     return result, before
 

@@ -1,8 +1,6 @@
 """Config validation: the default config is valid; every bad key is named in a one-line error."""
 
 import copy
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +8,7 @@ import yaml
 
 from entropic import backends
 from entropic.configuration import validate_config
+from snakemake_cli import TEST_CONFIG, snakemake   # pytest puts tests/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = yaml.safe_load((ROOT / 'config.yaml').read_text())
@@ -127,9 +126,7 @@ def test_snakemake_stops_on_bad_config_without_traceback(tmp_path):
     config['gmm']['experiments']['k2-d1e1']['sigal_per_dim'] = 1.0
     path = tmp_path / 'bad.yaml'
     path.write_text(yaml.safe_dump(config))
-    run = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
-                          '--directory', str(tmp_path), '--configfile', str(path)],
-                         capture_output=True, text=True, cwd=tmp_path)
+    run = snakemake(tmp_path, '-n', configfiles=[path])
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert "gmm.experiments.k2-d1e1: unknown key(s) 'sigal_per_dim'" in output
@@ -152,9 +149,7 @@ def test_gpu_configs_plan_their_runs_and_guidance_study(tmp_path, configs, jobs)
     """The GPU configs are valid and their DAG builds, downloads and the FID / FD-DINOv2 study included (SD1.5's
     reference images are the user's: an empty folder stands in for them)."""
     (tmp_path / 'resources' / 'reference' / 'sd15-prompts').mkdir(parents=True)
-    run = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
-                          '--directory', str(tmp_path), '--configfile', *[str(ROOT / c) for c in configs]],
-                         capture_output=True, text=True, cwd=tmp_path)
+    run = snakemake(tmp_path, '-n', configfiles=[ROOT / c for c in configs])
     assert run.returncode == 0, run.stderr[-3000:]
     for job in jobs + ['fig_guidance_study', 'model_trajectories']:
         assert f'\n{job} ' in run.stdout, job
@@ -169,19 +164,18 @@ OVERRIDES = {'models': '{digits: {trajectories: 330, shards: 3, training: {learn
 def snakemake_with(tmp_path, way, *args):
     """Snakemake on config/test.yaml with OVERRIDES set one documented way: a second config file, `--config`,
     or a profile's `config:`."""
-    command = [sys.executable, '-m', 'snakemake', *args, '--cores', '1', '-s', str(ROOT / 'Snakefile'),
-               '--directory', str(tmp_path), '--configfile', str(ROOT / 'config' / 'test.yaml')]
+    configfiles = [TEST_CONFIG]
     if way == 'configfile':
         (tmp_path / 'override.yaml').write_text(''.join(f'{k}: {v}\n' for k, v in OVERRIDES.items()))
-        command.append(str(tmp_path / 'override.yaml'))
+        configfiles.append(tmp_path / 'override.yaml')
     elif way == '--config':
-        command += ['--config'] + [f'{k}={v}' for k, v in OVERRIDES.items()]
+        args += ('--config', *[f'{k}={v}' for k, v in OVERRIDES.items()])
     else:
         (tmp_path / 'profile').mkdir(exist_ok=True)
         (tmp_path / 'profile' / 'config.yaml').write_text(
             'config:\n' + ''.join(f'  {k}: {v}\n' for k, v in OVERRIDES.items()))
-        command += ['--profile', str(tmp_path / 'profile')]
-    return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+        args += ('--profile', tmp_path / 'profile')
+    return snakemake(tmp_path, *args, configfiles=configfiles)
 
 
 @pytest.mark.parametrize('way', ['configfile', '--config', 'profile'])
@@ -211,10 +205,8 @@ def test_every_way_of_setting_the_config_gives_the_same_typed_values(tmp_path, w
     ('2.5', "config key models.digits.trajectories: '2.5' is not of type 'integer'"),
 ])
 def test_a_config_override_that_is_not_its_type_names_the_key(tmp_path, value, error):
-    run = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
-                          '--directory', str(tmp_path), '--configfile', str(ROOT / 'config' / 'test.yaml'),
-                          '--config', f'models={{digits: {{trajectories: {value}}}}}'],
-                         capture_output=True, text=True, cwd=tmp_path)
+    run = snakemake(tmp_path, '-n', '--config', f'models={{digits: {{trajectories: {value}}}}}',
+                    configfiles=[TEST_CONFIG])
     output = run.stdout + run.stderr
     assert run.returncode != 0 and error in output and 'Traceback' not in output
     assert not (tmp_path / 'results').exists()

@@ -24,6 +24,7 @@ from entropic.partitions import UNCONDITIONAL
 import diffusers  # noqa: E402
 from dit_tiny import SCHEDULER, build_tiny_pipeline, build_tiny_resources, tiny_transformer  # noqa: E402
 from rounding import FLOAT32_ULP, float32_network_atol  # noqa: E402
+from snakemake_cli import snakemake  # noqa: E402
 
 FLOAT64_ULP = 2.0 ** -53
 
@@ -333,13 +334,9 @@ def test_the_config_check_refuses_what_the_sampling_jobs_would_naming_the_key(re
 
 
 def test_the_dit_config_plans_its_downloads_and_sharded_runs(tmp_path):
-    import subprocess
-    import sys
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]
-    run = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(root / 'Snakefile'),
-                          '--directory', str(tmp_path), '--configfile', str(root / 'config' / 'dit-xl2-256.yaml')],
-                         capture_output=True, text=True, cwd=tmp_path)
+    run = snakemake(tmp_path, '-n', configfiles=[root / 'config' / 'dit-xl2-256.yaml'])
     assert run.returncode == 0, run.stderr[-3000:]
     counts = dict(re.findall(r'^(\w+)\s+(\d+)$', run.stdout, flags=re.M))
     # 4 pipeline files and 2 VAE files; 4 runs of 12 shards; one decoding job (on a GPU) for the figures.

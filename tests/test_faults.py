@@ -10,7 +10,6 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 import torch
 
 from entropic import io, networks
+import snakemake_cli   # pytest puts tests/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 'results/models/gmm-net/entropy/unguided.csv'
@@ -28,12 +28,11 @@ SHARD = 'results/models/gmm-net/trajectories/unguided/shard-0.npz'
 
 
 def command(workdir, *targets):
-    return [sys.executable, '-m', 'snakemake', *targets, '--cores', '1', '-s', str(ROOT / 'Snakefile'),
-            '--directory', str(workdir), '--configfile', str(ROOT / 'config' / 'test.yaml')]
+    return snakemake_cli.snakemake_command(workdir, *targets, configfiles=[snakemake_cli.TEST_CONFIG])
 
 
 def snakemake(workdir, *targets):
-    return subprocess.run(command(workdir, *targets), capture_output=True, text=True, cwd=workdir)
+    return snakemake_cli.snakemake(workdir, *targets, configfiles=[snakemake_cli.TEST_CONFIG])
 
 
 def digest(path):

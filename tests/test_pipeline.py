@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,14 +10,13 @@ import pytest
 
 from entropic import theory
 from entropic.io import CURVE_COLUMNS
+import snakemake_cli   # pytest puts tests/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def snakemake(workdir, *args):
-    return subprocess.run([sys.executable, '-m', 'snakemake', '--cores', '2', '-s', str(ROOT / 'Snakefile'),
-                           '--directory', str(workdir), '--configfile', str(ROOT / 'config' / 'test.yaml'), *args],
-                          capture_output=True, text=True, cwd=workdir)
+    return snakemake_cli.snakemake(workdir, *args, configfiles=[snakemake_cli.TEST_CONFIG], cores=2)
 
 
 @pytest.fixture(scope='module')
@@ -117,8 +114,7 @@ def dry_run_with(run, tmp_path, edit):
     edit(config)
     changed = tmp_path / 'changed.yaml'
     changed.write_text(yaml.safe_dump(config, sort_keys=False))   # same key order: Snakemake compares params as written
-    result = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
-                             '--directory', str(run), '--configfile', str(changed)], capture_output=True, text=True, cwd=run)
+    result = snakemake_cli.snakemake(run, '-n', configfiles=[changed])
     assert result.returncode == 0, result.stderr[-2000:]
     rules = {line.split()[1].rstrip(':') for line in result.stdout.splitlines() if line.startswith('rule ')}
     return rules, result.stdout

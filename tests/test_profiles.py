@@ -4,12 +4,12 @@ the profile on a real one-node cluster."""
 
 import logging
 import re
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 from snakemake_executor_plugin_slurm.partitions import get_best_partition, read_partition_file
+
+from snakemake_cli import snakemake   # pytest puts tests/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / 'profiles' / 'slurm'
@@ -17,10 +17,7 @@ PROFILE = ROOT / 'profiles' / 'slurm'
 
 def planned_jobs(tmp_path, configfile):
     """[(rule, {resource: value})] of every job a dry run with the profile plans."""
-    result = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '-s', str(ROOT / 'Snakefile'),
-                             '--profile', str(PROFILE), '--directory', str(tmp_path),
-                             '--configfile', str(ROOT / 'config' / configfile)],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = snakemake(tmp_path, '-n', '--profile', PROFILE, configfiles=[ROOT / 'config' / configfile], cores=None)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert not (tmp_path / 'results').exists()
@@ -59,6 +56,5 @@ def test_edm2_config_puts_sampling_study_and_images_on_gpus(tmp_path):
 
 
 def test_snakemake_lint_passes():
-    result = subprocess.run([sys.executable, '-m', 'snakemake', '--lint', '-s', str(ROOT / 'Snakefile')],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = snakemake(ROOT, '--lint', cores=None)
     assert result.returncode == 0 and 'good condition' in result.stdout + result.stderr, result.stdout[-3000:]

@@ -4,15 +4,13 @@ the paper's configs), while a new hypothesis in play reruns the sampling. Each b
 (tests/backends/) runs a short chain under Snakemake, then the file is edited and a dry run lists the jobs."""
 
 import importlib.util
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from entropic import backends
+import snakemake_cli   # pytest puts tests/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 WITH_FILE = [name for name, backend in backends.registry().items() if backend.hypothesis_file]
@@ -20,9 +18,8 @@ TARGET = 'results/models/m/entropy/unguided.csv'
 
 
 def snakemake(workdir, *args):
-    return subprocess.run([sys.executable, '-m', 'snakemake', *args, '--cores', '2', '-s', str(ROOT / 'Snakefile'),
-                           '--directory', str(workdir), '--configfile', str(workdir / 'config.yaml')],
-                          capture_output=True, text=True, cwd=workdir, env=dict(os.environ, HF_HUB_OFFLINE='1'))
+    return snakemake_cli.snakemake(workdir, *args, configfiles=[workdir / 'config.yaml'], cores=2,
+                                   env={'HF_HUB_OFFLINE': '1'})
 
 
 def planned(workdir):

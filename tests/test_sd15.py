@@ -25,6 +25,7 @@ from entropic.partitions import UNCONDITIONAL
 import diffusers  # noqa: E402
 from rounding import FLOAT32_ULP, float32_network_atol   # noqa: E402  (pytest puts tests/ on sys.path)
 from sd15_tiny import build_tiny_pipeline   # noqa: E402
+from snakemake_cli import snakemake   # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROMPT_FILE = ROOT / 'config' / 'prompts' / 'sd15.yaml'
@@ -341,8 +342,6 @@ def test_a_truncated_prompt_is_named_with_the_words_the_encoder_drops(tiny_folde
     assert warnings[0] in caplog.text
 
 def test_the_config_check_refuses_prompts_the_downloaded_tokenizer_cannot_tell_apart(tmp_path):
-    import subprocess
-    import sys
     import yaml
     from sd15_tiny import write_tiny_tokenizer
     prompt_file = tmp_path / 'prompts.yaml'
@@ -352,9 +351,7 @@ def test_the_config_check_refuses_prompts_the_downloaded_tokenizer_cannot_tell_a
     config.write_text(yaml.safe_dump({'models': {'sd': {'backend': 'sd15', 'prompts': str(prompt_file),
                                                         'sampler': {'steps': 10}, 'trajectories': 8}}}))
     def dry_run():
-        return subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(ROOT / 'Snakefile'),
-                               '--directory', str(tmp_path), '--configfile', str(config)],
-                              capture_output=True, text=True, cwd=tmp_path)
+        return snakemake(tmp_path, '-n', configfiles=[config])
     before = dry_run()                  # no tokenizer yet (the download rule fetches it): the jobs will check
     assert before.returncode == 0, before.stderr[-3000:]
     write_tiny_tokenizer(tmp_path / 'resources' / 'stable-diffusion-v1-5' / 'tokenizer')
@@ -366,8 +363,6 @@ def test_the_config_check_refuses_prompts_the_downloaded_tokenizer_cannot_tell_a
     assert not (tmp_path / 'results').exists()
 
 def test_the_partitions_job_reads_the_tokenizer_and_warns_of_a_truncated_prompt(tiny_folder, tmp_path):
-    import subprocess
-    import sys
     import yaml
     shutil.copytree(tiny_folder, tmp_path / 'resources' / 'stable-diffusion-v1-5')
     prompt_file = tmp_path / 'prompts.yaml'
@@ -376,9 +371,7 @@ def test_the_partitions_job_reads_the_tokenizer_and_warns_of_a_truncated_prompt(
     config = tmp_path / 'config.yaml'
     config.write_text(yaml.safe_dump({'models': {'sd': {'backend': 'sd15', 'prompts': str(prompt_file),
                                                         'sampler': {'steps': 10}, 'trajectories': 6}}}))
-    run = subprocess.run([sys.executable, '-m', 'snakemake', 'results/models/sd/partitions.json', '--cores', '1',
-                          '-s', str(ROOT / 'Snakefile'), '--directory', str(tmp_path), '--configfile', str(config)],
-                         capture_output=True, text=True, cwd=tmp_path)
+    run = snakemake(tmp_path, 'results/models/sd/partitions.json', configfiles=[config])
     assert run.returncode == 0, run.stderr[-3000:]
     log = (tmp_path / 'results' / 'logs' / 'model_partitions' / 'sd.log').read_text()
     assert f"{prompt_file}: prompts[0] is 90 tokens long and the text encoder reads 77: it drops 'and a red collar'" in log

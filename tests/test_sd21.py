@@ -24,6 +24,7 @@ from entropic.partitions import UNCONDITIONAL
 import diffusers  # noqa: E402
 from rounding import FLOAT32_ULP, float32_network_atol   # noqa: E402  (pytest puts tests/ on sys.path)
 from sd21_tiny import SCHEDULERS, build_tiny_pipeline, write_scheduler   # noqa: E402
+from snakemake_cli import snakemake   # noqa: E402
 
 U = FLOAT32_ULP
 EPS64 = 2.0 ** -53      # unit roundoff of float64
@@ -343,13 +344,9 @@ def test_the_two_repositories_download_to_their_own_folders():
 
 @pytest.mark.parametrize('name, folder', [('sd21', 'stable-diffusion-2-1'), ('sd21-base', 'stable-diffusion-2-1-base')])
 def test_the_configs_plan_their_downloads_and_runs(tmp_path, name, folder):
-    import subprocess
-    import sys
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]
-    run = subprocess.run([sys.executable, '-m', 'snakemake', '-n', '--cores', '1', '-s', str(root / 'Snakefile'),
-                          '--directory', str(tmp_path), '--configfile', str(root / 'config' / f'{name}.yaml')],
-                         capture_output=True, text=True, cwd=tmp_path)
+    run = snakemake(tmp_path, '-n', configfiles=[root / 'config' / f'{name}.yaml'])
     assert run.returncode == 0, run.stderr[-3000:]
     for job in ('download', 'model_trajectories', 'model_images', 'fig_model_guidance'):
         assert f'\n{job} ' in run.stdout, job

@@ -12,13 +12,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+
+import snakemake_cli   # pytest puts tests/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER_SCRIPT = ROOT / 'tools' / 'slurm-cluster'
@@ -66,15 +67,12 @@ def cluster():
 
 
 def snakemake_command(workdir, configfile, *args, profile=True):
-    command = [sys.executable, '-m', 'snakemake', '-s', str(ROOT / 'Snakefile'), '--directory', str(workdir),
-               '--configfile', str(configfile)]
+    """With `profile`: the profile as it is, but with status checks from 2 s on instead of the executor's 40 s (the
+    test jobs take seconds, and the wait between checks grows by 10 s per check while no job finishes); else a
+    local run on 2 cores."""
     if profile:
-        # The profile as it is, but with status checks from 2 s on instead of the executor's 40 s: the test
-        # jobs take seconds, and the wait between checks grows by 10 s per check while no job finishes.
-        command += ['--profile', str(ROOT / 'profiles' / 'slurm'), '--slurm-init-seconds-before-status-checks', '2']
-    else:
-        command += ['--cores', '2']
-    return command + list(args)
+        args += ('--profile', ROOT / 'profiles' / 'slurm', '--slurm-init-seconds-before-status-checks', '2')
+    return snakemake_cli.snakemake_command(workdir, *args, configfiles=[configfile], cores=None if profile else 2)
 
 
 def snakemake(workdir, configfile, *args, profile=True):

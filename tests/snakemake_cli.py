@@ -1,0 +1,31 @@
+"""Snakemake as the tests start it: `python -m snakemake` on the project's Snakefile in a working directory, its
+output captured (test helper; pytest puts tests/ on sys.path)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_CONFIG = ROOT / 'config' / 'test.yaml'
+
+
+def snakemake_command(workdir, *args, configfiles=(), cores=1):
+    """The command line: `args` (targets and options) first, then the Snakefile, --directory `workdir`, --cores
+    `cores` (None: the profile's or none) and --configfile with `configfiles` last (the option takes every word
+    after it)."""
+    command = [sys.executable, '-m', 'snakemake', *map(str, args), '-s', str(ROOT / 'Snakefile'),
+               '--directory', str(workdir)]
+    if cores is not None:
+        command += ['--cores', str(cores)]
+    if configfiles:
+        command += ['--configfile', *map(str, configfiles)]
+    return command
+
+
+def snakemake(workdir, *args, configfiles=(), cores=1, env=None, timeout=None):
+    """subprocess.CompletedProcess of snakemake_command(...) run in `workdir`, stdout and stderr as text; `env`
+    (a dict) added to this process's environment."""
+    return subprocess.run(snakemake_command(workdir, *args, configfiles=configfiles, cores=cores), cwd=workdir,
+                          capture_output=True, text=True, timeout=timeout,
+                          env=None if env is None else {**os.environ, **env})
