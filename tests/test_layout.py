@@ -129,3 +129,17 @@ def test_a_jobs_logger_takes_the_imports_objects_out_of_the_collectors_reach(tmp
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ['0', 'True']
     assert (tmp_path / 'job.log').read_text().rstrip().endswith('INFO done')
+
+
+def test_an_error_that_ends_a_job_is_the_last_line_of_its_log(tmp_path):
+    """Snakemake points a failed job's user to its log: the error that ended it is there, in one line, and the
+    job still fails with the traceback on stderr."""
+    import subprocess
+    import sys
+    code = (f"from entropic import io\nlog = io.job_logger({str(tmp_path / 'job.log')!r})\nlog.info('sampling')\n"
+            "raise ValueError('results/models/digits/checkpoint.pt: cannot read checkpoint')")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1 and 'Traceback' in result.stderr
+    lines = (tmp_path / 'job.log').read_text().splitlines()
+    assert lines[-2].endswith('INFO sampling')
+    assert lines[-1].endswith('ERROR ValueError: results/models/digits/checkpoint.pt: cannot read checkpoint')
