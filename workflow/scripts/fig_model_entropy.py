@@ -46,7 +46,8 @@ for names, (ax_h, ax_r) in zip(rows, axes):
             if partitions[name]['sigma_S'] is not None:
                 plotting.mark_theory(ax_r, partitions[name]['sigma_S'], label=r'$\sigma_S=\sqrt{\Lambda-1}$')
         log.info(f"{name}: tracked peak sigma {np.exp(w['peak']):.3g} [{np.exp(w['peak_lo']):.3g}, {np.exp(w['peak_hi']):.3g}], "
-                 f"half-entropy sigma {np.exp(w['half_entropy']):.3g}, theory sigma_S {partitions[name]['sigma_S']}")
+                 f"half-entropy sigma {np.exp(w['half_entropy']):.3g}, theory sigma_S "
+                 f"{'unknown' if partitions[name]['sigma_S'] is None else format(partitions[name]['sigma_S'], '.3g')}")
     if len(names) > 1 and partitions[names[0]]['sigma_S'] is not None:
         plotting.mark_theory(ax_r, partitions[names[0]]['sigma_S'], label=r'$\sigma_S$ (all data)')
     title = names[0] if len(names) == 1 else "the paper's binary form: class k against the unconditional reference"
