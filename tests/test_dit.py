@@ -22,7 +22,7 @@ from entropic.models import dit
 from entropic.partitions import UNCONDITIONAL
 
 import diffusers  # noqa: E402
-from dit_tiny import SCHEDULER, build_tiny_pipeline, build_tiny_resources, tiny_transformer  # noqa: E402
+from dit_tiny import SCHEDULER, build_tiny_resources, tiny_transformer  # noqa: E402
 from rounding import FLOAT32_ULP, float32_network_atol  # noqa: E402
 from snakemake_cli import snakemake  # noqa: E402
 
