@@ -91,7 +91,7 @@ class ResidualMLP(torch.nn.Module):
             shared = 2 * len(distinct) <= len(labels)
             if shared:
                 c_noise, labels = c_noise[:len(distinct)], distinct
-        emb = self.noise_mlp(fourier_features(c_noise, self.frequencies)) + self.class_emb(labels)    # [B or pairs, width]
+        emb = self.noise_mlp(fourier_features(c_noise, self.frequencies)) + self.class_emb(labels)    # [B or labels, width]
         emb = torch.nn.functional.silu(emb)
         h = self.inp(x)
         for block in self.blocks:
