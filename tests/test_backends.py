@@ -192,12 +192,26 @@ def test_a_sharded_run_is_deterministic(example, device):
 @pytest.mark.parametrize('device', DEVICES)
 def test_decoder_gives_images_in_the_unit_range(example, device):
     backend, config, folder = example
+    if 'images' not in backend.figures:
+        return                                      # no images figure: nothing decodes its samples
     files = [folder / p for p in backend.decoder_files(config['models']['m'])]
-    decode = backend.load_decoder({'vae': files}, device) if files else None
-    if decode is None:
-        assert 'images' not in backend.figures     # nothing to decode: its samples are the data
-        return
+    decode = backend.load_decoder({'vae': files}, device)   # a VAE, or pixels already (base.pixel_images)
     model, _ = load(backend, config, folder, device)
     images = decode(3 * states(model, 2).cpu())     # beyond the latents' range: the decoder must clip
     assert images.ndim == 4 and images.shape[0] == 2 and images.shape[-1] == 3
     assert images.dtype == np.float32 and images.min() >= 0 and images.max() <= 1
+
+
+def test_pixel_space_samples_become_images_without_a_decoder():
+    """A backend without decoder files gets the `images` figure from its samples alone: [-1, 1] -> [0, 1], grey
+    repeated to RGB, channels last; flat samples are refused by name."""
+    from entropic.backends.base import pixel_images
+    x = torch.tensor([[[[-1.0, 0.0], [1.0, 3.0]]]])            # [1, 1, 2, 2]
+    images = pixel_images(x)
+    assert images.shape == (1, 2, 2, 3) and images.dtype == np.float32
+    np.testing.assert_array_equal(images[0, :, :, 0], [[0.0, 0.5], [1.0, 1.0]])    # clipped above 1
+    assert (images[..., 0] == images[..., 2]).all()
+    rgb = np.linspace(-1, 1, 12, dtype=np.float32).reshape(1, 3, 2, 2)
+    np.testing.assert_allclose(pixel_images(rgb)[0, 1, 0], (rgb[0, :, 1, 0] + 1) / 2)
+    with pytest.raises(ValueError, match=r'\[64\] are no images'):
+        pixel_images(np.zeros((2, 64)))

@@ -141,6 +141,29 @@ def test_a_bad_partition_file_is_named_with_its_partition(tmp_path):
     assert errors == [f"config key models.digits.partitions: {bad}: partition 'loops': unknown member 10; hypotheses are 0..9"]
 
 
+def test_a_config_with_models_alone_plans_no_theory_track_and_an_empty_one_says_so(tmp_path):
+    """`all` is what the config asks for: without a gmm section no mixture table is planned (its job would have
+    no input), and a config with nothing to build stops on one line that says so."""
+    only_models = {'models': {'digits': DEFAULT['models']['digits']}}
+    (tmp_path / 'models.yaml').write_text(yaml.safe_dump(only_models))
+    run = snakemake(tmp_path, '-n', configfiles=[tmp_path / 'models.yaml'])
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert '\nmodel_train ' in run.stdout and 'gmm' not in run.stdout
+    (tmp_path / 'empty.yaml').write_text('models: {}\n')
+    run = snakemake(tmp_path, '-n', configfiles=[tmp_path / 'empty.yaml'])
+    output = run.stdout + run.stderr
+    assert run.returncode != 0 and 'the config asks for nothing to build' in output and 'Traceback' not in output
+    assert not (tmp_path / 'results').exists()
+
+
+def test_a_guidance_study_a_backend_cannot_measure_is_refused_naming_the_figure(monkeypatch):
+    monkeypatch.setattr(backends.get('digits'), 'study_metric', None)
+    errors = errors_for(lambda c: None)
+    assert errors == ["config key models.digits.guidance_study: the 'digits' backend cannot feed the "
+                      'digits_guidance_study figure: it has no guidance-study metrics (Backend.study_metric, '
+                      'study_metrics); remove the key']
+
+
 @pytest.mark.parametrize('configs, jobs', [
     (['config/edm2-xs.yaml'], ['download', 'guidance_study_metrics']),
     (['config/sd15.yaml', 'config/sd15-study.yaml'], ['reference_statistics', 'download', 'guidance_study_metrics']),

@@ -295,7 +295,11 @@ def _model_errors(models, config, root):
                 errors.append(f"config key {key}.shards: {spec['shards']} shards for {trajectories} trajectories "
                               f"(run {run_name}); need shards <= trajectories")
         study = spec.get('guidance_study')
-        if study is not None:
+        if study is not None and backend.study_metric is None:
+            errors.append(f'config key {key}.guidance_study: the {backend.name!r} backend cannot feed the '
+                          f'{name}_guidance_study figure: it has no guidance-study metrics (Backend.study_metric, '
+                          'study_metrics); remove the key')
+        elif study is not None:
             source = runs.get(study['source'])
             if source is None or source.guided:
                 errors.append(f"config key {key}.guidance_study.source: {study['source']!r} is not an unguided run "

@@ -277,47 +277,82 @@ def speciation_jobs():
     return jobs
 
 
-def final_outputs():
-    """Everything the target `all` builds: the figures and tables of every track in the config."""
-    outputs = ["results/config.yaml", "results/tables/gmm_windows.csv", "results/tables/gmm_windows.md"]
-    if MODELS:
-        outputs += ["results/tables/models_windows.csv", "results/tables/models_windows.md",
-                    "results/tables/models_quality.csv", "results/tables/models_quality.md"]
-    for model, spec in MODELS.items():
-        figures = ["entropy"] + (["guidance"] if len(spec["runs"]) > 1 else []) + list(BACKEND[model].figures)
-        if "guidance_study" in spec:
-            figures += ["guidance_study"]
-            outputs += expand("results/tables/{model}_guidance_study.{ext}", model=model, ext=["csv", "md"])
-        outputs += expand("results/figures/{model}_{figure}.{ext}", model=model, figure=figures, ext=["pdf", "png"])
-        if len(spec["runs"]) > 1:
-            outputs += expand("results/tables/{model}_guidance.{ext}", model=model, ext=["csv", "md"])
-    if GMM["figures"]["estimators"]:
-        outputs += expand("results/figures/gmm_estimators.{ext}", ext=["pdf", "png"])
-    if GMM["figures"]["guidance"]:
-        outputs += expand("results/figures/gmm_guidance.{ext}", ext=["pdf", "png"])
-        outputs += ["results/tables/gmm_guidance.csv", "results/tables/gmm_guidance.md"]
+def _figure(name):
+    """The PDF and PNG of one figure."""
+    return [f"results/figures/{name}.{ext}" for ext in ("pdf", "png")]
+
+
+def _table(name):
+    """The CSV and Markdown of one table."""
+    return [f"results/tables/{name}.{ext}" for ext in ("csv", "md")]
+
+
+def gmm_targets():
+    """The Gaussian-mixture theory track's figures and tables: each only where the config's `gmm` section asks
+    for it (none without experiments, but the flow-shift study, which needs none)."""
+    figures = GMM["figures"]
+    outputs = []
+    if GMM["experiments"]:
+        outputs += _table("gmm_windows")
+    if figures["estimators"]:
+        outputs += _figure("gmm_estimators")
+    if figures["guidance"]:
+        outputs += _figure("gmm_guidance") + _table("gmm_guidance")
     if GMM["tracker_bias"]["experiment"]:
-        outputs += expand("results/figures/gmm_tracker_bias.{ext}", ext=["pdf", "png"])
-        outputs += ["results/tables/gmm_tracker_bias.csv"]
-    if GMM["figures"]["dimension_sweep"]:
-        outputs += expand(
-            "results/figures/{name}.{ext}",
-            name=["gmm_vp_dimension_sweep", "gmm_ve_dimension_sweep", "gmm_flow_dimension_sweep", "gmm_relative_width"],
-            ext=["pdf", "png"],
-        )
-    if "guidance_study" in GMM:
-        outputs += expand("results/figures/gmm_guidance_study.{ext}", ext=["pdf", "png"])
-        outputs += ["results/tables/gmm_guidance_study.csv", "results/tables/gmm_guidance_study.md"]
+        outputs += _figure("gmm_tracker_bias") + ["results/tables/gmm_tracker_bias.csv"]
+    if figures["dimension_sweep"]:
+        for name in ["gmm_vp_dimension_sweep", "gmm_ve_dimension_sweep", "gmm_flow_dimension_sweep", "gmm_relative_width"]:
+            outputs += _figure(name)
     if "flow_shift" in GMM:
-        outputs += expand("results/{kind}/gmm_flow_shift.{ext}", zip, kind=["figures"] * 2 + ["tables"] * 2,
-                          ext=["pdf", "png", "csv", "md"])
-    if GMM["figures"]["hierarchy"]:
-        outputs += expand("results/figures/gmm_hierarchy.{ext}", ext=["pdf", "png"])
-    # Checked against peers (workflow/rules/peers.smk).
-    if GMM["figures"]["clone_agreement"]:
-        outputs += expand("results/{kind}/gmm_clone_agreement.{ext}", zip, kind=["figures"] * 2 + ["tables"] * 2,
-                          ext=["pdf", "png", "csv", "md"])
-    for model in [m for m, spec in MODELS.items() if "cloning" in spec]:
-        outputs += expand("results/{kind}/{model}_clone_agreement.{ext}", zip, kind=["figures"] * 2 + ["tables"] * 2,
-                          model=[model] * 4, ext=["pdf", "png", "csv", "md"])
+        outputs += _figure("gmm_flow_shift") + _table("gmm_flow_shift")
+    if figures["hierarchy"]:
+        outputs += _figure("gmm_hierarchy")
     return outputs
+
+
+def model_figures(model):
+    """The figures one model gets: its entropy curves, the runs compared where it has guided runs, and the
+    figures its backend can feed (Backend.figures)."""
+    spec = MODELS[model]
+    return ["entropy"] + (["guidance"] if len(spec["runs"]) > 1 else []) + list(BACKEND[model].figures)
+
+
+def model_targets():
+    """Every model's figures and tables (none without `models:` entries)."""
+    if not MODELS:
+        return []
+    outputs = _table("models_windows") + _table("models_quality")
+    for model, spec in MODELS.items():
+        outputs += [path for figure in model_figures(model) for path in _figure(f"{model}_{figure}")]
+        if len(spec["runs"]) > 1:
+            outputs += _table(f"{model}_guidance")
+    return outputs
+
+
+def study_targets():
+    """The guidance studies' figures and tables: a model's where its entry has `guidance_study`, the mixture's
+    where `gmm.guidance_study` is set."""
+    names = [name for name, spec in MODELS.items() if "guidance_study" in spec]
+    names += ["gmm"] if "guidance_study" in GMM else []
+    return [path for name in names for path in _figure(f"{name}_guidance_study") + _table(f"{name}_guidance_study")]
+
+
+def peer_targets():
+    """The comparisons with peers' published measurements (workflow/rules/peers.smk): Biroli et al.'s clone
+    agreement on the mixtures `gmm.figures.clone_agreement` names and on every model with `cloning`."""
+    names = ["gmm"] if GMM["figures"]["clone_agreement"] else []
+    names += [model for model, spec in MODELS.items() if "cloning" in spec]
+    return [path for name in names for path in _figure(f"{name}_clone_agreement") + _table(f"{name}_clone_agreement")]
+
+
+def final_outputs():
+    """Everything the target `all` builds: the effective config, and what each part of the pipeline contributes
+    for what the config has (the theory track, the models, the guidance studies, the peers' comparison)."""
+    return ["results/config.yaml"] + gmm_targets() + model_targets() + study_targets() + peer_targets()
+
+
+if final_outputs() == ["results/config.yaml"]:
+    raise WorkflowError(
+        "the config asks for nothing to build: give it `models:` entries or `gmm.experiments` "
+        "(config.yaml is the default; every key: docs/configuration.md)"
+    )

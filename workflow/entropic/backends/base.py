@@ -151,8 +151,10 @@ class Backend:
         return []
 
     def load_decoder(self, files, device):
-        """samples [N, *shape] -> images float32 numpy [N, H, W, 3] in [0, 1]; None where there is no decoder."""
-        return None
+        """samples [N, *shape] -> images float32 numpy [N, H, W, 3] in [0, 1], for the `images` figure. Without
+        decoder files the samples are pixels already (`pixel_images`): a pixel-space backend lists 'images' in
+        `figures` and needs nothing else."""
+        return pixel_images
 
     # Data, quality, guidance study ----------------------------------------------------------------------
 
@@ -190,6 +192,19 @@ class Data:
     labels:      object         # [N] long tensor of class indices
     num_classes: int
     mixture:     object = None  # the entropic.gmm.GaussianMixture the samples came from, if any
+
+def pixel_images(x):
+    """Pixel-space samples as images: x [N, C, H, W] with C = 1 (grey) or 3 (RGB), in [-1, 1] as diffusion
+    models of images hold them (Ho et al. 2020, arXiv:2006.11239, section 3.3), a torch tensor or numpy array ->
+    float32 numpy [N, H, W, 3] in [0, 1], clipped. ValueError for samples of any other shape (flat data is no
+    image: its backend offers no `images` figure)."""
+    import numpy as np
+    x = np.asarray(x.detach().cpu().float() if hasattr(x, 'detach') else x, dtype=np.float32)
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f'samples of shape {list(x.shape[1:])} are no images: pixel-space samples are [C, H, W] '
+                         'with C = 1 or 3; a latent model names its decoder (Backend.decoder_files, load_decoder)')
+    images = np.clip((x.transpose(0, 2, 3, 1) + 1) / 2, 0, 1)
+    return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
 
 def resolve(root, path):
     """A path of the config, relative to the project root `root` unless absolute."""
