@@ -233,10 +233,14 @@ class Precond(torch.nn.Module):
         self.logvar_fourier = FourierEmbedding(logvar_channels)
         self.logvar_linear = MPWeight(logvar_channels, 1, [])
 
+    def unet_dtype(self, device):
+        """The dtype the U-Net's activations run in on `device`: float16 on CUDA when `use_fp16`, else float32."""
+        return torch.float16 if self.use_fp16 and torch.device(device).type == 'cuda' else torch.float32
+
     def forward(self, x, sigma, one_hot=None, return_logvar=False):   # x: [B, C, R, R], sigma: [B], one_hot: [B, label_dim]
         x = x.float()
         sigma = torch.as_tensor(sigma, dtype=torch.float32, device=x.device).reshape(-1, 1, 1, 1)
-        dtype = torch.float16 if self.use_fp16 and x.device.type == 'cuda' else torch.float32
+        dtype = self.unet_dtype(x.device)
         sd = self.sigma_data
         c_skip = sd ** 2 / (sigma ** 2 + sd ** 2)
         c_out = sigma * sd / (sigma ** 2 + sd ** 2).sqrt()
