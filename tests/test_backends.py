@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import backends, partitions, trajectories
+from entropic import backends, partitions, sampler, trajectories
 from entropic.configuration import validate_config
 from entropic.sampler import Guidance
 
@@ -184,6 +184,33 @@ def test_a_sharded_run_is_deterministic(example, device):
         np.testing.assert_array_equal(first[key], again[key])
         assert np.isfinite(first[key]).all()
     assert not np.array_equal(first['x'], other['x'])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason='no CUDA device on this machine: the draws on the CPU and on CUDA cannot be compared')
+def test_a_shards_draws_are_the_same_on_the_cpu_and_on_cuda(example, monkeypatch):
+    """Every random draw of a shard, its initial state and each step's noise, is bit-identical on the CPU and on
+    CUDA: all come from a CPU generator seeded from the config (entropic.sampler.normal), whereas a CUDA
+    generator gives another stream for the same seed. Only the network's arithmetic differs between devices."""
+    backend, config, folder = example
+    draws = {}
+    drawn_by = sampler.normal
+
+    def recording(generator, shape, dtype=torch.float32, device='cpu'):
+        out = drawn_by(generator, shape, dtype, device)
+        draws[torch.device(device).type].append(out.cpu())
+        return out
+    monkeypatch.setattr(sampler, 'normal', recording)
+    for device in ('cpu', 'cuda'):
+        draws[device] = []
+        model, _ = load(backend, config, folder, device)
+        sigmas = model.sigmas({**config['models']['m']['sampler'], 'steps': 4})
+        labels = trajectories.shard_labels(trajectories.trajectory_labels(model.classes[:2], 6), 2, 1)
+        trajectories.sample_shard(model.denoiser, model.classes[:2], labels, model.shape, sigmas, Guidance(scale=2.0),
+                                  5, progress=False, device=model.device, init_std=model.init_std(sigmas))
+    assert len(draws['cpu']) == len(draws['cuda']) == 4      # the initial state and the noise of 3 of the 4 steps
+    for step, (on_cpu, on_cuda) in enumerate(zip(draws['cpu'], draws['cuda'])):
+        assert on_cpu.dtype == on_cuda.dtype and torch.equal(on_cpu, on_cuda), f'draw {step}'
 
 
 #----------------------------------------------------------------------------

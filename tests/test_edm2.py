@@ -134,6 +134,40 @@ def test_preconditioning_is_the_edm_formula(pair):
         expected = sd ** 2 / (s ** 2 + sd ** 2) * x + s * sd / (s ** 2 + sd ** 2).sqrt() * F
         torch.testing.assert_close(net(x, sigma, one_hot), expected)
 
+def test_the_float16_path_keeps_the_embedding_inputs_in_float32_as_nvlabs_does(pair, monkeypatch):
+    """NVlabs' Precond (training/networks_edm2.py) casts only the image to float16 on its float16 path: c_noise and
+    the one-hot labels enter the U-Net in float32, so the noise and label embeddings are computed in float32 and
+    are the float32 path's bit for bit (the same float32 operations on the same inputs). Rounding c_noise to
+    float16 instead (a relative error up to 2^-11) moves them, and through them every block's modulation."""
+    folder, _ = pair
+    net = edm2.load_network(folder / 'cond.pkl')
+    x, sigma = torch.randn(3, 4, 8, 8, generator=torch.Generator().manual_seed(1)), torch.tensor([0.013, 1.7, 61.0])
+    one_hot = torch.nn.functional.one_hot(torch.tensor([1, 4, 9]), 10)
+    seen = {}
+    hooks = [net.unet.register_forward_pre_hook(lambda module, args: seen.__setitem__('inputs', args)),
+             net.unet.emb_noise.register_forward_hook(lambda module, args, out: seen.__setitem__('noise', out)),
+             net.unet.emb_label.register_forward_hook(lambda module, args, out: seen.__setitem__('label', out))]
+    with torch.no_grad():
+        net(x, sigma, one_hot)
+        float32 = dict(seen)
+        monkeypatch.setattr(net, 'unet_dtype', lambda device: torch.float16)   # the CUDA path, on the CPU
+        net(x, sigma, one_hot)
+    for hook in hooks:
+        hook.remove()
+    image, c_noise, labels = seen['inputs']
+    assert image.dtype == torch.float16 and c_noise.dtype == labels.dtype == torch.float32
+    assert torch.equal(c_noise, float32['inputs'][1]) and torch.equal(labels, float32['inputs'][2])
+    for name in ('noise', 'label'):
+        assert seen[name].dtype == torch.float32 and torch.equal(seen[name], float32[name]), name
+
+def test_a_conditional_network_called_without_labels_is_refused(pair):
+    # NVlabs' Precond substitutes zero labels; ours refuses: a zero label is no unconditional model for a network
+    # trained without label dropout, and EDM2's reference is the separate unconditional network.
+    folder, _ = pair
+    net = edm2.load_network(folder / 'cond.pkl')
+    with pytest.raises(ValueError, match='one-hot class labels.*separate unconditional network'):
+        net(torch.zeros(1, 4, 8, 8), torch.tensor([1.0]))
+
 def test_denoiser_routes_the_reference_to_the_unconditional_net_in_any_batch(pair):
     folder, _ = pair
     net, gnet = edm2.load_network(folder / 'cond.pkl'), edm2.load_network(folder / 'uncond.pkl')

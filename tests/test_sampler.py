@@ -340,3 +340,16 @@ def test_a_start_at_sigma_inf_is_the_limit_of_a_start_at_large_sigma():
         gaps.append(gap)
     assert gaps[1] < gaps[0] / 50
     assert torch.isfinite(limit['log_posterior']).all() and limit['calls'] == 16 * 4 * 13
+
+
+def test_the_draws_come_from_a_cpu_generator_whatever_the_device():
+    # PyTorch's CUDA generator gives another stream than the CPU's for one seed (and may differ between GPU models),
+    # so a shard's noise is drawn on the CPU and copied: asking for the state on another device (here 'meta', a
+    # device with no data, which every machine has) draws exactly what the CPU draws, from a CPU generator.
+    x_cpu, on_cpu = sampler.initial_state(5, (2, 3), 4.0, seed=9)
+    x_meta, for_meta = sampler.initial_state(5, (2, 3), 4.0, seed=9, device='meta')
+    assert for_meta.device.type == 'cpu' and x_meta.device.type == 'meta' and x_meta.shape == x_cpu.shape
+    assert torch.equal(for_meta.get_state(), on_cpu.get_state())     # the same numbers drawn, on the CPU
+    step = sampler.normal(for_meta, x_meta.shape, torch.float16, x_meta.device)   # a step's noise: likewise
+    assert step.device.type == 'meta' and step.dtype == torch.float16
+    assert torch.equal(for_meta.get_state(), (sampler.normal(on_cpu, x_cpu.shape, torch.float16), on_cpu)[1].get_state())

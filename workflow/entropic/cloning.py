@@ -59,7 +59,7 @@ def clone_pairs(
         if i > at:                                  # the trunk from the previous branch level down to this one
             out = sampler.sample(denoiser, sigmas[at:i + 1], labels, x, generator)
             x, calls, at = out['x'], calls + out['calls'], i
-        continuation = torch.Generator(device).manual_seed(_level_seed(seed, i))
+        continuation = torch.Generator().manual_seed(_level_seed(seed, i))    # on the CPU: see sampler.normal
         out = sampler.sample(denoiser, sigmas[i:], torch.cat([labels, labels]), torch.cat([x, x]), continuation)
         first.append(out['x'][:num_pairs].cpu().numpy())
         second.append(out['x'][num_pairs:].cpu().numpy())

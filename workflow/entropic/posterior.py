@@ -250,7 +250,8 @@ def immse_integrand(denoiser, x0, labels, sigma, generator):
     """Per-sample |D(x; s, z) - D(x; s)|^2 / s^2 with x = x0 + s n: the I-MMSE integrand of dH/dlog s; [n]."""
     import torch
 
-    x = x0 + sigma * torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+    from .sampler import normal
+    x = x0 + sigma * normal(generator, x0.shape, x0.dtype, x0.device)
     both = denoiser(torch.cat([x, x]), sigma, torch.cat([labels, torch.full_like(labels, UNCONDITIONAL)]))
     diff = (both[:len(x)] - both[len(x):]).reshape(len(x), -1).double()
     return (diff ** 2).sum(-1) / sigma ** 2

@@ -67,12 +67,23 @@ class Guidance:
             return 1.0 + (self.scale - 1.0) * weight
         return self.scale
 
+def normal(generator, shape, dtype=torch.float32, device='cpu'):
+    """Standard normal draws [*shape] of `dtype` from `generator`, drawn on the generator's own device and then
+    copied to `device`: every random draw of sampling goes through here.
+
+    With a CPU generator (initial_state's) the numbers depend only on the seed and the draws before, never
+    on the device the sampler runs on: PyTorch's CPU and CUDA generators give different streams for one seed,
+    and CUDA's may differ between GPU models (PyTorch, "Reproducibility"; diffusers#1514). One draw per step,
+    copied once, as a CUDA draw would be made once."""
+    return torch.randn(shape, generator=generator, dtype=dtype, device=generator.device).to(device)
+
 def initial_state(count, shape, std, seed, device='cpu'):
-    """(x_init [count, *shape] ~ N(0, std^2 I), the generator that drew it and that then draws the step noise);
-    `shape` an int (flat data) or a tuple. The same seed gives the same noise, whatever is sampled with it."""
-    generator = torch.Generator(device).manual_seed(int(seed))
+    """(x_init [count, *shape] ~ N(0, std^2 I) on `device`, the CPU generator that drew it and that then draws the
+    step noise); `shape` an int (flat data) or a tuple. The same seed gives the same noise, whatever is sampled
+    with it and on whichever device (see `normal`); the generator lives on the CPU even for a CUDA device."""
+    generator = torch.Generator().manual_seed(int(seed))
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return float(std) * torch.randn(count, *shape, generator=generator, device=device), generator
+    return float(std) * normal(generator, (count, *shape), device=device), generator
 
 def step_variance(sigma, sigma_next):
     """s^2 = (sigma^2 - sigma_next^2) sigma_next^2 / sigma^2, the ancestral kernel's variance (elementwise);
@@ -114,7 +125,7 @@ def sample(
                                 # or above 0: the state there, to continue or branch from (entropic.cloning)
     labels,                     # [B] long: the condition each trajectory is drawn from (UNCONDITIONAL allowed)
     x_init,                     # [B, ...] states at sigmas[0]
-    generator,                  # torch.Generator of the step noise
+    generator,                  # torch.Generator of the step noise (a CPU one: the same draws on every device)
     guidance    = Guidance(),   # classifier-free guidance with the unconditional model as reference
     hypotheses  = None,         # conditions to track (class indices and/or UNCONDITIONAL); None: no tracking
     log_prior   = None,         # [H] or [B, H] log p(h | x_init); uniform over the hypotheses if None
@@ -205,7 +216,7 @@ def sample(
             posterior_var = denoiser.posterior_variance(sigma, labels, x).to(step_var)
             _check_finite(posterior_var, labels.tolist(), sigma, i, steps, 'the posterior variance')
             step_var = step_var.view(B, *[1] * (posterior_var.dim() - 1)) + shrink ** 2 * posterior_var
-        eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        eps = normal(generator, x.shape, x.dtype, x.device)
         step_std = step_var.sqrt().to(x.dtype)
         residual = (step_std.view(B, *[1] * (x.dim() - 1)) if step_std.dim() == 1 else step_std) * eps   # x' - mu_guided
         x = mean_g + residual

@@ -74,7 +74,7 @@ def sample_shard(
     keep_denoised = 0,  # x0 estimates of the first trajectories to keep at every step
     keep_distances = False,  # keep |D_h - D_g|^2 between the hypotheses' x0 estimates (the combined readout)
     progress = True,
-    device = 'cpu',     # where the sampler's state and its random draws live (a CUDA stream differs from the CPU's)
+    device = 'cpu',     # where the sampler's state lives; its draws come from a CPU generator on any device
     init_std = None,    # standard deviation of the initial state; None: sigmas[0] (EDM's start)
 ):
     """One shard: dict of arrays for save_npz. log_posterior is [L, B, K + 1] float64 on the increasing

@@ -214,7 +214,16 @@ def channels_of(layer):
 
 class Precond(torch.nn.Module):
     """D(x; sigma, label) = c_skip x + c_out F(c_in x; c_noise, label), c_noise = ln(sigma) / 4 (EDM, Table 1),
-    and the learned uncertainty u(sigma) of the EDM2 loss (Eq. 21)."""
+    and the learned uncertainty u(sigma) of the EDM2 loss (Eq. 21).
+
+    forward(x [B, C, R, R], sigma [B] or a scalar, one_hot [B, label_dim], return_logvar) -> D [B, C, R, R] float32
+    (and u [B, 1, 1, 1]). Precision as NVlabs' Precond (NVlabs/edm2 training/networks_edm2.py): the U-Net's
+    activations run in `unet_dtype` (float16 on CUDA with use_fp16), while c_noise, the labels and so the whole
+    noise/label embedding stay float32 on both paths; the preconditioning is float32.
+
+    A conditional network called without labels raises ValueError, where NVlabs' substitutes zero labels. The
+    conditional nets are trained without label dropout, so a zero label is an input they never saw, not an
+    unconditional model: EDM2's reference is its separately trained unconditional network (EDM2Denoiser)."""
 
     def __init__(self,
         img_resolution,                 # latent side
@@ -233,10 +242,14 @@ class Precond(torch.nn.Module):
         self.logvar_fourier = FourierEmbedding(logvar_channels)
         self.logvar_linear = MPWeight(logvar_channels, 1, [])
 
+    def unet_dtype(self, device):
+        """The dtype the U-Net's activations run in on `device`: float16 on CUDA when `use_fp16`, else float32."""
+        return torch.float16 if self.use_fp16 and torch.device(device).type == 'cuda' else torch.float32
+
     def forward(self, x, sigma, one_hot=None, return_logvar=False):   # x: [B, C, R, R], sigma: [B], one_hot: [B, label_dim]
         x = x.float()
         sigma = torch.as_tensor(sigma, dtype=torch.float32, device=x.device).reshape(-1, 1, 1, 1)
-        dtype = torch.float16 if self.use_fp16 and x.device.type == 'cuda' else torch.float32
+        dtype = self.unet_dtype(x.device)
         sd = self.sigma_data
         c_skip = sd ** 2 / (sigma ** 2 + sd ** 2)
         c_out = sigma * sd / (sigma ** 2 + sd ** 2).sqrt()
@@ -244,9 +257,13 @@ class Precond(torch.nn.Module):
         c_noise = sigma.flatten().log() / 4
         if self.label_dim:
             if one_hot is None:
-                raise ValueError('a conditional EDM2 network needs class labels')
+                raise ValueError('a conditional EDM2 network needs one-hot class labels [B, label_dim]; its '
+                                 'unconditional reference is the separate unconditional network (EDM2Denoiser), '
+                                 'not a zero label')
             one_hot = one_hot.float().reshape(-1, self.label_dim)
-        F = self.unet((c_in * x).to(dtype), c_noise.expand(x.shape[0]).to(dtype), one_hot if one_hot is None else one_hot.to(dtype))
+        # Only the image goes to `dtype`: c_noise and the labels stay float32, so the embedding is computed in
+        # float32 on either path and each block casts its modulation to the activations' dtype (NVlabs' policy).
+        F = self.unet((c_in * x).to(dtype), c_noise.expand(x.shape[0]), one_hot)
         D = c_skip * x + c_out * F.float()
         if return_logvar:
             return D, self.logvar_linear(self.logvar_fourier(c_noise)).reshape(-1, 1, 1, 1)
