@@ -59,26 +59,50 @@ SLOW_TESTS = {
 }
 
 
-@pytest.fixture(scope='session')
-def test_config_run(tmp_path_factory):
-    """The working directory of one complete run of config/test.yaml (`snakemake --cores 2` from an empty
-    directory), made once per session and shared by every test and every xdist worker that asks: the first
-    runs it under a file lock in the session's base directory, the others wait for it. Tests only read it
-    (dry runs included); a test that changes it works on a copy made with `cp -a` (which keeps the
-    modification times Snakemake compares). A failed run fails every test that asks, with Snakemake's stderr."""
+def run_once(tmp_path_factory, name, run):
+    """The working directory `name` made once per session by `run(workdir)` (None when it succeeded, else the text
+    of its failure), shared by every test and every xdist worker that asks: the first runs it under a file lock in
+    the session's base directory, the others wait for it. A failure fails every test that asks, with its text."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get('PYTEST_XDIST_WORKER'):
         root = root.parent                      # shared by the workers; each has its own folder below it
-    workdir, done, failed = root / 'test-config-run', root / 'test-config-run.done', root / 'test-config-run.failed'
-    with open(root / 'test-config-run.lock', 'w') as lock:
+    workdir, done, failed = root / name, root / f'{name}.done', root / f'{name}.failed'
+    with open(root / f'{name}.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)        # released when the file closes
         if not done.exists() and not failed.exists():
             workdir.mkdir()
-            result = snakemake(workdir, configfiles=[TEST_CONFIG], cores=2)
-            (done if result.returncode == 0 else failed).write_text(result.stderr[-3000:])
+            error = run(workdir)
+            (done if error is None else failed).write_text(error or '')
     if failed.exists():
-        pytest.fail(f'the shared run of config/test.yaml in {workdir} failed:\n{failed.read_text()}')
+        pytest.fail(f'the shared run {workdir} failed:\n{failed.read_text()}')
     return workdir
+
+
+@pytest.fixture(scope='session')
+def test_config_run(tmp_path_factory):
+    """The working directory of one complete run of config/test.yaml (`snakemake --cores 2` from an empty
+    directory), made once per session (run_once). Tests only read it (dry runs included); a test that changes it
+    works on a copy made with `cp -a` (which keeps the modification times Snakemake compares)."""
+    def run(workdir):
+        result = snakemake(workdir, configfiles=[TEST_CONFIG], cores=2)
+        return None if result.returncode == 0 else result.stderr[-3000:]
+    return run_once(tmp_path_factory, 'test-config-run', run)
+
+
+@pytest.fixture(scope='session')
+def shipped_config_run(tmp_path_factory, request):
+    """shipped_config_run(name) -> (working directory, config files) of the run of config/<name>.yaml as its user
+    runs it (tests/shipped_configs.py: the `all` target on stand-in weights with the size overlay; config/test.yaml
+    is test_config_run), made once per session and shared (run_once)."""
+    from shipped_configs import ROOT, run_shipped_config, run_configfiles
+
+    def get(name):
+        path = ROOT / 'config' / f'{name}.yaml'
+        if path == TEST_CONFIG:
+            return request.getfixturevalue('test_config_run'), [TEST_CONFIG]
+        workdir = run_once(tmp_path_factory, f'shipped-{name}', lambda w: run_shipped_config(w, path))
+        return workdir, run_configfiles(workdir, path)
+    return get
 
 
 # Modules whose tests share a module-scoped fixture that runs a Snakemake chain: each module (test_reruns.py: each

@@ -70,3 +70,27 @@ def write_feature_resources(resources):
     write_inception(resources / 'fid')
     write_dinov2(resources / 'dinov2-large')
     return write_reference_pickle(resources / 'dataset-refs' / 'img512.pkl')
+
+
+def write_study_stand_ins(folder, spec):
+    """What a pretrained model's guidance study (`spec['guidance_study']`, if any) reads, at the paths of its
+    config under the working directory `folder`: the feature networks where the download rule puts them, and
+    its reference statistics, as NVlabs' pickle where the download rule fetches one (resources/dataset-refs/)
+    or else as a folder of "real images" that rule reference_statistics turns into the named .npz."""
+    from PIL import Image
+    study = spec.get('guidance_study')
+    if study is None:
+        return
+    folder = Path(folder)
+    write_inception(folder / 'resources' / 'fid')
+    write_dinov2(folder / 'resources' / 'dinov2-large')
+    statistics = study['statistics']
+    if statistics.startswith('resources/dataset-refs/'):
+        write_reference_pickle(folder / statistics)
+        return
+    photos = folder / statistics.removesuffix('.npz')
+    photos.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(6):     # two sizes: the rule batches images by size
+        size = (24, 24) if i < 4 else (20, 28)
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(photos / f'{i}.png')

@@ -1,13 +1,26 @@
-"""A tiny DiT pipeline (tests/dit_tiny.py) where the download rule puts facebook/DiT-XL-2-256, and a tiny SD VAE."""
+"""A tiny DiT pipeline (tests/dit_tiny.py) where the download rule puts the entry's repository, and a tiny SD VAE."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-from dit_tiny import build_tiny_resources  # noqa: E402
+import edm2_synthetic  # noqa: E402
+import feature_synthetic  # noqa: E402
+from dit_tiny import build_tiny_pipeline  # noqa: E402
+
+from entropic.backends import dit  # noqa: E402
+
+
+def stand_ins(folder, spec):
+    """The pipeline of the entry's `repo` (facebook/DiT-XL-2-256 by default) and sd-vae-ft-ema where the download
+    rule puts them, and what a guidance study reads."""
+    pipeline = dit.pipeline_files(spec.get('repo', dit.REPOS[0]))[0]
+    build_tiny_pipeline(folder / os.path.dirname(pipeline))
+    edm2_synthetic.write_tiny_vae(folder / os.path.dirname(dit.VAE[0]))
+    feature_synthetic.write_study_stand_ins(folder, spec)
 
 
 def example(folder):
-    build_tiny_resources(folder)
-    return {'models': {'m': {'backend': 'dit', 'partitions': 'config/partitions/imagenet.yaml', 'sampler': {'steps': 6},
-                             'batch': 8}}}
+    spec = {'backend': 'dit', 'partitions': 'config/partitions/imagenet.yaml', 'sampler': {'steps': 6}, 'batch': 8}
+    stand_ins(folder, spec)
+    return {'models': {'m': spec}}

@@ -4,10 +4,17 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+import feature_synthetic  # noqa: E402
 from sd15_tiny import build_tiny_pipeline  # noqa: E402
 
 
-def example(folder):
+def stand_ins(folder, spec):
+    """The pipeline where the download rule puts stable-diffusion-v1-5, and what a guidance study reads."""
     build_tiny_pipeline(folder / 'resources' / 'stable-diffusion-v1-5')
-    return {'models': {'m': {'backend': 'sd15', 'prompts': 'config/prompts/sd15.yaml', 'sampler': {'steps': 6},
-                             'batch': 8}}}
+    feature_synthetic.write_study_stand_ins(folder, spec)
+
+
+def example(folder):
+    spec = {'backend': 'sd15', 'prompts': 'config/prompts/sd15.yaml', 'sampler': {'steps': 6}, 'batch': 8}
+    stand_ins(folder, spec)
+    return {'models': {'m': spec}}
