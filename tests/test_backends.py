@@ -108,7 +108,7 @@ def test_hypotheses_and_partitions_resolve(example):
     files = {k: [place(p) for p in v] if isinstance(v, list) else place(v)
              for k, v in backend.partition_files(spec, config, ROOT).items()}
     labels = list(hypotheses)
-    parts = backend.all_partitions(files, labels)
+    parts = backend.all_partitions(spec, files, labels)
     assert parts['classes'] == [[k] for k in labels]
     for name, cells in parts.items():
         members = {k for cell in cells for k in cell}

@@ -96,17 +96,20 @@ class Backend:
         project folder that the config's relative paths start from."""
         return {}
 
-    def partitions(self, files):
+    def partitions(self, spec, files):
         """The partitions a model's file defines, {name: cells of labels}; built-in ones are added by
-        `all_partitions`."""
+        `all_partitions`. `spec` is the model's config entry with the defaults filled in (what `hypotheses`
+        reads, such as a class count, is there), `files` the partition_files as paths. Rule model_partitions
+        reruns when the hypotheses in play, the `data_keys` or these files change, not on other keys."""
         return {}
 
-    def all_partitions(self, files, labels):
+    def all_partitions(self, spec, files, labels):
         """The built-in partitions (`classes` and the paper's binary form `<k>-vs-reference` for every label in
-        play, arXiv:2602.09651 section 2.1) and the file's, which may not redefine them."""
+        play, arXiv:2602.09651 section 2.1) and the file's (`partitions(spec, files)`), which may not redefine
+        them."""
         built = {'classes': [[k] for k in labels]}
         built.update({f'{k}-vs-reference': [[k], [UNCONDITIONAL]] for k in labels})
-        extra = self.partitions(files)
+        extra = self.partitions(spec, files)
         clash = sorted(name for name in set(extra) & set(built) if extra[name] != built[name])
         if clash:
             raise ValueError(f'partitions {clash} redefine built-in partitions (classes, <k>-vs-reference) '
