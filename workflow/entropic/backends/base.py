@@ -66,6 +66,7 @@ class Backend:
     reference       = None      # estimator name of an exact reference curve of its data ('exact', 'empirical')
     reference_label = None      # the legend of that curve in figures
     figures         = ()        # model figures beyond entropy and guidance: 'samples', 'speciation', 'images'
+                                # (what each needs: docs/extending.md, rules a backend follows)
     study_metric    = None      # what the guidance study's interval search minimises (a metric of study_metrics)
     study_statistics = False    # its guidance study needs reference statistics of real images (`statistics`)
     exact_tracker   = False     # the tracker is also run with the exact denoiser of its data (rule model_exact_tracker)
@@ -150,12 +151,15 @@ class Backend:
         return 'cuda' if torch.cuda.is_available() else 'cpu'
 
     def decoder_files(self, spec):
-        """The files of the decoder that turns its samples into pixels (none: they are pixels already)."""
+        """The files of the decoder that turns its samples into pixels (rule model_images reads them as the key
+        `vae`); none for a model whose samples are pixels already."""
         return []
 
     def load_decoder(self, files, device):
-        """samples [N, *shape] -> images float32 numpy [N, H, W, 3] in [0, 1]; None where there is no decoder."""
-        return None
+        """samples [N, *shape] -> images float32 numpy [N, H, W, 3] in [0, 1], for the `images` figure. The
+        default is for samples that are pixels already (`pixel_images`); a latent model's backend names its
+        decoder in `decoder_files` and loads it here."""
+        return pixel_images
 
     # Data, quality, guidance study ----------------------------------------------------------------------
 
@@ -193,6 +197,21 @@ class Data:
     labels:      object         # [N] long tensor of class indices
     num_classes: int
     mixture:     object = None  # the entropic.gmm.GaussianMixture the samples came from, if any
+
+def pixel_images(x):
+    """Samples that are pixels in [-1, 1] as images float32 numpy [N, H, W, 3] in [0, 1], clipped: x [N, C, H, W]
+    with C = 1 (grey, repeated) or 3 (RGB), or flat x [N, h * h] as h x h grey images (the digits' 64 pixels).
+    ValueError naming the shape otherwise: latents need their backend's decoder (`decoder_files`, `load_decoder`)."""
+    import numpy as np
+    x = np.asarray(x, dtype=np.float32)
+    side = np.sqrt(x.shape[-1]).round().astype(int) if x.ndim == 2 else 0
+    if x.ndim == 2 and side * side == x.shape[-1]:
+        x = x.reshape(len(x), 1, side, side)
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f'samples of shape {tuple(x.shape[1:])} are not pixels ([C, H, W] with C = 1 or 3, or h * h '
+                         'values): a backend whose samples are latents names its decoder in decoder_files and loads '
+                         'it in load_decoder')
+    return np.repeat(np.clip((x.transpose(0, 2, 3, 1) + 1) / 2, 0, 1), 3 // x.shape[1], axis=-1)
 
 def resolve(root, path):
     """A path of the config, relative to the project root `root` unless absolute."""
