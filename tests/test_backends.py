@@ -254,3 +254,17 @@ def test_samples_that_are_pixels_decode_without_a_decoder():
     np.testing.assert_array_equal(pixel_images(rgb)[0, 1, 0], [0.75, 0.25, 0.5])
     with pytest.raises(ValueError, match=r'\(4, 2, 2\) are not pixels.*decoder_files'):
         pixel_images(np.zeros((1, 4, 2, 2)))
+
+
+def test_the_speciation_figure_draws_samples_that_are_pixels_of_any_shape():
+    """plotting.pixel_image, what the speciation figure draws: flat square samples (the digits' 64 values, as
+    before: the 8 x 8 image, clipped) and [1, H, W] in [-1, 1]; [3, H, W] as RGB in [0, 1]; latents refused."""
+    from entropic import plotting
+    x = np.random.default_rng(0).normal(0, 2, 64).astype(np.float32)
+    np.testing.assert_array_equal(plotting.pixel_image(x), np.clip(x, -1, 1).reshape(8, 8))
+    np.testing.assert_array_equal(plotting.pixel_image(x.reshape(1, 4, 16)), np.clip(x, -1, 1).reshape(4, 16))
+    rgb = plotting.pixel_image(np.stack([x.reshape(8, 8), -x.reshape(8, 8), 0 * x.reshape(8, 8)]))
+    assert rgb.shape == (8, 8, 3) and rgb.min() >= 0 and rgb.max() <= 1 and np.all(rgb[..., 2] == 0.5)
+    for shape in ((4, 4, 4), (63,)):
+        with pytest.raises(ValueError, match='are not pixels'):
+            plotting.pixel_image(np.zeros(shape))
