@@ -161,18 +161,39 @@ def test_report_is_built_with_every_figure_and_caption(run, tmp_path):
     assert 'the picture of speciation' in html and 'Trained models' in html
 
 
-def test_notebooks_run_on_the_results(run):
+def test_notebooks_run_on_the_results(run, tmp_path, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
+    monkeypatch.setenv('ENTROPIC_RESULTS', str(run / 'results'))
+    monkeypatch.setenv('ENTROPIC_PROJECT', str(tmp_path))    # extending.ipynb's copy of the project
     for path in sorted((ROOT / 'notebooks').glob('*.ipynb')):
         notebook = nbformat.read(path, as_version=4)
         client = NotebookClient(notebook, timeout=120, kernel_name='python3',
                                 resources={'metadata': {'path': str(ROOT / 'notebooks')}})
-        os.environ['ENTROPIC_RESULTS'] = str(run / 'results')
-        try:
-            client.execute()
-        finally:
-            del os.environ['ENTROPIC_RESULTS']
+        client.execute()
+
+
+def test_the_extending_notebooks_toy_backend_runs_through_the_rules(tmp_path, monkeypatch):
+    """notebooks/extending.ipynb writes a toy model family as a module of a copy of the project and runs the
+    rules on it: its model-family cells, alone in a fresh kernel, leave the toy model's entropy curve in the copy
+    (not in the repository), every partition's entropy finite and within [0, log K] for its K cells (an entropy
+    over K cells), up to the curve file's rounding to 10 significant digits (entropic.io.write_csv: 5e-11 at
+    log 2 = 0.69)."""
+    import nbformat
+    from nbclient import NotebookClient
+    notebook = nbformat.read(ROOT / 'notebooks' / 'extending.ipynb', as_version=4)
+    notebook.cells = [cell for cell in notebook.cells if 'model-family' in cell.metadata.get('tags', [])]
+    monkeypatch.setenv('ENTROPIC_PROJECT', str(tmp_path))
+    NotebookClient(notebook, timeout=120, kernel_name='python3',
+                   resources={'metadata': {'path': str(ROOT / 'notebooks')}}).execute()
+    assert not (ROOT / 'workflow' / 'entropic' / 'backends' / 'two_points.py').exists()
+    model = tmp_path / 'results' / 'models' / 'two-points'
+    curve = pd.read_csv(model / 'entropy' / 'unguided.csv')
+    cells = {name: entry['cells'] for name, entry in json.loads((model / 'partitions.json').read_text()).items()}
+    assert set(curve['partition']) == set(cells) == {'classes', '0-vs-reference', '1-vs-reference'}
+    for name, part in curve.groupby('partition'):
+        assert len(part) == 64 and np.isfinite(part['H']).all(), name
+        assert part['H'].min() >= 0 and part['H'].max() <= np.log(len(cells[name])) + 5e-11, name
 
 
 def test_tracked_and_immse_curves_agree_with_exact(run):

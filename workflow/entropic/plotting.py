@@ -1,5 +1,7 @@
 """Figure style shared by every figure script: readable fonts, colour scales, theory and window marks."""
 
+import math
+
 import matplotlib
 
 matplotlib.use('Agg')
@@ -38,6 +40,22 @@ def band(ax, x, y, se, color, label=None, **kwargs):
     """A curve with a +-2 standard-error band."""
     ax.plot(x, y, color=color, label=label, **kwargs)
     ax.fill_between(x, y - 2 * se, y + 2 * se, color=color, alpha=0.25, linewidth=0)
+
+def pixel_image(x):
+    """One sample that is pixels in [-1, 1] as an array imshow draws, clipped: a flat sample of h * h pixels (the
+    digits' 64) as an h x h grey image and [1, H, W] as [H, W], both in [-1, 1]; [3, H, W] as RGB [H, W, 3] in
+    [0, 1]. ValueError naming the shape otherwise: latents become images through their backend's decoder (the
+    `images` figure, entropic.backends.base)."""
+    x = np.clip(np.asarray(x), -1, 1)
+    side = math.isqrt(x.size) if x.ndim == 1 else 0
+    if x.ndim == 1 and side * side == x.size:
+        return x.reshape(side, side)
+    if x.ndim == 3 and x.shape[0] == 1:
+        return x[0]
+    if x.ndim == 3 and x.shape[0] == 3:
+        return (x.transpose(1, 2, 0) + 1) / 2
+    raise ValueError(f'samples of shape {x.shape} are not pixels (h * h values, or [C, H, W] with C = 1 or 3); a '
+                     "model whose samples are latents shows them decoded, in the `images` figure")
 
 def snapshot(ax_img, ax_post, image, posterior, title=None, y_ticks=False, hypothesis_ticks=False, **imshow):
     """The picture of speciation at one noise level: an x0 estimate above the tracked posterior over the

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import softmax
 
-from entropic import digits, io, plotting
+from entropic import io, plotting
 
 plotting.setup()
 log = io.job_logger(snakemake.log[0])
@@ -28,7 +28,7 @@ fig, axes = plt.subplots(2 * trajectories, columns, figsize=(1.35 * columns, 2.5
 for t in range(trajectories):
     for j, level in enumerate(levels):
         ax_img, ax_post = axes[2 * t, j], axes[2 * t + 1, j]
-        plotting.snapshot(ax_img, ax_post, np.clip(data['denoised'][level, t], -1, 1).reshape(digits.IMAGE_SHAPE),
+        plotting.snapshot(ax_img, ax_post, plotting.pixel_image(data['denoised'][level, t]),
                           softmax(data['snapshot_log_posterior'][level, t][classes]),
                           title=rf'$\sigma$ = {sigma[level]:.2g}' if t == 0 else None, y_ticks=j == 0,
                           hypothesis_ticks=True, cmap='gray_r', vmin=-1, vmax=1)

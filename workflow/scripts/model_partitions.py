@@ -5,7 +5,8 @@ from entropic import backends, io, trajectories
 log = io.job_logger(snakemake.log[0])
 backend = backends.get(snakemake.params.data['backend'])
 labels = list(snakemake.params.hypotheses)
-partitions = backend.all_partitions(snakemake.input, labels)
+spec = snakemake.config['models'][snakemake.wildcards.model]     # the model's entry, defaults filled in
+partitions = backend.all_partitions(spec, snakemake.input, labels)
 top_eigenvalue = None
 if backend.trains:      # the data the network learns is known: Lambda of the part each partition acts on
     data = backend.training_data(snakemake.params.data, snakemake.input, snakemake.params.seed)

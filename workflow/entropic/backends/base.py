@@ -66,6 +66,7 @@ class Backend:
     reference       = None      # estimator name of an exact reference curve of its data ('exact', 'empirical')
     reference_label = None      # the legend of that curve in figures
     figures         = ()        # model figures beyond entropy and guidance: 'samples', 'speciation', 'images'
+                                # (what each needs: docs/extending.md, rules a backend follows)
     study_metric    = None      # what the guidance study's interval search minimises (a metric of study_metrics)
     study_statistics = False    # its guidance study needs reference statistics of real images (`statistics`)
     exact_tracker   = False     # the tracker is also run with the exact denoiser of its data (rule model_exact_tracker)
@@ -96,17 +97,20 @@ class Backend:
         project folder that the config's relative paths start from."""
         return {}
 
-    def partitions(self, files):
+    def partitions(self, spec, files):
         """The partitions a model's file defines, {name: cells of labels}; built-in ones are added by
-        `all_partitions`."""
+        `all_partitions`. `spec` is the model's config entry with the defaults filled in (what `hypotheses`
+        reads, such as a class count, is there), `files` the partition_files as paths. Rule model_partitions
+        reruns when the hypotheses in play, the `data_keys` or these files change, not on other keys."""
         return {}
 
-    def all_partitions(self, files, labels):
+    def all_partitions(self, spec, files, labels):
         """The built-in partitions (`classes` and the paper's binary form `<k>-vs-reference` for every label in
-        play, arXiv:2602.09651 section 2.1) and the file's, which may not redefine them."""
+        play, arXiv:2602.09651 section 2.1) and the file's (`partitions(spec, files)`), which may not redefine
+        them."""
         built = {'classes': [[k] for k in labels]}
         built.update({f'{k}-vs-reference': [[k], [UNCONDITIONAL]] for k in labels})
-        extra = self.partitions(files)
+        extra = self.partitions(spec, files)
         clash = sorted(name for name in set(extra) & set(built) if extra[name] != built[name])
         if clash:
             raise ValueError(f'partitions {clash} redefine built-in partitions (classes, <k>-vs-reference) '
@@ -147,13 +151,14 @@ class Backend:
         return 'cuda' if torch.cuda.is_available() else 'cpu'
 
     def decoder_files(self, spec):
-        """The files of the decoder that turns its samples into pixels (none: they are pixels already)."""
+        """The files of the decoder that turns its samples into pixels (rule model_images reads them as the key
+        `vae`); none for a model whose samples are pixels already."""
         return []
 
     def load_decoder(self, files, device):
-        """samples [N, *shape] -> images float32 numpy [N, H, W, 3] in [0, 1], for the `images` figure. Without
-        decoder files the samples are pixels already (`pixel_images`): a pixel-space backend lists 'images' in
-        `figures` and needs nothing else."""
+        """samples [N, *shape] -> images float32 numpy [N, H, W, 3] in [0, 1], for the `images` figure. The
+        default is for samples that are pixels already (`pixel_images`); a latent model's backend names its
+        decoder in `decoder_files` and loads it here."""
         return pixel_images
 
     # Data, quality, guidance study ----------------------------------------------------------------------
@@ -194,17 +199,19 @@ class Data:
     mixture:     object = None  # the entropic.gmm.GaussianMixture the samples came from, if any
 
 def pixel_images(x):
-    """Pixel-space samples as images: x [N, C, H, W] with C = 1 (grey) or 3 (RGB), in [-1, 1] as diffusion
-    models of images hold them (Ho et al. 2020, arXiv:2006.11239, section 3.3), a torch tensor or numpy array ->
-    float32 numpy [N, H, W, 3] in [0, 1], clipped. ValueError for samples of any other shape (flat data is no
-    image: its backend offers no `images` figure)."""
+    """Samples that are pixels in [-1, 1] as images float32 numpy [N, H, W, 3] in [0, 1], clipped: x [N, C, H, W]
+    with C = 1 (grey, repeated) or 3 (RGB), or flat x [N, h * h] as h x h grey images (the digits' 64 pixels).
+    ValueError naming the shape otherwise: latents need their backend's decoder (`decoder_files`, `load_decoder`)."""
     import numpy as np
-    x = np.asarray(x.detach().cpu().float() if hasattr(x, 'detach') else x, dtype=np.float32)
+    x = np.asarray(x, dtype=np.float32)
+    side = np.sqrt(x.shape[-1]).round().astype(int) if x.ndim == 2 else 0
+    if x.ndim == 2 and side * side == x.shape[-1]:
+        x = x.reshape(len(x), 1, side, side)
     if x.ndim != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f'samples of shape {list(x.shape[1:])} are no images: pixel-space samples are [C, H, W] '
-                         'with C = 1 or 3; a latent model names its decoder (Backend.decoder_files, load_decoder)')
-    images = np.clip((x.transpose(0, 2, 3, 1) + 1) / 2, 0, 1)
-    return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
+        raise ValueError(f'samples of shape {tuple(x.shape[1:])} are not pixels ([C, H, W] with C = 1 or 3, or h * h '
+                         'values): a backend whose samples are latents names its decoder in decoder_files and loads '
+                         'it in load_decoder')
+    return np.repeat(np.clip((x.transpose(0, 2, 3, 1) + 1) / 2, 0, 1), 3 // x.shape[1], axis=-1)
 
 def resolve(root, path):
     """A path of the config, relative to the project root `root` unless absolute."""

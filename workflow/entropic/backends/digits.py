@@ -45,7 +45,7 @@ class DigitsBackend(TrainedBackend):
     def partition_files(self, spec, config, root):
         return {'file': str(resolve(root, spec['partitions']))}
 
-    def partitions(self, files):
+    def partitions(self, spec, files):
         return partitions.read_partition_file(files['file'], digits.NUM_CLASSES)
 
     def training_data(self, spec, files, seed):

@@ -60,7 +60,7 @@ class EDM2Backend(PretrainedBackend):
     def partition_files(self, spec, config, root):
         return {'file': str(resolve(root, spec['partitions']))}
 
-    def partitions(self, files):
+    def partitions(self, spec, files):
         return self._partitions(files['file'])
 
     def pickles(self, spec, run):

@@ -51,7 +51,7 @@ class GMMBackend(TrainedBackend):
     def partition_files(self, spec, config, root):
         return {'file': f"results/gmm/{spec['experiment']}/partitions.json"}
 
-    def partitions(self, files):
+    def partitions(self, spec, files):
         return {name: entry['cells'] for name, entry in io.read_json(files['file']).items()}
 
     def mixture(self, files):

@@ -50,7 +50,7 @@ class SD15Backend(PretrainedBackend):
         # with the tokenizer: the first job to have it refuses prompts it cannot tell apart, before any sampling
         return {'file': str(resolve(root, spec['prompts'])), 'tokenizer': tokenizer_files(self.files(spec))}
 
-    def partitions(self, files):
+    def partitions(self, spec, files):
         """The prompt file's partitions; ValueError if the tokenizer cannot tell two prompts apart, and a warning
         in the job's log for every prompt it truncates (entropic.models.sd15.check_prompt_tokens)."""
         import logging

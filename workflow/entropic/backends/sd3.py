@@ -92,7 +92,7 @@ class SD3Backend(PretrainedBackend):
         # with the tokenizers: the first job to have them refuses prompts they cannot tell apart, before sampling
         return {'file': str(resolve(root, spec['prompts'])), 'tokenizer': tokenizer_files(spec['repo'])}
 
-    def partitions(self, files):
+    def partitions(self, spec, files):
         """The prompt file's partitions; ValueError if the three tokenizers cannot tell two prompts apart, and a
         warning in the job's log for every prompt an encoder truncates (entropic.models.sd15.check_encoder_tokens)."""
         import logging

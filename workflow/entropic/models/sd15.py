@@ -235,7 +235,9 @@ SCHEDULER_SUPPORTED = dict(beta_schedule=('scaled_linear',), trained_betas=(None
 def scheduler_config(folder, supported=SCHEDULER_SUPPORTED, backend='SD15'):
     """The scheduler config in `folder`/scheduler with DDIMScheduler's defaults filled in, checked: a key the
     backend cannot honour raises ValueError naming the folder, the key, its value and what is supported.
-    Another backend of a DDPM-trained diffusers pipeline passes its own {key: supported values} and name."""
+    Another backend of a DDPM-trained diffusers pipeline calls this from its own module in entropic/backends/,
+    passing its {key: supported values} and the name its messages show (as backends/sd21.py does): no module
+    outside that package writes a backend's name (tests/test_layout.py)."""
     path = pathlib.Path(folder) / 'scheduler' / 'scheduler_config.json'
     if not path.is_file():
         raise _missing(path)
