@@ -260,3 +260,43 @@ def test_combined_readout_matches_exact_entropy_with_less_variance(mixture, clas
     # phi with its own coefficients on the same martingales: variance 5.5 to 6.9 times smaller (measured).
     assert (posterior.stratified_se(tracker['phi_samples'], in_play).max() / combined['phi_se'].max()) ** 2 > 3
     stratified_check_of_mean_zero(tracker['phi_samples'] - combined['phi_samples'], in_play)
+
+
+VARIANT = dict(grid='edm', steps=16, sigma_min=0.002, rho=7, start='noise', kernel='sampler', sampler_variance='sampler',
+               estimate='tracker')     # gmm.track.variants.<name>'s schema defaults, 16 steps
+PARTITIONS = {'classes': {'cells': P.identity_partition(K)}, '3-vs-reference': {'cells': [[3], [UNCONDITIONAL]]}}
+
+
+def test_a_tracker_variant_guides_only_in_its_interval_and_reads_a_cross_entropy(mixture):
+    # The rule's variant loop (gmm_estimators.track_variant): guidance w = 3 on sigma in (1, 30] leaves every
+    # step from a level above 30 unguided, so with the same seed the trajectories, and the tracked posteriors,
+    # agree at every level whose steps so far all started above 30 (exactly: where w(sigma) = 1 the sampler takes
+    # the conditional estimate alone), and part below, by more than 5 SE, where the readout is a cross-entropy.
+    plain, readout, levels = gmm_estimators.track_variant(mixture, PARTITIONS, 'track', VARIANT, 400, 7, 80.0)
+    guided, guided_readout, _ = gmm_estimators.track_variant(
+        mixture, PARTITIONS, 'track-cfg3', dict(VARIANT, guidance=3.0, guidance_interval=[1.0, 30.0]), 400, 7, 80.0)
+    assert (readout, guided_readout) == ('entropy', 'cross-entropy')
+    assert list(plain) == list(guided) == list(PARTITIONS)
+    above = np.concatenate([levels[1:] > 30, [True]])     # the level above each one (levels increase) is > 30
+    for part in PARTITIONS:
+        np.testing.assert_array_equal(guided[part]['H'][above], plain[part]['H'][above])
+        gap = np.abs(guided[part]['H'] - plain[part]['H'])[~above]
+        assert gap.max() > 5 * plain[part]['H_se'][~above].max(), part
+    # The binary form against the reference starts from the forced prior 1/2: H = log 2 at the top level.
+    assert plain['3-vs-reference']['H'][-1] == pytest.approx(np.log(2), abs=1e-3)
+
+
+def test_a_tracker_variant_skips_the_reference_under_the_exact_kernel_and_names_itself_in_errors(mixture, monkeypatch):
+    curves, _, _ = gmm_estimators.track_variant(
+        mixture, PARTITIONS, 'track-exact', dict(VARIANT, kernel='exact', sampler_variance='exact'), 100, 7, 80.0)
+    assert list(curves) == ['classes']       # the reference's posterior is a mixture: no exact kernel variance
+
+    def overflow(*args, reference_class=None, **kwargs):
+        if reference_class is not None:
+            raise FloatingPointError('sigma 3.2: non-finite denoiser output')
+        return track_mixture(*args, reference_class=reference_class, **kwargs)
+    track_mixture = gmm_estimators.track_mixture
+    monkeypatch.setattr(gmm_estimators, 'track_mixture', overflow)
+    with pytest.raises(FloatingPointError, match=r'gmm/k10 \(means.npy\) tracker track, class 3 against the '
+                                                 r'reference: sigma 3.2'):
+        gmm_estimators.track_variant(mixture, PARTITIONS, 'track', VARIANT, 100, 7, 80.0, where='gmm/k10 (means.npy)')

@@ -24,7 +24,7 @@ import yaml
 
 from . import backends
 from .partitions import check_partition
-from .runs import model_runs
+from .runs import Run, model_runs
 
 #----------------------------------------------------------------------------
 
@@ -204,12 +204,13 @@ def _gmm_errors(gmm):
         if name not in experiments:
             errors.append(f'config key {key}: unknown experiment {name!r}; experiments: {known}')
     for name, variant in gmm['track']['variants'].items():
-        interval = variant.get('guidance_interval')
-        if interval and not interval[0] < interval[1]:
-            errors.append(f'config key gmm.track.variants.{name}.guidance_interval: need sigma_lo < sigma_hi, got {interval}')
+        run = Run.from_config(name, variant)
+        if run.interval and not run.interval[0] < run.interval[1]:
+            errors.append(f'config key gmm.track.variants.{name}.guidance_interval: need sigma_lo < sigma_hi, '
+                          f'got {list(run.interval)}')
         if variant.get('sigma_max') is not None and not variant['sigma_min'] < variant['sigma_max']:
             errors.append(f'config key gmm.track.variants.{name}: need sigma_min < sigma_max')
-        if variant['estimate'] == 'combined' and variant['guidance'] != 1.0:
+        if variant['estimate'] == 'combined' and run.guided:
             errors.append(f'config key gmm.track.variants.{name}.estimate: combined needs unguided sampling (its '
                           "control variates have mean 0 only along the tracker's own kernels)")
         if variant['estimate'] == 'combined' and variant['kernel'] != variant['sampler_variance']:

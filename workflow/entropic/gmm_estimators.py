@@ -7,12 +7,14 @@ same way under every hypothesis. So the estimators run on the mixture written in
 span (r <= K - 1), exactly, at a cost independent of d.
 """
 
+import logging
+
 import numpy as np
 import torch
 
-from . import gmm, noise, posterior, sampler
+from . import gmm, noise, posterior, runs, sampler
 from .denoisers import GMMDenoiser
-from .partitions import UNCONDITIONAL
+from .partitions import UNCONDITIONAL, has_reference
 
 #----------------------------------------------------------------------------
 
@@ -92,6 +94,68 @@ def kernel_variances(mixture, levels, kernel):
     den = GMMDenoiser(in_span(mixture))
     posterior_variance = np.array([float(den.posterior_variance(sigma, [0])[0]) for sigma in levels])
     return sampler.step_variance(levels, below) + shrink ** 2 * posterior_variance
+
+def track_variant(
+    mixture,                    # GaussianMixture of the experiment
+    partitions,                 # {name: {'cells': ...}} (the experiment's partitions.json)
+    name,                       # the variant's name (gmm.track.variants.<name>), for logs and errors
+    variant,                    # its validated config entry (grid, kernel, sampler_variance, estimate, guidance ...)
+    num_trajectories,           # trajectories of each tracking run
+    seed,                       # the variant's own seed (every run of the variant starts from it)
+    auto_sigma_max,             # the top of an EDM grid whose variant sets no sigma_max
+    where           = 'gmm',    # the experiment and its file, for errors
+    log             = None,     # logging.Logger; None: the 'entropic' logger (the job's log, io.job_logger)
+):
+    """One tracker variant of the Gaussian-mixture track (rule gmm_track_entropy): the paper's estimator,
+    posterior tracking along the sampler's trajectories (docs/method.md eq. 6-8; Handke et al. 2026,
+    arXiv:2602.09651, App. B), read out for every partition.
+
+    Every partition of the components is read from one set of trajectories that tracks all components; a
+    partition against the unconditional reference (partitions.has_reference) gets its own run, the paper's
+    binary form, and is skipped for a variant with the exact kernel variance (not defined for the
+    reference, whose posterior is a mixture). The guidance and the readout (entropy, or cross-entropy for
+    guided trajectories) are the variant's runs.Run. Estimate 'combined' subtracts the control variates of
+    posterior.compensated_curve, 'tracker' is posterior.tracked_curve.
+
+    Returns ({partition: curve dict (posterior.tracked_curve's layout)}, readout, levels [L] increasing).
+    Raises FloatingPointError naming the variant, the run and `where` when the sampler meets a non-finite
+    state."""
+    log = logging.getLogger('entropic') if log is None else log
+    sigmas = sampler_sigmas(variant, auto_sigma_max)
+    run = runs.Run.from_config(name, variant)
+    guidance = run.guidance()
+    log.info(f'{name}: {len(sigmas) - 1} steps from sigma {sigmas[0]:.4g}, {num_trajectories} '
+             f'trajectories, {variant}; readout: {run.readout}')
+
+    def track(reference_class=None):
+        try:
+            return track_mixture(mixture, sigmas, num_trajectories, seed, reference_class=reference_class,
+                                 start=variant['start'], progress=True, guidance=guidance, kernel=variant['kernel'],
+                                 sampler_variance=variant['sampler_variance'],
+                                 keep_distances=variant['estimate'] == 'combined')
+        except FloatingPointError as err:   # the sampler names the noise level and hypothesis; say which run
+            against = 'every component' if reference_class is None else f'class {reference_class} against the reference'
+            raise FloatingPointError(f'{where} tracker {name}, {against}: {err}') from None
+
+    all_components = track()
+    curves = {}
+    for part, entry in partitions.items():
+        cells = entry['cells']
+        if has_reference(cells) and 'exact' in (variant['kernel'], variant['sampler_variance']):
+            log.info(f'{name} {part}: skipped; the exact kernel variance is not defined for the unconditional '
+                     'reference (its posterior is a mixture, not a Gaussian)')
+            continue
+        levels, hypotheses, labels, log_post, distances = (track(reference_class=cells[0][0]) if has_reference(cells)
+                                                          else all_components)
+        if variant['estimate'] == 'combined':
+            curve = posterior.compensated_curve(levels, hypotheses, labels, log_post, distances, cells,
+                                                kernel_variances(mixture, levels, variant['kernel']), seed=seed)
+        else:
+            curve = posterior.tracked_curve(levels, hypotheses, labels, log_post, cells)
+        log.info(f"{name} {part}: H from {curve['H'][0]:.4f} to {curve['H'][-1]:.4f} nats, max SE "
+                 f"{curve['H_se'].max():.2g}, {curve['n'][0]} trajectories")
+        curves[part] = curve
+    return curves, run.readout, all_components[0]
 
 def immse_mixture(mixture, sigmas, budget, pilot, seed, num_replicates=16):
     """I-MMSE curve of H[Z | X_sigma] (all components) with the exact denoisers, the samples allocated by a

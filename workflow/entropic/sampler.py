@@ -38,16 +38,11 @@ from .denoisers import UNCONDITIONAL
 
 @dataclasses.dataclass(frozen=True)
 class Guidance:
+    """Where and how strongly the sampler guides; a config entry's guidance is built by runs.Run.guidance."""
     scale:    float = 1.0       # w; 1 means no guidance
     sigma_lo: float = 0.0       # guidance acts for sigma_lo < sigma <= sigma_hi (limited interval)
     sigma_hi: float = math.inf
     profile:  tuple = ()        # ((log sigma, ...), (weight in [0, 1], ...)): w(sigma) = 1 + (w - 1) weight(sigma)
-
-    @classmethod
-    def from_config(cls, entry):
-        """From a config entry with `guidance` (the scale, default 1) and optional `guidance_interval` [lo, hi]."""
-        lo, hi = entry.get('guidance_interval', (0.0, math.inf))
-        return cls(scale=entry.get('guidance', 1.0), sigma_lo=lo, sigma_hi=hi)
 
     def describe(self):
         """Where guidance acts, for tables: 'nowhere', 'every sigma', the interval or the weight profile."""
