@@ -111,17 +111,17 @@ def test_flow_window_crowds_towards_pure_noise_like_inverse_sqrt_d():
 
 def test_flow_window_fitted_on_the_exact_curve_brackets_the_closed_form():
     # The exact (randomised QMC) curve of a d = 100 two-class mixture on the pipeline's kind of grid (sigma_S
-    # 10^-2.5 .. 10^1.5, 64 levels), its flow window with a bootstrap interval over the replicates. The truth is
-    # the closed form read on the same grid (what the spline refinement makes of noise-free data, bias b) and
-    # the 4001-level closed form differs from it by b; the interval must cover the grid truth up to |b|.
+    # 10^-2.5 .. 10^1.5, 64 levels), its flow window (speciation.flow_window, as the pipeline fits it) with a
+    # bootstrap interval over the replicates. The truth is the closed form read on the same grid (what the spline
+    # refinement makes of noise-free data, bias b) and the 4001-level closed form differs from it by b; the
+    # interval must cover the grid truth up to |b|.
     dim = 100
     mixture = gmm.simplex_mixture(2, dim, 1.0, np.random.default_rng(4))
     Lambda = mixture.covariance_top_eigenvalue()
     sigma = noise.log_sigma_grid(64, theory.speciation_sigma(Lambda) * 10 ** -2.5, theory.speciation_sigma(Lambda) * 10 ** 1.5)
     curve = exact.exact_entropy_curve(mixture.project(), sigma, exact.Hypotheses.from_partition(mixture.weights, [[0], [1]]),
                                       512, 16, np.random.default_rng(5))
-    (row,) = speciation.fit_windows(sigma, curve['H_samples'], curve['rate_samples'], top_eigenvalue=Lambda,
-                                    num_boot=200, rng=np.random.default_rng(6), coordinates=('flow_t',))
+    row = speciation.flow_window(sigma, curve['H_samples'], curve['rate_samples'], Lambda, num_boot=200, seed=6)
     on_grid = speciation.window_measures(sigma, theory.two_class_entropy(sigma, dim),
                                          theory.two_class_rate(sigma, dim) * sigma, 'flow_t')
     dense = speciation.two_class_windows(dim)['flow_t']

@@ -1,6 +1,7 @@
 """Window fitting: known answers on a logistic curve, honest NaNs, bootstrap intervals."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from entropic import noise, speciation, theory
@@ -136,3 +137,41 @@ def test_many_curves_at_once_give_the_numbers_of_one_curve_at_a_time():
                 pytest.approx([one[name] for name in speciation.MEASURES], rel=0, abs=0, nan_ok=True)
         if coordinate == 'log_sigma':
             assert np.isnan(batch['width_high'][5]) and np.isfinite(batch['width_high'][:5]).all()
+
+
+def test_against_theory_puts_the_theory_point_at_its_mark_and_keeps_the_drop():
+    # The collapse coordinates are affine in x, and the rate is a density in x: the theory point lands on 0
+    # (VP time, log sigma) or 1 (sigma / sigma_S, (1 - t) / (1 - t_S)), and the drop of H, the integral of the
+    # rate, is the same in x' as in x (the trapezoid sums over the same points agree to rounding, ~1e-15 relative;
+    # rtol 1e-12). The flow map reverses the direction (pure noise, t -> 1, goes to 0): its integral changes sign.
+    Lambda = 1 + 1e4                                     # two classes +-m, |m|^2 = 1e4, sigma_S = 100
+    sigma = np.logspace(0, 4, 400)
+    rate_log_sigma = theory.two_class_rate(sigma, 1e4) * sigma
+    for coordinate, mark, direction in (('t', 0.0, 1), ('log_sigma', 0.0, 1), ('sigma', 1.0, 1),
+                                        (speciation.FLOW_COORDINATE, 1.0, -1)):
+        x, rate = speciation.to_coordinate(sigma, rate_log_sigma, coordinate)
+        x_s = speciation.theory_value(Lambda, coordinate)
+        scaled_x, scaled_rate = speciation.against_theory(x, rate, x_s, coordinate)
+        assert speciation.against_theory(x_s, 1.0, x_s, coordinate)[0] == pytest.approx(mark, abs=1e-15), coordinate
+        assert direction * np.trapezoid(scaled_rate, scaled_x) == pytest.approx(np.trapezoid(rate, x), rel=1e-12)
+    with pytest.raises(ValueError, match='flow_t'):
+        speciation.against_theory(x, rate, x_s, 'flow')
+
+
+def test_relative_width_and_its_interval_from_the_parts():
+    # Two rows: FWHM / x* is the fit's relative_width; against the distance to pure noise, FWHM / (1 - t*); the
+    # interval pairs the smallest width with the largest denominator and the other way round.
+    rows = pd.DataFrame(dict(width=[0.2, 0.1], width_lo=[0.1, 0.05], width_hi=[0.3, 0.2],
+                             peak=[0.8, 0.5], peak_lo=[0.75, 0.4], peak_hi=[0.9, 0.6]))
+    rows['relative_width'] = rows['width'] / rows['peak']
+    rel, lo, hi = speciation.relative_width(rows)
+    np.testing.assert_array_equal(rel, [0.25, 0.2])
+    np.testing.assert_allclose(lo, [0.1 / 0.9, 0.05 / 0.6], rtol=1e-15)
+    np.testing.assert_allclose(hi, [0.3 / 0.75, 0.2 / 0.4], rtol=1e-15)
+    rel, lo, hi = speciation.relative_width(rows, 'noise')
+    np.testing.assert_allclose(rel, [0.2 / 0.2, 0.1 / 0.5], rtol=1e-15)
+    np.testing.assert_allclose(lo, [0.1 / 0.25, 0.05 / 0.6], rtol=1e-15)
+    np.testing.assert_allclose(hi, [0.3 / 0.1, 0.2 / 0.4], rtol=1e-15)
+    assert np.all((lo <= rel) & (rel <= hi))
+    with pytest.raises(ValueError, match='noise'):
+        speciation.relative_width(rows, 'width')

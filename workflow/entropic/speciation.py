@@ -200,6 +200,43 @@ def fit_windows(
         rows.append(row)
     return rows
 
+def flow_window(sigma, H_samples, rate_samples, top_eigenvalue, num_boot, seed):
+    """The window of one curve in rectified-flow time (FLOW_COORDINATE), for the flow-matching view of an exact
+    curve (docs/flow-matching.md): fit_windows' row for that coordinate alone, its bootstrap drawn from stream
+    3 of `seed` (stream 2 is the speciation rules' fits of the other coordinates; an experiment's own seed
+    gives it the same draws however many experiments are fitted). sigma [L] increasing; H_samples,
+    rate_samples [L, N] (the curve's npz twin); top_eigenvalue Lambda of the partition's data."""
+    (row,) = fit_windows(sigma, H_samples, rate_samples, top_eigenvalue=top_eigenvalue, num_boot=num_boot,
+                         rng=np.random.default_rng([seed, 3]), coordinates=(FLOW_COORDINATE,))
+    return row
+
+def against_theory(x, rate, x_s, coordinate):
+    """(x', dH/dx') of a curve (x, dH/dx in `coordinate`, to_coordinate's output) read against its theory point
+    x_s (theory_value), the coordinate in which curves of different Lambda collapse (docs/method.md eq. 12):
+    VP time and log sigma shift, x - x_s (the rate unchanged); sigma scales, sigma / sigma_S (the rate times
+    sigma_S); flow time, (1 - t) / (1 - t_S) ~ sigma_S / sigma (the rate's magnitude times 1 - t_S). Any
+    shapes that broadcast. Raises ValueError for another coordinate."""
+    if coordinate in ('t', 'log_sigma'):
+        return x - x_s, rate
+    if coordinate == 'sigma':
+        return x / x_s, rate * x_s
+    if coordinate == FLOW_COORDINATE:
+        return (1 - x) / (1 - x_s), rate * (1 - x_s)
+    raise ValueError(f'coordinate must be one of {COORDINATES + (FLOW_COORDINATE,)}, got {coordinate!r}')
+
+def relative_width(rows, against='peak'):
+    """(relative width, lo, hi), numpy [R], of window rows (a fit_windows frame of one coordinate, R rows):
+    against='peak' is FWHM / x* (the row's relative_width), against='noise' FWHM / (1 - t*), the width against
+    the distance to pure noise in flow time (1 - t* ~ 1 / sigma*). The interval pairs the extremes of the
+    parts' bootstrap intervals (conservative: no ratio of values inside both parts' intervals falls outside)."""
+    if against == 'peak':
+        return (rows['relative_width'].to_numpy(), (rows['width_lo'] / rows['peak_hi']).to_numpy(),
+                (rows['width_hi'] / rows['peak_lo']).to_numpy())
+    if against == 'noise':
+        return ((rows['width'] / (1 - rows['peak'])).to_numpy(), (rows['width_lo'] / (1 - rows['peak_lo'])).to_numpy(),
+                (rows['width_hi'] / (1 - rows['peak_hi'])).to_numpy())
+    raise ValueError(f"against must be 'peak' or 'noise', got {against!r}")
+
 def two_class_windows(mean_sq_norm, variance=1.0, levels=4001, decades=4.0):
     """Closed-form window measures (window_measures) of two classes +-m, per coordinate (COORDINATES and flow time).
 

@@ -5,8 +5,8 @@ window keeps an O(1) width while t_S grows like 1/2 log d). VE: the same mixture
 raw and against sigma / sigma_S (they collapse too: the width grows with sigma_S, no sharpening).
 Figure gmm_flow_dimension_sweep and table gmm_flow_windows, flow matching (rectified flow, t = sigma / (1 + sigma)):
 the same exact curves read in flow time, raw and against (1 - t) / (1 - t_S), t_S = sigma_S / (1 + sigma_S); their
-windows are fitted here (speciation.fit_windows in flow time, bootstrap over the same replicates). Relative width: FWHM / peak location in each coordinate
-against d, with bootstrap CIs and the two-class closed form.
+windows are fitted here (speciation.flow_window). Relative width: FWHM / peak location in each coordinate against d
+(speciation.relative_width), with bootstrap CIs and the two-class closed form.
 """
 
 import matplotlib.pyplot as plt
@@ -22,14 +22,12 @@ infos = [io.read_json(p) for p in snakemake.input.mixtures]
 curves = [io.read_curve(p).query("partition == 'classes'") for p in snakemake.input.curves]
 windows = pd.concat([pd.read_csv(p).query("partition == 'classes'") for p in snakemake.input.windows])
 # The flow-time windows of the same curves: H at a noise level is the same in every process, only the window's
-# coordinate is new (bootstrap over the same replicates as the other coordinates, seeded per experiment).
+# coordinate is new (speciation.flow_window: bootstrap over the same replicates, seeded per experiment).
 flow_rows = []
-for experiment, info, path, seed in zip(experiments, infos, snakemake.input.samples, snakemake.params.seeds):
+for experiment, info, curve, path, seed in zip(experiments, infos, curves, snakemake.input.samples, snakemake.params.seeds):
     arrays = io.load_npz(path, keys=['classes/H', 'classes/rate'])
-    sigma = io.read_curve(snakemake.input.curves[experiments.index(experiment)]).query("partition == 'classes'")['sigma']
-    (row,) = speciation.fit_windows(sigma.to_numpy(), arrays['classes/H'], arrays['classes/rate'],
-                                    top_eigenvalue=info['Lambda'], num_boot=snakemake.params.bootstrap,
-                                    rng=np.random.default_rng([seed, 3]), coordinates=(speciation.FLOW_COORDINATE,))
+    row = speciation.flow_window(curve['sigma'].to_numpy(), arrays['classes/H'], arrays['classes/rate'], info['Lambda'],
+                                 snakemake.params.bootstrap, seed)
     flow_rows.append(dict(experiment=experiment, partition='classes', **row))
     log.info(f"{experiment}: flow time peak t* = {row['peak']:.6f} [{row['peak_lo']:.6f}, {row['peak_hi']:.6f}], "
              f"FWHM {row['width']:.4g}, theory t_S = {row['theory']:.6f}")
@@ -45,11 +43,7 @@ def sweep_figure(coordinate, title):
     for info, curve, color in zip(infos, curves, colors):
         x, rate = speciation.to_coordinate(curve['sigma'], curve['rate'].to_numpy(), coordinate)
         x_s = speciation.theory_value(info['Lambda'], coordinate)
-        if coordinate == speciation.FLOW_COORDINATE:    # (1 - t) / (1 - t_S) ~ sigma_S / sigma; |dH/d((1 - t) / (1 - t_S))|
-            scaled_x, scaled_rate = (1 - x) / (1 - x_s), rate * (1 - x_s)
-        else:
-            scaled_x = x - x_s if coordinate == 't' else x / x_s
-            scaled_rate = rate if coordinate == 't' else rate * x_s       # dH/d(sigma / sigma_S)
+        scaled_x, scaled_rate = speciation.against_theory(x, rate, x_s, coordinate)
         for ax, xs in ((axes[0, 0], x), (axes[1, 0], scaled_x)):
             plotting.band(ax, xs, curve['H'].to_numpy(), curve['H_se'].to_numpy(), color, label=label(info, curve))
         for ax, xs, rs in ((axes[0, 1], x, rate), (axes[1, 1], scaled_x, scaled_rate)):
@@ -101,15 +95,9 @@ fig, ax = plt.subplots(figsize=(6, 4.2))
 dims = np.array([info['dim'] for info in infos])
 for coordinate, marker, name in (('t', 'o', 'VP: FWHM$_t$ / $t^*$'), ('sigma', 's', r'VE: FWHM$_\sigma$ / $\sigma^*$'),
                                   ('flow_t', '^', 'flow: FWHM$_t$ / $t^*$'), ('flow_t-noise', 'v', 'flow: FWHM$_t$ / $(1 - t^*)$')):
-    base = coordinate.split('-')[0]
+    base, _, against = coordinate.partition('-')
     rows = windows.query('coordinate == @base').set_index('experiment').loc[experiments]
-    rel = rows['relative_width'].to_numpy()
-    # CI of the ratio from the CIs of its parts (conservative: extreme combinations).
-    lo = rows['width_lo'] / rows['peak_hi']
-    hi = rows['width_hi'] / rows['peak_lo']
-    if coordinate == 'flow_t-noise':      # the width against the distance to pure noise, 1 - t* ~ 1 / sigma*
-        rel = (rows['width'] / (1 - rows['peak'])).to_numpy()
-        lo, hi = rows['width_lo'] / (1 - rows['peak_lo']), rows['width_hi'] / (1 - rows['peak_hi'])
+    rel, lo, hi = speciation.relative_width(rows, against or 'peak')
     ax.errorbar(dims, rel, yerr=[np.maximum(rel - lo, 0), np.maximum(hi - rel, 0)], marker=marker,
                 linestyle='none', capsize=3, label=name + ' (measured)')
     log.info(f'{coordinate}: relative widths ' + ', '.join(f'd={d}: {r:.3f}' for d, r in zip(dims, rel)))
