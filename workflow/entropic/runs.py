@@ -5,7 +5,8 @@ guidance scale w (`guidance`, 1 = none), optionally a limited interval (`guidanc
 Kynkäänniemi et al. 2024, arXiv:2404.07724) or a placement by another run's entropy window
 (`guidance_placement`, entropic.placement). Guided trajectories are not drawn from the model's joint,
 so their tracked posterior entropy is a cross-entropy (Handke et al. 2026, arXiv:2602.09651, section 2.1).
-Every rule, script and figure asks a `Run` rather than reading these keys.
+Every rule, script, figure and config check asks a `Run` (Run.from_config) rather than reading these keys;
+the tracker's variants too (entropic.gmm_estimators.track_variant).
 """
 
 import dataclasses
