@@ -73,6 +73,19 @@ def test_the_library_finds_its_files_inside_the_package():
     assert hits == []
 
 
+def test_the_package_docstring_names_every_module_and_subpackage():
+    """entropic/__init__.py lists the library's modules by concern (docs/extending.md points readers there): every
+    module and subpackage is named (the pretrained networks as models.<name>), and every models.<name> it names
+    exists."""
+    import entropic
+    words = set(re.findall(r'[\w.]+', entropic.__doc__))
+    modules = {p.stem for p in LIBRARY.glob('*.py') if p.stem != '__init__'}
+    modules |= {p.name for p in LIBRARY.iterdir() if (p / '__init__.py').is_file()}
+    networks = {f'models.{p.stem}' for p in (LIBRARY / 'models').glob('*.py') if p.stem != '__init__'}
+    assert sorted((modules | networks) - words) == []
+    assert sorted(w.rstrip('.') for w in words if w.startswith('models.') and w.rstrip('.') not in networks) == []
+
+
 # Modules whose science needs numpy and scipy only: importing one must not load torch (about 2 s) or seaborn
 # (about 3 s), which every pipeline job importing it would pay at start-up.
 NUMPY_ONLY = ['entropic.io', 'entropic.noise', 'entropic.partitions', 'entropic.gmm', 'entropic.exact',

@@ -6,15 +6,20 @@ Modules (one concern each):
   empirical (exact entropy curves of a finite training set), theory (speciation time, two-class closed form);
 - estimators: denoisers (the denoiser interface, exact mixture denoisers), sampler (stochastic DDIM with
   guidance and online posterior tracking), posterior (tracked readouts, I-MMSE), gmm_estimators (both on
-  mixtures), speciation (window fitting);
+  mixtures, every tracker variant), speciation (window fitting);
 - models: backends (one module per model family behind one contract: what the pipeline asks of a model),
   runs (a sampling run: its guidance and readout), trajectories (hypotheses in play, sharded tracked
   trajectories); networks, training, digits, quality (the networks trained in the DAG and their data);
-  models.edm2, models.sd15 (the pretrained networks in EDM coordinates), imagenet (the ImageNet-1k class
+  the package models (the pretrained networks in EDM coordinates: models.edm2 EDM2, models.sd15 Stable
+  Diffusion 1.5 and 2.1, models.dit DiT, models.sd3 Stable Diffusion 3), imagenet (the ImageNet-1k class
   list), download (resumable downloads of weights);
 - beyond the paper: placement (guidance placed by a fitted window), guidance_study (the methods compared
-  and their quality and diversity metrics), image_metrics (FID and FD-DINOv2 of pretrained models' images);
+  and their quality and diversity metrics), image_metrics (FID and FD-DINOv2 of pretrained models' images),
+  flow_shift (where a rectified-flow sampler's steps, SD3's resolution shift, fall against the window);
 - checked against peers: peers (published numbers, Biroli et al.'s clone agreement, beside our exact values),
   cloning (their cloning experiment on any denoiser);
 - pipeline: io (atomic writes, validated reads), configuration (config validation), plotting (figure style).
+
+Data: config.schema.yaml (the config's JSON Schema, defaults and descriptions), data/ (Biroli et al.'s
+published clone-agreement points, the ImageNet class list).
 """

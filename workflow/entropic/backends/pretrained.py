@@ -1,9 +1,9 @@
-"""What the backends of downloaded latent image models share (edm2.py, sd15.py): the `batch` key, a GPU,
-a VAE decoder, and the guidance study measured by FID and FD-DINOv2 against reference statistics.
+"""What the backends of downloaded latent image models share (edm2.py, sd15.py, sd21.py, dit.py, sd3.py): the
+`batch` key, a GPU, a VAE decoder, and the guidance study measured by FID and FD-DINOv2 against reference statistics.
 
 FID uses the Inception-v3 graph of 2015-12-05 (Heusel et al. 2017, arXiv:1706.08500), FD-DINOv2 the DINOv2
 ViT-L/14 features (Stein et al. 2023, arXiv:2306.04675), both on decoded images quantised to uint8 as EDM2
-does (entropic.image_metrics). Neither model family has a known data distribution: no exact reference
+does (entropic.image_metrics). None of these model families has a known data distribution: no exact reference
 curve, no speciation scale Lambda.
 """
 
