@@ -1,13 +1,14 @@
-"""The denoiser interface (EDM coordinates) and its first backend, the exact Gaussian-mixture denoiser.
+"""The denoiser interface (EDM coordinates) and the exact Gaussian-mixture denoiser that implements it (the
+networks' denoisers are built by their model backends, entropic.backends).
 
-Every backend is called as `denoiser(x, sigma, labels)`:
+Every denoiser is called as `denoiser(x, sigma, labels)`:
     x:      [B, ...] noisy states in EDM coordinates, x = x0 + sigma n,
     sigma:  a float, the noise level of every row,
     labels: [B] long tensor of hypothesis indices 0..K-1, or UNCONDITIONAL (-1) for the reference
             (unconditional) model,
-and returns the estimate of x0 with the shape and dtype of x. A backend whose grid starts at sigma = inf
-(pure noise, entropic.noise.FlowSchedule) is called there with the state standardised, the limit of
-x / sigma. A backend may also define
+and returns the estimate of x0 with the shape and dtype of x. On a grid that starts at sigma = inf (pure
+noise, entropic.noise.FlowSchedule) a denoiser is called there with the state standardised, the limit of
+x / sigma. A denoiser may also define
 `posterior_variance(sigma, labels, x)`, Var[x0 | x, label] (the denoiser's own uncertainty) at the states
 x [B, ...] of the rows, which the exact tracking kernel uses: [B], one variance for every coordinate of a
 row, or [B, ...] with x's shape, one per coordinate. Trained networks that predict an uncertainty supply it

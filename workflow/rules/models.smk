@@ -71,7 +71,7 @@ rule model_images:
     """A model's samples and the x0 estimates along its snapshot trajectories decoded to images (uint8), for figures."""
     input:
         samples=lambda wc: [f"results/models/{wc.model}/samples/{run}.npz" for run in shown(wc.model)],
-        vae=lambda wc: decoder_files(wc.model),    # the key load_decoder reads (entropic.backends.base)
+        vae=lambda wc: decoder_files(wc.model),    # the key decoder_files names (entropic.backends.base)
     output:
         "results/models/{model}/images.npz",
     params:
