@@ -106,3 +106,101 @@ def test_every_relative_link_of_the_markdown_pages_resolves():
                 if resolved not in tracked:
                     broken.append((page, target))
     assert broken == []
+
+
+# A figure or table the rules write: a quoted path under results/figures/ or results/tables/.
+RESULT_PATH = re.compile(r'''["'](results/(?:figures|tables)/[^"']+)["']''')
+
+
+def rule_outputs(root):
+    """{figure or table path a rule declares in its `output:` section: {rules}}, read from the text of
+    workflow/rules/*.smk and the Snakefile; a wildcard `{model}` is written `<model>`, as docs/results.md
+    writes a path that holds a model's name."""
+    outputs = {}
+    for path in sorted((root / 'workflow' / 'rules').glob('*.smk')) + [root / 'Snakefile']:
+        rule = section = None
+        for line in path.read_text().splitlines():
+            if match := re.match(r'(?:rule|checkpoint) (\w+):', line):
+                rule, section = match.group(1), None
+            elif match := re.match(r' {4}(\w+):', line):   # a rule's section (input, output, params, ...)
+                section = match.group(1)
+            if rule and section == 'output':
+                for name in RESULT_PATH.findall(line):
+                    outputs.setdefault(re.sub(r'\{(\w+)\}', r'<\1>', name), set()).add(rule)
+    return outputs
+
+
+def catalogue(text):
+    """[(path, rule)] of the rows of every table in `text` whose header starts `| figure | rule |`: each
+    backticked results/ path of the row's first cell, its `{a,b}` alternatives expanded, with the rule of the
+    second cell."""
+    rows, in_table = [], False
+    for line in text.splitlines():
+        if line.startswith('| figure | rule |'):
+            in_table = True
+        elif in_table and line.startswith('|') and not line.startswith('|---'):
+            first, second = re.split(r'(?<!\\)\|', line)[1:3]
+            rule = second.strip().strip('`')
+            for name in re.findall(r'`(results/[^`]+)`', first):
+                head, alternatives, tail = re.fullmatch(r'([^{]*)(?:\{([^}]*)\})?(.*)', name).groups()
+                rows += [(head + a + tail, rule) for a in (alternatives.split(',') if alternatives else [''])]
+        elif not line.startswith('|'):
+            in_table = False
+    return rows
+
+
+def model_names(root):
+    """The model names of the shipped configs (config.yaml and config/*.yaml): what `<model>` stands for."""
+    import yaml
+    names = set()
+    for path in [root / 'config.yaml', *sorted((root / 'config').glob('*.yaml'))]:
+        names |= set((yaml.safe_load(path.read_text()) or {}).get('models') or {})
+    return names
+
+
+def uncatalogued(outputs, rows, models):
+    """(outputs without a catalogue row, rows that name no output or not the rule that writes it). A row may
+    write a model's output with `<model>` or with the name of a model of the shipped configs."""
+    def pattern(output):
+        alternatives = '|'.join(map(re.escape, sorted(models | {'<model>'})))
+        return re.compile(''.join(f'(?:{alternatives})' if part == '<model>' else re.escape(part)
+                                  for part in re.split(r'(<model>)', output)) + r'\Z')
+    patterns = {output: pattern(output) for output in outputs}
+    missing = sorted(o for o, p in patterns.items() if not any(p.match(path) for path, _ in rows))
+    wrong = sorted((path, rule) for path, rule in rows
+                   if not any(p.match(path) and rule in outputs[o] for o, p in patterns.items()))
+    return missing, wrong
+
+
+def test_the_results_catalogue_has_a_row_for_every_figure_and_table_and_no_other():
+    # docs/results.md says it lists every figure and table: each output of a rule under results/figures/ or
+    # results/tables/ has a row, and each row names such an output and the rule that writes it (the rule is
+    # what `--forcerun <rule>` takes to rebuild the figure).
+    rows = catalogue((ROOT / 'docs' / 'results.md').read_text())
+    assert len(rows) > 40
+    assert uncatalogued(rule_outputs(ROOT), rows, model_names(ROOT)) == ([], [])
+
+
+def test_the_catalogue_check_finds_a_missing_row_a_stray_row_and_a_wrong_rule(tmp_path):
+    (tmp_path / 'workflow' / 'rules').mkdir(parents=True)
+    (tmp_path / 'Snakefile').write_text('rule all:\n    input: "results/figures/a.png"\n')
+    (tmp_path / 'workflow' / 'rules' / 'f.smk').write_text(
+        'rule fig_a:\n    input:\n        "results/tables/t.csv",\n    output:\n        "results/figures/a.pdf",\n'
+        '        report(\n            "results/figures/a.png",\n            caption="a.rst",\n        ),\n'
+        '    log:\n        "results/logs/a.log",\n\n\n'
+        'rule fig_model:\n    output:\n        pdf="results/figures/{model}_b.pdf",\n'
+        '        csv="results/tables/{model}_b.csv",\n')
+    outputs = rule_outputs(tmp_path)
+    assert outputs == {'results/figures/a.pdf': {'fig_a'}, 'results/figures/a.png': {'fig_a'},
+                       'results/figures/<model>_b.pdf': {'fig_model'}, 'results/tables/<model>_b.csv': {'fig_model'}}
+    page = ('| figure | rule | what |\n|---|---|---|\n| `results/figures/a.{pdf,png}` | `fig_a` | x \\| y |\n'
+            '| `results/figures/digits_b.pdf`, `results/tables/<model>_b.csv` | `fig_model` | z |\n\ntext\n')
+    rows = catalogue(page)
+    assert rows == [('results/figures/a.pdf', 'fig_a'), ('results/figures/a.png', 'fig_a'),
+                    ('results/figures/digits_b.pdf', 'fig_model'), ('results/tables/<model>_b.csv', 'fig_model')]
+    assert uncatalogued(outputs, rows, {'digits'}) == ([], [])
+    assert uncatalogued(outputs, rows[1:], {'digits'}) == (['results/figures/a.pdf'], [])
+    assert uncatalogued(outputs, rows, set()) == (['results/figures/<model>_b.pdf'],
+                                                  [('results/figures/digits_b.pdf', 'fig_model')])
+    stray = [('results/figures/c.png', 'fig_a'), ('results/figures/a.png', 'fig_model')]
+    assert uncatalogued(outputs, rows + stray, {'digits'}) == ([], sorted(stray))
