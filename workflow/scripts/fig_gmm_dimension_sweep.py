@@ -24,7 +24,8 @@ windows = pd.concat([pd.read_csv(p).query("partition == 'classes'") for p in sna
 # The flow-time windows of the same curves: H at a noise level is the same in every process, only the window's
 # coordinate is new (speciation.flow_window: bootstrap over the same replicates, seeded per experiment).
 flow_rows = []
-for experiment, info, curve, path, seed in zip(experiments, infos, curves, snakemake.input.samples, snakemake.params.seeds):
+for experiment, info, curve, path, seed in zip(experiments, infos, curves, snakemake.input.samples,
+                                               snakemake.params.seeds):
     arrays = io.load_npz(path, keys=['classes/H', 'classes/rate'])
     row = speciation.flow_window(curve['sigma'].to_numpy(), arrays['classes/H'], arrays['classes/rate'], info['Lambda'],
                                  snakemake.params.bootstrap, seed)
