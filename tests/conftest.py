@@ -5,8 +5,8 @@ A test is `fast` unless its module is in SLOW_MODULES or its name is in SLOW_TES
 slow, so a new test lands in the fast loop by default and moves out only when it is measured slow
 (`pytest --durations=30`). Nothing is skipped by this file; it only adds the marker.
 
-It also holds the one complete run of config/test.yaml that every test reading its results shares
-(`test_config_run`), and keeps each module whose tests share a Snakemake chain on one pytest-xdist worker.
+It also holds the runs that tests share, each made once per session: the complete run of config/test.yaml
+(`test_config_run`) and the runs of the shipped configs (`shipped_config_run`); and it keeps each module whose tests share a Snakemake chain on one pytest-xdist worker.
 """
 
 import fcntl
@@ -18,7 +18,7 @@ import pytest
 from snakemake_cli import TEST_CONFIG, snakemake
 
 SLOW_MODULES = {   # every test, or the module-scoped fixture they share, runs a Snakemake chain
-    'test_pipeline.py', 'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_pipeline.py',
+    'test_pipeline.py', 'test_shipped_configs.py', 'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_pipeline.py',
     'test_sd21_pipeline.py', 'test_sd3_pipeline.py', 'test_reruns.py', 'test_slurm.py', 'test_profiles.py',
 }
 # single slow tests in otherwise fast modules, (module, test name without parameters): those that took 8 s or more
@@ -105,8 +105,8 @@ def shipped_config_run(tmp_path_factory, request):
     return get
 
 
-# Modules whose tests share a module-scoped fixture that runs a Snakemake chain: each module (test_reruns.py: each
-# backend) is one unit of the xdist scheduler below, which sends it whole to one worker, so that the chain runs once
+# Modules whose tests share a module-scoped fixture that runs a Snakemake chain or reads a shared run: each module
+# (test_reruns.py: each backend) is one unit of the xdist scheduler below, which sends it whole to one worker, so that the chain runs once
 # and not once on every worker its tests land on. (pytest-xdist's own xdist_group marks do not group under pytest 9:
 # xdist 3.8 renames the tests through an attribute that pytest 9 no longer reads.)
 GROUPED_MODULES = {'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_pipeline.py', 'test_sd21_pipeline.py',
@@ -115,9 +115,11 @@ GROUPED_MODULES = {'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_p
 # the long chains run side by side from the start instead of one of them last on one worker; the other modules
 # follow in collection order. Within test_pipeline.py the second run from scratch comes first: it starts its own
 # chain while another worker makes the shared one (test_config_run).
-FIRST_MODULES = ['test_pipeline.py', 'test_slurm.py', 'test_sd15_pipeline.py', 'test_estimators.py',
-                 'test_edm2_pipeline.py', 'test_faults.py', 'test_reruns.py', 'test_sd3_pipeline.py',
-                 'test_sd21_pipeline.py', 'test_dit_pipeline.py', 'test_sd15.py', 'test_config.py', 'test_profiles.py']
+FIRST_MODULES = ['test_pipeline.py', 'test_shipped_configs.py', 'test_slurm.py', 'test_estimators.py', 'test_faults.py',
+                 'test_reruns.py', 'test_sd15.py', 'test_config.py', 'test_profiles.py',
+                 # these read the shipped configs' runs (shipped_config_run): late, so that those are made by then
+                 'test_edm2_pipeline.py', 'test_sd15_pipeline.py', 'test_sd3_pipeline.py', 'test_sd21_pipeline.py',
+                 'test_dit_pipeline.py']
 FIRST_TESTS = ['test_a_second_run_from_scratch_gives_byte_identical_results']
 
 
@@ -132,7 +134,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 # Modules whose tests go out one by one: their slow tests share no module fixture, and run side by side.
-SPLIT_MODULES = {'test_pipeline.py', 'test_slurm.py', 'test_estimators.py', 'test_faults.py'}
+SPLIT_MODULES = {'test_pipeline.py', 'test_shipped_configs.py', 'test_slurm.py', 'test_estimators.py', 'test_faults.py'}
 
 
 def scheduling_unit(nodeid):
