@@ -175,8 +175,9 @@ def test_notebooks_run_on_the_results(run, tmp_path, monkeypatch):
 
 def test_the_extending_notebooks_toy_backend_runs_through_the_rules(tmp_path, monkeypatch):
     """notebooks/extending.ipynb writes a toy model family as a module of a copy of the project and runs the
-    rules on it: its model-family cells, alone in a fresh kernel, leave the toy model's entropy curve in the copy
-    (not in the repository), every partition's entropy finite and within [0, log K] for its K cells (an entropy
+    rules on it: its model-family cells, alone in a fresh kernel, run `all` with a config of one `models:` entry
+    for the new backend and leave the toy model's entropy curve, figure and window table in the copy (not in the
+    repository), every partition's entropy finite and within [0, log K] for its K cells (an entropy
     over K cells), up to the curve file's rounding to 10 significant digits (entropic.io.write_csv: 5e-11 at
     log 2 = 0.69)."""
     import nbformat
@@ -191,6 +192,8 @@ def test_the_extending_notebooks_toy_backend_runs_through_the_rules(tmp_path, mo
     curve = pd.read_csv(model / 'entropy' / 'unguided.csv')
     cells = {name: entry['cells'] for name, entry in json.loads((model / 'partitions.json').read_text()).items()}
     assert set(curve['partition']) == set(cells) == {'classes', '0-vs-reference', '1-vs-reference'}
+    assert (tmp_path / 'results' / 'figures' / 'two-points_entropy.png').stat().st_size > 5_000
+    assert set(pd.read_csv(tmp_path / 'results' / 'tables' / 'models_windows.csv')['model']) == {'two-points'}
     for name, part in curve.groupby('partition'):
         assert len(part) == 64 and np.isfinite(part['H']).all(), name
         assert part['H'].min() >= 0 and part['H'].max() <= np.log(len(cells[name])) + 5e-11, name
