@@ -92,15 +92,18 @@ def test_config_run(tmp_path_factory):
 @pytest.fixture(scope='session')
 def shipped_config_run(tmp_path_factory, request):
     """shipped_config_run(name) -> (working directory, config files) of the run of config/<name>.yaml as its user
-    runs it (tests/shipped_configs.py: the `all` target on stand-in weights with the size overlay; config/test.yaml
-    is test_config_run), made once per session and shared (run_once)."""
-    from shipped_configs import ROOT, run_shipped_config, run_configfiles
+    runs it (tests/shipped_configs.py: the `all` target on stand-in weights with the size overlay; an overlay on a
+    copy of the run of the config it adds to; config/test.yaml is test_config_run), made once per session and
+    shared (run_once)."""
+    from shipped_configs import ROOT, base_config, run_configfiles, run_shipped_config
 
     def get(name):
         path = ROOT / 'config' / f'{name}.yaml'
         if path == TEST_CONFIG:
             return request.getfixturevalue('test_config_run'), [TEST_CONFIG]
-        workdir = run_once(tmp_path_factory, f'shipped-{name}', lambda w: run_shipped_config(w, path))
+        base = base_config(path)            # an overlay goes on a copy of the run of the config it adds to
+        base = get(base.stem)[0] if base else None
+        workdir = run_once(tmp_path_factory, f'shipped-{name}', lambda w: run_shipped_config(w, path, base))
         return workdir, run_configfiles(workdir, path)
     return get
 

@@ -20,6 +20,9 @@ the download rules have nothing to do.
 
 import importlib.util
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -129,12 +132,29 @@ def run_configfiles(workdir, path):
     return [*user_configfiles(path), Path(workdir) / 'small.yaml']
 
 
-def run_shipped_config(workdir, path):
+def base_config(path):
+    """The shipped config an overlay adds to (sd15-study.yaml: sd15.yaml), where its user's command names one other
+    config that is run alone; else None."""
+    others = [other for other in user_configfiles(path) if other != Path(path)]
+    return others[0] if len(others) == 1 and user_configfiles(others[0]) == [others[0]] else None
+
+
+def run_shipped_config(workdir, path, base=None):
     """Run config `path` as its user does (`snakemake --cores all --configfile ...`, here on 2 cores) in the empty
-    `workdir`, after writing the stand-ins and the size overlay there; hub access off. None when it ran, wrote
-    nothing under resources/ and no download rule ran, else what went wrong."""
+    `workdir`, after writing the stand-ins and the size overlay there; hub access off. With `base`, the finished
+    run of the config it adds to, it starts from a copy of that (modification times kept), as its user who adds
+    the overlay to a finished run does: the stand-ins that run lacks are added, the others left as they are. None
+    when it ran, changed no file placed under resources/ and no download rule ran, else what went wrong."""
     config = merged_config(user_configfiles(path))
-    write_stand_ins(workdir, config)
+    if base is not None:
+        subprocess.run(['cp', '-a', f'{base}/.', str(workdir)], check=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        write_stand_ins(scratch, config)
+        for source in Path(scratch).rglob('*'):
+            target = Path(workdir) / source.relative_to(scratch)
+            if source.is_file() and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(source, target)
     (Path(workdir) / 'small.yaml').write_text(yaml.safe_dump(small_overlay(config)))
     before = _resource_times(workdir)
     result = snakemake(workdir, configfiles=run_configfiles(workdir, path), cores=2, env={'HF_HUB_OFFLINE': '1'})
