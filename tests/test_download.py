@@ -637,7 +637,7 @@ def test_hub_files_are_checked_against_the_hubs_etag_and_logged_as_verified(hub,
 
 @pytest.mark.parametrize('name', list(PUBLISHED))
 def test_a_hub_file_that_differs_from_its_etag_is_deleted_and_fetched_again_by_the_next_run(hub, tmp_path, name):
-    """Bytes of the right length that are not the file the Hub names (huggingface_hub checks the length only):
+    """Bytes of the right length that are not the file the Hub names (huggingface_hub compares the length only):
     for an LFS file against its sha256, for another against its git blob sha1."""
     folder = tmp_path / 'vae'
     published = PUBLISHED[name]

@@ -422,8 +422,8 @@ def download_hub(repo_id, path, *, files, revision=None, progress=True, expected
     what KNOWN holds for (`repo_id`, file) (what the download rule checks). A file already present is
     checked against those (`check_file`). A fetched one is checked against them and against the ETag the Hub
     sent for it, which huggingface_hub records beside the folder: the sha256 of a file kept in Git LFS, the git
-    blob sha1 of any other (huggingface_hub.file_download, HfFileMetadata). huggingface_hub itself checks only
-    the size of what it fetched. A wrong file is deleted (ValueError naming it, what was found and expected) and
+    blob sha1 of any other (huggingface_hub.file_download, HfFileMetadata). huggingface_hub 2.4 itself
+    compares a file it fetched over HTTP with the size the Hub announced, not with a digest. A wrong file is deleted (ValueError naming it, what was found and expected) and
     a rerun fetches it again."""
     import httpx
     import huggingface_hub
