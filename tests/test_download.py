@@ -5,28 +5,38 @@ in offline mode. Nothing here reaches the internet.
 """
 
 import concurrent.futures
+import email.utils
 import hashlib
 import http.server
+import logging
 import os
 import re
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
 from entropic import download
+from entropic.backends.base import Download
+from entropic.backends.pretrained import PretrainedBackend
 
 DATA = bytes(range(256)) * 1000 + b'tail'  # 256004 bytes, no period that hides an offset error
+NEW = DATA[::-1]                            # the file as it is after a change on the server: the same size
 
 
 class Server:
-    """A threaded HTTP server of one byte string, with switches for range support and truncation."""
+    """A threaded HTTP server of one byte string, with switches for the ways a server can misbehave."""
 
     def __init__(self, data):
         self.data = data
         self.ranges = True       # honour `Range: bytes=n-` (206); False answers 200 with everything
+        self.ok_partial = False  # answer a range with status 200, yet only the rest and a correct Content-Range
+        self.validator = 'etag'  # what each response carries: 'etag', 'last-modified' or None
+        self.if_range = True     # honour If-Range (RFC 9110, 13.1.5): the whole file when it names another version
         self.truncate = None     # send only this many body bytes, then close (an interrupted transfer)
         self.requests = []       # the Range header of every request (None without one)
+        self.if_ranges = []      # the If-Range header of every request
         self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
         self.httpd.state = self
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
@@ -34,16 +44,26 @@ class Server:
     def url(self, name='file.bin'):
         return f'http://127.0.0.1:{self.httpd.server_address[1]}/{name}'
 
+    def version(self):
+        """The validator of the current data: an ETag, or a Last-Modified date (both differ between versions)."""
+        digest = hashlib.sha256(self.data).digest()
+        if self.validator == 'etag':
+            return '"' + digest.hex()[:16] + '"'
+        return email.utils.formatdate(1_600_000_000 + digest[0] * 86400, usegmt=True)
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
 
     def do_GET(self):
         state = self.server.state
-        header = self.headers.get('Range')
+        header, condition = self.headers.get('Range'), self.headers.get('If-Range')
         state.requests.append(header)
+        state.if_ranges.append(condition)
         data, start = state.data, 0
-        if header is not None and state.ranges:
+        current = state.version() if state.validator else None
+        stale = condition is not None and state.if_range and condition != current
+        if header is not None and state.ranges and not stale:
             start = int(re.fullmatch(r'bytes=(\d+)-', header)[1])
             if start >= len(data):
                 self.send_response(416)
@@ -51,10 +71,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header('Content-Length', '0')
                 self.end_headers()
                 return
-            self.send_response(206)
+            self.send_response(200 if state.ok_partial else 206)
             self.send_header('Content-Range', f'bytes {start}-{len(data) - 1}/{len(data)}')
         else:
             self.send_response(200)
+        if current is not None:
+            self.send_header('ETag' if state.validator == 'etag' else 'Last-Modified', current)
         body = data[start:]
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
@@ -81,6 +103,16 @@ def closed_port():
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
 
+
+def interrupted(server, target, at=100_000):
+    """Leave `<target>.part` with the first `at` bytes of the server's data, as a broken transfer does."""
+    server.truncate = at
+    with pytest.raises(RuntimeError, match='is kept and a rerun') as info:
+        download.download_url(server.url(), target, progress=False, chunk_size=4096)
+    server.truncate = None
+    assert target.with_name(target.name + '.part').stat().st_size == at
+    return str(info.value)
+
 #----------------------------------------------------------------------------
 # download_url
 
@@ -88,7 +120,7 @@ def test_full_download_gives_identical_bytes_and_no_part(server, tmp_path):
     target = tmp_path / 'sub' / 'file.bin'
     assert download.download_url(server.url(), target, progress=False, chunk_size=4096) == target
     assert target.read_bytes() == DATA
-    assert not (tmp_path / 'sub' / 'file.bin.part').exists()
+    assert sorted(p.name for p in (tmp_path / 'sub').iterdir()) == ['file.bin']     # no part, no validator left
     assert server.requests == [None]
 
 
@@ -104,11 +136,22 @@ def test_downloaded_file_has_the_mode_of_a_plain_open_under_the_umask(server, tm
     assert oct(target.stat().st_mode & 0o7777) == oct((tmp_path / 'plain').stat().st_mode & 0o7777) == oct(0o666 & ~mask)
 
 
-def test_checked_size_and_digest_accept_the_right_file(server, tmp_path):
+def test_checked_size_and_digest_accept_the_right_file_and_log_it(server, tmp_path, caplog):
     target = tmp_path / 'file.bin'
-    download.download_url(server.url(), target, expected_size=len(DATA),
-                          sha256=hashlib.sha256(DATA).hexdigest(), progress=False)
+    with caplog.at_level(logging.INFO, logger='entropic'):
+        download.download_url(server.url(), target, expected_size=len(DATA),
+                              sha256=hashlib.sha256(DATA).hexdigest(), progress=False)
     assert target.read_bytes() == DATA
+    assert f'{target}: verified (size and sha256' in caplog.text
+
+
+def test_a_download_with_nothing_known_is_accepted_with_one_line_saying_it_is_unverified(server, tmp_path, caplog):
+    target = tmp_path / 'file.bin'
+    with caplog.at_level(logging.INFO, logger='entropic'):
+        download.download_url(server.url(), target, progress=False)
+    assert target.read_bytes() == DATA
+    assert [r.getMessage() for r in caplog.records] == [
+        f'{target}: unverified: no size or sha256 is known for {server.url()}']
 
 
 def test_existing_file_is_skipped_without_contacting_the_server(server, tmp_path):
@@ -125,7 +168,7 @@ def test_existing_file_of_wrong_size_raises_naming_it(server, tmp_path):
     target.write_bytes(b'x' * 10)
     with pytest.raises(ValueError, match=re.escape(str(target))) as info:
         download.download_url(server.url(), target, expected_size=len(DATA), progress=False)
-    assert '10' in str(info.value) and str(len(DATA)) in str(info.value)
+    assert '10 bytes, expected 256004' in str(info.value)
     assert target.read_bytes() == b'x' * 10
     assert server.requests == []
 
@@ -142,6 +185,7 @@ def test_interrupted_transfer_keeps_only_the_part_and_a_rerun_resumes(server, tm
     server.truncate = None
     download.download_url(server.url(), target, progress=False, chunk_size=4096)
     assert server.requests == [None, 'bytes=100000-']
+    assert server.if_ranges == [None, server.version()]
     assert target.read_bytes() == DATA
     assert not part.exists()
 
@@ -167,30 +211,44 @@ def test_keyboard_interrupt_keeps_the_part_and_leaves_no_file(server, tmp_path, 
 
 def test_server_without_range_support_restarts_and_gives_identical_bytes(server, tmp_path):
     target, part = tmp_path / 'file.bin', tmp_path / 'file.bin.part'
-    part.write_bytes(b'garbage that a resume would keep')
+    interrupted(server, target)
     server.ranges = False
     download.download_url(server.url(), target, progress=False)
-    assert server.requests == [f'bytes={len(b"garbage that a resume would keep")}-']
+    assert server.requests == [None, 'bytes=100000-']
     assert target.read_bytes() == DATA
     assert not part.exists()
 
 
-def test_complete_part_answered_416_is_finished(server, tmp_path):
+def test_complete_part_answered_416_is_finished(server, tmp_path, monkeypatch):
     target, part = tmp_path / 'file.bin', tmp_path / 'file.bin.part'
-    part.write_bytes(DATA)
+    verify = download._verify
+
+    def killed_before_the_rename(*args):
+        verify(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(download, '_verify', killed_before_the_rename)
+    with pytest.raises(KeyboardInterrupt):
+        download.download_url(server.url(), target, progress=False)
+    monkeypatch.undo()
+    assert part.read_bytes() == DATA and not target.exists()
     download.download_url(server.url(), target, progress=False)
-    assert server.requests == [f'bytes={len(DATA)}-']
+    assert server.requests == [None, f'bytes={len(DATA)}-']
     assert target.read_bytes() == DATA
     assert not part.exists()
 
 
-def test_sha256_mismatch_deletes_the_part_and_raises(server, tmp_path):
+def test_sha256_mismatch_deletes_the_part_and_the_next_run_starts_over(server, tmp_path):
     target = tmp_path / 'file.bin'
+    server.data = NEW                             # what the server sends is not the published file
     with pytest.raises(ValueError, match='sha256') as info:
-        download.download_url(server.url(), target, sha256='0' * 64, progress=False)
-    assert server.url() in str(info.value) and str(target) in str(info.value)
-    assert not target.exists()
-    assert not (tmp_path / 'file.bin.part').exists()
+        download.download_url(server.url(), target, sha256=hashlib.sha256(DATA).hexdigest(), progress=False)
+    message = str(info.value)
+    assert server.url() in message and str(target) in message and hashlib.sha256(DATA).hexdigest() in message
+    assert list(tmp_path.iterdir()) == []         # no file, no part, no validator
+    server.data = DATA
+    download.download_url(server.url(), target, sha256=hashlib.sha256(DATA).hexdigest(), progress=False)
+    assert server.requests == [None, None] and target.read_bytes() == DATA
 
 
 def test_unexpected_size_deletes_the_part_and_raises(server, tmp_path):
@@ -210,6 +268,170 @@ def test_unreachable_url_raises_runtime_error_naming_url_and_file(tmp_path):
     assert url in message and str(target) in message
     assert 'no network access' in message and 'by hand' in message
     assert not target.exists()
+
+#----------------------------------------------------------------------------
+# Servers that misbehave, one fault each (each test failed before entropic.download honoured Content-Range on
+# any status and stored a validator beside the part)
+
+def test_a_200_answer_to_a_resume_with_a_content_range_is_written_where_the_range_starts(server, tmp_path):
+    """The rest of the file with status 200 and a correct Content-Range: appended at its offset, not written
+    from byte 0 (a short file whose size matched the Content-Length it was sent)."""
+    target = tmp_path / 'file.bin'
+    interrupted(server, target)
+    server.ok_partial = True
+    download.download_url(server.url(), target, progress=False)
+    assert server.requests == [None, 'bytes=100000-']
+    assert target.read_bytes() == DATA
+
+
+@pytest.mark.parametrize('validator', ['etag', 'last-modified'])
+def test_a_file_changed_on_the_server_is_fetched_whole_through_if_range(server, tmp_path, validator):
+    """A resume names the version of its part in If-Range (its ETag, else its Last-Modified); a server that
+    has another version sends all of it, which replaces the part instead of being spliced onto it."""
+    server.validator = validator
+    target = tmp_path / 'file.bin'
+    interrupted(server, target)
+    old = server.version()
+    server.data = NEW
+    download.download_url(server.url(), target, progress=False)
+    assert target.read_bytes() == NEW
+    assert server.requests == [None, 'bytes=100000-'] and server.if_ranges == [None, old]
+
+
+def test_a_changed_file_is_fetched_again_when_the_server_ignores_if_range(server, tmp_path):
+    """A server that answers the range of another version (its ETag differs from the part's): the part is
+    discarded and the file fetched from its start."""
+    target = tmp_path / 'file.bin'
+    interrupted(server, target)
+    server.data, server.if_range = NEW, False
+    download.download_url(server.url(), target, progress=False)
+    assert server.requests == [None, 'bytes=100000-', None]
+    assert target.read_bytes() == NEW
+
+
+def test_a_part_without_a_stored_validator_is_not_resumed(server, tmp_path):
+    """A part whose version is unknown (no ETag or Last-Modified stored beside it) could belong to an older
+    file: the download starts over."""
+    target, part = tmp_path / 'file.bin', tmp_path / 'file.bin.part'
+    part.write_bytes(DATA[:100_000])
+    server.data = NEW
+    download.download_url(server.url(), target, progress=False)
+    assert server.requests == [None]
+    assert target.read_bytes() == NEW
+
+
+def test_a_server_without_validators_gets_no_resume(server, tmp_path):
+    """Without ETag or Last-Modified there is nothing to send in If-Range: an interrupted transfer starts over."""
+    server.validator = None
+    target = tmp_path / 'file.bin'
+    assert 'a rerun starts over (the server gave no ETag or Last-Modified' in interrupted(server, target)
+    assert not (tmp_path / 'file.bin.part.validator').exists()
+    download.download_url(server.url(), target, progress=False)
+    assert server.requests == [None, None]
+    assert target.read_bytes() == DATA
+
+
+def test_a_part_longer_than_the_file_starts_over(server, tmp_path):
+    """A 416 whose Content-Range gives a total other than the part's size: the part is of another version."""
+    target = tmp_path / 'file.bin'
+    interrupted(server, target)
+    server.data, server.if_range = DATA[:50_000], False
+    download.download_url(server.url(), target, progress=False)
+    assert server.requests == [None, 'bytes=100000-', None]
+    assert target.read_bytes() == DATA[:50_000]
+
+#----------------------------------------------------------------------------
+# Files in place: downloaded before, or placed by hand
+
+def test_a_file_placed_by_hand_with_a_wrong_sha256_is_refused_naming_both_digests_and_the_skip(server, tmp_path,
+                                                                                               monkeypatch):
+    target = tmp_path / 'file.bin'
+    target.write_bytes(NEW)
+    expected = hashlib.sha256(DATA).hexdigest()
+    monkeypatch.delenv('ENTROPIC_SKIP_VERIFY', raising=False)
+    with pytest.raises(ValueError) as info:
+        download.download_url(server.url(), target, expected_size=len(DATA), sha256=expected, progress=False)
+    message = str(info.value)
+    assert str(target) in message and server.url() in message
+    assert f'sha256 {hashlib.sha256(NEW).hexdigest()}, expected {expected}' in message
+    assert f'ENTROPIC_SKIP_VERIFY={target}' in message
+    assert target.read_bytes() == NEW and server.requests == []       # left in place, nothing fetched
+
+    monkeypatch.setenv('ENTROPIC_SKIP_VERIFY', os.pathsep.join(['/elsewhere', str(target)]))
+    assert download.download_url(server.url(), target, sha256=expected, progress=False) == target
+    assert server.requests == []
+
+
+def test_a_sha256_prefix_is_checked_as_the_start_of_the_digest(tmp_path):
+    """A file name may carry only the first digits of the digest (torch.hub's `name-<sha256 prefix>.pth`)."""
+    path = tmp_path / 'file.bin'
+    path.write_bytes(DATA)
+    digest = hashlib.sha256(DATA).hexdigest()
+    assert download.file_problems(path, sha256=digest[:8]) == []
+    wrong = format(int(digest[:8], 16) ^ 1, '08x')
+    assert download.file_problems(path, sha256=wrong) == [f'sha256 {digest}, expected one beginning {wrong}']
+
+
+def test_a_checked_digest_is_remembered_until_the_file_changes(tmp_path, monkeypatch):
+    path = tmp_path / 'file.bin'
+    path.write_bytes(DATA)
+    digest = hashlib.sha256(DATA).hexdigest()
+    download.check_file(path, len(DATA), digest, source='test')
+    hashed = []
+    monkeypatch.setattr(download, '_sha256', lambda p, *a: hashed.append(p) or hashlib.sha256(Path(p).read_bytes()).hexdigest())
+    download.check_file(path, len(DATA), digest, source='test')
+    assert hashed == []                               # the stamp beside it stands for the digest
+    path.write_bytes(NEW)                             # same size, other bytes, a new mtime
+    with pytest.raises(ValueError, match='sha256'):
+        download.check_file(path, len(DATA), digest, source='test')
+    assert hashed == [path]
+
+
+def test_the_config_check_refuses_a_placed_file_that_differs_from_the_published_one(tmp_path, monkeypatch):
+    """Snakemake runs no download job for a present file, so the config check looks at every file in place."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(download.SKIP_VARIABLE, raising=False)
+    spec = {'guidance_study': {'statistics': 'resources/dataset-refs/img512.pkl'}}
+    files = PretrainedBackend().downloads(spec)
+    inception = Path('resources/fid') / download.INCEPTION_FILE
+    assert files[str(inception)].sha256 == download.known(download.INCEPTION_URL)[1] == '6726825d'
+    inception.parent.mkdir(parents=True)
+    inception.write_bytes(b'not the published network')
+    Path('resources/dataset-refs').mkdir(parents=True)
+    Path('resources/dataset-refs/img512.pkl').write_bytes(b'no size or digest known: accepted')
+    errors = download.placed_file_errors(files)
+    assert len(errors) == 1 and errors[0].startswith(f'{inception}: sha256 ')
+    assert 'expected one beginning 6726825d' in errors[0] and download.INCEPTION_URL in errors[0]
+    monkeypatch.setenv(download.SKIP_VARIABLE, str(inception))
+    assert download.placed_file_errors(files) == []
+
+
+def test_validating_a_config_refuses_its_placed_files_that_differ_from_the_published_ones(tmp_path, monkeypatch):
+    """The check of config/edm2-xs.yaml (its guidance study measures with the FID Inception) before any job."""
+    import yaml
+    from entropic.configuration import validate_config
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)                 # resources/ are relative to the working directory
+    monkeypatch.delenv('ENTROPIC_SKIP_VERIFY', raising=False)
+    inception = Path('resources/fid') / download.INCEPTION_FILE
+    inception.parent.mkdir(parents=True)
+    inception.write_bytes(b'not the published network')
+    errors = validate_config(yaml.safe_load((root / 'config/edm2-xs.yaml').read_text()), root=root)
+    assert len(errors) == 1 and errors[0].startswith(f'{inception}: sha256 ') and 'ENTROPIC_SKIP_VERIFY' in errors[0]
+    monkeypatch.setenv('ENTROPIC_SKIP_VERIFY', str(tmp_path / inception))
+    assert validate_config(yaml.safe_load((root / 'config/edm2-xs.yaml').read_text()), root=root) == []
+
+
+def test_the_download_rule_checks_what_the_table_of_known_files_holds(server, tmp_path, monkeypatch):
+    """The job gets only the URL (or repository and file): download_url looks it up in download.KNOWN, which is
+    also what a Download reports to the config check."""
+    monkeypatch.setitem(download.KNOWN, server.url(), (len(DATA) + 1, None))
+    assert (Download(url=server.url()).size, Download(url=server.url()).sha256) == (len(DATA) + 1, None)
+    target = tmp_path / 'file.bin'
+    with pytest.raises(ValueError, match=f'expected {len(DATA) + 1}'):
+        download.download_url(server.url(), target, progress=False)
+    monkeypatch.setitem(download.KNOWN, server.url(), (None, hashlib.sha256(DATA).hexdigest()[:8]))
+    assert download.download_url(server.url(), target, progress=False).read_bytes() == DATA
 
 #----------------------------------------------------------------------------
 # EDM2 names
@@ -283,10 +505,32 @@ GATED_BYTES = b'{"_class_name": "StableDiffusion3Pipeline"}'
 ACCEPTED = 'hf_accepted_the_licence'     # the token of an account that accepted the repository's licence
 
 
-class _GatedHub(http.server.BaseHTTPRequestHandler):
+class _HubEndpoint(http.server.BaseHTTPRequestHandler):
+    """The Hub's resolve endpoint (HEAD and GET of /{repo}/resolve/{revision}/{file}); subclasses `_answer`."""
+    protocol_version = 'HTTP/1.1'
+
+    def _send(self, etag, data, body):
+        """A file as the Hub sends one: its commit, its ETag and its bytes (none for HEAD)."""
+        self.send_response(200)
+        self.send_header('X-Repo-Commit', 'a' * 40)
+        self.send_header('ETag', f'"{etag}"')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data if body else b'')
+
+    def do_HEAD(self):
+        self._answer(body=False)
+
+    def do_GET(self):
+        self._answer(body=True)
+
+    def log_message(self, *args):
+        pass
+
+
+class _GatedHub(_HubEndpoint):
     """The Hub's resolve endpoint for one gated repository: the file to a request with the accepted account's
     token; otherwise the Hub's refusal, 401 without a token and 403 with another, `X-Error-Code: GatedRepo`."""
-    protocol_version = 'HTTP/1.1'
 
     def _answer(self, body):
         self.server.tokens.append(self.headers.get('Authorization'))
@@ -299,29 +543,16 @@ class _GatedHub(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(message if body else b'')
             return
-        self.send_response(200)
-        self.send_header('X-Repo-Commit', 'a' * 40)
-        self.send_header('ETag', '"' + hashlib.sha256(GATED_BYTES).hexdigest() + '"')
-        self.send_header('Content-Length', str(len(GATED_BYTES)))
-        self.end_headers()
-        self.wfile.write(GATED_BYTES if body else b'')
-
-    def do_HEAD(self):
-        self._answer(body=False)
-
-    def do_GET(self):
-        self._answer(body=True)
-
-    def log_message(self, *args):
-        pass
+        self._send(hashlib.sha256(GATED_BYTES).hexdigest(), GATED_BYTES, body)
 
 
-@pytest.fixture
-def gated_hub(monkeypatch, tmp_path):
-    """huggingface_hub pointed at a local gated repository, online, with no token but what HF_TOKEN gives."""
+def local_hub(monkeypatch, tmp_path, handler, **state):
+    """huggingface_hub pointed at a server on 127.0.0.1 that answers with `handler` (its attributes `state`),
+    online, with no token but what HF_TOKEN gives. A generator: the fixtures yield what it yields."""
     import huggingface_hub.constants as constants
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _GatedHub)
-    httpd.tokens = []
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    for name, value in state.items():
+        setattr(httpd, name, value)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     endpoint = f'http://127.0.0.1:{httpd.server_address[1]}'
@@ -336,6 +567,12 @@ def gated_hub(monkeypatch, tmp_path):
     yield httpd
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def gated_hub(monkeypatch, tmp_path):
+    """A local gated repository; `gated_hub.tokens` records the Authorization of every request."""
+    yield from local_hub(monkeypatch, tmp_path, _GatedHub, tokens=[])
 
 
 @pytest.mark.parametrize('token', [None, 'hf_another_account'])
@@ -360,3 +597,75 @@ def test_a_gated_download_with_an_accepted_token_from_the_environment_fetches_th
     paths = download.download_hub(download.SD3_REPO, folder, files=['model_index.json'], progress=False)
     assert paths == [folder / 'model_index.json'] and paths[0].read_bytes() == GATED_BYTES
     assert set(gated_hub.tokens) == {f'Bearer {ACCEPTED}'}
+
+
+#----------------------------------------------------------------------------
+# What the Hub's ETags verify: a local server that answers as the Hub's resolve endpoint does
+
+PUBLISHED = {'model.safetensors': DATA, 'config.json': b'{"scaling_factor": 0.18215}\n'}
+
+
+def hub_etag(name, data):
+    """The Hub's ETag of a file: the sha256 of one kept in Git LFS (the weights), the git blob sha1 of another."""
+    if name.endswith('.json'):
+        return hashlib.sha1(b'blob %d\0' % len(data) + data).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+class _Hub(_HubEndpoint):
+    """The resolve endpoint of one public repository: `server.bodies[name]` under the ETag of PUBLISHED[name]."""
+
+    def _answer(self, body):
+        name = self.path.rsplit('/', 1)[1]
+        self._send(hub_etag(name, PUBLISHED[name]), self.server.bodies[name], body)
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    """A local public repository; `hub.bodies` is what it serves."""
+    yield from local_hub(monkeypatch, tmp_path, _Hub, bodies=dict(PUBLISHED))
+
+
+def test_hub_files_are_checked_against_the_hubs_etag_and_logged_as_verified(hub, tmp_path, caplog):
+    folder = tmp_path / 'vae'
+    with caplog.at_level(logging.INFO, logger='entropic'):
+        paths = download.download_hub('org/vae', folder, files=list(PUBLISHED), progress=False)
+    assert [p.read_bytes() for p in paths] == list(PUBLISHED.values())
+    assert f'{folder / "model.safetensors"}: verified (sha256 as the Hub gave it)' in caplog.text
+    assert f'{folder / "config.json"}: verified (git blob sha1 as the Hub gave it)' in caplog.text
+
+
+@pytest.mark.parametrize('name', list(PUBLISHED))
+def test_a_hub_file_that_differs_from_its_etag_is_deleted_and_fetched_again_by_the_next_run(hub, tmp_path, name):
+    """Bytes of the right length that are not the file the Hub names (huggingface_hub compares the length only):
+    for an LFS file against its sha256, for another against its git blob sha1."""
+    folder = tmp_path / 'vae'
+    published = PUBLISHED[name]
+    hub.bodies[name] = published[::-1] if published[::-1] != published else published.upper()
+    with pytest.raises(ValueError) as info:
+        download.download_hub('org/vae', folder, files=[name], progress=False)
+    message = str(info.value)
+    assert f'org/vae ({name})' in message and str(folder / name) in message
+    assert f'where the Hub gave {hub_etag(name, published)}' in message
+    assert not (folder / name).exists()
+    hub.bodies[name] = published
+    assert download.download_hub('org/vae', folder, files=[name], progress=False)[0].read_bytes() == published
+
+
+def test_a_hub_file_whose_digest_differs_from_the_one_in_the_code_is_refused(hub, tmp_path):
+    """The Hub's own ETag matches, but the repository no longer holds the file the code names (its size and
+    sha256 pinned): the file is deleted."""
+    folder = tmp_path / 'vae'
+    known = (len(DATA), hashlib.sha256(NEW).hexdigest())
+    with pytest.raises(ValueError, match=f'expected {known[1]}'):
+        download.download_hub('org/vae', folder, files=['model.safetensors'], progress=False,
+                              expected={'model.safetensors': known})
+    assert not (folder / 'model.safetensors').exists()
+
+
+def test_a_hub_file_is_checked_against_the_table_of_known_files(hub, tmp_path, monkeypatch):
+    """What the download rule's job checks of a Hub file: the size and sha256 KNOWN holds for its repository and path."""
+    monkeypatch.setitem(download.KNOWN, ('org/vae', 'model.safetensors'), (len(DATA) - 1, None))
+    with pytest.raises(ValueError, match=f'{len(DATA)} bytes, expected {len(DATA) - 1}'):
+        download.download_hub('org/vae', tmp_path / 'vae', files=['model.safetensors'], progress=False)
+    assert not (tmp_path / 'vae' / 'model.safetensors').exists()

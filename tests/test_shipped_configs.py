@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shipped_configs import CONFIGS, merged_config, promised_outputs, user_configfiles
+from shipped_configs import CONFIGS, merged_config, promised_outputs, stand_in_env, user_configfiles
 from snakemake_cli import snakemake
 
 
@@ -19,5 +19,5 @@ def test_a_shipped_config_builds_everything_it_promises_without_downloading(path
     missing = [p for p in promised_outputs(merged_config(user_configfiles(path)))
                if not (Path(workdir) / p).is_file() or (Path(workdir) / p).stat().st_size == 0]
     assert not missing, f'{path.name}: promised but not written: {missing}'
-    again = snakemake(workdir, '-n', configfiles=configfiles, cores=2)
+    again = snakemake(workdir, '-n', configfiles=configfiles, cores=2, env=stand_in_env(workdir))
     assert again.returncode == 0 and 'Nothing to be done' in again.stdout + again.stderr, again.stdout[-3000:]

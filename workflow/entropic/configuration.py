@@ -22,7 +22,7 @@ import jsonschema  # noqa: E402
 import numpy as np
 import yaml
 
-from . import backends
+from . import backends, download
 from .partitions import check_partition
 from .runs import Run, model_runs
 
@@ -272,6 +272,7 @@ def _model_errors(models, config, root):
     for name, spec in models.items():
         key = f'models.{name}'
         backend = backends.get(spec['backend'])
+        found = len(errors)
         errors += backend.check(spec, key, config, root)
         runs = model_runs(spec)
         if 'unguided' not in runs or runs['unguided'].guided:
@@ -321,6 +322,8 @@ def _model_errors(models, config, root):
         if outside:
             errors.append(f"config key {key}.cloning.levels: {outside} lie outside the sampler's range "
                           f"[{spec['sampler']['sigma_min']:g}, {spec['sampler']['sigma_max']:g}]")
+        if len(errors) == found:    # files already in place (by hand, say): Snakemake runs no download job for them
+            errors += download.placed_file_errors(backend.downloads(spec))
     return errors
 
 def validate_config(config, root):

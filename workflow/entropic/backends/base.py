@@ -19,16 +19,32 @@ instance for the common contract suite (tests/test_backends.py).
 
 import dataclasses
 
+from .. import download
 from ..partitions import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class Download:
-    """Where one file under resources/ comes from: an HTTP(S) URL, or a file of a Hugging Face Hub repository."""
+    """Where one file under resources/ comes from: an HTTP(S) URL, or a file of a Hugging Face Hub repository;
+    and what is known of its bytes (`size`, `sha256`), against which a download and a file placed by hand are
+    checked (entropic.download.check_file)."""
     url:  str = None    # the file's URL (resumable HTTP download, entropic.download.download_url)
     repo: str = None    # or: the hub repository id ...
     file: str = None    # ... and the file's path inside it; the target path ends with this path
+
+    # Read from the one table of entropic.download.KNOWN (cited values only), by URL or by repository and file:
+    # the download rule's job receives the URL or the repository and file and looks them up there too, so that
+    # the config check and the job cannot disagree.
+    @property
+    def size(self):
+        """Its size in bytes, or None where no public page gives it."""
+        return download.known(self.url, self.repo, self.file)[0]
+
+    @property
+    def sha256(self):
+        """Its sha256 in hex (or a prefix of it of at least 8 digits, as a file name may carry), or None."""
+        return download.known(self.url, self.repo, self.file)[1]
 
 @dataclasses.dataclass
 class Model:
