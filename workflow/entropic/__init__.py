@@ -16,7 +16,8 @@ Modules (one concern each):
 - beyond the paper: placement (guidance placed by a fitted window), guidance_study (the methods compared
   and their quality and diversity metrics), image_metrics (FID and FD-DINOv2 of pretrained models' images),
   flow_shift (where a rectified-flow sampler's steps, SD3's resolution shift, fall against the window),
-  schedules (sampler grids at equal steps of the entropic time, its rescaled form or the class entropy);
+  schedules (sampler grids at equal steps of the entropic time, its rescaled form or the class entropy),
+  schedule_study (what a grid buys at few function evaluations, exact on mixtures);
 - checked against peers: peers (published numbers, Biroli et al.'s clone agreement, beside our exact values),
   cloning (their cloning experiment on any denoiser);
 - pipeline: io (atomic writes, validated reads), configuration (config validation), plotting (figure style).

@@ -13,7 +13,7 @@ N denoiser evaluations for a first-order sampler, 2N - 1 for EDM's Heun (entropi
 
       dH[X0 | X_sigma] / dsigma = mmse(sigma) / sigma^3,    i.e.  dH / dlog sigma = mmse / sigma^2,
 
-  arXiv:2504.13612 §5.2 (eq. 13 there), the same identity as docs/method.md eq. 10 with Z replaced by X0.
+  arXiv:2504.13612 §5.2 (eq. 13 there; docs/method.md eq. 13), eq. 10 of docs/method.md with Z replaced by X0.
 - rescaled entropic time: phi = int_0^sigma s dH[X0 | X_s] = int_0^sigma mmse(s) / s^2 ds (arXiv:2504.13612
   §5.3 and its Algorithm 2); for Gaussian data N(0, c^2 I_d) it is d c arctan(sigma / c), whose equal steps
   are the optimal schedule of Sabour et al. 2024 (arXiv:2404.14507, Theorem 3.1; arXiv:2504.13612 App. E).
