@@ -5,7 +5,7 @@ Modules (one concern each):
   denoisers and posteriors), partitions (semantic partitions), exact (exact entropy curves of mixtures),
   empirical (exact entropy curves of a finite training set), theory (speciation time, two-class closed form);
 - estimators: denoisers (the denoiser interface, exact mixture denoisers), sampler (stochastic DDIM with
-  guidance and online posterior tracking), posterior (tracked readouts, I-MMSE), gmm_estimators (both on
+  guidance and online posterior tracking; EDM's deterministic Heun), posterior (tracked readouts, I-MMSE), gmm_estimators (both on
   mixtures, every tracker variant), speciation (window fitting);
 - models: backends (one module per model family behind one contract: what the pipeline asks of a model),
   runs (a sampling run: its guidance and readout), trajectories (hypotheses in play, sharded tracked
@@ -15,7 +15,9 @@ Modules (one concern each):
   list), download (resumable downloads of weights);
 - beyond the paper: placement (guidance placed by a fitted window), guidance_study (the methods compared
   and their quality and diversity metrics), image_metrics (FID and FD-DINOv2 of pretrained models' images),
-  flow_shift (where a rectified-flow sampler's steps, SD3's resolution shift, fall against the window);
+  flow_shift (where a rectified-flow sampler's steps, SD3's resolution shift, fall against the window),
+  schedules (sampler grids at equal steps of the entropic time, its rescaled form or the class entropy),
+  schedule_study (what a grid buys at few function evaluations, exact on mixtures);
 - checked against peers: peers (published numbers, Biroli et al.'s clone agreement, beside our exact values),
   cloning (their cloning experiment on any denoiser);
 - pipeline: io (atomic writes, validated reads), configuration (config validation), plotting (figure style).

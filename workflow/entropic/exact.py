@@ -141,3 +141,29 @@ def exact_entropy_curve(
                 rate=rate.mean(-1), rate_se=rate.std(-1, ddof=1) / np.sqrt(R),
                 phi=collision.mean(-1), phi_se=collision.std(-1, ddof=1) / np.sqrt(R),
                 n=np.full(len(entropy), R * K * M), H_samples=entropy, rate_samples=rate, phi_samples=collision)
+
+def mixture_mmse(
+    mixture,            # entropic.gmm.GaussianMixture
+    sigmas,             # [L] noise levels, EDM coordinates
+    num_points,         # M: quasi-Monte Carlo points per replicate (a power of 2)
+    num_replicates,     # R >= 2
+    rng,                # numpy Generator
+):
+    """The optimal denoiser's total error mmse(sigma) = E|X0 - E[X0 | X_sigma]|^2 (summed over the d coordinates,
+    data units squared) with its standard error; dict of [L] arrays mmse, mmse_se.
+
+    By the law of total variance over the component Z, Var[X0 | x] = Var[X0 | x, Z] + Var_Z(E[X0 | x, Z] | x):
+
+        mmse = d v0 sigma^2 / (v0 + sigma^2) + c^2 E sum_k p(k | x) |m_k - mbar(x)|^2,   c = sigma^2 / (v0 + sigma^2),
+
+    and the second term is sigma^2 dH[Z | X_sigma]/dlog sigma (the I-MMSE rate of exact_entropy_curve with every
+    component its own hypothesis), so its quasi-Monte Carlo error is that rate's. The entropic time of
+    arXiv:2504.13612 (entropic.schedules) integrates mmse / sigma^3."""
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    K = mixture.num_components
+    hypotheses = Hypotheses(mixture.weights, np.eye(K)) if K > 1 else None
+    within = mixture.dim * mixture.variance * sigmas ** 2 / (mixture.variance + sigmas ** 2)
+    if hypotheses is None:                  # one Gaussian: no spread between components
+        return dict(mmse=within, mmse_se=np.zeros_like(within))
+    curve = exact_entropy_curve(mixture.project(), sigmas, hypotheses, num_points, num_replicates, rng)
+    return dict(mmse=within + sigmas ** 2 * curve['rate'], mmse_se=sigmas ** 2 * curve['rate_se'])

@@ -90,3 +90,11 @@ def two_class_collision(sigma, mean_sq_norm, variance=1.0):
     from 1/2 at high noise to 1 at low noise; dimensionless, any shape of sigma."""
     gain = _log_odds_expectation(two_class_snr(sigma, mean_sq_norm, variance), lambda L: 1 - np.tanh(L / 2) ** 2)
     return 1 - gain / 2
+
+def two_class_mmse(sigma, mean_sq_norm, dim, variance=1.0):
+    """mmse(sigma) = E|X0 - E[X0 | X_sigma]|^2 (summed over the d coordinates, data units squared) of two
+    equiprobable classes +-m in R^d with component variance v0: the within-class error d v0 sigma^2 /
+    (v0 + sigma^2) plus sigma^3 dH[Z | X_sigma]/dsigma (two_class_rate; the law of total variance, as
+    entropic.exact.mixture_mmse). Any shape of sigma."""
+    sigma = np.asarray(sigma, dtype=np.float64)
+    return dim * variance * sigma ** 2 / (variance + sigma ** 2) + sigma ** 3 * two_class_rate(sigma, mean_sq_norm, variance)

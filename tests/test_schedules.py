@@ -1,0 +1,258 @@
+"""Sampler schedules (entropic.schedules) and the deterministic ODE sampler (entropic.sampler.sample_ode)."""
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import quad
+from scipy.optimize import brentq
+
+from entropic import denoisers, exact, gmm, noise, sampler, schedule_study, schedules, theory
+from entropic.denoisers import UNCONDITIONAL
+
+SIGMA_MIN, SIGMA_MAX = noise.EDM_SIGMA_MIN, noise.EDM_SIGMA_MAX
+
+
+def two_class_mixture(dim=10, signal_per_dim=1.0):
+    """The default run's k2-d1e1: classes +-m in R^10 with |m|^2 = 10, v0 = 1."""
+    return gmm.simplex_mixture(2, dim, signal_per_dim, np.random.default_rng(0))
+
+
+#----------------------------------------------------------------------------
+# The entropic time of a two-class mixture, derived independently.
+
+def independent_entropic_grid(dim, mean_sq_norm, variance, num_steps):
+    """Equal steps of H[X0 | X_sigma] for classes +-m, from nothing in the library: the exact mmse by adaptive
+    quadrature over the projection y of x on m (p(+ | y) = sigmoid(2|m| y / v), so sum_k p_k |m_k - mbar|^2 =
+    |m|^2 (1 - tanh^2(|m| y / v))), dH/dlog sigma = mmse / sigma^2 integrated by adaptive quadrature, and each
+    level found by root-finding on the entropy between it and the level above."""
+    m = np.sqrt(mean_sq_norm)
+
+    def spread(sigma):
+        v = variance + sigma ** 2
+        density = lambda y: np.exp(-(y - m) ** 2 / (2 * v)) / np.sqrt(2 * np.pi * v) * (1 - np.tanh(m * y / v) ** 2)
+        return mean_sq_norm * quad(density, m - 40 * np.sqrt(v), m + 40 * np.sqrt(v), points=[0.0, m],
+                                   epsabs=0, epsrel=1e-12, limit=200)[0]
+
+    def rate(log_sigma):
+        sigma = np.exp(log_sigma)
+        v = variance + sigma ** 2
+        return (dim * variance * sigma ** 2 / v + (sigma ** 2 / v) ** 2 * spread(sigma)) / sigma ** 2
+
+    entropy = lambda a, b: quad(rate, a, b, epsabs=0, epsrel=1e-11, limit=200)[0]
+    lo, hi = np.log(SIGMA_MIN), np.log(SIGMA_MAX)
+    step = entropy(lo, hi) / (num_steps - 1)
+    levels = [hi]
+    for _ in range(num_steps - 2):
+        above = levels[-1]
+        levels.append(brentq(lambda u: entropy(u, above) - step, lo, above, xtol=1e-13, rtol=1e-13))
+    return np.exp(np.array(levels + [lo]))
+
+
+def test_entropic_time_grid_of_two_classes_matches_an_independent_quadrature():
+    # The library tabulates the closed-form mmse on L log-uniform levels, integrates by Simpson's rule and inverts
+    # by linear interpolation: an O(h^2) method, so its error at L levels is about a third of its change from
+    # (L + 1) / 2 levels. That change is the tolerance (3x margin), plus the quadratures' 1e-10 relative error.
+    dim, mean_sq_norm, N = 10, 10.0, 16
+    truth = independent_entropic_grid(dim, mean_sq_norm, 1.0, N)
+    grids = {}
+    for L in (513, 1025):
+        sigmas = noise.log_sigma_grid(L, SIGMA_MIN, SIGMA_MAX)
+        grids[L] = schedules.entropic_time_grid(sigmas, theory.two_class_mmse(sigmas, mean_sq_norm, dim), N)
+    tolerance = np.max(np.abs(np.log(grids[1025][:-1] / grids[513][:-1]))) + 1e-9
+    assert grids[1025][-1] == 0 and len(grids[1025]) == N + 1
+    assert tolerance < 1e-4                  # the tabulation resolves the grid to 0.01% in sigma
+    assert np.max(np.abs(np.log(grids[1025][:-1] / truth))) < tolerance
+
+
+def test_mixture_mmse_by_quasi_monte_carlo_matches_the_two_class_closed_form():
+    # exact.mixture_mmse (the K-class path, quasi-Monte Carlo) against theory.two_class_mmse (Gauss-Hermite):
+    # within 5 standard errors of the quasi-Monte Carlo estimate, plus the closed form's 1e-9 relative error.
+    mixture = two_class_mixture()
+    sigmas = noise.log_sigma_grid(24, 0.05, 50.0)
+    curve = exact.mixture_mmse(mixture, sigmas, 256, 8, np.random.default_rng(1))
+    closed = theory.two_class_mmse(sigmas, 10.0, 10)
+    assert np.all(np.abs(curve['mmse'] - closed) <= 5 * curve['mmse_se'] + 1e-9 * closed)
+
+
+def test_measured_mmse_of_the_exact_denoiser_is_the_exact_mmse():
+    # The denoiser's measured error (the trained-network path) on the exact mixture denoiser: its mean is the
+    # optimal mmse, so the two agree within 4 of its standard errors (and the quasi-Monte Carlo one's).
+    mixture = two_class_mixture()
+    den = denoisers.GMMDenoiser(mixture)
+    rng = np.random.default_rng(2)
+
+    def draw(n):
+        x0, z = mixture.sample(n, rng)
+        return torch.as_tensor(x0), torch.as_tensor(z)
+
+    sigmas = np.array([0.1, 1.0, 3.0, 10.0])
+    mean, se = schedules.measured_mmse(den, draw, sigmas, 4000, torch.Generator().manual_seed(3))
+    closed = theory.two_class_mmse(sigmas, 10.0, 10)
+    assert np.all(np.abs(mean - closed) < 4 * se)
+    conditional, _ = schedules.measured_mmse(den, draw, sigmas, 4000, torch.Generator().manual_seed(3),
+                                             conditional=True)
+    within = 10 * sigmas ** 2 / (1 + sigmas ** 2)          # given the class, only the within-class error is left
+    assert np.all(np.abs(conditional - within) < 4 * se)
+
+
+#----------------------------------------------------------------------------
+# One Gaussian N(0, c^2 I_d): both times in closed form.
+
+def test_rescaled_entropic_time_of_a_gaussian_is_the_arctan_schedule():
+    # arXiv:2504.13612 App. E: for N(0, c^2 I_d), int mmse / sigma^2 dsigma = d c arctan(sigma / c), so equal steps
+    # are sigma_i = c tan(a_max + i / (N - 1) (a_min - a_max)), a = arctan(sigma / c) (Sabour et al. 2024, Thm 3.1).
+    # Tolerance: the O(h^2) inversion at L = 2049 levels (h = 0.0052 in log sigma) moves log sigma by ~h^2 = 3e-5.
+    c, dim, N = 0.5, 3, 12
+    mixture = gmm.GaussianMixture(np.zeros((1, dim)), c ** 2, np.ones(1))
+    sigmas = noise.log_sigma_grid(2049, SIGMA_MIN, SIGMA_MAX)
+    mmse = exact.mixture_mmse(mixture, sigmas, 2, 2, np.random.default_rng(0))['mmse']
+    a_min, a_max = np.arctan(SIGMA_MIN / c), np.arctan(SIGMA_MAX / c)
+    truth = c * np.tan(a_max + np.arange(N) / (N - 1) * (a_min - a_max))
+    grid = schedules.rescaled_entropic_time_grid(sigmas, mmse, N)
+    assert np.max(np.abs(np.log(grid[:-1] / truth))) < 3e-5
+    # The entropic time: H = d (log sigma - log(c^2 + sigma^2) / 2) + const, so u = sigma / sqrt(c^2 + sigma^2) is
+    # geometric in its steps and sigma = c u / sqrt(1 - u^2).
+    u_min, u_max = SIGMA_MIN / np.hypot(c, SIGMA_MIN), SIGMA_MAX / np.hypot(c, SIGMA_MAX)
+    u = np.exp(np.log(u_max) + np.arange(N) / (N - 1) * np.log(u_min / u_max))
+    grid = schedules.entropic_time_grid(sigmas, mmse, N)
+    assert np.max(np.abs(np.log(grid[:-1] / (c * u / np.sqrt(1 - u ** 2))))) < 3e-5
+
+
+#----------------------------------------------------------------------------
+# The semantic schedule.
+
+def two_class_curves(L=1025):
+    sigmas = noise.log_sigma_grid(L, SIGMA_MIN, SIGMA_MAX)
+    return sigmas, theory.two_class_mmse(sigmas, 10.0, 10), theory.two_class_entropy(sigmas, 10.0)
+
+
+def test_semantic_grid_at_lambda_zero_is_the_entropic_grid():
+    sigmas, mmse, class_entropy = two_class_curves()
+    assert np.allclose(schedules.semantic_grid(sigmas, mmse, class_entropy, 2, 0.0, 10),
+                       schedules.entropic_time_grid(sigmas, mmse, 10), rtol=1e-12)
+
+
+def test_semantic_grid_at_lambda_one_puts_every_interior_level_in_the_window():
+    # lam = 1: the interior levels sit at equal steps of H[Z | X_sigma], all of them inside the central range of
+    # the drop (theory.two_class_drop_interval: between 1/(N - 1) / 2 and 1 - 1/(N - 1) / 2 of log 2), none outside.
+    sigmas, mmse, class_entropy = two_class_curves()
+    N = 9
+    grid = schedules.semantic_grid(sigmas, mmse, class_entropy, 2, 1.0, N)
+    lo, hi = theory.two_class_drop_interval(10.0, low=0.5 / (N - 1), high=1 - 0.5 / (N - 1))
+    assert np.isclose(grid[0], SIGMA_MAX) and np.isclose(grid[N - 1], SIGMA_MIN)
+    assert np.all((grid[1:N - 1] > lo) & (grid[1:N - 1] < hi))
+    fractions = theory.two_class_entropy(grid[1:N - 1], 10.0) / np.log(2)
+    span = class_entropy[[0, -1]] / np.log(2)
+    assert np.allclose(fractions, span[0] + (span[1] - span[0]) * np.arange(N - 2, 0, -1) / (N - 1), atol=1e-4)
+
+
+def test_measured_class_entropy_is_made_monotone_and_clipped():
+    sigmas = noise.log_sigma_grid(9, 0.1, 10.0)
+    noisy = np.array([-0.01, 0.02, 0.01, 0.3, 0.25, 0.6, 0.7, 0.72, 0.71])
+    fit = schedules.monotone_class_entropy(sigmas, sigmas, noisy, 2)
+    assert np.all(np.diff(fit) >= 0) and fit[0] >= 0 and fit[-1] <= np.log(2)
+    assert np.isclose(fit[1], 0.015) and np.isclose(fit[3], 0.275)          # pooled adjacent violators
+
+
+def test_grid_rejects_a_curve_that_is_not_a_time_change():
+    sigmas = noise.log_sigma_grid(5, 0.1, 10.0)
+    with pytest.raises(ValueError, match='non-decreasing'):
+        schedules.grid_at_equal_steps(sigmas, [0, 1, 0.5, 2, 3], 4)
+    with pytest.raises(ValueError, match='does not rise'):
+        schedules.grid_at_equal_steps(sigmas, np.ones(5), 4)
+    with pytest.raises(ValueError, match='mmse must be > 0'):
+        schedules.entropic_time_grid(sigmas, [1, 1, 0, 1, 1], 4)
+    with pytest.raises(ValueError, match='strictly increasing'):
+        schedules.entropic_time_grid(sigmas[::-1], np.ones(5), 4)
+
+
+#----------------------------------------------------------------------------
+# The deterministic sampler.
+
+@functools.lru_cache(maxsize=None)
+def ode_problem(trajectories=200):
+    """The exact denoiser of two classes in d = 10, unconditional starts at sigma_max and a Heun reference on 512
+    intervals (its own error, ~1e-2 (64/512)^2 = 2e-4, is below a twentieth of the smallest error measured)."""
+    den = denoisers.GMMDenoiser(two_class_mixture())
+    x_init = SIGMA_MAX * torch.randn(trajectories, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    labels = torch.full((trajectories,), UNCONDITIONAL)
+    return den, x_init, labels, sampler.sample_ode(den, schedules.edm_grid(512), labels, x_init)['x']
+
+
+def convergence_slope(solver, Ns=(8, 16, 32, 64)):
+    """(fitted log-log slope, slope of the finest pair) of the RMS error of the final samples against the step
+    count N (EDM grid), from the same initial noise, against the reference of ode_problem."""
+    den, x_init, labels, reference = ode_problem()
+    errors = []
+    for N in Ns:
+        out = sampler.sample_ode(den, schedules.edm_grid(N), labels, x_init, solver=solver)
+        assert out['nfe'] == sampler.ode_evaluations(N, solver) == (2 * N - 1 if solver == 'heun' else N)
+        errors.append((out['x'] - reference).square().sum(-1).mean().sqrt().item())
+    log_n, log_e = np.log(Ns), np.log(errors)
+    return np.polyfit(log_n, log_e, 1)[0], (log_e[-1] - log_e[-2]) / (log_n[-1] - log_n[-2])
+
+
+def test_heun_on_the_exact_mixture_denoiser_converges_at_second_order():
+    # Measured (two classes, d = 10, 200 trajectories): pairwise slopes -2.45, -2.22, -2.12 from N = 8 to 64, the
+    # pre-asymptotic excess shrinking like 1/N; the fit over all four is -2.26. The bands admit that excess and
+    # exclude first and third order: the fit within 0.35 of -2, the finest pair within 0.15.
+    fit, finest = convergence_slope('heun')
+    assert abs(fit + 2) < 0.35 and abs(finest + 2) < 0.15
+
+
+def test_euler_converges_at_first_order():
+    # The control: the same measurement with the Euler step alone (deterministic DDIM) gives -1.00 (pairwise
+    # -0.99, -1.00, -1.00), so the band of 0.1 separates it from second order.
+    fit, finest = convergence_slope('euler')
+    assert abs(fit + 1) < 0.1 and abs(finest + 1) < 0.1
+
+
+def test_sample_ode_counts_guided_calls_and_refuses_an_infinite_start():
+    den = denoisers.GMMDenoiser(two_class_mixture())
+    x = torch.randn(3, 10, dtype=torch.float64)
+    out = sampler.sample_ode(den, schedules.edm_grid(4), torch.zeros(3, dtype=torch.long), x,
+                             guidance=sampler.Guidance(scale=2.0))
+    assert out['nfe'] == 7 and out['calls'] == 2 * 3 * 7
+    with pytest.raises(ValueError, match='finite'):
+        sampler.sample_ode(den, [np.inf, 1.0, 0.0], torch.zeros(3, dtype=torch.long), x)
+
+
+#----------------------------------------------------------------------------
+# The mixture quality study.
+
+def test_orthogonal_gain_is_the_exact_linear_flow_in_the_limit():
+    # Orthogonal to the means the ODE is dx/dsigma = sigma x / (v0 + sigma^2), whose exact gain from sigma_max to 0
+    # is sqrt(v0 / (v0 + sigma_max^2)). Heun's gain converges to it at second order: 4x less error per doubling
+    # (measured 4.3, 4.1, 4.1 from 32 to 256 intervals), so the finer of two grids has about a third of their difference as error.
+    exact_gain = np.sqrt(1 / (1 + SIGMA_MAX ** 2))
+    coarse, fine = (schedule_study.orthogonal_gain(1.0, schedules.edm_grid(N)) for N in (64, 128))
+    assert abs(fine - exact_gain) < abs(coarse - fine) / 2
+    assert abs(coarse - exact_gain) / abs(fine - exact_gain) > 3
+
+
+def test_study_metrics_reach_the_exact_sample_floor_and_see_few_steps():
+    # With the exact denoiser and exact starts the only error is the discretisation's: on 64 Heun intervals the
+    # span KL lies within the 95% intervals of the exact samples' own (5 seeds of 1000), on 3 it is far above.
+    mixture = two_class_mixture()
+    rows = schedule_study.schedule_quality(mixture, {'edm-3': schedules.edm_grid(3), 'edm-64': schedules.edm_grid(64)},
+                                           1000, range(5))
+    floor, few, many = rows
+    assert floor['schedule'] == 'exact samples' and few['nfe'] == 5 and many['nfe'] == 127
+    assert floor['span_kl_lo'] - (many['span_kl_hi'] - many['span_kl']) <= many['span_kl'] \
+        <= floor['span_kl_hi'] + (many['span_kl_hi'] - many['span_kl'])
+    assert few['span_kl_lo'] > 10 * floor['span_kl_hi']
+    assert many['orthogonal_kl'] < 1e-3 < few['orthogonal_kl']
+
+
+def test_class_kl_measures_a_frequency_error():
+    # Samples whose classes come at 0.7 / 0.3 scored against a 0.8 / 0.2 mixture whose components do not overlap
+    # (|m|^2 = 40: p(k | x) is 0 or 1 to 1e-9): class_kl is KL(w || f) with f the drawn frequencies, exactly.
+    mixture = gmm.simplex_mixture(2, 10, 4.0, np.random.default_rng(0), weights=[0.8, 0.2])
+    span = schedule_study.in_span(mixture)
+    shifted = gmm.GaussianMixture(span.means, span.variance, np.array([0.7, 0.3]))
+    y, z = shifted.sample(4000, np.random.default_rng(1))
+    f = np.bincount(z, minlength=2) / len(z)
+    expected = float(np.sum(mixture.weights * np.log(mixture.weights / f)))
+    assert np.isclose(schedule_study.sample_metrics(span, y)['class_kl'], expected, rtol=1e-6)
