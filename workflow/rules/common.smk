@@ -1,6 +1,7 @@
 # Config validation and the input functions shared by the rule files. What differs between model families
 # is asked of their backend (entropic.backends); nothing here names one.
 
+import hashlib
 import os
 import re
 
@@ -124,8 +125,35 @@ def model_data_files(wildcards):
 
 
 def model_partition_files(wildcards):
-    """The files a model's partitions are read from: its partition or prompt file, or its experiment's."""
-    return BACKEND[wildcards.model].partition_files(MODELS[wildcards.model], config, workflow.basedir)
+    """The files of the pipeline a model's partitions are read from (its experiment's partitions, a tokenizer):
+    the inputs of rule model_partitions. Its partition or prompt file is not one (model_sources)."""
+    files = BACKEND[wildcards.model].partition_files(MODELS[wildcards.model], config, workflow.basedir)
+    return {name: path for name, path in files.items() if not _is_source(path)}
+
+
+def _is_source(path):
+    """Whether a path of Backend.partition_files is a file of the config (a partition or prompt file), which a
+    backend resolves against the project root (an absolute path), rather than one of the working directory."""
+    return isinstance(path, str) and os.path.isabs(path)
+
+
+def model_sources(model):
+    """The config's files a model's partitions are read from (its partition or prompt file), recorded by what
+    they hold and where they lie in the project, not by an absolute path: {name: {"path": the path relative
+    to the project root (absolute where it lies outside), "sha256": its digest}}. An edit of one reruns rule
+    model_partitions; the project moved, copied or cloned elsewhere does not. The job finds the file from its
+    script's folder (workflow/scripts/ of the project)."""
+    files = BACKEND[model].partition_files(MODELS[model], config, workflow.basedir)
+    sources = {}
+    root = os.path.realpath(workflow.basedir)
+    for name, path in files.items():
+        if _is_source(path):
+            real = os.path.realpath(path)
+            with open(real, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            inside = os.path.commonpath([real, root]) == root
+            sources[name] = {"path": os.path.relpath(real, root) if inside else path, "sha256": digest}
+    return recorded(sources)
 
 
 def model_network(wildcards):
