@@ -47,49 +47,37 @@ def canonical_text(value):
                     'strings, numbers, booleans or None')
 
 
-class RecordedDict(dict):
-    """A dict in its own order whose `repr` is its canonical text (what Snakemake records); copied, a
-    RecordedDict; pickled (to a job script), a plain dict."""
+class _Recorded:
+    """A value whose `repr` is its canonical text (what Snakemake records); copied, still one; pickled (to a job
+    script), the plain value of its base type (`_plain`)."""
 
     def __repr__(self):
         return canonical_text(self)
 
     def __reduce__(self):
-        return dict, (dict(self),)
+        return self._plain, (self._plain(self),)
 
     def __copy__(self):
-        return RecordedDict(self)
+        return type(self)(self)
 
     def __deepcopy__(self, memo):
-        return RecordedDict((copy.deepcopy(k, memo), copy.deepcopy(v, memo)) for k, v in self.items())
+        return recorded(copy.deepcopy(self._plain(self), memo))
 
 
-class RecordedList(list):
-    """A list whose `repr` is its canonical text (its mappings' keys sorted); copied, a RecordedList;
-    pickled, a plain list."""
-
-    def __repr__(self):
-        return canonical_text(self)
-
-    def __reduce__(self):
-        return list, (list(self),)
-
-    def __copy__(self):
-        return RecordedList(self)
-
-    def __deepcopy__(self, memo):
-        return RecordedList(copy.deepcopy(v, memo) for v in self)
+class RecordedDict(_Recorded, dict):
+    """A dict in its own order, recorded with its keys sorted."""
+    _plain = dict
 
 
-class RecordedFloat(float):
-    """A float parameter recorded by its value (2.0 as 2, like the integer 2); pickled, a plain float. Only a
-    parameter is one: its `str` is its canonical text too, so it is not for formatting."""
+class RecordedList(_Recorded, list):
+    """A list recorded with its mappings' keys sorted."""
+    _plain = list
 
-    def __repr__(self):
-        return canonical_text(float(self))
 
-    def __reduce__(self):
-        return float, (float(self),)
+class RecordedFloat(_Recorded, float):
+    """A float parameter recorded by its value (2.0 as 2, like the integer 2). Only a parameter is one: its `str`
+    is its canonical text too, so it is not for formatting."""
+    _plain = float
 
 
 def recorded(value):
