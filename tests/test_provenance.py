@@ -33,7 +33,7 @@ def test_every_key_order_and_number_spelling_of_a_shipped_config_records_one_tex
     rng = np.random.default_rng(0)
     variants = {'reversed': reversed_keys, 'retyped numbers': retyped_numbers,
                 'sorted': lambda c: yaml.safe_load(yaml.safe_dump(c, sort_keys=True))}
-    variants.update({f'shuffle {i}': lambda c: shuffled_keys(c, rng) for i in range(5)})
+    variants.update({f'shuffle {i}': lambda c: shuffled_keys(c, rng) for i in range(3)})
     for variant, transform in variants.items():
         assert canonical_text(validated(paths, tmp_path / variant, transform)) == text, f'{name}: {variant}'
     # and the text is the config's: one value changed anywhere changes it
