@@ -223,6 +223,19 @@ def test_every_way_of_setting_the_config_gives_the_same_typed_values(tmp_path, w
     assert effective == expected                         # and nothing else changed
 
 
+def test_an_integral_float_where_the_schema_wants_an_integer_is_that_integer():
+    # JSON Schema's `integer` accepts 300.0; the jobs get the schema's type (range(300.0) would fail) and the
+    # params record 300 either way (entropic.provenance)
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config['models']['digits'].update(trajectories=330.0, shards=3.0)
+    config['gmm']['grid']['decades_above'] = 2          # a `number`: an integer stays one (its value is the same)
+    assert validate_config(config, root=ROOT) == []
+    digits = config['models']['digits']
+    assert (digits['trajectories'], digits['shards']) == (330, 3)
+    assert type(digits['trajectories']) is int and type(digits['shards']) is int
+    assert type(config['gmm']['grid']['decades_above']) is int
+
+
 @pytest.mark.parametrize('value, error', [
     ('many', "config key models.digits.trajectories: 'many' is not of type 'integer'"),
     ('2.5', "config key models.digits.trajectories: '2.5' is not of type 'integer'"),

@@ -1,15 +1,26 @@
 """Reruns touch only what a change affects: for every backend whose hypotheses and partitions come from a file,
 a new partition over hypotheses already in play reruns the readouts and not the sampling (hours of GPU time on
 the paper's configs), while a new hypothesis in play reruns the sampling. Each backend's tiny example
-(tests/backends/) runs a short chain under Snakemake, then the file is edited and a dry run lists the jobs."""
+(tests/backends/) runs a short chain under Snakemake, then the file is edited and a dry run lists the jobs.
+
+And what does not change a result reruns nothing: the config written differently (the keys of every mapping in
+another order, numbers retyped, the file re-saved with sorted keys), or the project and its results moved
+elsewhere. Every job of every shipped config records the same params, inputs and logs either way (compared as
+Snakemake records them, tests/recorded_params.py), and a dry run after the test config's run finds nothing to do."""
 
 import importlib.util
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from config_variants import retyped_numbers, reversed_keys, rewritten
 from entropic import backends
+from shipped_configs import CONFIGS, merged_config, user_configfiles
 import snakemake_cli   # pytest puts tests/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,3 +101,104 @@ def test_a_new_hypothesis_in_play_reruns_the_sampling(chain):
         assert 'model_trajectories' in planned(workdir)
     finally:
         path.write_text(text)
+
+
+# The config written differently: every mapping's keys in reverse order (a new order for every mapping of two keys or
+# more), every number retyped (80 as 80.0, 2.0 as 2), the file re-saved by a tool that sorts keys.
+WRITTEN_DIFFERENTLY = {'reversed': dict(transform=reversed_keys), 'retyped': dict(transform=retyped_numbers),
+                       'sorted': dict(sort_keys=True)}
+
+
+def copy_project(folder):
+    """A copy of the project in `folder` as `cp -a` makes it (modification times kept), without its git metadata and
+    anything a run left there: the project moved or copied elsewhere."""
+    ignored = shutil.ignore_patterns('.git', '.snakemake', 'results', 'resources', '__pycache__', '.pytest_cache')
+    return Path(shutil.copytree(ROOT, folder, symlinks=True, ignore=ignored))
+
+
+def place_sources(workdir, config):
+    """What a user places in the working directory by hand before a dry run: the folder of real images that a
+    guidance study's reference statistics are computed from (rule reference_statistics)."""
+    for spec in config['models'].values():
+        statistics = spec.get('guidance_study', {}).get('statistics', '')
+        if statistics.startswith('resources/reference/'):
+            (Path(workdir) / statistics).with_suffix('').mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope='module')
+def recorded_plans(tmp_path_factory):
+    """recorded_plans(config path) -> {"original", "reversed", "retyped", "sorted", "moved": {job: {"params",
+    "input", "log"}} or {"error": text}}: what every job of the config would record, as its user gives it, written
+    differently (WRITTEN_DIFFERENTLY), and from a copy of the project in another folder with another working
+    directory (one process, tests/recorded_params.py; made once a config)."""
+    cache = {}
+
+    def get(path):
+        if path not in cache:
+            folder = tmp_path_factory.mktemp(f'recorded-{path.stem}')
+            paths = user_configfiles(path)
+            project = copy_project(folder / 'elsewhere' / 'project')
+            plan = {'original': dict(snakefile=ROOT / 'Snakefile', workdir=folder / 'run', configfiles=paths)}
+            plan.update({variant: dict(snakefile=ROOT / 'Snakefile', workdir=folder / 'run',
+                                       configfiles=rewritten(paths, folder / variant, **how))
+                         for variant, how in WRITTEN_DIFFERENTLY.items()})
+            plan['moved'] = dict(snakefile=project / 'Snakefile', workdir=folder / 'elsewhere' / 'run',
+                                 configfiles=[project / p.relative_to(ROOT) for p in paths])
+            for entry in plan.values():
+                entry['workdir'].mkdir(parents=True, exist_ok=True)
+                place_sources(entry['workdir'], merged_config(paths))
+            (folder / 'plan.json').write_text(json.dumps(plan, default=str))
+            result = subprocess.run([sys.executable, ROOT / 'tests' / 'recorded_params.py', folder / 'plan.json',
+                                     folder / 'recorded.json'], capture_output=True, text=True)
+            assert result.returncode == 0, result.stderr[-3000:]
+            cache[path] = json.loads((folder / 'recorded.json').read_text())
+            cache[path]['folders'] = [str(ROOT), str(folder)]
+        return cache[path]
+    return get
+
+
+def differing(before, after, what):
+    """{job: (recorded before, after)} for every job whose `what` ("params", "input", "log") differs."""
+    assert 'error' not in before and 'error' not in after, (before.get('error') or after['error'])
+    assert set(after) == set(before), sorted(set(after) ^ set(before))
+    return {job: (before[job][what], after[job][what]) for job in before if before[job][what] != after[job][what]}
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
+def test_every_job_records_the_same_params_for_the_config_written_differently(path, recorded_plans):
+    plans = recorded_plans(path)
+    for variant in WRITTEN_DIFFERENTLY:
+        changed = differing(plans['original'], plans[variant], 'params')
+        assert not changed, f'{path.name}, {variant}: {len(changed)} jobs would rerun: {json.dumps(changed)[:3000]}'
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
+def test_every_job_records_the_same_inputs_params_and_logs_from_a_project_moved_elsewhere(path, recorded_plans):
+    plans = recorded_plans(path)
+    for what in ('input', 'params', 'log'):
+        changed = differing(plans['original'], plans['moved'], what)
+        assert not changed, f'{path.name}: {len(changed)} jobs would rerun ({what}): {json.dumps(changed)[:3000]}'
+    text = json.dumps(plans['original'])
+    assert not [folder for folder in plans['folders'] if folder in text], 'a job records a folder of this machine'
+
+
+@pytest.mark.parametrize('variant', WRITTEN_DIFFERENTLY)
+def test_the_test_config_written_differently_schedules_nothing_after_its_run(variant, test_config_run, tmp_path):
+    configfiles = rewritten([snakemake_cli.TEST_CONFIG], tmp_path, **WRITTEN_DIFFERENTLY[variant])
+    result = snakemake_cli.snakemake(test_config_run, '-n', configfiles=configfiles, cores=2)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and 'Nothing to be done' in output, output[-3000:]
+
+
+@pytest.mark.parametrize('moved', ['project', 'project-and-run'])
+def test_a_run_and_its_project_moved_elsewhere_schedule_nothing(moved, test_config_run, tmp_path):
+    project = copy_project(tmp_path / 'project')
+    workdir = test_config_run                 # read only: a dry run
+    if moved == 'project-and-run':
+        workdir = tmp_path / 'run'
+        subprocess.run(['cp', '-a', str(test_config_run), str(workdir)], check=True)
+    command = snakemake_cli.snakemake_command(workdir, '-n', configfiles=[project / 'config' / 'test.yaml'], cores=2)
+    command[command.index('-s') + 1] = str(project / 'Snakefile')
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and 'Nothing to be done' in output, output[-3000:]

@@ -115,7 +115,8 @@ def coerce_to_schema(value, schema, root=None):
 
     Snakemake hands nested `--config` values (and a profile's `config:`) over as strings ('330'), while a
     config file gives typed YAML (330): this makes every way of setting a key give the same typed value. A
-    string that cannot be read as its type is left alone, for the schema check to name its key.
+    string that cannot be read as its type is left alone, for the schema check to name its key. An integral
+    float where the schema wants an integer (300.0) becomes that integer.
     """
     root = schema if root is None else root
     schema = _resolve(schema, root)
@@ -139,6 +140,8 @@ def coerce_to_schema(value, schema, root=None):
             if isinstance(sub, dict):
                 value[i] = coerce_to_schema(item, sub, root)
         return value
+    if isinstance(value, float) and schema.get('type') == 'integer' and value.is_integer():
+        return int(value)       # the schema's type: 300.0 where an integer is wanted is 300 (JSON Schema accepts both)
     return _read_scalar(value, schema) if isinstance(value, str) else value
 
 def _with_defaults(validator_class):

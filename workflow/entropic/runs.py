@@ -78,5 +78,5 @@ def model_runs(spec):
 
 def shown_runs(runs):
     """The runs a sample figure shows: 'unguided', and the strongest guidance applied at every noise level."""
-    everywhere = sorted((r for r in runs.values() if r.everywhere), key=lambda r: r.scale)
+    everywhere = sorted((r for r in runs.values() if r.everywhere), key=lambda r: (r.scale, r.name))   # ties: by name
     return ['unguided'] + [r.name for r in everywhere[-1:]]

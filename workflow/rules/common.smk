@@ -1,6 +1,7 @@
 # Config validation and the input functions shared by the rule files. What differs between model families
 # is asked of their backend (entropic.backends); nothing here names one.
 
+import hashlib
 import os
 import re
 
@@ -8,19 +9,25 @@ from snakemake.exceptions import WorkflowError
 
 from entropic import backends
 from entropic.configuration import derive_seed, validate_config
+from entropic.provenance import recorded, recorded_config
 from entropic.backends.pretrained import DINOV2, INCEPTION
 from entropic.runs import model_runs, shown_runs
 
 _config_errors = validate_config(config, root=workflow.basedir)
 if _config_errors:
     raise WorkflowError("invalid config:\n  " + "\n  ".join(_config_errors))
+# Every mapping of the config keeps its order for the code but is recorded by Snakemake as one canonical text
+# (keys sorted, numbers by value): a config with its keys in another order reruns nothing (entropic.provenance).
+# A parameter that builds a mapping of its own from the config passes it through `recorded` too.
+recorded_config(config)
 
 GMM = config["gmm"]
 MODELS = config["models"]
 BACKEND = {model: backends.get(spec["backend"]) for model, spec in MODELS.items()}
 RUNS = {model: model_runs(spec) for model, spec in MODELS.items()}
 # The hypotheses in play of every model, {label: name}: what its sampling jobs condition on (read once).
-HYPOTHESES = {model: BACKEND[model].hypotheses(spec, config, workflow.basedir) for model, spec in MODELS.items()}
+HYPOTHESES = {model: recorded(BACKEND[model].hypotheses(spec, config, workflow.basedir))
+              for model, spec in MODELS.items()}
 # The estimator names of the exact reference curves of models.
 REFERENCES = {backend.reference for backend in backends.registry().values() if backend.reference}
 # Every file the download job can fetch, {path: entropic.backends.Download}.
@@ -74,27 +81,27 @@ def model_seed(model, *keys):
 def model_data(model):
     """The model keys its training data depend on (what the data-dependent rules depend on), with its backend."""
     spec = MODELS[model]
-    return {"backend": spec["backend"], **{k: spec[k] for k in BACKEND[model].data_keys}}
+    return recorded({"backend": spec["backend"], **{k: spec[k] for k in BACKEND[model].data_keys}})
 
 
 def model_loading(model):
     """The model keys its sampling jobs load it with, with its backend."""
     spec = MODELS[model]
-    return {"backend": spec["backend"], **{k: spec[k] for k in BACKEND[model].load_keys}}
+    return recorded({"backend": spec["backend"], **{k: spec[k] for k in BACKEND[model].load_keys}})
 
 
 def model_sampling(model, run):
     """What one run's trajectories depend on: the sampler, the number of trajectories, shards, snapshots, and
     whether they keep what the combined readout needs."""
     spec = MODELS[model]
-    return dict(
+    return recorded(dict(
         sampler=spec["sampler"],
         trajectories=RUNS[model][run].trajectories or spec["trajectories"],
         shards=spec["shards"],
         snapshots=spec["snapshots"],
         # the combined readout of an unguided run needs the distances between the hypotheses' x0 estimates
         keep_distances=spec["estimate"] == "combined" and not RUNS[model][run].guided,
-    )
+    ))
 
 
 def model_reference(model):
@@ -118,8 +125,35 @@ def model_data_files(wildcards):
 
 
 def model_partition_files(wildcards):
-    """The files a model's partitions are read from: its partition or prompt file, or its experiment's."""
-    return BACKEND[wildcards.model].partition_files(MODELS[wildcards.model], config, workflow.basedir)
+    """The files of the pipeline a model's partitions are read from (its experiment's partitions, a tokenizer):
+    the inputs of rule model_partitions. Its partition or prompt file is not one (model_sources)."""
+    files = BACKEND[wildcards.model].partition_files(MODELS[wildcards.model], config, workflow.basedir)
+    return {name: path for name, path in files.items() if not _is_source(path)}
+
+
+def _is_source(path):
+    """Whether a path of Backend.partition_files is a file of the config (a partition or prompt file), which a
+    backend resolves against the project root (an absolute path), rather than one of the working directory."""
+    return isinstance(path, str) and os.path.isabs(path)
+
+
+def model_sources(model):
+    """The config's files a model's partitions are read from (its partition or prompt file), recorded by what
+    they hold and where they lie in the project, not by an absolute path: {name: {"path": the path relative
+    to the project root (absolute where it lies outside), "sha256": its digest}}. An edit of one reruns rule
+    model_partitions; the project moved, copied or cloned elsewhere does not. The job finds the file from its
+    script's folder (workflow/scripts/ of the project)."""
+    files = BACKEND[model].partition_files(MODELS[model], config, workflow.basedir)
+    sources = {}
+    root = os.path.realpath(workflow.basedir)
+    for name, path in files.items():
+        if _is_source(path):
+            real = os.path.realpath(path)
+            with open(real, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            inside = os.path.commonpath([real, root]) == root
+            sources[name] = {"path": os.path.relpath(real, root) if inside else path, "sha256": digest}
+    return recorded(sources)
 
 
 def model_network(wildcards):
@@ -139,7 +173,7 @@ def network_files(model, run):
 
 
 # The sampler of the gmm track's guidance study: the paper's EDM grid.
-STUDY_SAMPLER = {"steps": 64, "sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0}
+STUDY_SAMPLER = recorded({"steps": 64, "sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0})
 
 
 def study_config(track, name):
@@ -239,8 +273,8 @@ def model_result_files(kind):
 def speciation_settings(track, name):
     """Bootstrap size and seed of a window fit, from the track the curve belongs to."""
     if track == "gmm":
-        return dict(bootstrap=GMM["bootstrap"], seed=gmm_seed(name))
-    return dict(bootstrap=MODELS[name]["bootstrap"], seed=model_seed(name, "windows"))
+        return recorded(dict(bootstrap=GMM["bootstrap"], seed=gmm_seed(name)))
+    return recorded(dict(bootstrap=MODELS[name]["bootstrap"], seed=model_seed(name, "windows")))
 
 
 def placing_curves(track, name):
@@ -267,6 +301,7 @@ def speciation_jobs():
     jobs, used = [], set()
     for track, name, estimators in groups:
         placing = placing_curves(track, name)
+        estimators = sorted(estimators)     # a job's curves are fit each as if alone: their order means nothing
         split = [[e] for e in estimators if e in placing] + [[e for e in estimators if e not in placing]]
         for part in filter(None, split):
             words = [track, name] + (part if part[0] in placing else [])

@@ -36,7 +36,7 @@ rule model_reference_entropy:
         data=lambda wc: model_data(wc.model),
         sampler=lambda wc: MODELS[wc.model]["sampler"],
         # the reference's own settings, and the quasi-Monte Carlo settings of an exact mixture curve
-        reference=lambda wc: {**GMM["exact"], **MODELS[wc.model]["reference"]},
+        reference=lambda wc: recorded({**GMM["exact"], **MODELS[wc.model]["reference"]}),
         data_seed=lambda wc: model_seed(wc.model, "data"),
         seed=lambda wc: model_seed(wc.model, "reference"),
     log:

@@ -327,7 +327,7 @@ rule effective_config:
     output:
         report("results/config.yaml", caption="../report/config.rst", category="Configuration"),
     params:
-        config=config,
+        config=recorded(config),   # its top level too (the dict Snakemake holds): recorded with sorted keys
     log:
         "results/logs/effective_config.log",
     threads: 1

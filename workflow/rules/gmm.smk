@@ -54,10 +54,10 @@ rule gmm_track_entropy:
     params:
         variants=GMM["track"]["variants"],
         trajectories=GMM["track"]["trajectories"],
-        decades_above=GMM["grid"]["decades_above"],
+        decades_above=recorded(GMM["grid"]["decades_above"]),
         # each variant's own seed, as if it ran alone
-        seeds=lambda wc: {tracker: derive_seed(gmm_seed(wc.experiment), wc.experiment, tracker)
-                          for tracker in GMM["track"]["variants"]},
+        seeds=lambda wc: recorded({tracker: derive_seed(gmm_seed(wc.experiment), wc.experiment, tracker)
+                                   for tracker in GMM["track"]["variants"]}),
     log:
         "results/logs/gmm_track_entropy/{experiment}.log",
     threads: 1

@@ -47,7 +47,7 @@ rule guidance_study_metrics:
     params:
         study=lambda wc: study_config(wc.track, wc.name),
         # a model's backend measures its samples (the gmm track by its mixture's exact metrics)
-        spec=lambda wc: {**model_loading(wc.name), "guidance_study": MODELS[wc.name]["guidance_study"]}
+        spec=lambda wc: recorded({**model_loading(wc.name), "guidance_study": MODELS[wc.name]["guidance_study"]})
         if wc.track == "models" else None,
         data=lambda wc: model_data(wc.name) if wc.track == "models" else None,
         data_seed=lambda wc: model_seed(wc.name, "data") if wc.track == "models" else None,

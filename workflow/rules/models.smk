@@ -10,6 +10,9 @@ rule model_partitions:
     output:
         "results/models/{model}/partitions.json",
     params:
+        # its partition or prompt file: by its path in the project and its digest, so that the project moved
+        # elsewhere reruns nothing and an edit of the file reruns this job
+        sources=lambda wc: model_sources(wc.model),
         data=lambda wc: model_data(wc.model),
         hypotheses=lambda wc: HYPOTHESES[wc.model],
         seed=lambda wc: model_seed(wc.model, "data"),

@@ -1,12 +1,19 @@
 """Rule model_partitions: a model's partitions, and the speciation scale (Lambda of the data in play) of each."""
 
+from pathlib import Path
+
 from entropic import backends, io, trajectories
 
 log = io.job_logger(snakemake.log[0])
 backend = backends.get(snakemake.params.data['backend'])
 labels = list(snakemake.params.hypotheses)
 spec = snakemake.config['models'][snakemake.wildcards.model]     # the model's entry, defaults filled in
-partitions = backend.all_partitions(spec, snakemake.input, labels)
+# the files of the pipeline (inputs) and the config's partition or prompt file, by its path in the project
+# (common.smk, model_sources), which lies two folders above this script (workflow/scripts/)
+project = Path(snakemake.scriptdir).resolve().parents[1]      # scriptdir may read workflow/rules/../scripts
+files = dict(snakemake.input.items())
+files.update({name: str(project / source['path']) for name, source in snakemake.params.sources.items()})
+partitions = backend.all_partitions(spec, files, labels)
 top_eigenvalue = None
 if backend.trains:      # the data the network learns is known: Lambda of the part each partition acts on
     data = backend.training_data(snakemake.params.data, snakemake.input, snakemake.params.seed)

@@ -110,7 +110,10 @@ class Backend:
 
     def partition_files(self, spec, config, root):
         """{name: path} of the files the partitions are read from (rule model_partitions); `root` is the
-        project folder that the config's relative paths start from."""
+        project folder that the config's relative paths start from. A file the config names (a partition or
+        prompt file) is given resolved against `root` (`resolve`: an absolute path) and is recorded by its
+        place in the project and its digest, not as an input, so that a moved project reruns nothing; a file
+        of the working directory (results/, resources/) is a relative path and an input of the job."""
         return {}
 
     def partitions(self, spec, files):
