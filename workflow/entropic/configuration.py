@@ -197,6 +197,7 @@ def _gmm_errors(gmm):
     named += [('gmm.immse.experiments', n) for n in gmm['immse']['experiments']]
     named += [('gmm.figures.estimators', e) for e, _ in figures['estimators']]
     named += [('gmm.figures.clone_agreement', n) for n in figures['clone_agreement']]
+    named += [('gmm.schedule_study.experiments', n) for n in gmm.get('schedule_study', {}).get('experiments', [])]
     named += [(key, gmm[section][field]) for key, section, field in (
         ('gmm.tracker_bias.experiment', 'tracker_bias', 'experiment'), ('gmm.figures.guidance', 'figures', 'guidance'))
         if gmm[section][field]]
@@ -252,6 +253,10 @@ def _gmm_errors(gmm):
             noise.FlowSchedule(shift=flow['shift']).flow_times(flow['steps'])
         except ValueError as err:
             errors.append(f'config key gmm.flow_shift.steps: {err}')
+    schedules = gmm.get('schedule_study')
+    if schedules is not None and not schedules['sigma_min'] < schedules['sigma_max']:
+        errors.append(f"config key gmm.schedule_study: need sigma_min < sigma_max, got {schedules['sigma_min']} and "
+                      f"{schedules['sigma_max']}")
     hierarchy = figures['hierarchy']
     if hierarchy and experiments.get(hierarchy, {}).get('kind') != 'hierarchical':
         errors.append(f'config key gmm.figures.hierarchy: {hierarchy!r} is not a hierarchical experiment')
