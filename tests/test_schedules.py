@@ -350,3 +350,65 @@ def test_a_mixtures_study_gives_every_grid_the_same_starts():
     assert (heun.loc[3].nunique(axis=1) == 1).all()
     assert heun.loc[(5, 1, 'span_kl')].nunique() == 4
     assert set(frame.query("solver == 'heun'")['steps']) == {2, 3} and set(frame.query("solver == 'euler'")['nfe']) == {3, 5}
+
+
+#----------------------------------------------------------------------------
+# The study on a network.
+
+def mixture_data(num_samples=600):
+    """Training data of a network on the well-separated mixture k = 4, d = 12 (|m|^2 = 48: the exact Bayes
+    classifier, the gmm backend's reference, is right on its own samples to 1e-6)."""
+    from entropic.backends.base import Data
+    mixture = gmm.simplex_mixture(4, 12, 4.0, np.random.default_rng(6))
+    x, z = mixture.sample(num_samples, np.random.default_rng(7))
+    return Data(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(z), 4, mixture)
+
+
+def test_schedule_metrics_measure_against_the_training_set():
+    # A trained backend's schedule metrics: the training set itself is at Frechet distance 0 from itself (the
+    # reference is its own features) and classified right; unconditional samples whose classes are exactly
+    # uniform have histogram KL 0, samples of one class log K.
+    from entropic import backends
+    data = mixture_data()
+    measure = backends.get('gmm').schedule_metrics(data, seed=0)
+    own = measure(data.x.numpy(), data.labels.numpy())
+    assert set(own) == {'fd', 'accuracy'} and own['accuracy'] == 1.0 and abs(own['fd']) < 1e-8
+    means = np.repeat(data.mixture.means, 5, axis=0)                         # 5 of each class
+    uniform = measure(means, np.full(len(means), UNCONDITIONAL))
+    assert set(uniform) == {'fd', 'histogram_kl'} and abs(uniform['histogram_kl']) < 1e-12
+    single = measure(np.repeat(data.mixture.means[:1], 20, axis=0), np.full(20, UNCONDITIONAL))
+    assert np.isclose(single['histogram_kl'], np.log(4))
+
+
+def test_a_networks_study_samples_every_setting_from_the_same_starts():
+    # network_study on the exact denoiser of the mixture, as a model: a row per seed and metric for every grid,
+    # budget, solver and setting (class-conditional at each scale, unconditional), with the evaluations the
+    # sampler counted; unguided class-conditional samples of the exact denoiser on EDM's grid are classified right
+    # at 31 evaluations, and at w = 1 the N = 2 grids coincide, so every grid's values agree there.
+    import pandas as pd
+    from entropic.backends.base import Model
+    data = mixture_data()
+    model = Model(denoisers.GMMDenoiser(data.mixture, dtype=torch.float32), [0, 1, 2, 3], (12,), noise.EDMSchedule(), 'cpu')
+    rng = np.random.default_rng(8)
+
+    def draw(n):
+        rows = torch.as_tensor(rng.integers(0, len(data.labels), n))
+        return data.x[rows], data.labels[rows]
+
+    sigmas = noise.log_sigma_grid(65, SIGMA_MIN, SIGMA_MAX)
+    curve = (sigmas, exact.mixture_mmse(data.mixture, sigmas, 64, 2, np.random.default_rng(9))['H'])
+    settings = dict(nfe=[3, 31], solvers=['heun'], lambdas=[1.0], guidance=[1.0, 2.0], samples=20,
+                    mmse=dict(levels=17, samples=64))
+    measure = lambda x, labels: {'mean_norm': float(np.linalg.norm(x, axis=1).mean()),
+                                 'right': float(np.mean(data.mixture.log_posterior(x, 0.0).argmax(-1) == labels))}
+    frame = pd.DataFrame(schedule_study.network_study('m', model, draw, curve, settings, (SIGMA_MIN, SIGMA_MAX),
+                                                      [1, 2], measure, 3))
+    assert len(frame) == 2 * 2 * 2 * 4 * 3                # seeds x metrics x budgets x grids x settings
+    assert set(frame['name']) == {'m, class-conditional', 'm, unconditional'}
+    assert set(frame['nfe']) == {3, 31} and set(frame['guidance']) == {1.0, 2.0}
+    right = frame.query("name == 'm, class-conditional' and guidance == 1 and nfe == 31 and metric == 'right' and "
+                        "schedule == 'edm'")
+    assert (right['value'] == 1.0).all()
+    first = frame.query("nfe == 3 and guidance == 1").pivot_table(index=['name', 'seed', 'metric'], columns='schedule',
+                                                                   values='value')
+    assert (first.nunique(axis=1) == 1).all()

@@ -320,6 +320,12 @@ def _model_errors(models, config, root):
                 errors.append(f'config key {key}.guidance_study.statistics: the {backend.name!r} backend measures '
                               'its samples without reference statistics')
             errors += _study_errors(study, f'{key}.guidance_study')
+        schedules = spec.get('schedule_study')
+        if schedules is not None:
+            source = runs.get(schedules['source'])
+            if source is None or source.guided:
+                errors.append(f"config key {key}.schedule_study.source: {schedules['source']!r} is not an unguided "
+                              f"run of the model; runs: {', '.join(runs)}")
         if not spec['sampler']['sigma_min'] < spec['sampler']['sigma_max']:
             errors.append(f'config key {key}.sampler: need sigma_min < sigma_max')
         outside = [s for s in spec.get('cloning', {}).get('levels', []) if not

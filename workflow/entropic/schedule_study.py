@@ -186,6 +186,12 @@ def schedule_quality(
 
 MIXTURE_METRICS = ['class_kl', 'span_kl', 'orthogonal_kl']
 
+def _log_levels(log, name, solver, steps, grids):
+    """Each grid's interior levels, where they are few enough to read (N <= 8)."""
+    if log and steps <= 8:
+        log.info(f'{name}, {solver}, {steps} intervals, interior levels: ' + '; '.join(
+            f"{s} [{', '.join(f'{v:.3g}' for v in g[1:-2])}]" for s, g in grids.items()))
+
 def mixture_study(
     name,           # the experiment's name (the rows' `name`)
     mixture,        # entropic.gmm.GaussianMixture
@@ -219,9 +225,61 @@ def mixture_study(
             for schedule, grid in grids.items():
                 runs = seed_runs(mixture, grid, settings['samples'], seeds, solver, span)
                 rows += tidy_rows(name, solver, 1.0, runs[0]['nfe'], steps, schedule, seeds, runs, MIXTURE_METRICS)
-            if log and steps <= 8:      # where the levels are few enough to read: each grid's interior levels
-                log.info(f'{name}, {solver}, {steps} intervals, interior levels: ' + '; '.join(
-                    f"{s} [{', '.join(f'{v:.3g}' for v in g[1:-2])}]" for s, g in grids.items()))
+            _log_levels(log, name, solver, steps, grids)
+    return rows
+
+#----------------------------------------------------------------------------
+# The study on a network.
+
+def network_study(
+    name,           # the model's name: the rows' `name` is '<name>, class-conditional' or '<name>, unconditional'
+    model,          # entropic.backends.Model (its denoiser, classes, shape and device)
+    draw_data,      # draw_data(n) -> (x0 [n, ...] tensor, labels [n] long): samples of the training data
+    class_curve,    # (sigmas [M] increasing, H [M] nats): the class entropy of an unguided run (partition `classes`)
+    settings,       # a validated models.<model>.schedule_study entry: nfe, solvers, lambdas, guidance, samples, mmse
+    sigma_range,    # (sigma_min, sigma_max) of every grid: the model's sampler's
+    seeds,          # one set of starts each, the same for every grid
+    measure,        # measure(x [n, ...] numpy, labels [n]) -> {metric: value} (Backend.schedule_metrics)
+    mmse_seed,      # seeds the measured mmse's data and noise
+    log = None,     # a logging.Logger for the curves and the grids' levels, or None
+):
+    """The study of a trained network: its measured mmse (entropic.schedules.measured_mmse, the unconditional
+    denoiser's squared error on forward-noised training data, an upper bound of the optimal one) tabulated on
+    settings['mmse']['levels'] log-uniform levels of sigma_range and the run's class entropy place the grids
+    (named_grids); per budget, solver and grid, `samples` samples per seed from x = sigma_max n: class-conditional
+    ones (labels cycling over the classes) at every guidance scale, and unconditional ones, each set measured
+    by `measure`; TIDY_COLUMNS rows (dicts), guidance 1 for the unconditional rows."""
+    import torch
+
+    from . import noise, sampler, schedules
+    from .partitions import UNCONDITIONAL
+    table = settings['mmse']
+    sigmas = noise.log_sigma_grid(table['levels'], *sigma_range)
+    mmse, mmse_se = schedules.measured_mmse(model.denoiser, draw_data, sigmas, table['samples'],
+                                            torch.Generator().manual_seed(int(mmse_seed)))
+    classes, n = list(model.classes), settings['samples']
+    class_entropy = schedules.monotone_class_entropy(sigmas, *class_curve, len(classes))
+    if log:
+        log.info(f'{name}: measured mmse from {mmse[0]:.4g} to {mmse[-1]:.4g} (max relative SE '
+                 f'{np.max(mmse_se / mmse):.2g}); class entropy from {class_entropy[0]:.4f} to {class_entropy[-1]:.4f} '
+                 f'nats of log K = {np.log(len(classes)):.4f}, on {len(sigmas)} levels')
+    conditional = np.resize(np.asarray(classes), n)
+    settings_of = [(f'{name}, class-conditional', w, conditional) for w in settings['guidance']]
+    settings_of.append((f'{name}, unconditional', 1.0, np.full(n, UNCONDITIONAL)))
+    rows = []
+    for solver in settings['solvers']:
+        for nfe in settings['nfe']:
+            steps = solver_steps(nfe, solver)
+            grids = schedules.named_grids(sigmas, mmse, class_entropy, len(classes), settings['lambdas'], steps)
+            for schedule, grid in grids.items():
+                for row_name, w, labels in settings_of:
+                    starts = torch.cat([sampler.initial_state(n, model.shape, grid[0], s, model.device)[0] for s in seeds])
+                    out = sampler.sample_ode(model.denoiser, grid, torch.as_tensor(np.tile(labels, len(seeds))),
+                                             starts, guidance=sampler.Guidance(scale=w), solver=solver)
+                    x = out['x'].cpu().numpy().reshape(len(seeds), n, *model.shape)
+                    runs = [measure(x[i], labels) for i in range(len(seeds))]
+                    rows += tidy_rows(row_name, solver, w, out['nfe'], steps, schedule, seeds, runs, list(runs[0]))
+            _log_levels(log, name, solver, steps, grids)
     return rows
 
 #----------------------------------------------------------------------------
@@ -235,8 +293,8 @@ METRICS = {
     'class_kl': ('class-frequency KL(w ‖ f) (nats)', True),
     'span_kl': ('per-class Gaussian-fit KL in the span (nats)', True),
     'orthogonal_kl': ('orthogonal width KL (nats)', True),
-    'accuracy': ('classifier accuracy of class-conditional samples', False),
-    'histogram_kl': ('class histogram KL(uniform ‖ f) (nats)', True),
+    'accuracy': ('reference-classifier accuracy', False),
+    'histogram_kl': ('class histogram KL(f ‖ uniform) (nats)', True),
     'fd': ('Fréchet distance in classifier features', True),
     'fid': ('FID', True),
     'fd_dinov2': ('FD-DINOv2', True),

@@ -1,7 +1,8 @@
 # What a sampler's grid buys at few function evaluations (beyond the paper): EDM's grid against grids placed by
 # the entropic time (Stancevic, Handke & Ambrogioni 2025, arXiv:2504.13612), its rescaled form and the class
-# entropy (entropic.schedules), sampled by the deterministic ODE sampler. On a Gaussian-mixture experiment with
-# its exact denoiser, exact starts and exact metrics (entropic.schedule_study): results/gmm/<experiment>/schedules.csv.
+# entropy (entropic.schedules), sampled by the deterministic ODE sampler. On Gaussian-mixture experiments with
+# their exact denoiser, exact starts and exact metrics (results/gmm/<experiment>/schedules.csv), and on a trained
+# network with its measured mmse and the metrics its backend gives (results/models/<model>/schedules.csv).
 
 
 # The experiments of the gmm schedule study (none without `gmm.schedule_study`).
@@ -9,10 +10,21 @@ SCHEDULE_EXPERIMENTS = GMM.get("schedule_study", {}).get("experiments", [])
 
 
 def schedule_targets():
-    """The schedule study's figure and table, where the config has `gmm.schedule_study` (none otherwise)."""
-    if "schedule_study" not in GMM:
-        return []
-    return _figure("gmm_schedules") + _table("gmm_schedules")
+    """The schedule studies' figures and tables: the mixtures' where the config has `gmm.schedule_study`, a
+    model's where its entry has `schedule_study` (none otherwise)."""
+    names = ["gmm"] if "schedule_study" in GMM else []
+    names += [model for model, spec in MODELS.items() if "schedule_study" in spec]
+    return [path for name in names for path in _figure(f"{name}_schedules") + _table(f"{name}_schedules")]
+
+
+def model_schedule_inputs(wildcards):
+    """A model's schedule study reads its data files, the network of its source run and that run's curve."""
+    source = MODELS[wildcards.model]["schedule_study"]["source"]
+    return {
+        **model_data_files(wildcards),
+        **network_files(wildcards.model, source),
+        "curve": f"results/models/{wildcards.model}/entropy/{source}.csv",
+    }
 
 
 rule gmm_schedule_study:
@@ -36,6 +48,58 @@ rule gmm_schedule_study:
         "../../envs/entropic.yaml"
     script:
         "../scripts/gmm_schedule_study.py"
+
+
+rule model_schedule_study:
+    """Every grid's quality at every budget of evaluations, solver, guidance scale and seed, on a trained network."""
+    input:
+        unpack(model_schedule_inputs),
+    output:
+        "results/models/{model}/schedules.csv",
+    params:
+        study=lambda wc: MODELS[wc.model]["schedule_study"],
+        sampler=lambda wc: MODELS[wc.model]["sampler"],
+        spec=lambda wc: model_loading(wc.model),
+        hypotheses=lambda wc: HYPOTHESES[wc.model],
+        data=lambda wc: model_data(wc.model),
+        data_seed=lambda wc: model_seed(wc.model, "data"),
+        quality_seed=lambda wc: model_seed(wc.model, "quality"),   # the classifier model_quality fits
+        seeds=lambda wc: [model_seed(wc.model, "schedule_study", i) for i in range(MODELS[wc.model]["schedule_study"]["seeds"])],
+        mmse_seed=lambda wc: model_seed(wc.model, "schedule_study", "mmse"),
+    log:
+        "results/logs/model_schedule_study/{model}.log",
+    threads: 1
+    resources:
+        gpu=lambda wc: gpu(wc.model),
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/model_schedule_study.py"
+
+
+rule fig_model_schedules:
+    """A network's schedule study: quality against evaluations, one line per schedule, and who wins where."""
+    input:
+        studies=["results/models/{model}/schedules.csv"],
+    output:
+        pdf="results/figures/{model}_schedules.pdf",
+        png=report(
+            "results/figures/{model}_schedules.png",
+            caption="../report/model_schedules.rst",
+            category="Beyond the paper",
+            subcategory="{model}",
+        ),
+        csv="results/tables/{model}_schedules.csv",
+        md="results/tables/{model}_schedules.md",
+    params:
+        title=lambda wc: f"Model {wc.model}",
+    log:
+        "results/logs/fig_model_schedules/{model}.log",
+    threads: 1
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/fig_schedules.py"
 
 
 rule fig_gmm_schedules:

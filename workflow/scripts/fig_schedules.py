@@ -14,6 +14,9 @@ log = io.job_logger(snakemake.log[0])
 frame = pd.concat([pd.read_csv(path) for path in snakemake.input.studies], ignore_index=True)
 summary = schedule_study.compare(frame)
 verdicts = schedule_study.verdicts(summary)
+first = lambda column: verdicts[column].map({v: i for i, v in enumerate(dict.fromkeys(verdicts[column]))})
+verdicts = verdicts.assign(_name=first('name'), _solver=first('solver')).sort_values(
+    ['_name', 'guidance', '_solver', 'nfe'], kind='stable')          # grouped by row of panels, then by budget
 io.write_csv(summary, snakemake.output.csv)
 
 LABELS = {'edm': 'EDM (ρ = 7)', 'entropic': 'entropic time', 'rescaled': 'rescaled entropic time'}
@@ -36,15 +39,20 @@ io.write_markdown(md, snakemake.output.md)
 for (name, solver, metric), rows in verdicts.groupby(['name', 'solver', 'metric'], sort=False):
     log.info(f'{name}, {solver}, {metric}: ' + ', '.join(f'NFE {r.nfe} {r.best} ({r.verdict})' for r in rows.itertuples()))
 
-# One row of panels per experiment or model (and guidance scale), one column per metric and solver.
+# One row of panels per experiment or model (and guidance scale), a column per metric of the row and solver
+# (a network's unconditional samples have the histogram where its class-conditional ones have the accuracy).
 sampled = summary[summary['schedule'] != EXACT]
 panels_rows = list(sampled.groupby(['name', 'guidance'], sort=False).groups)
-columns = [(m, s) for m in sampled['metric'].unique() for s in sampled['solver'].unique()]
+solvers = list(sampled['solver'].unique())
+metrics_of = {key: list(rows['metric'].unique()) for key, rows in sampled.groupby(['name', 'guidance'], sort=False)}
+width = max(len(m) for m in metrics_of.values()) * len(solvers)
 schedules = list(sampled['schedule'].unique())
 colors = dict(zip(schedules, plotting.sequential_colors(len(schedules), 'deep')))
-fig, axes = plt.subplots(len(panels_rows), len(columns), figsize=(2.5 * len(columns), 2.2 * len(panels_rows)),
-                         squeeze=False)
+fig, axes = plt.subplots(len(panels_rows), width, figsize=(2.5 * width, 2.2 * len(panels_rows)), squeeze=False)
 for i, (name, guidance) in enumerate(panels_rows):
+    columns = [(m, s) for m in metrics_of[(name, guidance)] for s in solvers]
+    for ax in axes[i, len(columns):]:
+        ax.axis('off')
     for j, (metric, solver) in enumerate(columns):
         ax = axes[i, j]
         rows = sampled.query('name == @name and guidance == @guidance and metric == @metric and solver == @solver')
@@ -70,12 +78,12 @@ for i, (name, guidance) in enumerate(panels_rows):
         ax.set_xticks(nfes, [str(n) for n in nfes], fontsize=7)
         ax.xaxis.set_minor_locator(NullLocator())
         if j == 0:
-            ax.set_ylabel(f'{name}' + (f', w = {guidance:g}' if guided else ''), fontsize=9)
+            ax.set_ylabel(name.replace(', ', '\n') + (f'\nw = {guidance:g}' if guided else ''), fontsize=8)
         ax.set_title(f'{METRICS.get(metric, (metric,))[0]}\n{solver}', fontsize=7.5)
 handles, names = axes[0, 0].get_legend_handles_labels()
 fig.legend(handles, names, loc='lower center', ncol=len(names), fontsize=8, bbox_to_anchor=(0.5, 0))
 fig.supxlabel('denoiser evaluations per sample (NFE; Heun: 2N − 1 over N intervals, Euler: N)', fontsize=9, y=0.045)
 fig.suptitle(f'{snakemake.params.title}: sample quality against evaluations, one line per schedule '
-             f'(bands: 95% intervals over seeds; lower is better for KL and FD)', fontsize=10)
+             f'(bands: 95% intervals over seeds; lower is better for KL and FD, higher for accuracy)', fontsize=10)
 fig.tight_layout(rect=(0, 0.06, 1, 0.98))
 io.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
