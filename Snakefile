@@ -33,6 +33,15 @@ include: "workflow/rules/speciation.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/guidance_study.smk"
 include: "workflow/rules/peers.smk"
+include: "workflow/rules/schedules.smk"
+
+
+# After every rule file: each contributes its targets to final_outputs (common.smk).
+if final_outputs() == ["results/config.yaml"]:
+    raise WorkflowError(
+        "the config asks for nothing to build: give it `models:` entries or `gmm.experiments` "
+        "(config.yaml is the default; every key: docs/configuration.md)"
+    )
 
 
 rule all:

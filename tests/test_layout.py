@@ -89,7 +89,8 @@ def test_the_package_docstring_names_every_module_and_subpackage():
 # Modules whose science needs numpy and scipy only: importing one must not load torch (about 2 s) or seaborn
 # (about 3 s), which every pipeline job importing it would pay at start-up.
 NUMPY_ONLY = ['entropic.io', 'entropic.noise', 'entropic.partitions', 'entropic.gmm', 'entropic.exact',
-              'entropic.empirical', 'entropic.theory', 'entropic.speciation', 'entropic.peers', 'entropic.schedules']
+              'entropic.empirical', 'entropic.theory', 'entropic.speciation', 'entropic.peers', 'entropic.schedules',
+              'entropic.schedule_study']
 
 
 def test_numpy_only_modules_load_neither_torch_nor_seaborn():

@@ -29,7 +29,7 @@ def test_every_figure_and_table_is_built(run):
                  'gmm_estimators', 'gmm_guidance', 'gmm_tracker_bias', 'digits_samples', 'digits_speciation',
                  'digits_entropy', 'digits_guidance', 'gmm-net_entropy', 'digits_guidance_study',
                  'gmm_guidance_study', 'gmm_clone_agreement', 'digits_clone_agreement', 'gmm_flow_dimension_sweep',
-                 'gmm_flow_shift'):
+                 'gmm_flow_shift', 'gmm_schedules', 'digits_schedules'):
         for ext in ('pdf', 'png'):
             assert (run / 'results' / 'figures' / f'{name}.{ext}').stat().st_size > 10_000
     table = pd.read_csv(run / 'results' / 'tables' / 'gmm_windows.csv')
@@ -53,6 +53,15 @@ def test_every_figure_and_table_is_built(run):
     flow = pd.read_csv(run / 'results' / 'tables' / 'gmm_flow_windows.csv').set_index('experiment')
     assert set(flow.index) == {'k2-d1e2', 'k2-d1e4'} and set(flow['coordinate']) == {'flow_t'}
     assert np.all((flow['peak_lo'] <= flow['peak']) & (flow['peak'] <= flow['peak_hi']))
+    # The schedule study: every grid of config/test.yaml at both budgets and solvers, compared with EDM's on the
+    # same seeds (EDM's own gain exactly 0), beside the exact samples' floor.
+    schedules = pd.read_csv(run / 'results' / 'tables' / 'gmm_schedules.csv')
+    assert set(schedules['schedule']) == {'edm', 'entropic', 'rescaled', 'semantic-1', 'exact samples'}
+    assert set(schedules['name']) == {'k2-d1e2', 'k4-d1e3'} and set(schedules['nfe']) == {0, 3, 7}
+    assert (schedules.query("schedule == 'edm'")['gain'] == 0).all() and set(schedules['seeds']) == {2}
+    network = pd.read_csv(run / 'results' / 'tables' / 'digits_schedules.csv')
+    assert set(network['name']) == {'digits, class-conditional', 'digits, unconditional'}
+    assert set(network['metric']) == {'fd', 'accuracy', 'histogram_kl'} and set(network['guidance']) == {1.0, 2.0}
     leftovers = [p for p in (run / 'results').rglob('.*') if p.is_file()]
     assert leftovers == [], 'temporary files left behind'
 

@@ -8,7 +8,7 @@ import torch
 from scipy.integrate import quad
 from scipy.optimize import brentq
 
-from entropic import denoisers, exact, gmm, noise, sampler, schedule_study, schedules, theory
+from entropic import denoisers, exact, gmm, gmm_estimators, noise, sampler, schedule_study, schedules, theory
 from entropic.denoisers import UNCONDITIONAL
 
 SIGMA_MIN, SIGMA_MAX = noise.EDM_SIGMA_MIN, noise.EDM_SIGMA_MAX
@@ -250,9 +250,165 @@ def test_class_kl_measures_a_frequency_error():
     # Samples whose classes come at 0.7 / 0.3 scored against a 0.8 / 0.2 mixture whose components do not overlap
     # (|m|^2 = 40: p(k | x) is 0 or 1 to 1e-9): class_kl is KL(w || f) with f the drawn frequencies, exactly.
     mixture = gmm.simplex_mixture(2, 10, 4.0, np.random.default_rng(0), weights=[0.8, 0.2])
-    span = schedule_study.in_span(mixture)
+    span = gmm_estimators.in_span(mixture)
     shifted = gmm.GaussianMixture(span.means, span.variance, np.array([0.7, 0.3]))
     y, z = shifted.sample(4000, np.random.default_rng(1))
     f = np.bincount(z, minlength=2) / len(z)
     expected = float(np.sum(mixture.weights * np.log(mixture.weights / f)))
     assert np.isclose(schedule_study.sample_metrics(span, y)['class_kl'], expected, rtol=1e-6)
+
+
+def test_seeds_in_one_batch_give_each_seeds_own_metrics():
+    # seed_runs sends every seed's trajectories through the sampler together: each trajectory's ODE is its own,
+    # so the batch must change no metric beyond float64 rounding (the matrix products' blocking: ~1e-15 relative).
+    mixture = gmm.simplex_mixture(3, 10, 0.5, np.random.default_rng(4), weights=[0.5, 0.3, 0.2])
+    grid = schedules.edm_grid(5)
+    together = schedule_study.seed_runs(mixture, grid, 300, [7, 8, 9], 'euler')
+    alone = [schedule_study.schedule_run(mixture, grid, 300, seed, 'euler') for seed in (7, 8, 9)]
+    for a, b in zip(together, alone):
+        assert a.keys() == b.keys() and a['nfe'] == b['nfe'] == 5
+        assert all(np.isclose(a[k], b[k], rtol=1e-10, atol=1e-14) for k in a)
+    assert len({run['class_kl'] for run in together}) == 3          # three independent sets of starts
+
+
+def test_a_budget_of_evaluations_gives_each_solver_the_most_steps_it_affords():
+    for nfe in range(3, 70):
+        for solver in sampler.ODE_SOLVERS:
+            steps = schedule_study.solver_steps(nfe, solver)
+            assert sampler.ode_evaluations(steps, solver) <= nfe < sampler.ode_evaluations(steps + 1, solver)
+    with pytest.raises(ValueError, match='at least 2'):
+        schedule_study.solver_steps(2, 'heun')
+    with pytest.raises(ValueError, match='solver'):
+        schedule_study.solver_steps(8, 'rk4')
+
+
+def test_named_grids_share_their_ends_and_coincide_without_an_interior_level():
+    sigmas, mmse, class_entropy = two_class_curves()
+    for N in (2, 6):
+        grids = schedules.named_grids(sigmas, mmse, class_entropy, 2, [0.5, 1.0], N)
+        assert list(grids) == schedules.grid_names([0.5, 1.0]) == ['edm', 'entropic', 'rescaled', 'semantic-0.5',
+                                                                  'semantic-1']
+        for grid in grids.values():
+            assert len(grid) == N + 1 and grid[-1] == 0 and np.all(np.diff(grid) < 0)
+            assert np.isclose(grid[0], SIGMA_MAX) and np.isclose(grid[-2], SIGMA_MIN)
+        assert np.allclose(grids['edm'], schedules.edm_grid(N), rtol=1e-12)
+        interiors = {name: tuple(np.round(grid[1:-2], 12)) for name, grid in grids.items()}
+        assert len(set(interiors.values())) == (1 if N == 2 else 5)     # N = 2: all (sigma_max, sigma_min, 0)
+
+
+def tidy(values, schedule, metric='class_kl'):
+    return [dict(name='m', solver='heun', guidance=1.0, nfe=5, steps=3, schedule=schedule, seed=seed, metric=metric,
+                 value=v) for seed, v in enumerate(values)]
+
+
+def test_the_gain_over_the_baseline_is_paired_by_seed():
+    # A schedule 0.1 below EDM on every seed, under a common seed effect 100x larger: unpaired intervals overlap,
+    # the paired difference is exactly 0.1 with a zero-width interval. Its sign: > 0 is better, for a metric
+    # whose lower value is better (class_kl) and, reversed, for one whose higher value is (accuracy).
+    import pandas as pd
+    common = np.array([0.0, 10.0, 20.0, 5.0])
+    frame = pd.DataFrame(tidy(common + 1.0, 'edm') + tidy(common + 0.9, 'semantic-1')
+                         + tidy(common + 1.0, 'edm', 'accuracy') + tidy(common + 0.9, 'semantic-1', 'accuracy'))
+    summary = schedule_study.compare(frame).set_index(['metric', 'schedule'])
+    row = summary.loc[('class_kl', 'semantic-1')]
+    assert row['lo'] < summary.loc[('class_kl', 'edm'), 'mean'] < row['hi']          # unpaired: overlapping
+    assert np.isclose(row['gain'], 0.1) and np.isclose(row['gain_lo'], 0.1) and np.isclose(row['gain_hi'], 0.1)
+    assert np.isclose(summary.loc[('accuracy', 'semantic-1'), 'gain'], -0.1)
+    assert summary.loc[('class_kl', 'edm'), 'gain'] == 0
+    verdicts = schedule_study.verdicts(summary.reset_index()).set_index('metric')
+    assert verdicts.loc['class_kl', 'best'] == 'semantic-1' and verdicts.loc['class_kl', 'verdict'] == 'better'
+    assert verdicts.loc['accuracy', 'best'] == 'edm' and verdicts.loc['accuracy', 'verdict'] == 'best'
+    with pytest.raises(ValueError, match=r"baseline 'edm' has no value for seeds \[3\]"):
+        schedule_study.compare(frame[~((frame['schedule'] == 'edm') & (frame['seed'] == 3))])
+
+
+def test_verdicts_call_a_tie_when_the_paired_interval_holds_zero_and_na_when_a_value_is_infinite():
+    # Differences +0.1, -0.1, +0.2, -0.1 (mean 0.025): the t interval over 4 seeds holds 0, so the lower mean is no win.
+    import pandas as pd
+    base = np.array([1.0, 2.0, 3.0, 4.0])
+    frame = pd.DataFrame(tidy(base, 'edm') + tidy(base - [0.1, -0.1, 0.2, -0.1], 'rescaled')
+                         + tidy(base, 'edm', 'span_kl') + tidy([1.0, np.inf, 3.0, 4.0], 'rescaled', 'span_kl'))
+    verdicts = schedule_study.verdicts(schedule_study.compare(frame)).set_index('metric')
+    assert verdicts.loc['class_kl', 'best'] == 'rescaled' and verdicts.loc['class_kl', 'verdict'] == 'tie'
+    assert verdicts.loc['class_kl', 'gain_lo'] < 0 < verdicts.loc['class_kl', 'gain_hi']
+    assert verdicts.loc['span_kl', 'verdict'] == 'n/a'
+
+
+def test_a_mixtures_study_gives_every_grid_the_same_starts():
+    # mixture_study on a small unequal mixture: a row per seed, metric, grid, budget and solver, and the floor.
+    # At Heun's 3 evaluations (N = 2) every grid is (sigma_max, sigma_min, 0), so from the same starts every grid
+    # must give the same values, bit for bit; at 5 (N = 3) the grids differ and so do the span KLs.
+    import pandas as pd
+    mixture = gmm.simplex_mixture(2, 10, 1.0, np.random.default_rng(5), weights=[0.8, 0.2])
+    settings = dict(nfe=[3, 5], solvers=['heun', 'euler'], lambdas=[1.0], samples=100, sigma_min=SIGMA_MIN,
+                    sigma_max=SIGMA_MAX, mmse=dict(levels=65, points=64, replicates=2))
+    frame = pd.DataFrame(schedule_study.mixture_study('m', mixture, settings, [1, 2], 3))
+    assert list(frame.columns) == schedule_study.TIDY_COLUMNS
+    assert len(frame) == 2 * 3 * (1 + 2 * 2 * 4)          # seeds x metrics x (floor + solvers x budgets x grids)
+    heun = frame[frame['solver'] == 'heun'].pivot_table(index=['nfe', 'seed', 'metric'], columns='schedule',
+                                                          values='value')
+    assert (heun.loc[3].nunique(axis=1) == 1).all()
+    assert heun.loc[(5, 1, 'span_kl')].nunique() == 4
+    assert set(frame.query("solver == 'heun'")['steps']) == {2, 3} and set(frame.query("solver == 'euler'")['nfe']) == {3, 5}
+
+
+#----------------------------------------------------------------------------
+# The study on a network.
+
+def mixture_data(num_samples=600):
+    """Training data of a network on the well-separated mixture k = 4, d = 12 (|m|^2 = 48: the exact Bayes
+    classifier, the gmm backend's reference, is right on its own samples to 1e-6)."""
+    from entropic.backends.base import Data
+    mixture = gmm.simplex_mixture(4, 12, 4.0, np.random.default_rng(6))
+    x, z = mixture.sample(num_samples, np.random.default_rng(7))
+    return Data(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(z), 4, mixture)
+
+
+def test_schedule_metrics_measure_against_the_training_set():
+    # A trained backend's schedule metrics: the training set itself is at Frechet distance 0 from itself (the
+    # reference is its own features) and classified right; unconditional samples whose classes are exactly
+    # uniform have histogram KL 0, samples of one class log K.
+    from entropic import backends
+    data = mixture_data()
+    measure = backends.get('gmm').schedule_metrics(data, seed=0)
+    own = measure(data.x.numpy(), data.labels.numpy())
+    assert set(own) == {'fd', 'accuracy'} and own['accuracy'] == 1.0 and abs(own['fd']) < 1e-8
+    means = np.repeat(data.mixture.means, 5, axis=0)                         # 5 of each class
+    uniform = measure(means, np.full(len(means), UNCONDITIONAL))
+    assert set(uniform) == {'fd', 'histogram_kl'} and abs(uniform['histogram_kl']) < 1e-12
+    single = measure(np.repeat(data.mixture.means[:1], 20, axis=0), np.full(20, UNCONDITIONAL))
+    assert np.isclose(single['histogram_kl'], np.log(4))
+
+
+def test_a_networks_study_samples_every_setting_from_the_same_starts():
+    # network_study on the exact denoiser of the mixture, as a model: a row per seed and metric for every grid,
+    # budget, solver and setting (class-conditional at each scale, unconditional), with the evaluations the
+    # sampler counted; unguided class-conditional samples of the exact denoiser on EDM's grid are classified right
+    # at 31 evaluations, and at w = 1 the N = 2 grids coincide, so every grid's values agree there.
+    import pandas as pd
+    from entropic.backends.base import Model
+    data = mixture_data()
+    model = Model(denoisers.GMMDenoiser(data.mixture, dtype=torch.float32), [0, 1, 2, 3], (12,), noise.EDMSchedule(), 'cpu')
+    rng = np.random.default_rng(8)
+
+    def draw(n):
+        rows = torch.as_tensor(rng.integers(0, len(data.labels), n))
+        return data.x[rows], data.labels[rows]
+
+    sigmas = noise.log_sigma_grid(65, SIGMA_MIN, SIGMA_MAX)
+    curve = (sigmas, exact.mixture_mmse(data.mixture, sigmas, 64, 2, np.random.default_rng(9))['H'])
+    settings = dict(nfe=[3, 31], solvers=['heun'], lambdas=[1.0], guidance=[1.0, 2.0], samples=20,
+                    mmse=dict(levels=17, samples=64))
+    measure = lambda x, labels: {'mean_norm': float(np.linalg.norm(x, axis=1).mean()),
+                                 'right': float(np.mean(data.mixture.log_posterior(x, 0.0).argmax(-1) == labels))}
+    frame = pd.DataFrame(schedule_study.network_study('m', model, draw, curve, settings, (SIGMA_MIN, SIGMA_MAX),
+                                                      [1, 2], measure, 3))
+    assert len(frame) == 2 * 2 * 2 * 4 * 3                # seeds x metrics x budgets x grids x settings
+    assert set(frame['name']) == {'m, class-conditional', 'm, unconditional'}
+    assert set(frame['nfe']) == {3, 31} and set(frame['guidance']) == {1.0, 2.0}
+    right = frame.query("name == 'm, class-conditional' and guidance == 1 and nfe == 31 and metric == 'right' and "
+                        "schedule == 'edm'")
+    assert (right['value'] == 1.0).all()
+    first = frame.query("nfe == 3 and guidance == 1").pivot_table(index=['name', 'seed', 'metric'], columns='schedule',
+                                                                   values='value')
+    assert (first.nunique(axis=1) == 1).all()

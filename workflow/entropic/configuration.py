@@ -200,6 +200,7 @@ def _gmm_errors(gmm):
     named += [('gmm.immse.experiments', n) for n in gmm['immse']['experiments']]
     named += [('gmm.figures.estimators', e) for e, _ in figures['estimators']]
     named += [('gmm.figures.clone_agreement', n) for n in figures['clone_agreement']]
+    named += [('gmm.schedule_study.experiments', n) for n in gmm.get('schedule_study', {}).get('experiments', [])]
     named += [(key, gmm[section][field]) for key, section, field in (
         ('gmm.tracker_bias.experiment', 'tracker_bias', 'experiment'), ('gmm.figures.guidance', 'figures', 'guidance'))
         if gmm[section][field]]
@@ -255,6 +256,10 @@ def _gmm_errors(gmm):
             noise.FlowSchedule(shift=flow['shift']).flow_times(flow['steps'])
         except ValueError as err:
             errors.append(f'config key gmm.flow_shift.steps: {err}')
+    schedules = gmm.get('schedule_study')
+    if schedules is not None and not schedules['sigma_min'] < schedules['sigma_max']:
+        errors.append(f"config key gmm.schedule_study: need sigma_min < sigma_max, got {schedules['sigma_min']} and "
+                      f"{schedules['sigma_max']}")
     hierarchy = figures['hierarchy']
     if hierarchy and experiments.get(hierarchy, {}).get('kind') != 'hierarchical':
         errors.append(f'config key gmm.figures.hierarchy: {hierarchy!r} is not a hierarchical experiment')
@@ -318,6 +323,12 @@ def _model_errors(models, config, root):
                 errors.append(f'config key {key}.guidance_study.statistics: the {backend.name!r} backend measures '
                               'its samples without reference statistics')
             errors += _study_errors(study, f'{key}.guidance_study')
+        schedules = spec.get('schedule_study')
+        if schedules is not None:
+            source = runs.get(schedules['source'])
+            if source is None or source.guided:
+                errors.append(f"config key {key}.schedule_study.source: {schedules['source']!r} is not an unguided "
+                              f"run of the model; runs: {', '.join(runs)}")
         if not spec['sampler']['sigma_min'] < spec['sampler']['sigma_max']:
             errors.append(f'config key {key}.sampler: need sigma_min < sigma_max')
         outside = [s for s in spec.get('cloning', {}).get('levels', []) if not

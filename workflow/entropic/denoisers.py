@@ -45,11 +45,14 @@ class GMMDenoiser:
     def __call__(self, x, sigma, labels):
         shrink = sigma ** 2 / (self.variance + sigma ** 2)      # c: weight of the mean (Tweedie, docs/method.md eq. 3)
         labels = torch.as_tensor(labels, device=x.device)
-        mean = self.means[labels.clamp(min=0)]
         uncond = labels == UNCONDITIONAL
-        if uncond.any():
-            mean = mean.clone()
-            mean[uncond] = torch.exp(self.log_posterior(x[uncond], sigma)) @ self.means
+        if uncond.all():            # every row unconditional: the same values, without the gather and scatter
+            mean = torch.exp(self.log_posterior(x, sigma)) @ self.means
+        else:
+            mean = self.means[labels.clamp(min=0)]
+            if uncond.any():
+                mean = mean.clone()
+                mean[uncond] = torch.exp(self.log_posterior(x[uncond], sigma)) @ self.means
         return ((1 - shrink) * x.to(mean.dtype) + shrink * mean).to(x.dtype)
 
     def posterior_variance(self, sigma, labels, x=None):

@@ -150,7 +150,8 @@ def mixture_mmse(
     rng,                # numpy Generator
 ):
     """The optimal denoiser's total error mmse(sigma) = E|X0 - E[X0 | X_sigma]|^2 (summed over the d coordinates,
-    data units squared) with its standard error; dict of [L] arrays mmse, mmse_se.
+    data units squared) with its standard error, and from the same quasi-Monte Carlo pass the class entropy
+    H[Z | X_sigma] in nats (Z the component) with its; dict of [L] arrays mmse, mmse_se, H, H_se.
 
     By the law of total variance over the component Z, Var[X0 | x] = Var[X0 | x, Z] + Var_Z(E[X0 | x, Z] | x):
 
@@ -163,7 +164,9 @@ def mixture_mmse(
     K = mixture.num_components
     hypotheses = Hypotheses(mixture.weights, np.eye(K)) if K > 1 else None
     within = mixture.dim * mixture.variance * sigmas ** 2 / (mixture.variance + sigmas ** 2)
-    if hypotheses is None:                  # one Gaussian: no spread between components
-        return dict(mmse=within, mmse_se=np.zeros_like(within))
+    if hypotheses is None:                  # one Gaussian: no spread between components, no class to decide
+        zero = np.zeros_like(within)
+        return dict(mmse=within, mmse_se=zero, H=zero, H_se=zero)
     curve = exact_entropy_curve(mixture.project(), sigmas, hypotheses, num_points, num_replicates, rng)
-    return dict(mmse=within + sigmas ** 2 * curve['rate'], mmse_se=sigmas ** 2 * curve['rate_se'])
+    return dict(mmse=within + sigmas ** 2 * curve['rate'], mmse_se=sigmas ** 2 * curve['rate_se'],
+                H=curve['H'], H_se=curve['H_se'])

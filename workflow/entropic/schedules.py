@@ -172,6 +172,31 @@ def semantic_grid(sigmas, mmse, class_entropy, num_classes, lam, num_steps):
     return grid_at_equal_steps(sigmas, semantic_time(sigmas, mmse, class_entropy, num_classes, lam), num_steps)
 
 #----------------------------------------------------------------------------
+# The schedules compared (entropic.schedule_study, workflow/rules/schedules.smk).
+
+def grid_names(lambdas):
+    """The names named_grids gives its grids, in its order: edm, entropic, rescaled, then semantic-<lam> for
+    each lam (formatted by :g, e.g. semantic-0.5, semantic-1)."""
+    return ['edm', 'entropic', 'rescaled'] + [f'semantic-{lam:g}' for lam in lambdas]
+
+def named_grids(
+    sigmas,         # [L] increasing levels; sigmas[0] and sigmas[-1] are every grid's sigma_min and sigma_max
+    mmse,           # [L] as entropic_time
+    class_entropy,  # [L] H[Z | X_sigma] in nats at `sigmas`, non-decreasing (monotone_class_entropy)
+    num_classes,    # K
+    lambdas,        # the lambdas of the semantic grids (none: no semantic grid)
+    num_steps,      # N >= 2 levels before the final 0
+    rho = noise.EDM_RHO,  # the EDM grid's
+):
+    """{name (grid_names): [N + 1] decreasing grid}: EDM's rho grid, the entropic and the rescaled entropic
+    time, and the semantic time at every lambda, all on [sigmas[0], sigmas[-1]] and ending at 0. At N = 2 they
+    coincide (sigma_max, sigma_min, 0): no interior level to place. ValueError as the grids'."""
+    grids = [edm_grid(num_steps, sigmas[0], sigmas[-1], rho), entropic_time_grid(sigmas, mmse, num_steps),
+             rescaled_entropic_time_grid(sigmas, mmse, num_steps)]
+    grids += [semantic_grid(sigmas, mmse, class_entropy, num_classes, lam, num_steps) for lam in lambdas]
+    return dict(zip(grid_names(lambdas), grids))
+
+#----------------------------------------------------------------------------
 # The curve of a trained denoiser.
 
 def measured_mmse(
