@@ -380,9 +380,31 @@ def peer_targets():
     return [path for name in names for path in _figure(f"{name}_clone_agreement") + _table(f"{name}_clone_agreement")]
 
 
+# The experiments of the gmm schedule study (none without `gmm.schedule_study`).
+SCHEDULE_EXPERIMENTS = GMM.get("schedule_study", {}).get("experiments", [])
+
+
+def schedule_targets():
+    """The schedule studies' figures and tables: the mixtures' where the config has `gmm.schedule_study`, a
+    model's where its entry has `schedule_study` (none otherwise)."""
+    names = ["gmm"] if "schedule_study" in GMM else []
+    names += [model for model, spec in MODELS.items() if "schedule_study" in spec]
+    return [path for name in names for path in _figure(f"{name}_schedules") + _table(f"{name}_schedules")]
+
+
+def model_schedule_inputs(wildcards):
+    """A model's schedule study reads its data files, the network of its source run and that run's curve."""
+    source = MODELS[wildcards.model]["schedule_study"]["source"]
+    return {
+        **model_data_files(wildcards),
+        **network_files(wildcards.model, source),
+        "curve": f"results/models/{wildcards.model}/entropy/{source}.csv",
+    }
+
+
 def final_outputs():
     """Everything the target `all` builds: the effective config, and what each part of the pipeline contributes
     for what the config has (the theory track, the models, the guidance studies, the peers' comparison, the
-    schedule study of workflow/rules/schedules.smk). The Snakefile checks that it asks for something."""
+    schedule studies). The Snakefile checks that it asks for something."""
     outputs = gmm_targets() + model_targets() + study_targets() + peer_targets() + schedule_targets()
     return ["results/config.yaml"] + outputs

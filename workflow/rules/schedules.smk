@@ -5,44 +5,22 @@
 # network with its measured mmse and the metrics its backend gives (results/models/<model>/schedules.csv).
 
 
-# The experiments of the gmm schedule study (none without `gmm.schedule_study`).
-SCHEDULE_EXPERIMENTS = GMM.get("schedule_study", {}).get("experiments", [])
-
-
-def schedule_targets():
-    """The schedule studies' figures and tables: the mixtures' where the config has `gmm.schedule_study`, a
-    model's where its entry has `schedule_study` (none otherwise)."""
-    names = ["gmm"] if "schedule_study" in GMM else []
-    names += [model for model, spec in MODELS.items() if "schedule_study" in spec]
-    return [path for name in names for path in _figure(f"{name}_schedules") + _table(f"{name}_schedules")]
-
-
-def model_schedule_inputs(wildcards):
-    """A model's schedule study reads its data files, the network of its source run and that run's curve."""
-    source = MODELS[wildcards.model]["schedule_study"]["source"]
-    return {
-        **model_data_files(wildcards),
-        **network_files(wildcards.model, source),
-        "curve": f"results/models/{wildcards.model}/entropy/{source}.csv",
-    }
-
-
 rule gmm_schedule_study:
-    """Every grid's exact metrics at every budget of evaluations, solver and seed, on each mixture (tidy rows).
-    One job for every mixture: each takes 1 to 4 s, less than a job's start-up with torch would add."""
+    """Every grid's exact metrics at every budget of evaluations, solver and seed, on one mixture (tidy rows)."""
     input:
-        means=gmm_files(SCHEDULE_EXPERIMENTS, "results/gmm/{experiment}/means.npy"),
-        mixtures=gmm_files(SCHEDULE_EXPERIMENTS, "results/gmm/{experiment}/mixture.json"),
+        means="results/gmm/{experiment}/means.npy",
+        mixture="results/gmm/{experiment}/mixture.json",
     output:
-        gmm_files(SCHEDULE_EXPERIMENTS, "results/gmm/{experiment}/schedules.csv"),
+        "results/gmm/{experiment}/schedules.csv",
+    wildcard_constraints:
+        experiment=_one_of(SCHEDULE_EXPERIMENTS),
     params:
-        experiments=SCHEDULE_EXPERIMENTS,
-        study={key: value for key, value in GMM.get("schedule_study", {}).items() if key != "experiments"},
-        seeds={e: [derive_seed(gmm_seed(e), e, "schedule_study", i) for i in range(GMM["schedule_study"]["seeds"])]
-               for e in SCHEDULE_EXPERIMENTS},
-        mmse_seeds={e: derive_seed(gmm_seed(e), e, "schedule_study", "mmse") for e in SCHEDULE_EXPERIMENTS},
+        study=recorded({key: value for key, value in GMM.get("schedule_study", {}).items() if key != "experiments"}),
+        seeds=lambda wc: [derive_seed(gmm_seed(wc.experiment), wc.experiment, "schedule_study", i)
+                          for i in range(GMM["schedule_study"]["seeds"])],
+        mmse_seed=lambda wc: derive_seed(gmm_seed(wc.experiment), wc.experiment, "schedule_study", "mmse"),
     log:
-        "results/logs/gmm_schedule_study.log",
+        "results/logs/gmm_schedule_study/{experiment}.log",
     threads: 1
     conda:
         "../../envs/entropic.yaml"
