@@ -8,7 +8,8 @@ so that every rule of the config runs in seconds on the CPU:
 - per model: `trajectories` (the model's and each run's) one per hypothesis in play and the reference, one
   shard (test.yaml and the contract suite cover sharding), `sampler.steps` 6, `snapshots` 2, `bootstrap` 20, `resolution` 16 (where the model has one:
   the stand-in networks' size), training `steps` 50, the exact reference's `levels` 8 and `samples` 16, `cloning`
-  `pairs` 8, and the guidance study's `samples` (2 per class in play and fold) and `folds` 2;
+  `pairs` 8, and the guidance study's `samples` (at least 2 per class in play and fold, and the schema's
+  minimum of 20) and `folds` 2;
 - nothing else: the backends, checkpoints, partitions, prompts, guidance scales, intervals and placements are
   the shipped ones. The gmm track's sizes are left as they are (test.yaml, the one config with a gmm track, is the
   small config itself).
