@@ -66,18 +66,27 @@ def _update(config, other):
             config[key] = value
 
 
+def example_module(name):
+    """The module of backend `name`'s tiny examples, tests/backends/<name>.py (tests/backends/README.md), loaded
+    from its file (the names hold '-'); AssertionError naming the file where there is none."""
+    path = ROOT / 'tests' / 'backends' / f'{name}.py'
+    assert path.is_file(), (f'backend {name!r} has no tiny example: write {path.relative_to(ROOT)} with '
+                            'example(folder) -> config (tests/backends/README.md)')
+    module_spec = importlib.util.spec_from_file_location(f'backend_example_{name}', path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
 def write_stand_ins(folder, config):
     """Each model's stand-in files under the working directory `folder` (tests/backends/<backend>.py, `stand_ins`;
     a backend that trains its network needs none)."""
     for spec in config['models'].values():
-        backend = backends.get(spec['backend'])
-        if backend.trains:
+        if backends.get(spec['backend']).trains:
             continue
-        path = ROOT / 'tests' / 'backends' / f"{spec['backend']}.py"
-        module_spec = importlib.util.spec_from_file_location(f"stand_ins_{spec['backend']}", path)
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        assert hasattr(module, 'stand_ins'), f'{path.relative_to(ROOT)} has no stand_ins(folder, spec) for a pretrained backend'
+        module = example_module(spec['backend'])
+        assert hasattr(module, 'stand_ins'), \
+            f"tests/backends/{spec['backend']}.py has no stand_ins(folder, spec) for a pretrained backend"
         module.stand_ins(Path(folder), spec)
 
 

@@ -12,7 +12,6 @@ machine with a GPU one command exercises every backend's device and dtype paths 
 """
 
 import copy
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import torch
 from entropic import backends, partitions, sampler, trajectories
 from entropic.configuration import validate_config
 from entropic.sampler import Guidance
+from shipped_configs import example_module
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = Path(__file__).parent / 'backends'
@@ -34,12 +34,8 @@ DEVICES = ['cpu', pytest.param('cuda', marks=pytest.mark.skipif(not torch.cuda.i
 def example_config(name, folder):
     """The example's config, validated with defaults filled in against the project root `folder` (the
     repository's config/ copied in, the example's files written there)."""
+    module = example_module(name)
     path = EXAMPLES / f'{name}.py'
-    assert path.is_file(), (f'backend {name!r} has no tiny example: write {path.relative_to(ROOT)} with '
-                            'example(folder) -> config (tests/backends/README.md)')
-    spec = importlib.util.spec_from_file_location(f'backend_example_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     shutil.copytree(ROOT / 'config', Path(folder) / 'config')
     config = module.example(Path(folder))
     errors = validate_config(config, root=folder)
