@@ -51,6 +51,14 @@ def example(request, tmp_path_factory):
     return backends.get(request.param), example_config(request.param, folder), folder
 
 
+@pytest.fixture(autouse=True)
+def _in_project(request, monkeypatch):
+    """A test of an example runs in its project root, the working directory of the rules that ask the backend
+    (paths of the working directory, such as a local checkpoint's files, resolve as in a run)."""
+    if 'example' in request.fixturenames:
+        monkeypatch.chdir(request.getfixturevalue('example')[2])
+
+
 def place(folder, files):
     """{name: path or [paths]} a backend names, each relative path under the project root `folder`."""
     at = lambda path: Path(path) if Path(path).is_absolute() else folder / path

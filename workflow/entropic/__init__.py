@@ -10,9 +10,12 @@ Modules (one concern each):
 - models: backends (one module per model family behind one contract: what the pipeline asks of a model),
   runs (a sampling run: its guidance and readout), trajectories (hypotheses in play, sharded tracked
   trajectories); networks, training, digits, quality (the networks trained in the DAG and their data);
-  the package models (the pretrained networks in EDM coordinates: models.edm2 EDM2, models.sd15 Stable
-  Diffusion 1.5 and 2.1, models.dit DiT, models.sd3 Stable Diffusion 3), imagenet (the ImageNet-1k class
-  list), download (resumable downloads of weights);
+  the package models (the pretrained networks in EDM coordinates: models.edm2 EDM2; any diffusers pipeline
+  read from its own files: models.diffusers_folder (index, scheduler, VAE, dtype), models.text_encoders
+  (prompt files, each pipeline's text encoding), models.diffusers_denoiser (the denoiser of any diffusers
+  network), models.diffusers_pipeline (what a folder is, its denoiser loaded); models.sd15 Stable Diffusion
+  1.5 and 2.1, models.dit DiT, models.sd3 Stable Diffusion 3), imagenet (the ImageNet-1k class list),
+  download (resumable downloads of weights, whole diffusers pipelines);
 - beyond the paper: placement (guidance placed by a fitted window), guidance_study (the methods compared
   and their quality and diversity metrics), image_metrics (FID and FD-DINOv2 of pretrained models' images),
   flow_shift (where a rectified-flow sampler's steps, SD3's resolution shift, fall against the window),

@@ -501,3 +501,56 @@ def _git_blob_sha1(path):
         while chunk := file.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+#----------------------------------------------------------------------------
+# A diffusers pipeline of the Hub: its index, then every file of the components it names.
+
+_WEIGHTS = re.compile(r'(?P<stem>[^/]+?)(?P<shard>-\d{5}-of-\d{5})?\.(?P<kind>safetensors|bin)(?P<index>\.index\.json)?$')
+_FORMATS = ('.msgpack', '.onnx', '.onnx_data', '.pb', '.h5', '.ot', '.ckpt', '.tflite', '.mlmodel')
+
+def pipeline_files(listing, index, prefix=''):
+    """The files of a diffusers pipeline to fetch, from the repository's file `listing` and its model_index.json
+    `index` (a dict) at `prefix` ('' or 'sub/'): every file in the folder of a component the index names, with the
+    weights once: safetensors where the folder has them, else PyTorch .bin, no precision variant
+    (`*.fp16.safetensors`), no other framework's format (Flax, ONNX, ...). Sorted; the index itself is not included."""
+    components = {name for name, value in index.items()
+                  if not name.startswith('_') and isinstance(value, list) and len(value) == 2 and value[1]}
+    chosen = []
+    for component in sorted(components):
+        folder = f'{prefix}{component}/'
+        files = [name for name in listing if name.startswith(folder) and '/' not in name[len(folder):]]
+        weights = {name: _WEIGHTS.match(name[len(folder):]) for name in files}
+        plain = {name: m for name, m in weights.items() if m and '.' not in m['stem']}     # no variant: model.fp16
+        kinds = {m['kind'] for m in plain.values()}
+        kind = 'safetensors' if 'safetensors' in kinds else 'bin'
+        for name in files:
+            m = weights[name]
+            if m is not None:
+                if name in plain and m['kind'] == kind:
+                    chosen.append(name)
+            elif not name.endswith(_FORMATS):
+                chosen.append(name)
+    return sorted(chosen)
+
+def download_pipeline(repo_id, path, *, index='model_index.json', revision=None, progress=True, log=LOG):
+    """Fetch the diffusers pipeline of the Hub repository `repo_id` (its `index`, model_index.json or
+    <subfolder>/model_index.json) into the folder `path`: the index is read, the repository listed, every file of
+    `pipeline_files` fetched and checked as download_hub checks a file, and the index written last, so that its
+    presence marks a complete pipeline. Returns the index's path."""
+    import huggingface_hub
+    from huggingface_hub import errors
+    prefix = index[:-len('model_index.json')]
+    try:
+        listing = huggingface_hub.HfApi().list_repo_files(repo_id, revision=revision)
+        entries = json.loads(Path(huggingface_hub.hf_hub_download(repo_id, index, revision=revision)).read_text())
+    except errors.GatedRepoError as err:
+        raise RuntimeError(f'cannot read the Hugging Face repository {repo_id}: it is gated and refused this request. '
+                           f'Accept its licence at {HUB_ROOT}{repo_id} while logged in, then give an access token in '
+                           'the environment variable HF_TOKEN and rerun') from err
+    except (OSError, ValueError, errors.HfHubHTTPError) as err:
+        raise RuntimeError(f'cannot read {index} of the Hugging Face repository {repo_id} ({type(err).__name__}: '
+                           f'{err}). {NO_NETWORK_HINT}') from err
+    files = pipeline_files(listing, entries, prefix)
+    log.info(f'{repo_id}: {len(files)} files of the components {sorted({f[len(prefix):].split("/")[0] for f in files})}')
+    download_hub(repo_id, path, files=files, revision=revision, progress=progress, log=log)
+    return download_hub(repo_id, path, files=[index], revision=revision, progress=progress, log=log)[0]

@@ -11,6 +11,9 @@ if source.url:
     download.download_url(source.url, target)
 else:
     folder = Path(target).parents[len(Path(source.file).parts) - 1]     # the folder the repository's paths start in
-    log.info(f'{source.repo}: {source.file} -> {folder}')
-    download.download_hub(source.repo, folder, files=[source.file])
+    log.info(f'{source.repo}: {source.file}{" and its pipeline" if source.pipeline else ""} -> {folder}')
+    if source.pipeline:
+        download.download_pipeline(source.repo, folder, index=source.file, revision=source.revision)
+    else:
+        download.download_hub(source.repo, folder, files=[source.file], revision=source.revision)
 log.info('done')
