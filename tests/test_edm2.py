@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from entropic import sampler
-from entropic.models import edm2
+from entropic.models import diffusers_folder, edm2
 from entropic.partitions import UNCONDITIONAL
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -214,7 +214,7 @@ def test_tracking_with_edm2_is_finite_from_sigma_80_to_0002_in_float32_and_float
 
 def test_vae_decoding_uses_the_edm2_scaling_and_unit_range(tmp_path):
     vae = synthetic.write_tiny_vae(tmp_path / 'vae')
-    loaded = edm2.load_vae(tmp_path / 'vae')
+    loaded = diffusers_folder.load_vae(tmp_path / 'vae')
     latents = torch.randn(3, 4, 8, 8)
     images = edm2.decode(loaded, latents, batch_size=2)
     assert images.shape == (3, 16, 16, 3) and images.min() >= 0 and images.max() <= 1
@@ -223,4 +223,4 @@ def test_vae_decoding_uses_the_edm2_scaling_and_unit_range(tmp_path):
         direct = vae.decode(raw).sample.clamp(0, 1).permute(0, 2, 3, 1).numpy()
     np.testing.assert_allclose(images, direct, atol=1e-5)
     with pytest.raises(FileNotFoundError, match='download rule'):
-        edm2.load_vae(tmp_path / 'absent')
+        diffusers_folder.load_vae(tmp_path / 'absent')

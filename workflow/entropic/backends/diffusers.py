@@ -69,16 +69,32 @@ class DiffusersBackend(PretrainedBackend):
     }
     required = ('checkpoint', 'partitions')
     hypothesis_file = 'partitions'
+    checkpoint_key = 'checkpoint'   # the entry's key that names the pipeline (a preset's: `repo`)
     load_keys = ('batch', 'null_label', 'resolution')
 
     # Where the pipeline is ---------------------------------------------------------------------------------
 
+    def entry(self, spec):
+        """The model entry in this backend's keys (checkpoint, partitions, ...): a family preset (sd15, sd21, sd3,
+        dit) translates its own keys here; the generic entry is itself."""
+        return spec
+
+    def vae_folder(self, spec):
+        """A VAE folder that replaces the pipeline's own (a preset's), or None."""
+        return None
+
+    def fetched(self, spec, root='.'):
+        """Whether the download rule brings the pipeline's files (a Hub checkpoint, a preset's known files)."""
+        return self.hub(spec, root)
+
     def hub(self, spec, root='.'):
         """Whether the checkpoint is a Hub repository id (no such folder in the project)."""
+        spec = self.entry(spec)
         return bool(HUB_ID.fullmatch(spec['checkpoint'])) and not resolve(root, spec['checkpoint']).is_dir()
 
     def folder(self, spec, root='.'):
         """The pipeline folder as the jobs see it (relative to the project root where it lies inside it)."""
+        spec = self.entry(spec)
         if self.hub(spec, root):
             folder = f"resources/hub/{spec['checkpoint']}" + (f"@{spec['revision']}" if spec.get('revision') else '')
         else:
@@ -100,6 +116,7 @@ class DiffusersBackend(PretrainedBackend):
         return [index] + [name for name in found if name != index]
 
     def model_downloads(self, spec):
+        spec = self.entry(spec)
         if not self.hub(spec):
             return {}
         index = f"{spec['subfolder']}/{INDEX}" if spec.get('subfolder') else INDEX
@@ -112,28 +129,34 @@ class DiffusersBackend(PretrainedBackend):
         """The partition or prompt file; a local checkpoint that exists; and, once the pipeline's files are there,
         everything the sampling job would refuse (entropic.models.diffusers_pipeline.describe): the network, its
         conditioning against the file's kind, the null label, the resolution, the grid of `steps`."""
-        errors = file_errors(spec, 'partitions', key, root, read_hypotheses)
-        if not self.hub(spec, root):
+        field = self.hypothesis_file
+        spec = self.entry(spec)
+        errors = file_errors({**spec, field: spec['partitions']}, field, key, root, read_hypotheses)
+        if not self.fetched(spec, root):
             local = resolve(root, spec['checkpoint'])
             if not local.is_dir():
-                return errors + [f"config key {key}.checkpoint: no folder {spec['checkpoint']!r} (relative to the "
+                return errors + [f"config key {key}.{self.checkpoint_key}: no folder {spec['checkpoint']!r} (relative to the "
                                  'project root) and not a Hugging Face Hub repository id (owner/name)']
             if not (resolve(root, self.folder(spec, root)) / INDEX).is_file():
-                return errors + [f'config key {key}.checkpoint: {self.folder(spec, root)} has no {INDEX}; give the '
+                return errors + [f'config key {key}.{self.checkpoint_key}: {self.folder(spec, root)} has no {INDEX}; give the '
                                  'folder save_pretrained wrote (or its subfolder: key subfolder)']
         folder = resolve(root, self.folder(spec, root))
         if errors or not (folder / INDEX).is_file():
             return errors
         from ..models import diffusers_folder, diffusers_pipeline, text_encoders
+        vae = self.vae_folder(spec)
         try:
-            pipeline = diffusers_pipeline.describe(folder)
+            pipeline = diffusers_pipeline.describe(folder, None if vae is None else resolve(root, vae))
             pipeline.shape(spec.get('resolution'))
-            diffusers_folder.noise_process(pipeline.scheduler).sigmas(spec['sampler'])
         except (ValueError, FileNotFoundError) as err:
-            return [f'config key {key}.checkpoint: {err}']
+            return [f'config key {key}.{self.checkpoint_key}: {err}']
+        try:
+            diffusers_folder.noise_process(pipeline.scheduler).sigmas(spec['sampler'])
+        except ValueError as err:
+            return [f'config key {key}.sampler.steps: {folder}: {err}']
         prompts = text_encoders.is_prompt_file(resolve(root, spec['partitions']))
         if prompts != (pipeline.conditioning == 'prompts'):
-            return [f"config key {key}.partitions: {spec['partitions']!r} is a "
+            return [f"config key {key}.{field}: {spec['partitions']!r} is a "
                     f"{'prompt file' if prompts else 'file of class partitions'}, but {folder} is "
                     f"{'text' if pipeline.conditioning == 'prompts' else 'class'}-conditional; give a "
                     f"{'prompt file' if pipeline.conditioning == 'prompts' else 'file of class partitions'}"]
@@ -141,32 +164,37 @@ class DiffusersBackend(PretrainedBackend):
             try:
                 classes(resolve(root, spec['partitions']), pipeline, spec.get('null_label'))
             except ValueError as err:
-                return [f'config key {key}.partitions: {err}']
+                return [f'config key {key}.{field}: {err}']
         return []
 
     # Hypotheses and partitions -----------------------------------------------------------------------------
 
     def hypotheses(self, spec, config, root):
         """Prompt k for a prompt file; class k (named 'class k') for every class in play of a partition file."""
-        path = resolve(root, spec['partitions'])
+        path = resolve(root, self.entry(spec)['partitions'])
         from ..models import text_encoders
         if text_encoders.is_prompt_file(path):
             prompts, _ = text_encoders.read_prompt_file(path)
             return dict(enumerate(prompts))
         cells = P.read_partition_file(path, ANY_CLASS).values()
-        return {k: f'class {k}' for k in sorted({k for part in cells for cell in part for k in cell if k >= 0})}
+        return {k: self.class_name(k) for k in sorted({k for part in cells for cell in part for k in cell if k >= 0})}
+
+    def class_name(self, k):
+        """The name of class k in figures."""
+        return f'class {k}'
 
     def partition_files(self, spec, config, root):
         # with the pipeline: the first job to have it refuses prompts its tokenizers cannot tell apart, and classes
         # it does not have, before any sampling
-        return {'file': str(resolve(root, spec['partitions'])), 'pipeline': self.files(spec)}
+        return {'file': str(resolve(root, self.entry(spec)['partitions'])), 'pipeline': self.files(spec)}
 
     def partitions(self, spec, files):
         """The file's partitions, checked against the pipeline: prompts its tokenizers tell apart (a warning in the
         job's log for each one an encoder truncates), or classes it has other than its null label."""
         import logging
         from ..models import diffusers_pipeline, text_encoders
-        pipeline = diffusers_pipeline.describe(os.path.dirname(files['pipeline'][0]))
+        spec = self.entry(spec)
+        pipeline = diffusers_pipeline.describe(os.path.dirname(files['pipeline'][0]), self.vae_folder(spec))
         if text_encoders.is_prompt_file(files['file']):
             prompts, partitions = text_encoders.read_prompt_file(files['file'])
             if pipeline.conditioning != 'prompts':
@@ -184,10 +212,12 @@ class DiffusersBackend(PretrainedBackend):
     def load(self, spec, files, hypotheses, device):
         from ..models import diffusers_pipeline
         folder = os.path.dirname(files['pipeline'][0])
-        prompts = diffusers_pipeline.describe(folder).conditioning == 'prompts'
+        vae = self.vae_folder(spec)     # `spec` holds only the load_keys
+        prompts = diffusers_pipeline.describe(folder, vae).conditioning == 'prompts'
         denoiser, pipeline = diffusers_pipeline.load_denoiser(
             folder, list(hypotheses.values()) if prompts else list(hypotheses), device, max_batch=spec['batch'],
-            null_label=spec.get('null_label'), resolution=spec.get('resolution'), source='the prompts in play')
+            null_label=spec.get('null_label'), resolution=spec.get('resolution'), source='the prompts in play',
+            vae=vae)
         return Model(denoiser, list(hypotheses), pipeline.shape(spec.get('resolution')), denoiser.schedule, device)
 
     def decoder_files(self, spec):

@@ -1,33 +1,41 @@
-"""DiT-XL/2 on ImageNet (Peebles & Xie 2023, arXiv:2212.09748) through diffusers: class-conditional latent
-transformers at 256 and 512 px, with ImageNet classes as hypotheses and the null label as the reference.
+"""DiT-XL/2 on ImageNet (Peebles & Xie 2023, arXiv:2212.09748): class-conditional latent transformers at 256 and
+512 px, with ImageNet classes as hypotheses and the null label as the reference.
 
-The epsilon-prediction transformer on the DDPM linear schedule is a denoiser in EDM coordinates, and its learned
-variance the posterior variance of x0 (entropic.models.dit); the sampler visits the timesteps of the pipeline's
-scheduler config (DDIM's leading spacing, offset 0) and starts from the VP prior. The ImageNet partition file of
-EDM2 serves it unchanged: DiT's labels are the ImageNet class indices in the same order (checked against the
-pipeline's id2label when it is loaded). Latents are decoded by the VAE DiT's pipeline ships,
-stabilityai/sd-vae-ft-ema, with the 0.18215 latent scale.
+A preset of the diffusers backend (entropic.backends.diffusers): the epsilon-prediction transformer on the DDPM linear
+schedule, its learned variance read as the posterior variance of x0 (entropic.models.diffusers_denoiser), the sampler
+on the timesteps of the pipeline's scheduler config. The ImageNet partition file of EDM2 serves it unchanged: DiT's
+labels are the ImageNet class indices in the same order (checked against the pipeline's id2label), and its null label
+is class embedding 1000. Latents are decoded by the VAE DiT's pipeline ships, stabilityai/sd-vae-ft-ema, with the
+0.18215 latent scale.
 """
 
+import math
 import os
 
-from .. import download
-from .base import Download, Model
-from .edm2 import EDM2Backend
-from .pretrained import BATCH, PretrainedBackend
+from .. import download, imagenet
+from .base import Download, resolve
+from .diffusers import DiffusersBackend
+from .pretrained import BATCH
+from .sd15 import repo_folder
 
 #----------------------------------------------------------------------------
 
 REPOS = ('facebook/DiT-XL-2-256', 'facebook/DiT-XL-2-512')
+FILES = [                   # of each repository, model_index.json first: it marks the folder
+    'model_index.json',
+    'scheduler/scheduler_config.json',
+    'transformer/config.json',
+    'transformer/diffusion_pytorch_model.bin',
+]
 VAE_REPO = 'stabilityai/sd-vae-ft-ema'
 VAE = [f'resources/sd-vae-ft-ema/{name}' for name in download.SD_VAE_FILES]
+LATENT_SCALE = 0.18215      # DiT was trained on SD VAE latents times 0.18215 (its train.py)
 
 def pipeline_files(repo):
-    """Where the download rule puts the pipeline's files (entropic.models.dit.FILES): resources/<name>/..."""
-    from ..models import dit
-    return [f"resources/{repo.split('/')[1]}/{name}" for name in dit.FILES]
+    """Where the download rule puts the pipeline's files (FILES): resources/<name>/..."""
+    return [f'{repo_folder(repo)}/{name}' for name in FILES]
 
-class DiTBackend(PretrainedBackend):
+class DiTBackend(DiffusersBackend):
     name = 'dit'
     description = ("Meta's DiT-XL/2 class-conditional ImageNet transformers through diffusers (downloaded to "
                    'resources/DiT-XL-2-256 or -512, a GPU advised); of the sampler settings only `steps` applies: the '
@@ -45,61 +53,84 @@ class DiTBackend(PretrainedBackend):
         'batch': BATCH,
     }
     required = ('partitions',)
-    hypothesis_file = 'partitions'
+    checkpoint_key = 'repo'
+    load_keys = ('batch',)
 
-    # ImageNet classes and partitions exactly as EDM2's: the same class indices, the same partition files.
-    _partitions = EDM2Backend._partitions
-    hypotheses = EDM2Backend.hypotheses
-    partition_files = EDM2Backend.partition_files
-    partitions = EDM2Backend.partitions
+    def entry(self, spec):
+        return {**spec, 'checkpoint': repo_folder(spec['repo'])}
 
-    def check(self, spec, key, config, root):
-        """The partition file; the steps the 1000 training timesteps allow; and, once the pipeline is downloaded,
-        its class order and scheduler config (what the sampling jobs check again when they load it)."""
-        from ..models import dit
-        errors = EDM2Backend.check(self, spec, key, config, root)
-        steps = spec['sampler']['steps']
-        if not 1 <= steps <= 1000:
-            errors.append(f'config key {key}.sampler.steps: DiT has 1000 timesteps; need 1 <= steps <= 1000')
-        folder = os.path.dirname(pipeline_files(spec['repo'])[0])     # in the working directory, as resources/ are
-        if not errors and os.path.isfile(os.path.join(folder, 'scheduler', 'scheduler_config.json')):
-            try:
-                schedule = dit.read_schedule(folder)
-            except ValueError as err:
-                errors.append(f'config key {key}.repo: {err}')
-            else:
-                try:
-                    schedule.timesteps(steps)
-                except ValueError as err:
-                    errors.append(f'config key {key}.sampler.steps: {err}')
-        if os.path.isfile(os.path.join(folder, 'model_index.json')):
-            try:
-                dit.check_id2label(os.path.join(folder, 'model_index.json'))
-            except ValueError as err:
-                errors.append(f'config key {key}.repo: {err}')
-        return errors
+    def fetched(self, spec, root='.'):
+        return True
+
+    def vae_folder(self, spec):
+        return os.path.dirname(VAE[0])
+
+    def class_name(self, k):
+        return imagenet.class_names()[k]
+
+    def files(self, spec):
+        return pipeline_files(spec['repo'])
 
     def model_downloads(self, spec):
-        from ..models import dit
-        files = {path: Download(repo=spec['repo'], file=name) for path, name in zip(pipeline_files(spec['repo']), dit.FILES)}
+        files = {path: Download(repo=spec['repo'], file=name) for path, name in zip(pipeline_files(spec['repo']), FILES)}
         files.update({path: Download(repo=VAE_REPO, file=name) for path, name in zip(VAE, download.SD_VAE_FILES)})
         return files
 
-    def network_files(self, model, spec, run):
-        return {'pipeline': pipeline_files(spec['repo'])}
+    def check(self, spec, key, config, root):
+        """The generic checks (once the files are there: the network, the grid of `steps`, the classes against it);
+        the steps the 1000 training timesteps allow; the pipeline's class order and class count: ImageNet's."""
+        from ..models import diffusers_folder
+        errors = super().check(spec, key, config, root)
+        steps = spec['sampler']['steps']
+        if not 1 <= steps <= 1000:
+            errors.append(f'config key {key}.sampler.steps: DiT has 1000 timesteps; need 1 <= steps <= 1000')
+        folder = resolve(root, repo_folder(spec['repo']))
+        if not errors and (folder / 'model_index.json').is_file():
+            try:
+                check_id2label(folder / 'model_index.json')
+                network = diffusers_folder.read_json(folder / 'transformer' / 'config.json')
+                if network.get('num_embeds_ada_norm') != imagenet.NUM_CLASSES:
+                    raise ValueError(f"{folder}/transformer: {network.get('num_embeds_ada_norm')} classes; the DiT "
+                                     f'backend reads ImageNet class indices (0..{imagenet.NUM_CLASSES - 1})')
+            except (ValueError, FileNotFoundError) as err:
+                errors.append(f'config key {key}.repo: {err}')
+        return errors
 
-    def load(self, spec, files, hypotheses, device):
-        import torch
-        from ..models import dit
-        dtype = torch.float16 if device == 'cuda' else torch.float32
-        denoiser = dit.load_denoiser(os.path.dirname(files['pipeline'][0]), device, dtype, max_batch=spec['batch'])
-        return Model(denoiser, list(hypotheses), denoiser.shape, denoiser.schedule, device)
+    def partitions(self, spec, files):
+        check_id2label(files['pipeline'][0])
+        return super().partitions(spec, files)
 
     def decoder_files(self, spec):
         return VAE
 
     def load_decoder(self, files, device):
-        from ..models import dit
-        return dit.load_decoder(os.path.dirname(files['vae'][0]), device)
+        """latents [B, C, H, W] (DiT's, scaled by 0.18215) -> images float32 numpy [B, 8H, 8W, 3] in [0, 1], as
+        DiTPipeline decodes them; ValueError if the VAE's scaling factor is not the one DiT was trained with."""
+        from ..models import diffusers_folder
+        folder = os.path.dirname(files['vae'][0])
+        vae = diffusers_folder.load_vae(folder, device)
+        if not math.isclose(vae.config.scaling_factor, LATENT_SCALE, rel_tol=1e-9):
+            raise ValueError(f'{folder}: the VAE scales latents by {vae.config.scaling_factor}; DiT was trained on SD '
+                             f'VAE latents scaled by {LATENT_SCALE}')
+        return lambda latents: diffusers_folder.decode(vae, latents)
+
+def check_id2label(path):
+    """The pipeline's class names (model_index.json, `id2label`) must be the ImageNet classes in our order
+    (entropic.imagenet): keys 0..999, and each entry's comma-separated names include our short name of that
+    class. ValueError naming the file and the first class that differs: its labels would be other classes."""
+    import json
+    from pathlib import Path
+    try:
+        id2label = json.loads(Path(path).read_text()).get('id2label')
+    except (OSError, ValueError) as err:
+        raise ValueError(f'{path}: cannot read the pipeline index ({err})') from None
+    names = imagenet.class_names()
+    if not isinstance(id2label, dict) or set(id2label) != {str(k) for k in range(len(names))}:
+        raise ValueError(f'{path}: id2label must name the {len(names)} ImageNet classes 0..{len(names) - 1}')
+    for k, name in enumerate(names):
+        given = [part.strip().lower() for part in str(id2label[str(k)]).split(',')]
+        if name.lower() not in given:
+            raise ValueError(f'{path}: id2label[{k}] is {id2label[str(k)]!r}, which does not name ImageNet class {k} '
+                             f'({imagenet.class_wnids()[k]}, {name!r}); the pipeline numbers the classes in another order')
 
 BACKEND = DiTBackend()

@@ -88,8 +88,8 @@ class EDM2Backend(PretrainedBackend):
 
     def load_decoder(self, files, device):
         import os
-        from ..models import edm2
-        vae = edm2.load_vae(os.path.dirname(files['vae'][0]), device)
+        from ..models import diffusers_folder, edm2
+        vae = diffusers_folder.load_vae(os.path.dirname(files['vae'][0]), device)
         return lambda latents: edm2.decode(vae, latents)
 
 BACKEND = EDM2Backend()

@@ -103,9 +103,10 @@ def legacy_class(cls, config):
             config.get('norm_type'), cls)
     return cls
 
-def describe(folder):
-    """The Pipeline of a local diffusers folder, from its JSON files alone; FileNotFoundError for a missing file,
-    ValueError naming the file and the reason for anything the backend cannot honour."""
+def describe(folder, vae=None):
+    """The Pipeline of a local diffusers folder, from its JSON files alone (with the VAE of the folder `vae` in
+    place of the pipeline's own, where given); FileNotFoundError for a missing file, ValueError naming the file and
+    the reason for anything the backend cannot honour."""
     folder = pathlib.Path(folder)
     components, index = diffusers_folder.read_index(folder)
     denoisers = [name for name in ('unet', 'transformer') if name in components]
@@ -138,7 +139,8 @@ def describe(folder):
     if conditioning == 'prompts':
         text_encoders.encoding(index, folder)      # refuses a pipeline class whose prompts it cannot encode
     scheduler = diffusers_folder.scheduler_config(folder)
-    vae = diffusers_folder.read_json(folder / 'vae' / 'config.json') if 'vae' in components else None
+    vae = (diffusers_folder.read_json(pathlib.Path(vae) / 'config.json') if vae is not None else
+           diffusers_folder.read_json(folder / 'vae' / 'config.json') if 'vae' in components else None)
     if vae is not None and vae.get('latent_channels', network['in_channels']) != network['in_channels']:
         raise ValueError(f"{where}: {network['in_channels']} input channels for the VAE's {vae['latent_channels']} "
                          'latent channels: an image-conditioned network (inpainting, upscaling), which the backend '
@@ -162,11 +164,12 @@ def load_denoiser(
     null_label = None,          # a class-conditional network's null label; None: its last class embedding
     resolution = None,          # image side in pixels; None: the network's native size
     source     = 'the prompt file',   # where prompts come from, for messages
+    vae        = None,          # a VAE folder in place of the pipeline's own (describe)
 ):
     """(DiffusersDenoiser, Pipeline) of the pipeline in `folder` for the hypotheses in play (describe refuses what it
     cannot honour). For prompts, label k is prompt k; for classes, label k is class index k. ValueError naming the
     folder where the hypotheses do not fit the network's conditioning."""
-    pipeline = describe(folder)
+    pipeline = describe(folder, vae)
     dtype = diffusers_folder.network_dtype(device) if dtype is None else dtype
     if pipeline.conditioning == 'prompts':
         if not all(isinstance(h, str) for h in hypotheses):

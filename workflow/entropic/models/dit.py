@@ -228,8 +228,8 @@ def load_denoiser(
 def load_decoder(folder, device='cpu'):
     """latents [B, C, H, W] (DiT's, scaled by 0.18215) -> images float32 numpy [B, 8H, 8W, 3] in [0, 1], as
     DiTPipeline decodes them; ValueError if the VAE's scaling factor is not the one DiT was trained with."""
-    from . import edm2
-    vae = edm2.load_vae(folder, device)
+    from . import diffusers_folder
+    vae = diffusers_folder.load_vae(folder, device)
     if not math.isclose(vae.config.scaling_factor, LATENT_SCALE, rel_tol=1e-9):
         raise ValueError(f'{folder}: the VAE scales latents by {vae.config.scaling_factor}; DiT was trained on SD VAE '
                          f'latents scaled by {LATENT_SCALE}')

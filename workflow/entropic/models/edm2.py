@@ -368,14 +368,6 @@ def latent_affine(path):
         raise ValueError(f'{path}: encoder scale {scale} / bias {bias} differ from the EDM2 latent scaling')
     return scale, bias
 
-def load_vae(folder, device='cpu'):
-    """diffusers' AutoencoderKL from a local folder (config.json + weights), no hub access."""
-    from diffusers import AutoencoderKL
-    try:
-        return AutoencoderKL.from_pretrained(folder, local_files_only=True).eval().requires_grad_(False).to(device)
-    except (OSError, ValueError) as err:
-        raise FileNotFoundError(f'{folder}: cannot load the VAE ({err}); the download rule fetches it') from None
-
 def decode(vae, latents, batch_size=8):
     """EDM2 latents [B, 4, R, R] -> images [B, 8R, 8R, 3] float32 in [0, 1] (EDM2 feeds the VAE pixels in [0, 1])."""
     scale = torch.as_tensor(LATENT_SCALE).reshape(1, -1, 1, 1)
