@@ -44,6 +44,8 @@ def _type(node, schema):
     if 'enum' in node:
         return 'one of ' + ', '.join(f'`{json.dumps(v)}`' for v in node['enum'])
     kind = node.get('type', 'object' if 'properties' in node or 'additionalProperties' in node else 'any')
+    if isinstance(kind, list):                      # a nullable key: ['integer', 'null']
+        kind = ' or '.join(kind)
     if kind == 'array' and isinstance(node.get('items'), dict) and 'type' in node['items']:
         kind = f'array of {node["items"]["type"]}'
     if kind == 'array' and 'prefixItems' in node.get('items', {}):
