@@ -158,3 +158,29 @@ def test_an_error_that_ends_a_job_is_the_last_line_of_its_log(tmp_path):
     lines = (tmp_path / 'job.log').read_text().splitlines()
     assert lines[-2].endswith('INFO sampling')
     assert lines[-1].endswith('ERROR ValueError: results/models/digits/checkpoint.pt: cannot read checkpoint')
+
+
+# Modules every backend may build on; a family module (one that registers a BACKEND of its own) imports no other
+# family's. digits_vp is the worked example of a variant of one family (the digits network as a DDPM).
+SHARED_BACKEND_MODULES = {'base', 'pretrained', 'trained', 'diffusers'}
+VARIANTS = {'digits_vp': {'digits'}}
+
+
+def test_no_model_family_imports_another_familys_module():
+    """A family (a backend module other than the shared ones, or a network reading in models/) imports only the
+    shared backend modules and models/ modules no family owns: what two families share lives in one place."""
+    families = {p.stem for p in (LIBRARY / 'backends').glob('*.py')} - SHARED_BACKEND_MODULES - {'__init__'}
+    hits = []
+    for p in sorted((LIBRARY / 'backends').glob('*.py')):
+        if p.stem not in families:
+            continue
+        imported = set(re.findall(r'^from \.(\w+) import', p.read_text(), re.M))
+        imported |= set(re.findall(r'from \.\.models import ([\w, ]+)', p.read_text()))
+        names = {name.strip() for group in imported for name in group.split(',')}
+        other = (names & families) - {p.stem} - VARIANTS.get(p.stem, set())
+        hits += [f'backends/{p.name} imports the family module {name}' for name in sorted(other)]
+    model_families = {p.stem for p in (LIBRARY / 'models').glob('*.py')} & families
+    for p in sorted((LIBRARY / 'models').glob('*.py')):
+        names = set(re.findall(r'^from \. import (\w+)', p.read_text(), re.M))
+        hits += [f'models/{p.name} imports the family module {name}' for name in sorted(names & model_families - {p.stem})]
+    assert hits == []

@@ -16,7 +16,7 @@ from .. import download, imagenet
 from .base import Download, resolve
 from .diffusers import DiffusersBackend
 from .pretrained import BATCH
-from .sd15 import repo_folder
+from .diffusers import repo_folder
 
 #----------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ RAIL++-M.
 """
 
 from .. import download
-from .sd15 import PromptPreset, repo_folder  # noqa: F401  (repo_folder: where a repository's files go)
+from .diffusers import PromptPreset, repo_folder  # noqa: F401  (repo_folder: where a repository's files go)
 
 #----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ download reads a token from HF_TOKEN and, when refused, names the licence page t
 
 from .. import download
 from .pretrained import BATCH
-from .sd15 import PROMPTS, PromptPreset, repo_folder
+from .diffusers import PROMPTS, PromptPreset, repo_folder
 
 #----------------------------------------------------------------------------
 
