@@ -8,8 +8,9 @@ so that every rule of the config runs in seconds on the CPU:
 - per model: `trajectories` (the model's and each run's) one per hypothesis in play and the reference, one
   shard (test.yaml and the contract suite cover sharding), `sampler.steps` 6, `snapshots` 2, `bootstrap` 20, `resolution` 16 (where the model has one:
   the stand-in networks' size), training `steps` 50, the exact reference's `levels` 8 and `samples` 16, `cloning`
-  `pairs` 8, and the guidance study's `samples` (at least 2 per class in play and fold, and the schema's
-  minimum of 20) and `folds` 2;
+  `pairs` 8, the guidance study's `samples` (at least 2 per class in play and fold, and the schema's
+  minimum of 20) and `folds` 2, and the schedule study's budgets `nfe` [3] (Heun's N = 2, the fewest), `seeds` 2,
+  `samples` 10 and measured mmse `levels` 16 and `samples` 2 (each the schema's minimum);
 - nothing else: the backends, checkpoints, partitions, prompts, guidance scales, intervals and placements are
   the shipped ones. The gmm track's sizes are left as they are (test.yaml, the one config with a gmm track, is the
   small config itself).
@@ -112,6 +113,8 @@ def small_overlay(config):
         if 'guidance_study' in spec:
             per_fold = 2 * classes
             small['guidance_study'] = {'folds': 2, 'samples': 2 * per_fold * -(-20 // (2 * per_fold))}
+        if 'schedule_study' in spec:
+            small['schedule_study'] = {'nfe': [3], 'seeds': 2, 'samples': 10, 'mmse': {'levels': 16, 'samples': 2}}
         models[name] = small
     return {'models': models} if models else {}
 
@@ -133,6 +136,8 @@ def promised_outputs(config):
             outputs += figure(f'{name}_{kind}')
         if 'guidance_study' in spec:
             outputs += figure(f'{name}_guidance_study') + table(f'{name}_guidance_study')
+        if 'schedule_study' in spec:
+            outputs += figure(f'{name}_schedules') + table(f'{name}_schedules')
         if 'cloning' in spec:
             outputs += figure(f'{name}_clone_agreement') + table(f'{name}_clone_agreement')
     return outputs

@@ -114,7 +114,9 @@ def test_default_and_test_configs_are_valid_and_get_defaults():
      ["models.digits.schedule_study.source: 'cfg2' is not an unguided run of the model"]),
     (lambda c: c['models'].update(xs=dict(backend='edm2', net='edm2-img512-xs-2147483-0.045.pkl', schedule_study={},
                                           gnet='edm2-img512-xs-uncond-2147483-0.045.pkl', partitions='config/partitions/imagenet.yaml')),
-     ["models.xs: schedule_study do not apply to the 'edm2' backend"]),
+     ["models.xs.schedule_study: 'statistics' is a required property"]),
+    (lambda c: c['models'].update(xs=dict(backend='sd15', schedule_study={})),
+     ["models.xs: schedule_study do not apply to the 'sd15' backend"]),
     (lambda c: c['models']['digits']['cloning'].update(levels=[0.5, 200.0]),
      ["models.digits.cloning.levels: [200.0] lie outside the sampler's range [0.002, 80]"]),
     (lambda c: c['models']['digits']['cloning'].update(pairs=1), ['models.digits.cloning.pairs', 'less than the minimum of 10']),
@@ -175,7 +177,7 @@ def test_a_guidance_study_a_backend_cannot_measure_is_refused_naming_the_figure(
 
 
 @pytest.mark.parametrize('configs, jobs', [
-    (['config/edm2-xs.yaml'], ['download', 'guidance_study_metrics']),
+    (['config/edm2-xs.yaml'], ['download', 'guidance_study_metrics', 'model_schedule_study']),
     (['config/sd15.yaml', 'config/sd15-study.yaml'], ['reference_statistics', 'download', 'guidance_study_metrics']),
 ])
 def test_gpu_configs_plan_their_runs_and_guidance_study(tmp_path, configs, jobs):

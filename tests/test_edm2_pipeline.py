@@ -69,3 +69,16 @@ def test_edm2_guidance_study_measures_fid_and_fd_dinov2_of_decoded_images(workdi
     assert len(tuning) == 10              # every pair of the five edges
     log = (workdir / 'results/logs/guidance_study_samples/models-edm2-xs-evaluation.log').read_text()
     assert 'interval chosen on the tuning set by fd_dinov2' in log
+
+
+def test_edm2_schedule_study_measures_fid_and_fd_dinov2_of_every_grid(workdir):
+    """The schedule study runs on a downloaded model: its mmse measured on the unguided run's unconditional samples
+    (one in the small run), every grid and setting sampled and measured by FID and FD-DINOv2 per seed."""
+    frame = pd.read_csv(workdir / 'results/models/edm2-xs/schedules.csv')
+    assert set(frame['metric']) == {'fid', 'fd_dinov2'}
+    assert set(frame['schedule']) == {'edm', 'entropic', 'rescaled', 'semantic-0.5', 'semantic-1'}
+    assert set(frame['name']) == {'edm2-xs, class-conditional', 'edm2-xs, unconditional'}
+    assert set(frame['guidance']) == {1.0, 1.4} and set(frame['nfe']) == {3} and set(frame['seed'].value_counts()) == {30}
+    assert np.isfinite(frame['value']).all() and (frame['value'] > 0).all()
+    log = (workdir / 'results/logs/model_schedule_study/edm2-xs.log').read_text()
+    assert 'measured mmse on the 1 unconditional final samples of run unguided' in log

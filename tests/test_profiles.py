@@ -48,7 +48,8 @@ def test_test_config_runs_every_job_on_cpus(tmp_path):
 def test_edm2_config_puts_sampling_study_and_images_on_gpus(tmp_path):
     jobs = planned_jobs(tmp_path, 'edm2-xs.yaml')
     on_gpu = {rule for rule, r in jobs if r.get('gpu', 0) > 0}
-    assert on_gpu == {'model_trajectories', 'guidance_study_samples', 'guidance_study_metrics', 'model_images'}
+    assert on_gpu == {'model_trajectories', 'guidance_study_samples', 'guidance_study_metrics', 'model_images',
+                      'model_schedule_study'}
     assert sum(rule == 'model_trajectories' for rule, _ in jobs) == 9 * 12       # 9 runs x 12 shards
     for rule, r in jobs:
         assert partition(rule, r) == ('gpu' if r.get('gpu', 0) > 0 else 'cpu'), rule

@@ -370,7 +370,7 @@ def test_schedule_metrics_measure_against_the_training_set():
     # uniform have histogram KL 0, samples of one class log K.
     from entropic import backends
     data = mixture_data()
-    measure = backends.get('gmm').schedule_metrics(data, seed=0)
+    measure = backends.get('gmm').schedule_metrics(None, {}, data, seed=0, log=None)
     own = measure(data.x.numpy(), data.labels.numpy())
     assert set(own) == {'fd', 'accuracy'} and own['accuracy'] == 1.0 and abs(own['fd']) < 1e-8
     means = np.repeat(data.mixture.means, 5, axis=0)                         # 5 of each class
@@ -383,8 +383,9 @@ def test_schedule_metrics_measure_against_the_training_set():
 def test_a_networks_study_samples_every_setting_from_the_same_starts():
     # network_study on the exact denoiser of the mixture, as a model: a row per seed and metric for every grid,
     # budget, solver and setting (class-conditional at each scale, unconditional), with the evaluations the
-    # sampler counted; unguided class-conditional samples of the exact denoiser on EDM's grid are classified right
-    # at 31 evaluations, and at w = 1 the N = 2 grids coincide, so every grid's values agree there.
+    # sampler counted, a grid equal to another at its budget measured once; unguided class-conditional samples of
+    # the exact denoiser on EDM's grid are classified right at 31 evaluations, and at w = 1 the N = 2 grids
+    # coincide, so every grid's values agree there.
     import pandas as pd
     from entropic.backends.base import Model
     data = mixture_data()
@@ -399,11 +400,17 @@ def test_a_networks_study_samples_every_setting_from_the_same_starts():
     curve = (sigmas, exact.mixture_mmse(data.mixture, sigmas, 64, 2, np.random.default_rng(9))['H'])
     settings = dict(nfe=[3, 31], solvers=['heun'], lambdas=[1.0], guidance=[1.0, 2.0], samples=20,
                     mmse=dict(levels=17, samples=64))
-    measure = lambda x, labels: {'mean_norm': float(np.linalg.norm(x, axis=1).mean()),
-                                 'right': float(np.mean(data.mixture.log_posterior(x, 0.0).argmax(-1) == labels))}
+    measured = []
+
+    def measure(x, labels):
+        measured.append(len(x))
+        return {'mean_norm': float(np.linalg.norm(x, axis=1).mean()),
+                'right': float(np.mean(data.mixture.log_posterior(x, 0.0).argmax(-1) == labels))}
     frame = pd.DataFrame(schedule_study.network_study('m', model, draw, curve, settings, (SIGMA_MIN, SIGMA_MAX),
                                                       [1, 2], measure, 3))
     assert len(frame) == 2 * 2 * 2 * 4 * 3                # seeds x metrics x budgets x grids x settings
+    # the four N = 2 grids are one grid, sampled and measured once per setting and seed; the N = 16 ones differ
+    assert measured == [20] * (2 * 3 * (1 + 4))
     assert set(frame['name']) == {'m, class-conditional', 'm, unconditional'}
     assert set(frame['nfe']) == {3, 31} and set(frame['guidance']) == {1.0, 2.0}
     right = frame.query("name == 'm, class-conditional' and guidance == 1 and nfe == 31 and metric == 'right' and "
@@ -412,3 +419,55 @@ def test_a_networks_study_samples_every_setting_from_the_same_starts():
     first = frame.query("nfe == 3 and guidance == 1").pivot_table(index=['name', 'seed', 'metric'], columns='schedule',
                                                                    values='value')
     assert (first.nunique(axis=1) == 1).all()
+
+
+def test_a_pretrained_models_mmse_is_measured_on_its_unconditional_samples(tmp_path):
+    # A downloaded model has no training data: own_samples gathers, from every shard of the source run, the final
+    # samples of the unconditional model (label -1) and nothing else, in shard order; a run without any is named.
+    from entropic import io
+    x = np.arange(2 * 6 * 3, dtype=np.float32).reshape(2, 6, 3)
+    labels = np.array([0, 1, UNCONDITIONAL, 0, 1, UNCONDITIONAL])
+    paths = [tmp_path / f'shard-{i}.npz' for i in range(2)]
+    for path, xs in zip(paths, x):
+        io.save_npz(path, x=xs, labels=labels)
+    x0, x0_labels = schedule_study.own_samples(paths)
+    assert x0.dtype == torch.float32 and (x0_labels == UNCONDITIONAL).all()
+    np.testing.assert_array_equal(x0.numpy(), np.concatenate([xs[labels == UNCONDITIONAL] for xs in x]))
+    io.save_npz(paths[1], x=x[1], labels=np.zeros(6, dtype=np.int64))
+    io.save_npz(paths[0], x=x[0], labels=np.zeros(6, dtype=np.int64))
+    with pytest.raises(ValueError, match='no final sample of the unconditional model'):
+        schedule_study.own_samples(paths)
+
+
+def test_a_pretrained_models_schedule_metrics_are_fid_and_fd_dinov2_of_the_decoded_images(tmp_path):
+    # The schedule study measures a latent model's samples as its guidance study does (decoded, quantised, in
+    # Inception's and DINOv2's features): against statistics of the features of the very same images both
+    # Frechet distances vanish, tr(C) + tr(C) - 2 tr(C) with C the samples' covariance, up to rounding: the
+    # centred rows' zero eigenvalue comes out of eigvalsh as about eps lambda_max^2, whose root, counted twice, is
+    # up to 2 sqrt(eps) lambda_max <= 2 sqrt(eps) tr(C) (a factor 2 above for the other terms); against other
+    # statistics they do not.
+    import logging
+
+    import edm2_synthetic
+    import feature_synthetic
+    from entropic import backends, image_metrics as M
+    edm2_synthetic.write_tiny_vae(tmp_path / 'vae')
+    files = {'vae': [str(tmp_path / 'vae' / 'config.json')],
+             'inception': str(feature_synthetic.write_inception(tmp_path / 'fid')),
+             'dinov2': [str(feature_synthetic.write_dinov2(tmp_path / 'dinov2') / 'config.json')]}
+    backend, log = backends.get('edm2'), logging.getLogger(__name__)
+    eps = np.finfo(np.float64).eps
+    latents = torch.randn(12, 4, 8, 8, generator=torch.Generator().manual_seed(0)).numpy()
+    labels = np.full(12, UNCONDITIONAL)
+    images = M.to_uint8(backend.load_decoder(files, 'cpu')(latents))
+    networks = {'fid': M.load_inception(files['inception']), 'fd_dinov2': M.load_dinov2(tmp_path / 'dinov2')}
+    features = M.image_features(networks, [images])
+    M.write_reference(tmp_path / 'own.npz', {m: M.statistics(f) for m, f in features.items()}, len(latents))
+    own = backend.schedule_metrics({'batch': 5}, dict(files, statistics=str(tmp_path / 'own.npz')), None, 0, log)
+    values = own(latents, labels)
+    assert set(values) == {'fid', 'fd_dinov2'}
+    for metric, f in features.items():
+        assert abs(values[metric]) <= 4 * np.sqrt(eps) * np.trace(np.cov(f, rowvar=False)), (metric, values[metric])
+    feature_synthetic.write_reference_pickle(tmp_path / 'other.pkl')
+    other = backend.schedule_metrics({'batch': 5}, dict(files, statistics=str(tmp_path / 'other.pkl')), None, 0, log)
+    assert all(value > 1 for value in other(latents, labels).values())

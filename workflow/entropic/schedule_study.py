@@ -231,10 +231,29 @@ def mixture_study(
 #----------------------------------------------------------------------------
 # The study on a network.
 
+def own_samples(paths):
+    """The x0 of a pretrained model's measured mmse, which has no training data at hand: the final samples of
+    its unconditional model (label UNCONDITIONAL) in the trajectory shards `paths` of an unguided run, as
+    (x [n, ...] float32 tensor, labels [n] long tensor, all UNCONDITIONAL). The unconditional denoiser's error on
+    them bounds from above the mmse of the distribution the model samples (equal where the denoiser is that
+    distribution's exact one), which is the data's only where the model and its sampler are exact: a proxy for
+    the data's mmse. ValueError naming the shards where they hold no such sample."""
+    import torch
+
+    from . import io
+    from .partitions import UNCONDITIONAL
+    shards = [io.load_npz(path, keys=['x', 'labels']) for path in paths]
+    x = np.concatenate([s['x'][s['labels'] == UNCONDITIONAL] for s in shards])
+    if len(x) == 0:
+        raise ValueError(f"{', '.join(map(str, paths))}: no final sample of the unconditional model to measure the "
+                         'mmse on; the run needs trajectories of the reference (label -1)')
+    return torch.as_tensor(x, dtype=torch.float32), torch.full((len(x),), UNCONDITIONAL, dtype=torch.long)
+
 def network_study(
     name,           # the model's name: the rows' `name` is '<name>, class-conditional' or '<name>, unconditional'
     model,          # entropic.backends.Model (its denoiser, classes, shape and device)
-    draw_data,      # draw_data(n) -> (x0 [n, ...] tensor, labels [n] long): samples of the training data
+    draw_data,      # draw_data(n) -> (x0 [n, ...] tensor, labels [n] long): samples of the training data, or
+                    # of a pretrained model's own distribution (own_samples)
     class_curve,    # (sigmas [M] increasing, H [M] nats): the class entropy of an unguided run (partition `classes`)
     settings,       # a validated models.<model>.schedule_study entry: nfe, solvers, lambdas, guidance, samples, mmse
     sigma_range,    # (sigma_min, sigma_max) of every grid: the model's sampler's
@@ -243,12 +262,15 @@ def network_study(
     mmse_seed,      # seeds the measured mmse's data and noise
     log = None,     # a logging.Logger for the curves and the grids' levels, or None
 ):
-    """The study of a trained network: its measured mmse (entropic.schedules.measured_mmse, the unconditional
-    denoiser's squared error on forward-noised training data, an upper bound of the optimal one) tabulated on
-    settings['mmse']['levels'] log-uniform levels of sigma_range and the run's class entropy place the grids
-    (named_grids); per budget, solver and grid, `samples` samples per seed from x = sigma_max n: class-conditional
-    ones (labels cycling over the classes) at every guidance scale, and unconditional ones, each set measured
-    by `measure`; TIDY_COLUMNS rows (dicts), guidance 1 for the unconditional rows."""
+    """The study of a network: its measured mmse (entropic.schedules.measured_mmse, the unconditional denoiser's
+    squared error on forward-noised draws of draw_data: on training data an upper bound of the optimal one, on a
+    pretrained model's own samples a proxy) tabulated on settings['mmse']['levels'] log-uniform levels of
+    sigma_range and the run's class entropy place the grids (named_grids); per budget, solver and grid, `samples`
+    samples per seed from x = sigma_max n: class-conditional ones (labels cycling over the classes) at every
+    guidance scale, and unconditional ones, each set measured by `measure`; TIDY_COLUMNS rows (dicts), guidance 1
+    for the unconditional rows. A grid equal to one already sampled at the same budget (every grid of N = 2
+    intervals is [sigma_max, sigma_min, 0]) takes that grid's values: the same starts on the same grid give the
+    same samples."""
     import torch
 
     from . import noise, sampler, schedules
@@ -271,14 +293,19 @@ def network_study(
         for nfe in settings['nfe']:
             steps = solver_steps(nfe, solver)
             grids = schedules.named_grids(sigmas, mmse, class_entropy, len(classes), settings['lambdas'], steps)
+            done = {}       # (grid, setting) -> (evaluations, runs) of the grids sampled at this budget
             for schedule, grid in grids.items():
                 for row_name, w, labels in settings_of:
-                    starts = torch.cat([sampler.initial_state(n, model.shape, grid[0], s, model.device)[0] for s in seeds])
-                    out = sampler.sample_ode(model.denoiser, grid, torch.as_tensor(np.tile(labels, len(seeds))),
-                                             starts, guidance=sampler.Guidance(scale=w), solver=solver)
-                    x = out['x'].cpu().numpy().reshape(len(seeds), n, *model.shape)
-                    runs = [measure(x[i], labels) for i in range(len(seeds))]
-                    rows += tidy_rows(row_name, solver, w, out['nfe'], steps, schedule, seeds, runs, list(runs[0]))
+                    key = (np.asarray(grid, dtype=np.float64).tobytes(), row_name, w)
+                    if key not in done:
+                        starts = torch.cat([sampler.initial_state(n, model.shape, grid[0], s, model.device)[0]
+                                            for s in seeds])
+                        out = sampler.sample_ode(model.denoiser, grid, torch.as_tensor(np.tile(labels, len(seeds))),
+                                                 starts, guidance=sampler.Guidance(scale=w), solver=solver)
+                        x = out['x'].cpu().numpy().reshape(len(seeds), n, *model.shape)
+                        done[key] = out['nfe'], [measure(x[i], labels) for i in range(len(seeds))]
+                    evaluations, runs = done[key]
+                    rows += tidy_rows(row_name, solver, w, evaluations, steps, schedule, seeds, runs, list(runs[0]))
             _log_levels(log, name, solver, steps, grids)
     return rows
 

@@ -246,12 +246,12 @@ def shown(model):
 
 def model_shards(wildcards):
     """Every shard of one run of one model."""
-    return expand(
-        "results/models/{model}/trajectories/{run}/shard-{shard}.npz",
-        model=wildcards.model,
-        run=wildcards.run,
-        shard=range(MODELS[wildcards.model]["shards"]),
-    )
+    return run_shards(wildcards.model, wildcards.run)
+
+
+def run_shards(model, run):
+    """Every shard of run `run` of `model`."""
+    return [f"results/models/{model}/trajectories/{run}/shard-{shard}.npz" for shard in range(MODELS[model]["shards"])]
 
 
 def model_references(model):
@@ -393,13 +393,21 @@ def schedule_targets():
 
 
 def model_schedule_inputs(wildcards):
-    """A model's schedule study reads its data files, the network of its source run and that run's curve."""
-    source = MODELS[wildcards.model]["schedule_study"]["source"]
-    return {
-        **model_data_files(wildcards),
-        **network_files(wildcards.model, source),
-        "curve": f"results/models/{wildcards.model}/entropy/{source}.csv",
+    """A model's schedule study reads the network of its source run, that run's curve, what its metrics read
+    (Backend.schedule_files) and the x0 of its measured mmse (Backend.schedule_x0): the data files of its training
+    data, or the source run's shards, whose unconditional final samples stand in for data."""
+    model, spec = wildcards.model, MODELS[wildcards.model]
+    backend, source = BACKEND[model], spec["schedule_study"]["source"]
+    inputs = {
+        **network_files(model, source),
+        "curve": f"results/models/{model}/entropy/{source}.csv",
+        **backend.schedule_files(spec, config),
     }
+    if backend.schedule_x0 == "samples":
+        inputs["samples"] = run_shards(model, source)
+    else:
+        inputs.update(model_data_files(wildcards))
+    return inputs
 
 
 def final_outputs():

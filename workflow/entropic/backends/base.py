@@ -89,6 +89,10 @@ class Backend:
     study_metric    = None      # what the guidance study's interval search minimises (a metric of study_metrics)
     study_statistics = False    # its guidance study needs reference statistics of real images (`statistics`)
     exact_tracker   = False     # the tracker is also run with the exact denoiser of its data (rule model_exact_tracker)
+    schedule_x0     = None      # the clean samples x0 of the schedule study's measured mmse (rule model_schedule_study):
+                                # 'training' (training_data: what the network learnt), or 'samples' (the final samples
+                                # of the unconditional model in the study's source run: a proxy where no data is at
+                                # hand); None: no schedule study (its schema has no `schedule_study` key)
     data_keys       = ()        # the model keys its training data depend on (what `training_data` reads)
     load_keys       = ()        # the model keys `load` reads besides the network files
 
@@ -210,7 +214,64 @@ class Backend:
         (entropic.guidance_study.replicate_metrics); `data` is training_data's, None for pretrained backends."""
         raise NotImplementedError(f'backend {self.name!r} has no guidance-study metrics')
 
+    # Schedule study -------------------------------------------------------------------------------------
+
+    def schedule_files(self, spec, config):
+        """{name: path or [paths]} of what the schedule study's metrics read (rule model_schedule_study), besides
+        the network and its x0 (`schedule_x0`); none by default."""
+        return {}
+
+    def schedule_metrics(self, spec, files, data, seed, log):
+        """measure(x [N, *shape] numpy, labels [N]) -> {metric: value}: the quality of one set of samples of the
+        schedule study (entropic.schedule_study.network_study; the metrics are named in its METRICS), its interval
+        being over seeds, not folds. `spec` holds the model's `load_keys`, `files` its schedule_files as paths,
+        `data` training_data's (None where `schedule_x0` is not 'training')."""
+        raise NotImplementedError(f'backend {self.name!r} has no schedule-study metrics')
+
 #----------------------------------------------------------------------------
+
+def schedule_study_schema(mmse_samples, metrics, extra=None, required=()):
+    """The `schedule_study` model key of a backend that has one (`schedule_x0`): the grids, budgets and seeds
+    every network's study shares, with `mmse_samples` describing what its measured mmse draws x0 from, `metrics`
+    what it measures, and `extra` properties (`required` among them) of its own."""
+    return {
+        'description': ("Beyond the paper: what the sampler's grid buys at few evaluations on this network "
+                        "(entropic.schedule_study.network_study): EDM's grid against the entropic time and its rescaled "
+                        "form (from the network's measured mmse) and the semantic time (from the `source` run's class "
+                        "entropy), sampled by the deterministic ODE sampler on the sampler's sigma range; "
+                        f'class-conditional samples at each guidance scale and unconditional ones, {metrics}; figure '
+                        'and table <model>_schedules. Absent: none.'),
+        'type': 'object', 'additionalProperties': False, **({'required': list(required)} if required else {}),
+        'properties': {
+            'source': {'description': 'The unguided run whose class entropy (partition `classes`) places the semantic '
+                                      'grids.',
+                       'type': 'string', 'default': 'unguided'},
+            'nfe': {'description': ('Denoiser evaluations per sample: Euler takes N = nfe intervals, Heun the largest N '
+                                    'with 2N - 1 <= nfe. A guided evaluation counts once.'),
+                    'type': 'array', 'items': {'type': 'integer', 'minimum': 3}, 'minItems': 1,
+                    'default': [5, 7, 11, 15, 31]},
+            'solvers': {'description': "The ODE solvers: 'heun' and 'euler'.", 'type': 'array',
+                        'items': {'enum': ['heun', 'euler']}, 'minItems': 1, 'uniqueItems': True, 'default': ['heun']},
+            'lambdas': {'description': 'Weights lambda of the class entropy in the semantic time, one grid each.',
+                        'type': 'array', 'items': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 1},
+                        'uniqueItems': True, 'default': [0.5, 1.0]},
+            'guidance': {'description': 'Guidance scales w of the class-conditional samples (1: unguided).',
+                         'type': 'array', 'items': {'type': 'number', 'minimum': 1}, 'minItems': 1, 'uniqueItems': True,
+                         'default': [1.0, 2.0]},
+            'seeds': {'description': 'Independent sets of starts, the same for every grid; intervals are Student-t '
+                                     'over them.',
+                      'type': 'integer', 'minimum': 2, 'default': 5},
+            'samples': {'description': 'Samples per seed and setting (class-conditional ones cycle over the classes).',
+                        'type': 'integer', 'minimum': 10, 'default': 100},
+            'mmse': {'description': ("The network's measured mmse that places the entropic grids "
+                                     "(entropic.schedules.measured_mmse), on log-uniform levels of the sampler's range."),
+                     'type': 'object', 'additionalProperties': False, 'default': {},
+                     'properties': {
+                         'levels': {'description': 'Tabulated levels.', 'type': 'integer', 'minimum': 16, 'default': 33},
+                         'samples': {'description': mmse_samples, 'type': 'integer', 'minimum': 2, 'default': 256}}},
+            **(extra or {}),
+        },
+    }
 
 @dataclasses.dataclass
 class Data:

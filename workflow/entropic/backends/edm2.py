@@ -9,7 +9,7 @@ with EDM2's own latent scaling.
 
 from .. import download, imagenet, noise, partitions
 from .base import Download, Model, file_errors, resolve
-from .pretrained import BATCH, PretrainedBackend
+from .pretrained import BATCH, SCHEDULE_STUDY, PretrainedBackend
 
 #----------------------------------------------------------------------------
 
@@ -35,6 +35,7 @@ class EDM2Backend(PretrainedBackend):
                                        'hypothesis costing one network call per step.'),
                        'type': 'string'},
         'batch': BATCH,
+        'schedule_study': SCHEDULE_STUDY,
     }
     required = ('net', 'gnet', 'partitions')
     run_schema = {

@@ -9,7 +9,7 @@ denoiser, on the CPU.
 import numpy as np
 
 from .. import noise
-from .base import Backend, Model
+from .base import Backend, Model, schedule_study_schema
 
 #----------------------------------------------------------------------------
 
@@ -58,41 +58,11 @@ SCHEMA['cloning'] = {
     },
 }
 
-SCHEMA['schedule_study'] = {
-    'description': ("Beyond the paper: what the sampler's grid buys at few evaluations on this network "
-                    "(entropic.schedule_study.network_study): EDM's grid against the entropic time and its rescaled "
-                    "form (from the network's measured mmse) and the semantic time (from the `source` run's class "
-                    'entropy), sampled by the deterministic ODE sampler on the sampler\'s sigma range; class-conditional '
-                    'samples at each guidance scale (reference-classifier accuracy, Frechet distance to the training '
-                    'set in the features of a classifier trained on it) and unconditional ones (class histogram '
-                    'against uniform, the same distance); figure and table <model>_schedules. Absent: none.'),
-    'type': 'object', 'additionalProperties': False,
-    'properties': {
-        'source': {'description': 'The unguided run whose class entropy (partition `classes`) places the semantic grids.',
-                   'type': 'string', 'default': 'unguided'},
-        'nfe': {'description': ('Denoiser evaluations per sample: Euler takes N = nfe intervals, Heun the largest N '
-                                'with 2N - 1 <= nfe. A guided evaluation counts once.'),
-                'type': 'array', 'items': {'type': 'integer', 'minimum': 3}, 'minItems': 1, 'default': [5, 7, 11, 15, 31]},
-        'solvers': {'description': "The ODE solvers: 'heun' and 'euler'.", 'type': 'array',
-                    'items': {'enum': ['heun', 'euler']}, 'minItems': 1, 'uniqueItems': True, 'default': ['heun']},
-        'lambdas': {'description': 'Weights lambda of the class entropy in the semantic time, one grid each.',
-                    'type': 'array', 'items': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 1},
-                    'uniqueItems': True, 'default': [0.5, 1.0]},
-        'guidance': {'description': 'Guidance scales w of the class-conditional samples (1: unguided).', 'type': 'array',
-                     'items': {'type': 'number', 'minimum': 1}, 'minItems': 1, 'uniqueItems': True, 'default': [1.0, 2.0]},
-        'seeds': {'description': 'Independent sets of starts, the same for every grid; intervals are Student-t over them.',
-                  'type': 'integer', 'minimum': 2, 'default': 5},
-        'samples': {'description': 'Samples per seed and setting (class-conditional ones cycle over the classes).',
-                    'type': 'integer', 'minimum': 10, 'default': 100},
-        'mmse': {'description': ("The network's measured mmse that places the entropic grids "
-                                 '(entropic.schedules.measured_mmse), on log-uniform levels of the sampler\'s range.'),
-                 'type': 'object', 'additionalProperties': False, 'default': {},
-                 'properties': {
-                     'levels': {'description': 'Tabulated levels.', 'type': 'integer', 'minimum': 16, 'default': 33},
-                     'samples': {'description': 'Forward-noised training samples per level.', 'type': 'integer',
-                                 'minimum': 2, 'default': 256}}},
-    },
-}
+SCHEMA['schedule_study'] = schedule_study_schema(
+    'Forward-noised training samples per level.',
+    'measured by the reference classifier (accuracy of the class-conditional ones, the class histogram of the '
+    'unconditional ones against uniform) and by the Frechet distance to the training set in the features of a '
+    'classifier trained on it')
 
 def reference_schema(description, samples):
     """The `reference` key: the exact curve's noise levels, and Monte Carlo samples where it needs them."""
@@ -109,6 +79,7 @@ class TrainedBackend(Backend):
 
     trains = True
     study_metric = None
+    schedule_x0 = 'training'
 
     def network_files(self, model, spec, run):
         return {'checkpoint': f'results/models/{model}/checkpoint.pt'}
@@ -131,13 +102,14 @@ class TrainedBackend(Backend):
             return dict(accuracy=float((classify(x) == labels).mean()), near_copies=self.near_copies(data, x))
         return measure
 
-    def schedule_metrics(self, data, seed):
+    def schedule_metrics(self, spec, files, data, seed, log):
         """measure(x [N, d], labels [N]) -> {metric: value} of one set of samples, for the schedule study
-        (entropic.schedule_study.network_study): `fd`, the Frechet distance from their Gaussian to the
-        training set's in the hidden features of a classifier trained on it (guidance_study.feature_network,
-        the space of the digits guidance study); with it, for class-conditional samples (labels >= 0) the
-        reference classifier's `accuracy`, and for unconditional ones (every label UNCONDITIONAL)
-        `histogram_kl`, KL(f || uniform) in nats of the classes that classifier assigns them."""
+        (entropic.schedule_study.network_study), from the training data alone (`spec`, `files`, `log` unread):
+        `fd`, the Frechet distance from their Gaussian to the training set's in the hidden features of a
+        classifier trained on it (guidance_study.feature_network, the space of the digits guidance study); with it,
+        for class-conditional samples (labels >= 0) the reference classifier's `accuracy`, and for unconditional
+        ones (every label UNCONDITIONAL) `histogram_kl`, KL(f || uniform) in nats of the classes that classifier
+        assigns them."""
         from .. import guidance_study as G
         from ..partitions import UNCONDITIONAL
         classify = self.classifier(data, seed)
