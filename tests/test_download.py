@@ -562,6 +562,7 @@ def local_hub(monkeypatch, tmp_path, handler, **state):
     monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', False)
     monkeypatch.setattr(constants, 'HF_TOKEN_PATH', str(tmp_path / 'hf-home' / 'token'))
     monkeypatch.setattr(constants, 'HF_STORED_TOKENS_PATH', str(tmp_path / 'hf-home' / 'stored_tokens'))
+    monkeypatch.setattr(constants, 'HF_HUB_CACHE', str(tmp_path / 'hf-home' / 'hub'))   # nothing from the user's cache
     monkeypatch.setattr(constants, 'ENDPOINT', endpoint)
     monkeypatch.setattr(constants, 'HUGGINGFACE_CO_URL_TEMPLATE', endpoint + '/{repo_id}/resolve/{revision}/{filename}')
     yield httpd
@@ -669,3 +670,84 @@ def test_a_hub_file_is_checked_against_the_table_of_known_files(hub, tmp_path, m
     with pytest.raises(ValueError, match=f'{len(DATA)} bytes, expected {len(DATA) - 1}'):
         download.download_hub('org/vae', tmp_path / 'vae', files=['model.safetensors'], progress=False)
     assert not (tmp_path / 'vae' / 'model.safetensors').exists()
+
+
+#----------------------------------------------------------------------------
+# A whole diffusers pipeline of the Hub (backend diffusers), on a local server that answers as the Hub does
+
+PIPELINE_INDEX = b'{"_class_name": "DDIMPipeline", "scheduler": ["diffusers", "DDIMScheduler"], "unet": ["diffusers", "UNet2DModel"]}'
+PIPELINE = {
+    'model_index.json': PIPELINE_INDEX,
+    'README.md': b'# a model card',
+    'scheduler/scheduler_config.json': b'{"_class_name": "DDIMScheduler"}',
+    'unet/config.json': b'{"_class_name": "UNet2DModel"}',
+    'unet/diffusion_pytorch_model.safetensors': b'weights' * 100,
+    'unet/diffusion_pytorch_model.fp16.safetensors': b'half' * 100,             # a precision variant: not fetched
+    'unet/diffusion_pytorch_model.bin': b'pickled' * 100,                      # the same weights again: not fetched
+    'unet/diffusion_flax_model.msgpack': b'flax' * 100,                         # another framework: not fetched
+}
+PIPELINE_FETCHED = ['scheduler/scheduler_config.json', 'unet/config.json', 'unet/diffusion_pytorch_model.safetensors',
+                    'model_index.json']
+
+
+class _PipelineHub(_HubEndpoint):
+    """The Hub's resolve endpoint for one repository of `server.files`: an LFS file's ETag is its sha256, any other's
+    its git blob sha1; a file in `server.corrupt` arrives with other bytes than its ETag says. Records every GET."""
+
+    def _answer(self, body):
+        if '/resolve/' not in self.path:       # huggingface_hub's other calls: not a file of the repository
+            self.send_response(404)
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+            return
+        name = self.path.split('/resolve/', 1)[1].split('/', 1)[1]
+        data = self.server.files[name]
+        lfs = name.endswith('.safetensors')
+        etag = hashlib.sha256(data).hexdigest() if lfs else hashlib.sha1(b'blob %d\0' % len(data) + data).hexdigest()
+        if body:
+            self.server.fetched.append(name)
+        self._send(etag, b'x' * len(data) if name in self.server.corrupt else data, body)
+
+
+@pytest.fixture
+def pipeline_hub(monkeypatch, tmp_path):
+    """A local repository holding PIPELINE; the listing is what the Hub's tree API would give (HfApi.list_repo_files)."""
+    import huggingface_hub
+    monkeypatch.setattr(huggingface_hub.HfApi, 'list_repo_files', lambda self, repo_id, revision=None: sorted(PIPELINE))
+    yield from local_hub(monkeypatch, tmp_path, _PipelineHub, files=PIPELINE, fetched=[], corrupt=set())
+
+
+def test_a_hub_pipeline_is_fetched_whole_once_per_weight_and_its_index_last(pipeline_hub, tmp_path):
+    folder = tmp_path / 'hub' / 'owner' / 'model'
+    index = download.download_pipeline('owner/model', folder, progress=False)
+    assert index == folder / 'model_index.json'
+    fetched = pipeline_hub.fetched       # the index read first, its components' files, the index written last
+    assert fetched[0] == fetched[-1] == 'model_index.json', fetched
+    assert sorted(fetched[1:-1]) == sorted(PIPELINE_FETCHED[:-1]), fetched
+    on_disk = sorted(str(p.relative_to(folder)) for p in folder.rglob('*') if p.is_file() and '.cache' not in p.parts)
+    assert on_disk == sorted(PIPELINE_FETCHED)
+    assert all((folder / name).read_bytes() == PIPELINE[name] for name in PIPELINE_FETCHED)
+
+
+def test_a_pipeline_file_corrupted_on_the_way_is_deleted_and_the_index_not_written(pipeline_hub, tmp_path):
+    pipeline_hub.corrupt.add('unet/diffusion_pytorch_model.safetensors')
+    folder = tmp_path / 'model'
+    with pytest.raises(ValueError) as info:
+        download.download_pipeline('owner/model', folder, progress=False)
+    message = str(info.value)
+    assert 'unet/diffusion_pytorch_model.safetensors' in message and 'where the Hub gave' in message, message
+    assert not (folder / 'unet' / 'diffusion_pytorch_model.safetensors').exists()
+    assert not (folder / 'model_index.json').exists()
+
+
+@pytest.mark.parametrize('listing, fetched', [
+    (['unet/a.bin', 'unet/config.json'], ['unet/a.bin', 'unet/config.json']),                     # only .bin: it
+    (['unet/m-00001-of-00002.safetensors', 'unet/m-00002-of-00002.safetensors', 'unet/m.safetensors.index.json',
+      'unet/m-00001-of-00002.bin', 'unet/m.bin.index.json'],
+     ['unet/m-00001-of-00002.safetensors', 'unet/m-00002-of-00002.safetensors', 'unet/m.safetensors.index.json']),
+    (['vae/config.json', 'unet/config.json', 'other/config.json'], ['unet/config.json']),           # no vae in the index
+])
+def test_pipeline_files_take_the_components_of_the_index_with_their_weights_once(listing, fetched):
+    index = {'_class_name': 'DDIMPipeline', 'unet': ['diffusers', 'UNet2DModel'], 'vae': [None, None]}
+    assert download.pipeline_files(listing, index) == fetched
+    assert download.pipeline_files(['sub/' + name for name in listing], index, 'sub/') == ['sub/' + n for n in fetched]

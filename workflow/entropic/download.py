@@ -537,12 +537,15 @@ def download_pipeline(repo_id, path, *, index='model_index.json', revision=None,
     <subfolder>/model_index.json) into the folder `path`: the index is read, the repository listed, every file of
     `pipeline_files` fetched and checked as download_hub checks a file, and the index written last, so that its
     presence marks a complete pipeline. Returns the index's path."""
+    import tempfile
     import huggingface_hub
     from huggingface_hub import errors
     prefix = index[:-len('model_index.json')]
     try:
         listing = huggingface_hub.HfApi().list_repo_files(repo_id, revision=revision)
-        entries = json.loads(Path(huggingface_hub.hf_hub_download(repo_id, index, revision=revision)).read_text())
+        with tempfile.TemporaryDirectory() as scratch:      # read, not kept: it is written last, below
+            entries = json.loads(Path(huggingface_hub.hf_hub_download(repo_id, index, revision=revision,
+                                                                      local_dir=scratch)).read_text())
     except errors.GatedRepoError as err:
         raise RuntimeError(f'cannot read the Hugging Face repository {repo_id}: it is gated and refused this request. '
                            f'Accept its licence at {HUB_ROOT}{repo_id} while logged in, then give an access token in '
