@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from diffusers_tiny import ARCHITECTURES
-from entropic import sampler
+from entropic import download, sampler
 from entropic.models import diffusers_folder, diffusers_pipeline, text_encoders
 from rounding import FLOAT32_ULP as U, float32_network_atol
 
@@ -347,3 +347,38 @@ def test_the_scheduler_defaults_are_those_of_diffusers_own_classes(table):
         for key, (value, _) in diffusers_folder.REFUSED.items():     # a refused key's default is the honoured value
             if key in signature and key not in defaults:
                 assert signature[key].default == value, (cls, key)
+
+#----------------------------------------------------------------------------
+# Which files of a Hub pipeline are fetched.
+
+def test_pipeline_files_fetch_each_component_once_in_safetensors_without_variants_or_other_frameworks():
+    index = {'_class_name': 'StableDiffusion3Pipeline', '_diffusers_version': '0.29.0',
+             'transformer': ['diffusers', 'SD3Transformer2DModel'], 'vae': ['diffusers', 'AutoencoderKL'],
+             'scheduler': ['diffusers', 'FlowMatchEulerDiscreteScheduler'],
+             'text_encoder': ['transformers', 'CLIPTextModelWithProjection'],
+             'text_encoder_3': ['transformers', 'T5EncoderModel'], 'tokenizer': ['transformers', 'CLIPTokenizer'],
+             'image_encoder': [None, None], 'feature_extractor': [None, None]}
+    wanted = ['transformer/config.json', 'transformer/diffusion_pytorch_model.safetensors',
+              'vae/config.json', 'vae/diffusion_pytorch_model.bin',                    # no safetensors: the .bin
+              'scheduler/scheduler_config.json',
+              'text_encoder/config.json', 'text_encoder/model.safetensors',
+              'text_encoder_3/config.json', 'text_encoder_3/model-00001-of-00002.safetensors',
+              'text_encoder_3/model-00002-of-00002.safetensors', 'text_encoder_3/model.safetensors.index.json',
+              'tokenizer/merges.txt', 'tokenizer/special_tokens_map.json', 'tokenizer/tokenizer_config.json',
+              'tokenizer/vocab.json']
+    unwanted = ['README.md', '.gitattributes', 'sd3_medium.safetensors',                 # not a component's
+                'transformer/diffusion_pytorch_model.bin', 'transformer/diffusion_pytorch_model.fp16.safetensors',
+                'transformer/diffusion_flax_model.msgpack', 'transformer/model.onnx', 'transformer/model.onnx_data',
+                'vae/diffusion_pytorch_model.fp16.bin', 'vae/diffusion_flax_model.msgpack',
+                'text_encoder/pytorch_model.bin', 'text_encoder/model.fp16.safetensors', 'text_encoder/flax_model.msgpack',
+                'text_encoder/tf_model.h5',
+                'text_encoder_3/model.fp16-00001-of-00002.safetensors',
+                'text_encoder_3/model.fp16-00002-of-00002.safetensors',
+                'text_encoder_3/model.safetensors.index.fp16.json',             # the variant's shard index
+                'text_encoder_3/pytorch_model-00001-of-00002.bin', 'text_encoder_3/pytorch_model.bin.index.json',
+                'image_encoder/config.json', 'image_encoder/model.safetensors',  # a null component
+                'text_encoder_2/config.json', 'text_encoder_2/model.safetensors']   # not in this index
+    listing = sorted(wanted + unwanted)
+    assert download.pipeline_files(listing, index) == sorted(wanted)
+    nested = [f'sub/{name}' for name in listing] + listing        # the pipeline in a subfolder of the repository
+    assert download.pipeline_files(nested, index, 'sub/') == sorted(f'sub/{name}' for name in wanted)

@@ -505,7 +505,10 @@ def _git_blob_sha1(path):
 #----------------------------------------------------------------------------
 # A diffusers pipeline of the Hub: its index, then every file of the components it names.
 
-_WEIGHTS = re.compile(r'(?P<stem>[^/]+?)(?P<shard>-\d{5}-of-\d{5})?\.(?P<kind>safetensors|bin)(?P<index>\.index\.json)?$')
+# weights, a shard of them or their shard index: model.safetensors, model.fp16-00001-of-00002.safetensors,
+# model.safetensors.index.json; a variant's index puts the variant last (model.safetensors.index.fp16.json)
+_WEIGHTS = re.compile(r'(?P<stem>[^/]+?)(?P<shard>-\d{5}-of-\d{5})?\.(?P<kind>safetensors|bin)'
+                      r'(?P<index>\.index(?:\.(?P<variant>[^./]+))?\.json)?$')
 _FORMATS = ('.msgpack', '.onnx', '.onnx_data', '.pb', '.h5', '.ot', '.ckpt', '.tflite', '.mlmodel')
 
 def pipeline_files(listing, index, prefix=''):
@@ -520,7 +523,8 @@ def pipeline_files(listing, index, prefix=''):
         folder = f'{prefix}{component}/'
         files = [name for name in listing if name.startswith(folder) and '/' not in name[len(folder):]]
         weights = {name: _WEIGHTS.match(name[len(folder):]) for name in files}
-        plain = {name: m for name, m in weights.items() if m and '.' not in m['stem']}     # no variant: model.fp16
+        plain = {name: m for name, m in weights.items()           # no variant: model.fp16, index.fp16.json
+                 if m and '.' not in m['stem'] and not m['variant']}
         kinds = {m['kind'] for m in plain.values()}
         kind = 'safetensors' if 'safetensors' in kinds else 'bin'
         for name in files:
