@@ -382,3 +382,13 @@ def test_pipeline_files_fetch_each_component_once_in_safetensors_without_variant
     assert download.pipeline_files(listing, index) == sorted(wanted)
     nested = [f'sub/{name}' for name in listing] + listing        # the pipeline in a subfolder of the repository
     assert download.pipeline_files(nested, index, 'sub/') == sorted(f'sub/{name}' for name in wanted)
+
+
+def test_pipeline_files_leave_out_the_components_the_backend_never_loads():
+    """SD1.5's index names a safety checker (1.2 GB) and its feature extractor: the backend reads neither."""
+    index = {'_class_name': 'StableDiffusionPipeline', 'unet': ['diffusers', 'UNet2DConditionModel'],
+             'safety_checker': ['stable_diffusion', 'StableDiffusionSafetyChecker'],
+             'feature_extractor': ['transformers', 'CLIPImageProcessor']}
+    listing = ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors', 'safety_checker/config.json',
+               'safety_checker/model.safetensors', 'feature_extractor/preprocessor_config.json']
+    assert download.pipeline_files(listing, index) == ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors']
