@@ -20,6 +20,7 @@ from snakemake_cli import TEST_CONFIG, snakemake
 SLOW_MODULES = {   # every test, or the module-scoped fixture they share, runs a Snakemake chain
     'test_pipeline.py', 'test_shipped_configs.py', 'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_pipeline.py',
     'test_sd21_pipeline.py', 'test_sd3_pipeline.py', 'test_reruns.py', 'test_slurm.py', 'test_profiles.py',
+    'test_diffusers_pipeline.py',
 }
 # single slow tests in otherwise fast modules, (module, test name without parameters): those that took 8 s or more
 # (all parameters together) in a full run, -n 2, on the 2-core machine at load average 5 (pytest --durations, 2026-11-30)
@@ -113,13 +114,13 @@ def shipped_config_run(tmp_path_factory, request):
 # and not once on every worker its tests land on. (pytest-xdist's own xdist_group marks do not group under pytest 9:
 # xdist 3.8 renames the tests through an attribute that pytest 9 no longer reads.)
 GROUPED_MODULES = {'test_dit_pipeline.py', 'test_edm2_pipeline.py', 'test_sd15_pipeline.py', 'test_sd21_pipeline.py',
-                   'test_sd3_pipeline.py', 'test_reruns.py'}
+                   'test_sd3_pipeline.py', 'test_reruns.py', 'test_diffusers_pipeline.py'}
 # The order the workers take the tests in, slowest modules first (pytest --durations, -n 2, 2026-11-30), so that
 # the long chains run side by side from the start instead of one of them last on one worker; the other modules
 # follow in collection order. Within test_pipeline.py the second run from scratch comes first: it starts its own
 # chain while another worker makes the shared one (test_config_run).
 FIRST_MODULES = ['test_pipeline.py', 'test_shipped_configs.py', 'test_slurm.py', 'test_estimators.py', 'test_faults.py',
-                 'test_reruns.py', 'test_sd15.py', 'test_config.py', 'test_profiles.py',
+                 'test_reruns.py', 'test_sd15.py', 'test_config.py', 'test_profiles.py', 'test_diffusers_pipeline.py',
                  # these read the shipped configs' runs (shipped_config_run): late, so that those are made by then
                  'test_edm2_pipeline.py', 'test_sd15_pipeline.py', 'test_sd3_pipeline.py', 'test_sd21_pipeline.py',
                  'test_dit_pipeline.py']

@@ -2,6 +2,7 @@
 output captured (test helper; pytest puts tests/ on sys.path)."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,10 @@ def snakemake(workdir, *args, configfiles=(), cores=1, env=None, timeout=None):
     return subprocess.run(snakemake_command(workdir, *args, configfiles=configfiles, cores=cores), cwd=workdir,
                           capture_output=True, text=True, timeout=timeout,
                           env=None if env is None else {**os.environ, **env})
+
+
+def copy_project(folder):
+    """A copy of the project in `folder` as `cp -a` makes it (modification times kept), without its git metadata and
+    anything a run left there: the project moved or copied elsewhere."""
+    ignored = shutil.ignore_patterns('.git', '.snakemake', 'results', 'resources', '__pycache__', '.pytest_cache')
+    return Path(shutil.copytree(ROOT, folder, symlinks=True, ignore=ignored))

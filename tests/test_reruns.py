@@ -10,7 +10,6 @@ Snakemake records them, tests/recorded_params.py), and a dry run after the test 
 
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from config_variants import retyped_numbers, reversed_keys, rewritten
 from entropic import backends
 from shipped_configs import CONFIGS, merged_config, user_configfiles
 import snakemake_cli   # pytest puts tests/ on sys.path
+from snakemake_cli import copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 WITH_FILE = [name for name, backend in backends.registry().items() if backend.hypothesis_file]
@@ -107,13 +107,6 @@ def test_a_new_hypothesis_in_play_reruns_the_sampling(chain):
 # more), every number retyped (80 as 80.0, 2.0 as 2), the file re-saved by a tool that sorts keys.
 WRITTEN_DIFFERENTLY = {'reversed': dict(transform=reversed_keys), 'retyped': dict(transform=retyped_numbers),
                        'sorted': dict(sort_keys=True)}
-
-
-def copy_project(folder):
-    """A copy of the project in `folder` as `cp -a` makes it (modification times kept), without its git metadata and
-    anything a run left there: the project moved or copied elsewhere."""
-    ignored = shutil.ignore_patterns('.git', '.snakemake', 'results', 'resources', '__pycache__', '.pytest_cache')
-    return Path(shutil.copytree(ROOT, folder, symlinks=True, ignore=ignored))
 
 
 def place_sources(workdir, config):

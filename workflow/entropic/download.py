@@ -505,22 +505,29 @@ def _git_blob_sha1(path):
 #----------------------------------------------------------------------------
 # A diffusers pipeline of the Hub: its index, then every file of the components it names.
 
-_WEIGHTS = re.compile(r'(?P<stem>[^/]+?)(?P<shard>-\d{5}-of-\d{5})?\.(?P<kind>safetensors|bin)(?P<index>\.index\.json)?$')
+# weights, a shard of them or their shard index: model.safetensors, model.fp16-00001-of-00002.safetensors,
+# model.safetensors.index.json; a variant's index puts the variant last (model.safetensors.index.fp16.json)
+_WEIGHTS = re.compile(r'(?P<stem>[^/]+?)(?P<shard>-\d{5}-of-\d{5})?\.(?P<kind>safetensors|bin)'
+                      r'(?P<index>\.index(?:\.(?P<variant>[^./]+))?\.json)?$')
 _FORMATS = ('.msgpack', '.onnx', '.onnx_data', '.pb', '.h5', '.ot', '.ckpt', '.tflite', '.mlmodel')
+# components of the safety filter and of image prompts, which no sampling job loads (SD1.5's safety checker: 1.2 GB)
+_UNUSED = ('safety_checker', 'feature_extractor', 'image_encoder')
 
 def pipeline_files(listing, index, prefix=''):
     """The files of a diffusers pipeline to fetch, from the repository's file `listing` and its model_index.json
-    `index` (a dict) at `prefix` ('' or 'sub/'): every file in the folder of a component the index names, with the
-    weights once: safetensors where the folder has them, else PyTorch .bin, no precision variant
-    (`*.fp16.safetensors`), no other framework's format (Flax, ONNX, ...). Sorted; the index itself is not included."""
-    components = {name for name, value in index.items()
-                  if not name.startswith('_') and isinstance(value, list) and len(value) == 2 and value[1]}
+    `index` (a dict) at `prefix` ('' or 'sub/'): every file in the folder of a component the index names (but the
+    safety checker, its feature extractor and an image encoder, which the backend never loads), with the weights
+    once: safetensors where the folder has them, else PyTorch .bin, no precision variant (`*.fp16.safetensors`), no
+    other framework's format (Flax, ONNX, ...). Sorted; the index itself is not included."""
+    components = {name for name, value in index.items() if not name.startswith('_') and name not in _UNUSED
+                  and isinstance(value, list) and len(value) == 2 and value[1]}
     chosen = []
     for component in sorted(components):
         folder = f'{prefix}{component}/'
         files = [name for name in listing if name.startswith(folder) and '/' not in name[len(folder):]]
         weights = {name: _WEIGHTS.match(name[len(folder):]) for name in files}
-        plain = {name: m for name, m in weights.items() if m and '.' not in m['stem']}     # no variant: model.fp16
+        plain = {name: m for name, m in weights.items()           # no variant: model.fp16, index.fp16.json
+                 if m and '.' not in m['stem'] and not m['variant']}
         kinds = {m['kind'] for m in plain.values()}
         kind = 'safetensors' if 'safetensors' in kinds else 'bin'
         for name in files:
