@@ -11,6 +11,7 @@ Every check runs on the CPU, and on CUDA where a GPU is present (skipped, saying
 machine with a GPU one command exercises every backend's device and dtype paths (float16 where it uses it).
 """
 
+import contextlib
 import copy
 import shutil
 from pathlib import Path
@@ -38,7 +39,8 @@ def example_config(name, folder):
     path = EXAMPLES / f'{name}.py'
     shutil.copytree(ROOT / 'config', Path(folder) / 'config')
     config = module.example(Path(folder))
-    errors = validate_config(config, root=folder)
+    with contextlib.chdir(folder):      # the project root is the working directory of a run
+        errors = validate_config(config, root=folder)
     assert errors == [], (f'the config of {path.relative_to(ROOT)} is refused (the schema fragment `schema`, '
                           '`required` and `check` of the backend, or the example): ' + '; '.join(errors))
     return config

@@ -392,3 +392,20 @@ def test_pipeline_files_leave_out_the_components_the_backend_never_loads():
     listing = ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors', 'safety_checker/config.json',
                'safety_checker/model.safetensors', 'feature_extractor/preprocessor_config.json']
     assert download.pipeline_files(listing, index) == ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors']
+
+
+def test_a_relative_local_checkpoint_outside_the_working_directory_is_refused_not_downloaded(folders, tmp_path,
+                                                                                             monkeypatch):
+    """A relative checkpoint folder is read by the jobs from the working directory: where a run works elsewhere than
+    the project root (snakemake --directory), the config check says so, rather than the Hub id it resembles being
+    planned for download."""
+    from entropic.configuration import validate_config
+    project = tmp_path / 'project'
+    shutil.copytree(folders['class-unet'], project / 'models' / 'tiny-ddpm')
+    (project / 'parts.yaml').write_text('pair: [[0], [3]]\n')
+    config = {'models': {'m': {'backend': 'diffusers', 'checkpoint': 'models/tiny-ddpm', 'partitions': 'parts.yaml'}}}
+    monkeypatch.chdir(project)
+    assert validate_config(copy.deepcopy(config), root=project) == []
+    monkeypatch.chdir(tmp_path)
+    errors = validate_config(copy.deepcopy(config), root=project)
+    assert len(errors) == 1 and errors[0].startswith('config key models.m.checkpoint:') and 'absolute path' in errors[0]

@@ -137,6 +137,11 @@ class DiffusersBackend(PretrainedBackend):
             if not local.is_dir():
                 return errors + [f"config key {key}.{self.checkpoint_key}: no folder {spec['checkpoint']!r} (relative to the "
                                  'project root) and not a Hugging Face Hub repository id (owner/name)']
+            if not Path(spec['checkpoint']).is_absolute() and Path(root).resolve() != Path.cwd().resolve():
+                return errors + [f"config key {key}.{self.checkpoint_key}: {spec['checkpoint']!r} is a relative folder, "
+                                 'which the jobs read from the working directory, and this run works in '
+                                 f'{Path.cwd()}, not the project root {root} (snakemake --directory); give the '
+                                 'folder as an absolute path']
             if not (resolve(root, self.folder(spec, root)) / INDEX).is_file():
                 return errors + [f'config key {key}.{self.checkpoint_key}: {self.folder(spec, root)} has no {INDEX}; give the '
                                  'folder save_pretrained wrote (or its subfolder: key subfolder)']
