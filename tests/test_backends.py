@@ -28,6 +28,19 @@ from shipped_configs import example_module
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = Path(__file__).parent / 'backends'
 NAMES = list(backends.registry())
+
+
+def example_ids():
+    """Every backend, and `<backend>:<variant>` for each further architecture its example module lists in VARIANTS
+    (example(folder, variant)); a backend without an example module fails in its tests, not here."""
+    ids = []
+    for name in NAMES:
+        try:
+            variants = getattr(example_module(name), 'VARIANTS', ())
+        except AssertionError:
+            variants = ()
+        ids += [name] + [f'{name}:{variant}' for variant in variants]
+    return ids
 DEVICES = ['cpu', pytest.param('cuda', marks=pytest.mark.skipif(not torch.cuda.is_available(),
                                                                  reason='no CUDA device on this machine'))]
 
@@ -35,10 +48,11 @@ DEVICES = ['cpu', pytest.param('cuda', marks=pytest.mark.skipif(not torch.cuda.i
 def example_config(name, folder):
     """The example's config, validated with defaults filled in against the project root `folder` (the
     repository's config/ copied in, the example's files written there)."""
+    name, _, variant = name.partition(':')
     module = example_module(name)
     path = EXAMPLES / f'{name}.py'
     shutil.copytree(ROOT / 'config', Path(folder) / 'config')
-    config = module.example(Path(folder))
+    config = module.example(Path(folder), variant) if variant else module.example(Path(folder))
     with contextlib.chdir(folder):      # the project root is the working directory of a run
         errors = validate_config(config, root=folder)
     assert errors == [], (f'the config of {path.relative_to(ROOT)} is refused (the schema fragment `schema`, '
@@ -46,11 +60,12 @@ def example_config(name, folder):
     return config
 
 
-@pytest.fixture(scope='module', params=NAMES)
+@pytest.fixture(scope='module', params=example_ids())
 def example(request, tmp_path_factory):
-    """(backend, config, folder) of one registered backend's tiny example; `folder` is its project root."""
-    folder = tmp_path_factory.mktemp(request.param)
-    return backends.get(request.param), example_config(request.param, folder), folder
+    """(backend, config, folder) of one registered backend's tiny example (or of a variant of it); `folder` is
+    its project root."""
+    folder = tmp_path_factory.mktemp(request.param.replace(':', '-'))
+    return backends.get(request.param.partition(':')[0]), example_config(request.param, folder), folder
 
 
 @pytest.fixture(autouse=True)

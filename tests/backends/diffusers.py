@@ -1,15 +1,23 @@
-"""A tiny class-conditional pixel-space DDPM saved with save_pretrained (tests/diffusers_tiny.py), run by a config
-entry of `backend: diffusers` with a checkpoint folder and a partition file alone."""
+"""Tiny diffusers pipelines saved with save_pretrained (tests/diffusers_tiny.py), each run by a config entry of
+`backend: diffusers` with a checkpoint folder and a partitions file alone: the class-conditional pixel-space DDPM
+(the example), and the architectures of VARIANTS, which the contract suite also runs (example(folder, variant))."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-from diffusers_tiny import build_class_unet, write_class_partitions  # noqa: E402
+from diffusers_tiny import ARCHITECTURES, write_class_partitions, write_prompt_file  # noqa: E402
+
+# The architectures the contract suite runs besides the class-conditional UNet (the presets' own examples cover
+# SD1.5, SD2.1, DiT and SD3): SDXL's two encoders and added conditions, PixArt's T5 and learned variance.
+VARIANTS = ('sdxl', 'pixart')
 
 
-def example(folder):
-    build_class_unet(folder / 'models' / 'tiny-ddpm')
-    write_class_partitions(folder / 'config' / 'partitions' / 'tiny-ddpm.yaml')
-    return {'models': {'m': {'backend': 'diffusers', 'checkpoint': 'models/tiny-ddpm',
-                             'partitions': 'config/partitions/tiny-ddpm.yaml', 'sampler': {'steps': 6}, 'batch': 8}}}
+def example(folder, variant='class-unet'):
+    ARCHITECTURES[variant](folder / 'models' / f'tiny-{variant}')
+    if variant == 'class-unet':
+        partitions = write_class_partitions(folder / 'config' / 'partitions' / 'tiny-ddpm.yaml')
+    else:
+        partitions = write_prompt_file(folder / 'config' / 'prompts' / 'tiny.yaml')
+    return {'models': {'m': {'backend': 'diffusers', 'checkpoint': f'models/tiny-{variant}',
+                             'partitions': str(partitions.relative_to(folder)), 'sampler': {'steps': 6}, 'batch': 8}}}
