@@ -80,7 +80,7 @@ class DiffusersBackend(PretrainedBackend):
         return spec
 
     def vae_folder(self, spec):
-        """A VAE folder that replaces the pipeline's own (a preset's), or None."""
+        """A VAE folder that replaces the pipeline's own (a preset's, in the working directory), or None."""
         return None
 
     def fetched(self, spec, root='.'):
@@ -145,16 +145,25 @@ class DiffusersBackend(PretrainedBackend):
             if not (resolve(root, self.folder(spec, root)) / INDEX).is_file():
                 return errors + [f'config key {key}.{self.checkpoint_key}: {self.folder(spec, root)} has no {INDEX}; give the '
                                  'folder save_pretrained wrote (or its subfolder: key subfolder)']
-        folder = resolve(root, self.folder(spec, root))
+        # The download rule fills its folders in the working directory (where resources/ lies), not the project
+        # root; a local checkpoint is a path of the config, relative to the project root.
+        fetched = self.fetched(spec, root)
+        folder = Path(self.folder(spec, root)) if fetched else resolve(root, self.folder(spec, root))
         if errors or not (folder / INDEX).is_file():
             return errors
         from ..models import diffusers_folder, diffusers_pipeline, text_encoders
         vae = self.vae_folder(spec)
         try:
-            pipeline = diffusers_pipeline.describe(folder, None if vae is None else resolve(root, vae))
-            pipeline.shape(spec.get('resolution'))
-        except (ValueError, FileNotFoundError) as err:
+            pipeline = diffusers_pipeline.describe(folder, vae)
+        except FileNotFoundError as err:
+            # a download under way (a preset's files come one by one): the jobs check once it is complete
+            return [] if fetched else [f'config key {key}.{self.checkpoint_key}: {err}']
+        except ValueError as err:
             return [f'config key {key}.{self.checkpoint_key}: {err}']
+        try:
+            pipeline.shape(spec.get('resolution'))
+        except ValueError as err:
+            return [f"config key {key}.{'resolution' if spec.get('resolution') else self.checkpoint_key}: {err}"]
         try:
             diffusers_folder.noise_process(pipeline.scheduler).sigmas(spec['sampler'])
         except ValueError as err:
@@ -291,6 +300,9 @@ class PromptPreset(DiffusersBackend):
     def fetched(self, spec, root='.'):
         return True
 
+    def hub(self, spec, root='.'):
+        return False        # its files are fetched one by one into resources/<name>, not as a Hub pipeline
+
     def files(self, spec):
         return [f'{repo_folder(self.repo(spec))}/{name}' for name in self.pipeline_files(spec)]
 
@@ -300,7 +312,8 @@ class PromptPreset(DiffusersBackend):
 
     def check(self, spec, key, config, root):
         errors = super().check(spec, key, config, root)
-        if not resolve(root, self.files(spec)[0]).is_file() and not spec['sampler']['steps'] < self.steps:
+        scheduler = Path(repo_folder(self.repo(spec))) / 'scheduler' / 'scheduler_config.json'  # working directory
+        if not scheduler.is_file() and not spec['sampler']['steps'] < self.steps:
             errors.append(f'config key {key}.sampler.steps: {self.name} has {self.steps} timesteps; need steps < '
                           f'{self.steps}')
         return errors

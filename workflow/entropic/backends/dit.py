@@ -11,9 +11,10 @@ is class embedding 1000. Latents are decoded by the VAE DiT's pipeline ships, st
 
 import math
 import os
+from pathlib import Path
 
 from .. import download, imagenet
-from .base import Download, resolve
+from .base import Download
 from .diffusers import DiffusersBackend
 from .pretrained import BATCH
 from .diffusers import repo_folder
@@ -62,6 +63,9 @@ class DiTBackend(DiffusersBackend):
     def fetched(self, spec, root='.'):
         return True
 
+    def hub(self, spec, root='.'):
+        return False        # its files are fetched one by one into resources/<name>, not as a Hub pipeline
+
     def vae_folder(self, spec):
         return os.path.dirname(VAE[0])
 
@@ -84,12 +88,13 @@ class DiTBackend(DiffusersBackend):
         steps = spec['sampler']['steps']
         if not 1 <= steps <= 1000:
             errors.append(f'config key {key}.sampler.steps: DiT has 1000 timesteps; need 1 <= steps <= 1000')
-        folder = resolve(root, repo_folder(spec['repo']))
+        folder = Path(repo_folder(spec['repo']))         # where the download rule puts it: the working directory
         if not errors and (folder / 'model_index.json').is_file():
             try:
                 check_id2label(folder / 'model_index.json')
-                network = diffusers_folder.read_json(folder / 'transformer' / 'config.json')
-                if network.get('num_embeds_ada_norm') != imagenet.NUM_CLASSES:
+                transformer = folder / 'transformer' / 'config.json'   # not downloaded yet: the jobs check it
+                network = diffusers_folder.read_json(transformer) if transformer.is_file() else {}
+                if network and network.get('num_embeds_ada_norm') != imagenet.NUM_CLASSES:
                     raise ValueError(f"{folder}/transformer: {network.get('num_embeds_ada_norm')} classes; the DiT "
                                      f'backend reads ImageNet class indices (0..{imagenet.NUM_CLASSES - 1})')
             except (ValueError, FileNotFoundError) as err:
@@ -119,7 +124,6 @@ def check_id2label(path):
     (entropic.imagenet): keys 0..999, and each entry's comma-separated names include our short name of that
     class. ValueError naming the file and the first class that differs: its labels would be other classes."""
     import json
-    from pathlib import Path
     try:
         id2label = json.loads(Path(path).read_text()).get('id2label')
     except (OSError, ValueError) as err:
