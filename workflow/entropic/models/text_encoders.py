@@ -195,6 +195,18 @@ def encoding(index, folder):
 def _fetch(folder):
     return f'{folder}: run the download rule of the model to fetch it (or place the pipeline there by hand)'
 
+def vocabulary_files(path, cls):
+    """'' where the tokenizer folder `path` holds a vocabulary the tokenizer class `cls` reads (its tokenizer.json, or
+    every file of its slow format, such as CLIP's vocab.json and merges.txt or T5's spiece.model), else what is
+    missing, in words."""
+    names = dict(getattr(cls, 'vocab_files_names', None) or {})
+    whole = names.pop('tokenizer_file', None)
+    if not names and whole is None or whole is not None and (path / whole).is_file():
+        return ''
+    if names and all((path / name).is_file() for name in names.values()):
+        return ''
+    return ' or '.join(filter(None, [whole, ' and '.join(names.values())])) + ' missing'
+
 def tokenizers(folder, index):
     """{encoder name: (tokenizer, tokens it reads)} of the pipeline in `folder` with model_index.json `index`, each
     tokenizer the class the index names, offline; FileNotFoundError naming the folder."""
@@ -203,6 +215,9 @@ def tokenizers(folder, index):
     loaded = {}
     for name, (tokenizer, _) in recipe.encoders.items():
         cls = getattr(transformers, index[tokenizer][1])
+        vocabulary = vocabulary_files(pathlib.Path(folder) / tokenizer, cls)
+        if vocabulary:      # transformers builds a tokenizer of its special tokens alone from a folder without one
+            raise FileNotFoundError(f'{folder}/{tokenizer}: no vocabulary ({vocabulary}); ' + _fetch(folder))
         try:
             loaded[name] = cls.from_pretrained(pathlib.Path(folder) / tokenizer, local_files_only=True)
         except (OSError, ValueError) as err:
