@@ -26,6 +26,12 @@ DENOISERS = {
     'PixArtTransformer2DModel': 'prompts',
     'SD3Transformer2DModel':    'prompts',
 }
+# The pipeline classes whose prompt encoding (text_encoders.ENCODINGS) each prompt-conditioned denoiser reads.
+PROMPT_PIPELINES = {
+    'UNet2DConditionModel':     ('StableDiffusionPipeline', 'StableDiffusionXLPipeline'),
+    'PixArtTransformer2DModel': ('PixArtAlphaPipeline', 'PixArtSigmaPipeline'),
+    'SD3Transformer2DModel':    ('StableDiffusion3Pipeline',),
+}
 
 def guidance_distilled(what, how, example='stabilityai/stable-diffusion-3-medium-diffusers'):
     """The one-line refusal of a guidance-distilled model: `what` names it, `how` says how it was distilled."""
@@ -138,6 +144,9 @@ def describe(folder, vae=None):
                              "SDXL's 'text_time' in a StableDiffusionXLPipeline and none elsewhere")
     if conditioning == 'prompts':
         text_encoders.encoding(index, folder)      # refuses a pipeline class whose prompts it cannot encode
+        if index['_class_name'] not in PROMPT_PIPELINES[cls]:
+            raise ValueError(f"{folder}/model_index.json: a {index['_class_name']} with a {cls}; the backend encodes "
+                             f"the prompts of a {cls} as {' or '.join(PROMPT_PIPELINES[cls])} does")
     scheduler = diffusers_folder.scheduler_config(folder)
     vae = (diffusers_folder.read_json(pathlib.Path(vae) / 'config.json') if vae is not None else
            diffusers_folder.read_json(folder / 'vae' / 'config.json') if 'vae' in components else None)
@@ -189,7 +198,8 @@ def load_denoiser(
         if wrong:
             raise ValueError(f'{folder}: classes {wrong} are not classes of the network (class embeddings 0..'
                              f'{count - 1}, {null} the null label)')
-        table = class_table(count, null)
+        # labels are class indices; a null label after the classes is no label (the reference, -1, picks it)
+        table = class_table(count - 1 if null == count - 1 else count, null)
     network = diffusers_folder.load_component(folder, pipeline.component, pipeline.cls, device, dtype)
     return DiffusersDenoiser(network, table, diffusers_folder.noise_process(pipeline.scheduler),
                              pipeline.scheduler.get('prediction_type', 'epsilon'), pipeline.learned_variance,
