@@ -140,7 +140,8 @@ def scheduler_config(folder, what='the diffusers backend'):
     config = {**defaults, **given, '_process': 'flow' if kind in FLOW_SCHEDULERS else 'ddpm'}
     for key, (value, reason) in REFUSED.items():
         if key in config and not (config[key] == value and type(config[key]) is type(value)):
-            raise ValueError(f'{path}: scheduler config key {key!r} is {config[key]!r}; {what} supports only '
+            absent = '' if key in given else f" (the {kind}'s default for an absent key)"
+            raise ValueError(f'{path}: scheduler config key {key!r} is {config[key]!r}{absent}; {what} supports only '
                              f'{value!r}: {reason}')
     if config['_process'] == 'ddpm':
         if config['beta_schedule'] not in BETA_SCHEDULES and config['trained_betas'] is None:
