@@ -14,3 +14,12 @@ def float32_network_atol(reference, ulps=64):
     networks of these tests, whose largest difference measured over five BLAS/SIMD kernel settings (OpenBLAS
     core types, MKL instruction sets and CBWR modes, ATen CPU capability, 1 or 2 threads) is 13 units."""
     return ulps * FLOAT32_ULP * float(abs(reference).max())
+
+def float32_cumprod_rtol(betas):
+    """Relative error bound of diffusers' float32 alpha_bar_t = prod_{s <= t} (1 - beta_s) against the float64 one
+    of the same betas [T]: each beta rounded to float32 (and built from float32 linspace / squares: 3 roundings,
+    |d beta| <= 3 u beta, i.e. 3 u beta / (1 - beta) relative to 1 - beta), each 1 - beta rounded (u) and each
+    partial product rounded (u); first order in u. [T] float64."""
+    import numpy as np
+    betas = np.asarray(betas, dtype=np.float64)
+    return np.cumsum(3 * FLOAT32_ULP * betas / (1 - betas) + 2 * FLOAT32_ULP)

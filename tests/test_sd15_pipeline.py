@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import feature_synthetic
-from entropic.models import sd15
+from entropic import noise
 
 
 @pytest.fixture(scope='module')
@@ -24,7 +24,8 @@ def test_sd15_curves_cover_the_prompt_partitions_on_the_ddpm_timesteps(workdir):
             'dog-vs-reference'} <= set(curve['partition'])
     classes = curve.query("partition == 'classes'")
     assert classes['n'].iloc[0] == 8 and classes['H'].max() <= np.log(8) + 1e-9     # 1 per prompt
-    sigmas = np.sort(sd15.sampler_sigmas(6, sd15.alphas_cumprod())[:-1])
+    sd15 = noise.DDPMSchedule(noise.ddpm_alphas_cumprod(1000, 0.00085, 0.012, 'scaled_linear'), 'leading', 1)
+    sigmas = np.sort(sd15.sigmas({'steps': 6})[:-1])       # SD1.5's scheduler config: leading spacing, offset 1
     np.testing.assert_allclose(np.sort(classes['sigma'].to_numpy()), sigmas, rtol=1e-9)
     assert np.isfinite(curve[['H', 'H_se', 'rate']].to_numpy()).all()
     guided = pd.read_csv(workdir / 'results/models/sd15/entropy/cfg7p5.csv')

@@ -1,4 +1,4 @@
-"""The Stable Diffusion 2.1 backend: v-prediction and the scheduler variants in EDM coordinates, checked against
+"""The Stable Diffusion 2.1 preset of the diffusers backend: v-prediction and the scheduler variants in EDM coordinates, checked against
 diffusers' own schedulers and pipeline on tiny SD2 pipelines built from configs (tests/sd21_tiny.py).
 
 Everything runs offline on the CPU.
@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import backends, noise, sampler
+from entropic import backends, download, noise, sampler
 from entropic.configuration import validate_config
-from entropic.models import sd15
-from entropic.backends.sd21 import FILES
+from entropic.models import diffusers_folder, diffusers_pipeline, text_encoders
+from entropic.models.diffusers_denoiser import PREDICTION_TYPES, DiffusersDenoiser, x0_estimate
 from entropic.partitions import UNCONDITIONAL
 
 import diffusers  # noqa: E402
-from rounding import FLOAT32_ULP, float32_network_atol   # noqa: E402  (pytest puts tests/ on sys.path)
+from rounding import FLOAT32_ULP, float32_cumprod_rtol, float32_network_atol   # noqa: E402  (pytest puts tests/ on sys.path)
 from sd21_tiny import SCHEDULERS, build_tiny_pipeline, write_scheduler   # noqa: E402
 from snakemake_cli import snakemake   # noqa: E402
 
@@ -31,6 +31,7 @@ EPS64 = 2.0 ** -53      # unit roundoff of float64
 BACKEND = backends.get('sd21')
 PROMPTS = ['a photo of a dog', 'a photo of a cat']
 T = 1000
+FILES = download.SD15_FILES     # SD2.1's pipelines have SD1.5's layout (entropic.backends.sd21)
 
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
@@ -53,13 +54,6 @@ def load_model(folder):
 
 #----------------------------------------------------------------------------
 # The training schedule: every beta schedule of diffusers' DDIM scheduler, and zero terminal SNR.
-
-def float32_cumprod_rtol(betas):
-    """Relative error bound of diffusers' float32 alpha_bar_t = prod_{s <= t} (1 - beta_s): each beta rounded to
-    float32 (and built from float32 linspace / squares: 3 roundings, |d beta| <= 3 u beta, i.e. 3 u beta / (1 - beta)
-    relative to 1 - beta), each 1 - beta rounded (u) and each partial product rounded (u); first order in u."""
-    betas = np.asarray(betas, dtype=np.float64)
-    return np.cumsum(3 * U * betas / (1 - betas) + 2 * U)
 
 @pytest.mark.parametrize('beta_schedule', noise.BETA_SCHEDULES)
 def test_beta_schedules_equal_diffusers_alpha_bar_to_its_float32_rounding(beta_schedule):
@@ -157,13 +151,13 @@ def test_the_grid_is_diffusers_ddim_timesteps_for_the_folders_config_or_refused(
 # The parametrisation: x0 from the UNet's output, one step, guidance; against diffusers' DDIM step.
 
 def tiny_denoiser(folder, abar, prediction_type):
-    """SD15Denoiser over the tiny UNet with `abar` (diffusers' own, so that only the formulas are compared)."""
-    unet, _, tokenizer, text_encoder, _ = sd15.load_pipeline_components(folder, 'cpu', torch.float32,
-                                                                         BACKEND.scheduler(folder))
-    emb = sd15.encode_prompts(tokenizer, text_encoder, PROMPTS + [''])
-    return sd15.SD15Denoiser(unet, emb[:-1], emb[-1], abar, prediction_type=prediction_type)
+    """The denoiser of the tiny UNet and PROMPTS as the backend loads it, on `abar` (diffusers' own, so that only the
+    formulas are compared)."""
+    loaded, _ = diffusers_pipeline.load_denoiser(folder, PROMPTS, 'cpu', torch.float32)
+    assert loaded.prediction_type == prediction_type        # read from the folder's scheduler config
+    return DiffusersDenoiser(loaded.network, loaded.table, noise.DDPMSchedule(abar, 'leading', 1), prediction_type)
 
-@pytest.mark.parametrize('prediction_type', sd15.PREDICTION_TYPES)
+@pytest.mark.parametrize('prediction_type', PREDICTION_TYPES)
 def test_one_step_equals_diffusers_ddim_step_guided_and_not(tiny, tmp_path, prediction_type):
     folder = with_scheduler(tiny['v'], tmp_path / 'p', prediction_type=prediction_type)
     ddim = diffusers.DDIMScheduler.from_pretrained(folder / 'scheduler')
@@ -184,7 +178,8 @@ def test_one_step_equals_diffusers_ddim_step_guided_and_not(tiny, tmp_path, pred
         x = x_t.double() / alpha                                    # the same state in EDM coordinates
         assert torch.equal((x / math.sqrt(1 + sigma ** 2)).float(), x_t)    # the UNet sees the same input
         with torch.no_grad():
-            out = den.unet(x_t, torch.tensor(t), encoder_hidden_states=den.embeddings[[0, 1, 2, 2]]).sample.double()
+            out = den.network(x_t, torch.tensor(t),
+                              encoder_hidden_states=den.table['encoder_hidden_states'][[0, 1, 2, 2]]).sample.double()
         D = den(x, sigma, labels)
         # diffusers: x0, then x_{t_prev} = sqrt(abar') x0 + sqrt(1 - abar' - std^2) eps + std n (eta = 1); ours: the
         # ancestral step in EDM coordinates, the same map (entropic.sampler), taken back to VP by sqrt(abar').
@@ -218,9 +213,9 @@ def test_v_prediction_x0_is_edm_preconditioning_with_unit_sigma_data():
         x = x0 + sigma * eps
         v = alpha * eps - s * x0
         for kind, out in (('epsilon', eps), ('v_prediction', v), ('sample', x0)):
-            torch.testing.assert_close(sd15.x0_estimate(x, sigma, out, kind), x0, rtol=0, atol=64 * EPS64 * (1 + sigma))
+            torch.testing.assert_close(x0_estimate(x, sigma, out, kind), x0, rtol=0, atol=64 * EPS64 * (1 + sigma))
     with pytest.raises(ValueError, match="prediction_type must be one of 'epsilon', 'v_prediction', 'sample'"):
-        sd15.x0_estimate(x, 1.0, eps, 'x0')
+        x0_estimate(x, 1.0, eps, 'x0')
 
 #----------------------------------------------------------------------------
 # The whole guided run against diffusers' StableDiffusionPipeline.
@@ -233,12 +228,12 @@ def test_a_guided_run_gives_the_latents_of_diffusers_pipeline(tiny, variant):
     assert den.prediction_type == {'v': 'v_prediction', 'base': 'epsilon'}[variant]
     import transformers
     text_encoder = transformers.CLIPTextModel.from_pretrained(folder / 'text_encoder')
-    tokenizer = sd15.load_tokenizer(folder / 'tokenizer')
+    tokenizer = transformers.CLIPTokenizer.from_pretrained(folder / 'tokenizer')
     # DDIM from the folder's config (the base model's PNDM config read as DDIM, as the backend reads it), eta = 1:
     # the ancestral step our sampler takes. set_alpha_to_one=True ends the last step at x0, as ours does.
     scheduler = diffusers.DDIMScheduler.from_pretrained(folder / 'scheduler', set_alpha_to_one=True)
     pipe = diffusers.StableDiffusionPipeline(vae=diffusers.AutoencoderKL.from_pretrained(folder / 'vae'),
-                                             text_encoder=text_encoder, tokenizer=tokenizer, unet=den.unet,
+                                             text_encoder=text_encoder, tokenizer=tokenizer, unet=den.network,
                                              scheduler=scheduler, safety_checker=None, feature_extractor=None,
                                              requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
@@ -248,7 +243,8 @@ def test_a_guided_run_gives_the_latents_of_diffusers_pipeline(tiny, variant):
     def run(seed, scale):
         # The pipeline draws the initial latents, then each step's noise, from one generator, as our sampler
         # does; it gets our prompt embeddings (their encoding is compared in the next test).
-        latents = pipe(prompt_embeds=den.embeddings[labels], negative_prompt_embeds=den.embeddings[[K, K]],
+        embeddings = den.table['encoder_hidden_states']
+        latents = pipe(prompt_embeds=embeddings[labels], negative_prompt_embeds=embeddings[[K, K]],
                        num_inference_steps=steps, guidance_scale=scale, eta=1.0, output_type='latent',
                        generator=torch.Generator().manual_seed(seed), height=16, width=16).images
         sigmas = model.sigmas({'steps': steps})
@@ -271,8 +267,11 @@ def test_a_guided_run_gives_the_latents_of_diffusers_pipeline(tiny, variant):
 
 def test_prompt_embeddings_equal_the_sd2_pipelines_with_bang_padding(tiny):
     folder = tiny['v']
-    unet, vae, tokenizer, text_encoder, _ = sd15.load_pipeline_components(folder, 'cpu', torch.float32,
-                                                                           BACKEND.scheduler(folder))
+    index = diffusers_folder.read_index(folder)[1]
+    unet = diffusers_folder.load_component(folder, 'unet', 'UNet2DConditionModel')
+    vae = diffusers_folder.load_vae(folder / 'vae')
+    text_encoder = diffusers_folder.load_component(folder, 'text_encoder', 'CLIPTextModel', library='transformers')
+    (tokenizer, _), = text_encoders.tokenizers(folder, index).values()
     assert tokenizer.pad_token == '!' and tokenizer.pad_token_id == 0
     ids = tokenizer(['a dog'], padding='max_length', max_length=77).input_ids[0]
     assert ids[:6] == [1, 29, 6, 17, 35, 2] and set(ids[6:]) == {0}       # BOS a dog EOS, then '!' (0) to 77
@@ -280,7 +279,7 @@ def test_prompt_embeddings_equal_the_sd2_pipelines_with_bang_padding(tiny):
                                              scheduler=diffusers.DDIMScheduler.from_pretrained(folder / 'scheduler'),
                                              safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     cond, uncond = pipe.encode_prompt(PROMPTS, 'cpu', 1, True, None)
-    ours = sd15.encode_prompts(tokenizer, text_encoder, PROMPTS + [''])
+    ours = text_encoders.encode(folder, index, PROMPTS, {'resolution': 16})['encoder_hidden_states']
     # The same tokens through GEMMs of other batch shapes: float32 rounding of the encoder (rounding.py).
     torch.testing.assert_close(ours[:2], cond, rtol=0, atol=float32_network_atol(cond))
     torch.testing.assert_close(ours[2], uncond[0], rtol=0, atol=float32_network_atol(uncond))
@@ -295,19 +294,30 @@ def test_prompt_embeddings_equal_the_sd2_pipelines_with_bang_padding(tiny):
 # What the backend refuses, and where.
 
 @pytest.mark.parametrize('key, value, supported', [
-    ('clip_sample', True, 'False'), ('clip_sample', None, 'False'),        # absent: DDIMScheduler's default, True
-    ('thresholding', True, 'False'), ('trained_betas', [0.01] * T, 'None'),
-    ('timestep_spacing', 'karras', "'leading', 'trailing' or 'linspace'"),
-    ('prediction_type', 'x0', "'epsilon', 'v_prediction' or 'sample'"),
-    ('beta_schedule', 'cosine', "'scaled_linear', 'linear' or 'squaredcos_cap_v2'"),
+    ('clip_sample', True, 'only False: a clipped x0 estimate'),
+    ('clip_sample', None, 'only False: a clipped x0 estimate'),            # absent: DDIMScheduler's default, True
+    ('thresholding', True, 'only False: a thresholded x0 estimate'),
+    ('timestep_spacing', 'karras', "'leading', 'trailing', 'linspace'"),
+    ('prediction_type', 'x0', "'epsilon', 'v_prediction', 'sample'"),
+    ('beta_schedule', 'cosine', "'scaled_linear', 'linear', 'squaredcos_cap_v2', 'sigmoid' or trained_betas"),
 ])
 def test_scheduler_keys_the_backend_cannot_honour_are_refused_naming_key_and_values(tiny, tmp_path, key, value,
                                                                                    supported):
     folder = with_scheduler(tiny['v'], tmp_path / 'other', **{key: value})
     import re
-    with pytest.raises(ValueError, match=rf"other: scheduler config key '{key}' is .*; the SD21 backend supports "
-                                         rf"{re.escape(supported)}$"):
+    with pytest.raises(ValueError, match=rf"other/scheduler/scheduler_config\.json: scheduler config key '{key}' is "
+                                         rf".*; the diffusers backend supports {re.escape(supported)}"):
         load_model(folder)
+
+def test_trained_betas_are_the_schedule_as_diffusers_reads_them(tiny, tmp_path):
+    # Once refused by the SD2.1 backend; the diffusers backend it is a preset of reads them as DDIM does.
+    betas = np.linspace(0.0002, 0.03, T)
+    folder = with_scheduler(tiny['v'], tmp_path / 'trained', trained_betas=betas.tolist())
+    ours = load_model(folder).schedule.abar
+    np.testing.assert_array_equal(ours, np.cumprod(1 - betas))
+    theirs = diffusers.DDIMScheduler.from_pretrained(folder / 'scheduler').alphas_cumprod.double().numpy()
+    error = np.abs(ours / theirs - 1)           # diffusers: each beta rounded to float32 once, not built (3 -> 1)
+    assert np.all(error <= float32_cumprod_rtol(betas)), error.max()
 
 def test_the_config_check_reads_a_downloaded_scheduler_config(tiny, tmp_path, monkeypatch):
     pipeline = tmp_path / 'resources' / 'stable-diffusion-2-1'
@@ -322,14 +332,15 @@ def test_the_config_check_reads_a_downloaded_scheduler_config(tiny, tmp_path, mo
         "'trailing' visit timestep 999, where alpha_bar = 0 (zero terminal SNR)"), errors
     write_scheduler(pipeline, {**SCHEDULERS['v'], 'clip_sample': True})
     errors = validate_config(config, root=root)
-    assert errors == ["config key models.m.repo: resources/stable-diffusion-2-1: scheduler config key 'clip_sample' "
-                      "is True; the SD21 backend supports False"]
+    assert errors == ["config key models.m.repo: resources/stable-diffusion-2-1/scheduler/scheduler_config.json: "
+                      "scheduler config key 'clip_sample' is True; the diffusers backend supports only False: a clipped "
+                      'x0 estimate is not the posterior mean E[x0 | x] the method reads']
     write_scheduler(pipeline, SCHEDULERS['v'])
     assert validate_config(config, root=root) == []
     shutil.rmtree(pipeline / 'scheduler')  # not downloaded yet: the sampling job checks when it loads it
     assert validate_config(config, root=root) == []
     config['models']['m']['sampler']['steps'] = 1000
-    assert validate_config(config, root=root) == ['config key models.m.sampler.steps: SD2.1 has 1000 timesteps; '
+    assert validate_config(config, root=root) == ['config key models.m.sampler.steps: sd21 has 1000 timesteps; '
                                                   'need steps < 1000']
 
 def test_the_two_repositories_download_to_their_own_folders():
@@ -340,7 +351,8 @@ def test_the_two_repositories_download_to_their_own_folders():
         assert sorted(downloads) == sorted(f'{folder}/{name}' for name in FILES)
         assert {d.repo for d in downloads.values()} == {repo}
         assert BACKEND.network_files('m', spec, 'unguided')['pipeline'][0] == f'{folder}/model_index.json'
-        assert BACKEND.decoder_files(spec) == [f'{folder}/vae/config.json', f'{folder}/vae/diffusion_pytorch_model.safetensors']
+        assert BACKEND.decoder_files(spec) == [f'{folder}/model_index.json', f'{folder}/vae/config.json',     # index:
+                                               f'{folder}/vae/diffusion_pytorch_model.safetensors']      # a VAE?
 
 @pytest.mark.parametrize('name, folder', [('sd21', 'stable-diffusion-2-1'), ('sd21-base', 'stable-diffusion-2-1-base')])
 def test_the_configs_plan_their_downloads_and_runs(tmp_path, name, folder):

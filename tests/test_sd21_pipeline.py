@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from entropic import noise
-from entropic.models import sd15
+from entropic.models import diffusers_folder
 from sd21_tiny import SCHEDULERS
 
 RUNS = {'unguided', 'cfg3', 'cfg7p5', 'cfg7p5-early', 'cfg7p5-late', 'cfg7p5-window'}
@@ -25,7 +25,7 @@ def test_sd21_curves_sit_on_the_scheduler_timesteps_and_track_every_prompt(shipp
     # SD2.1's scheduler configs (DDIM, and the base model's PNDM read as DDIM): leading spacing, offset 1
     # (6 steps: 834, 667, ..., 1), scaled-linear betas.
     config = SCHEDULERS[variant]
-    abar = sd15.ddpm_schedule({**config, 'rescale_betas_zero_snr': False})
+    abar = diffusers_folder.alphas_cumprod(config)
     sigmas = noise.DDPMSchedule(abar, 'leading', config['steps_offset']).sigmas({'steps': 6})[:-1]
     np.testing.assert_allclose(np.sort(classes['sigma'].to_numpy()), np.sort(sigmas), rtol=1e-9)
     assert np.isfinite(curve[['H', 'H_se', 'rate']].to_numpy()).all()

@@ -1,5 +1,6 @@
-"""The Stable Diffusion 3 backend: the flow in EDM coordinates against diffusers' pipeline on a tiny one, the three
-text encoders, the folder checks (scheduler keys, guidance-distilled models), prompts and decoding.
+"""The Stable Diffusion 3 preset of the diffusers backend: the flow in EDM coordinates against diffusers' pipeline on a
+tiny one, the three text encoders, the folder checks (scheduler keys, guidance-distilled models), prompts and
+decoding (entropic.models.diffusers_pipeline, diffusers_denoiser, text_encoders, diffusers_folder).
 
 Everything runs offline on the CPU against a tiny pipeline built from configs (tests/sd3_tiny.py).
 """
@@ -20,7 +21,7 @@ import torch
 
 from entropic import download, noise, sampler
 from entropic.configuration import validate_config
-from entropic.models import sd3, sd15
+from entropic.models import diffusers_folder, diffusers_pipeline, text_encoders
 from entropic.partitions import UNCONDITIONAL
 
 import diffusers  # noqa: E402
@@ -35,17 +36,24 @@ SHAPE = (4, 8, 8)                       # the tiny transformer's latents at 16 p
 def tiny_folder(tmp_path_factory):
     return build_tiny_pipeline(tmp_path_factory.mktemp('sd3') / 'tiny')
 
-@pytest.fixture(scope='module')
-def tokenizers(tiny_folder):
-    return sd3.load_tokenizers(tiny_folder)
+def index(folder):
+    return diffusers_folder.read_index(folder)[1]
+
+def encode(folder, prompts):
+    """The table of transformer inputs of the prompts and the empty reference (last row), as the pipeline builds it."""
+    return text_encoders.encode(folder, index(folder), prompts, {'resolution': 16})
+
+def load_denoiser(folder, prompts, **kwargs):
+    """The denoiser a sampling job loads from the folder (diffusers_pipeline.load_denoiser), on the CPU in float32."""
+    return diffusers_pipeline.load_denoiser(folder, prompts, device='cpu', dtype=torch.float32, **kwargs)[0]
 
 @pytest.fixture(scope='module')
-def encoders(tiny_folder):
-    return sd3.load_text_encoders(tiny_folder, device='cpu', dtype=torch.float32)
+def tokenizers(tiny_folder):
+    return text_encoders.tokenizers(tiny_folder, index(tiny_folder))
 
 @pytest.fixture(scope='module')
 def denoiser(tiny_folder):
-    return sd3.load_denoiser(tiny_folder, PROMPTS, device='cpu', dtype=torch.float32, max_batch=64)
+    return load_denoiser(tiny_folder, PROMPTS, max_batch=64)
 
 @pytest.fixture(scope='module')
 def pipeline(tiny_folder):
@@ -78,28 +86,31 @@ def with_json(tiny_folder, folder, name, **changes):
                                         ('use_exponential_sigmas', True), ('use_beta_sigmas', True)])
 def test_scheduler_keys_the_backend_cannot_honour_are_refused(tiny_folder, tmp_path, key, value):
     folder = with_json(tiny_folder, tmp_path / 'other', 'scheduler/scheduler_config.json', **{key: value})
-    with pytest.raises(ValueError, match=rf"other: scheduler config key '{key}' is {value!r}; the SD3 backend "
-                                         r"supports (False|None) \(the static-shift grid"):
-        sd3.load_denoiser(folder, PROMPTS, device='cpu', dtype=torch.float32)
+    with pytest.raises(ValueError, match=rf"other/scheduler/scheduler_config\.json: scheduler config key '{key}' is "
+                                         rf"{value!r}; the diffusers backend supports only (False|None): "):
+        load_denoiser(folder, PROMPTS)
 
 def test_another_scheduler_or_pipeline_class_is_refused(tiny_folder, tmp_path):
     folder = with_json(tiny_folder, tmp_path / 'euler', 'scheduler/scheduler_config.json',
                        _class_name='EulerDiscreteScheduler')
-    with pytest.raises(ValueError, match='euler: the scheduler is a EulerDiscreteScheduler'):
-        sd3.check_folder(folder)
+    with pytest.raises(ValueError, match='euler/scheduler: a EulerDiscreteScheduler for a SD3Transformer2DModel; the '
+                                         'backend reads FlowMatchEulerDiscreteScheduler configs with SD3 transformers'):
+        diffusers_pipeline.describe(folder)
+    # A pipeline class that encodes prompts otherwise (one CLIP, no pooled projections) for an SD3 transformer
     folder = with_json(tiny_folder, tmp_path / 'sd15', 'model_index.json', _class_name='StableDiffusionPipeline')
-    with pytest.raises(ValueError, match='sd15: model_index.json names a StableDiffusionPipeline, not a '
-                                         'StableDiffusion3Pipeline'):
-        sd3.check_folder(folder)
+    with pytest.raises(ValueError, match='sd15/model_index.json: a StableDiffusionPipeline with a SD3Transformer2DModel; '
+                                         'the backend encodes the prompts of a SD3Transformer2DModel as '
+                                         'StableDiffusion3Pipeline does'):
+        diffusers_pipeline.describe(folder)
 
 def test_a_guidance_distilled_pipeline_is_refused(tmp_path):
     # A FLUX.1-dev-like pipeline: the transformer config's guidance_embeds makes the guidance scale an input.
     folder = build_tiny_pipeline(tmp_path / 'distilled', guidance_embeds=True)
     message = (r'distilled: the pipeline is guidance-distilled \(its transformer config sets guidance_embeds: the '
-               r'guidance scale is an input of the network\): it was never trained without the prompt, so it has no '
+               r'guidance scale is an input of the network\): it was never trained without its condition, so it has no '
                r"unconditional branch, and neither the paper's binary form <k>-vs-reference")
     with pytest.raises(ValueError, match=message):
-        sd3.load_denoiser(folder, PROMPTS, device='cpu', dtype=torch.float32)
+        load_denoiser(folder, PROMPTS)
 
 @pytest.mark.parametrize('steps', [1, 4, 28, 100])
 @pytest.mark.parametrize('config', [dict(), dict(shift=1.0), dict(shift=6.0, num_train_timesteps=500)])
@@ -110,7 +121,7 @@ def test_the_sampler_visits_the_flow_times_diffusers_visits_for_the_folders_conf
         with_json(tiny_folder, folder, 'scheduler/scheduler_config.json', **config)
     scheduler = diffusers.FlowMatchEulerDiscreteScheduler.from_pretrained(folder / 'scheduler')
     scheduler.set_timesteps(steps)
-    schedule = sd3.schedule_from_config(folder)
+    schedule = diffusers_folder.noise_process(diffusers_folder.scheduler_config(folder))
     np.testing.assert_array_equal(schedule.flow_times(steps), scheduler.sigmas.numpy()[:-1].astype(np.float64))
     sigmas = schedule.sigmas(dict(steps=steps))
     network = [schedule.network_timestep(sigma) for sigma in sigmas[:-1]]
@@ -118,43 +129,49 @@ def test_the_sampler_visits_the_flow_times_diffusers_visits_for_the_folders_conf
     assert schedule.shift == config.get('shift', 3.0) and sigmas[-1] == 0
 
 def test_latent_shape_of_the_tiny_and_of_sd3_medium(tiny_folder, tmp_path):
-    assert sd3.latent_shape(tiny_folder, 16) == SHAPE
-    with pytest.raises(ValueError, match=r'resolution 18: must be a multiple of 4 \(the VAE downsamples by 2, the '
-                                         r'transformer takes 2 x 2 patches\)'):
-        sd3.latent_shape(tiny_folder, 18)
-    with pytest.raises(ValueError, match='resolution 36: the transformer has positional embeddings for at most 32 px'):
-        sd3.latent_shape(tiny_folder, 36)
+    tiny = diffusers_pipeline.describe(tiny_folder)
+    assert tiny.shape(16) == tiny.shape() == SHAPE         # 16 px: the native size, 8 x 8 latents
+    with pytest.raises(ValueError, match=r'resolution 18: must be a multiple of 4 for .*tiny \(the VAE downsamples by '
+                                         r'2, the network takes 2 x 2 patches\)'):
+        tiny.shape(18)
+    with pytest.raises(ValueError, match='resolution 36: the transformer of .*tiny has positional embeddings for at '
+                                         'most 32 px'):
+        tiny.shape(36)
     # SD3 Medium's published configs (transformer/config.json, vae/config.json of the hub repository), the keys read.
     medium = tmp_path / 'medium'
-    (medium / 'transformer').mkdir(parents=True)
-    (medium / 'vae').mkdir()
+    shutil.copytree(tiny_folder, medium)
     (medium / 'transformer' / 'config.json').write_text(json.dumps(dict(
-        sample_size=128, patch_size=2, in_channels=16, pos_embed_max_size=192)))
-    (medium / 'vae' / 'config.json').write_text(json.dumps(dict(block_out_channels=[128, 256, 512, 512])))
-    assert sd3.latent_shape(medium, 1024) == (16, 128, 128)
-    assert sd3.latent_shape(medium, 512) == (16, 64, 64)
-    assert sd3.latent_shape(medium, 3072) == (16, 384, 384)
+        _class_name='SD3Transformer2DModel', sample_size=128, patch_size=2, in_channels=16, out_channels=16,
+        pos_embed_max_size=192)))
+    (medium / 'vae' / 'config.json').write_text(json.dumps(dict(block_out_channels=[128, 256, 512, 512],
+                                                                latent_channels=16)))
+    medium = diffusers_pipeline.describe(medium)
+    assert medium.shape(1024) == medium.shape() == (16, 128, 128)
+    assert medium.shape(512) == (16, 64, 64)
+    assert medium.shape(3072) == (16, 384, 384)
     with pytest.raises(ValueError, match='at most 3072 px'):
-        sd3.latent_shape(medium, 3088)
+        medium.shape(3088)
 
 def test_missing_folder_or_file_raises_file_not_found_naming_the_download(tiny_folder, tmp_path):
-    with pytest.raises(FileNotFoundError, match=r'nowhere: not found; run the download rule for Stable Diffusion 3 '
-                                                r'\(stabilityai/stable-diffusion-3-medium-diffusers, a gated repository'):
-        sd3.load_denoiser(tmp_path / 'nowhere', PROMPTS, device='cpu', dtype=torch.float32)
+    with pytest.raises(FileNotFoundError, match=r'nowhere/model_index\.json: not found; run the download rule'):
+        load_denoiser(tmp_path / 'nowhere', PROMPTS)
     partial = tmp_path / 'partial'
     shutil.copytree(tiny_folder, partial)
     (partial / 'text_encoder_3' / 'model-00002-of-00002.safetensors').unlink()
-    with pytest.raises(FileNotFoundError, match=r'text_encoder_3: cannot load the T5 text encoder .*download rule'):
-        sd3.load_denoiser(partial, PROMPTS, device='cpu', dtype=torch.float32)
+    with pytest.raises(FileNotFoundError, match=r'text_encoder_3: cannot load the T5EncoderModel .*download rule'):
+        load_denoiser(partial, PROMPTS)
     (partial / 'tokenizer_3' / 'tokenizer.json').unlink()
-    with pytest.raises(FileNotFoundError, match=r'tokenizer_3/tokenizer\.json: not found; run the download rule'):
-        sd3.load_denoiser(partial, PROMPTS, device='cpu', dtype=torch.float32)
+    # (transformers 5 builds a T5 tokenizer of its special tokens alone from the folder without it)
+    with pytest.raises(FileNotFoundError, match=r'tokenizer_3: no vocabulary \(tokenizer\.json or spiece\.model '
+                                                r'missing\); .*download rule'):
+        load_denoiser(partial, PROMPTS)
 
 #----------------------------------------------------------------------------
 # Text.
 
-def test_encode_prompts_matches_the_diffusers_pipeline(pipeline, tokenizers, encoders):
-    ours, pooled = sd3.encode_prompts(tokenizers, encoders, PROMPTS[:2] + [''])
+def test_encode_prompts_matches_the_diffusers_pipeline(tiny_folder, pipeline):
+    table = encode(tiny_folder, PROMPTS[:2])
+    ours, pooled = table['encoder_hidden_states'], table['pooled_projections']
     assert ours.shape == (3, 77 + 256, 24) and pooled.shape == (3, 8 + 12)
     with torch.no_grad():       # as the pipeline's __call__ runs it
         cond, uncond, cond_pooled, uncond_pooled = pipeline.encode_prompt(PROMPTS[:2], None, None, device='cpu')
@@ -167,13 +184,14 @@ def test_encode_prompts_matches_the_diffusers_pipeline(pipeline, tokenizers, enc
 
 LONG = ' '.join(['dog'] * 25)       # 75 CLIP tokens with the tiny tokenizers (one per letter): all CLIP reads
 
-def test_prompts_that_differ_beyond_what_clip_reads_are_told_apart_by_t5(tokenizers, encoders, caplog):
+def test_prompts_that_differ_beyond_what_clip_reads_are_told_apart_by_t5(tiny_folder, tokenizers, caplog):
     prompts = [f'{LONG} and a red collar', 'a cat', f'{LONG} and a blue collar']
-    warnings = sd15.check_encoder_tokens(tokenizers, prompts, 'prompts.yaml')
+    warnings = text_encoders.check_encoder_tokens(tokenizers, prompts, 'prompts.yaml')
     assert warnings == [f"prompts.yaml: prompts[{k}] is {n} tokens long and {name} reads 77: it drops "   # + BOS, EOS
                         f"'and a {colour} collar'" for name in ('CLIP-L', 'CLIP-G')
                         for k, colour, n in ((0, 'red', 90), (2, 'blue', 91))]
-    embeddings, pooled = sd3.encode_prompts(tokenizers, encoders, prompts)
+    table = encode(tiny_folder, prompts)
+    embeddings, pooled = table['encoder_hidden_states'], table['pooled_projections']
     # the same CLIP tokens (to float32 rounding of rows in one batch), other T5 tokens: other hypotheses
     tol = float32_network_atol(embeddings)
     torch.testing.assert_close(embeddings[0, :77], embeddings[2, :77], rtol=0, atol=tol)
@@ -187,13 +205,14 @@ def test_prompts_none_of_the_three_encoders_can_tell_apart_are_refused(tiny_fold
                r"hypothesis to the text encoders \(CLIP-L, CLIP-G, T5\): identical after tokenisation and truncation "
                r"to 77, 77 and 256 tokens; make them differ within what the encoders read")
     with pytest.raises(ValueError, match=message):
-        sd3.load_denoiser(tiny_folder, prompts, device='cpu', dtype=torch.float32)
+        load_denoiser(tiny_folder, prompts)
 
 #----------------------------------------------------------------------------
 # The denoiser.
 
 def test_denoiser_is_x_t_minus_t_v_of_a_direct_transformer_call_at_the_pipelines_timesteps(denoiser):
-    transformer = denoiser.transformer
+    transformer = denoiser.network
+    embeddings, pooled = denoiser.table['encoder_hidden_states'], denoiser.table['pooled_projections']
     seen = []
     hook = transformer.register_forward_hook(lambda m, args, kwargs, out: seen.append(kwargs['timestep'].clone()),
                                              with_kwargs=True)
@@ -206,7 +225,7 @@ def test_denoiser_is_x_t_minus_t_v_of_a_direct_transformer_call_at_the_pipelines
             x_t = latents(3, seed=i)                                   # float32: what the transformer sees
             with torch.no_grad():
                 v = transformer(hidden_states=x_t, timestep=scheduler.timesteps[i].expand(3),
-                                encoder_hidden_states=denoiser.embeddings[:3], pooled_projections=denoiser.pooled[:3]).sample
+                                encoder_hidden_states=embeddings[:3], pooled_projections=pooled[:3]).sample
             expected = x_t.double() - t * v.double()                   # the flow's x0 estimate
             x = x_t.double() if math.isinf(sigma) else x_t.double() * (1 + sigma)    # the sampler's state
             seen.clear()
@@ -224,8 +243,8 @@ def test_mixed_labels_in_one_call_equal_separate_calls_per_label(denoiser):
     x = latents(7) * (1 + sigma)
     labels = torch.tensor([0, UNCONDITIONAL, 1, 2, 0, UNCONDITIONAL, 1])
     calls = []
-    hook = denoiser.transformer.register_forward_hook(lambda m, args, kwargs, out: calls.append(len(kwargs['hidden_states'])),
-                                                      with_kwargs=True)
+    hook = denoiser.network.register_forward_hook(lambda m, args, kwargs, out: calls.append(len(args[0])),
+                                                  with_kwargs=True)
     try:
         mixed = denoiser(x, sigma, labels)
         assert calls == [7]                                         # one transformer call for the whole batch
@@ -288,9 +307,9 @@ def test_the_sampler_tracks_every_prompt_from_pure_noise_and_names_a_nan(denoise
     torch.testing.assert_close(out['log_posterior'].exp().sum(-1), torch.ones(4, 4, dtype=torch.float64))
     assert not torch.allclose(out['log_posterior'][1], out['log_posterior'][0])   # the first step informs
     broken = copy.copy(denoiser)
-    broken.transformer = copy.deepcopy(denoiser.transformer)
+    broken.network = copy.deepcopy(denoiser.network)
     with torch.no_grad():
-        broken.transformer.proj_out.bias.fill_(float('nan'))
+        broken.network.proj_out.bias.fill_(float('nan'))
     with pytest.raises(FloatingPointError, match=r'sigma = inf \(step 0 of 4\) for hypothesis 0'):
         sampler.sample(broken, sigmas, labels, x_init, torch.Generator().manual_seed(0), hypotheses=[0, 1, UNCONDITIONAL])
     with pytest.raises(ValueError, match='labels'):
@@ -307,10 +326,10 @@ def test_decode_equals_the_pipelines_images(pipeline):
     kwargs = dict(prompt=PROMPTS[:2], num_inference_steps=1, guidance_scale=1.0, height=16, width=16)
     final = pipeline(**kwargs, latents=start.clone(), output_type='latent').images
     images = pipeline(**kwargs, latents=start.clone(), output_type='np').images
-    ours = sd15.decode(pipeline.vae, final)
+    ours = diffusers_folder.decode(pipeline.vae, final)
     assert ours.shape == images.shape == (2, 16, 16, 3) and ours.dtype == np.float32
     np.testing.assert_allclose(ours, images, rtol=0, atol=64 * FLOAT32_ULP)
-    without_shift = sd15.decode(pipeline.vae, final - pipeline.vae.config.shift_factor * pipeline.vae.config.scaling_factor)
+    without_shift = diffusers_folder.decode(pipeline.vae, final - pipeline.vae.config.shift_factor * pipeline.vae.config.scaling_factor)
     assert np.abs(without_shift - images).max() > 1e-3        # not vacuous: the shift factor matters
 
 #----------------------------------------------------------------------------
@@ -325,25 +344,28 @@ def config_with(tmp_path, **keys):
 def test_the_config_refuses_a_guidance_distilled_model_saying_why(tmp_path, repo):
     errors = validate_config(config_with(tmp_path, repo=repo), root=ROOT)
     assert len(errors) == 1 and errors[0].startswith(f'config key models.m.repo: {repo} is guidance-distilled ('), errors
-    assert ("it was never trained without the prompt, so it has no unconditional branch, and neither the paper's "
-            'binary form <k>-vs-reference (a prompt against the empty-prompt reference) nor classifier-free guidance '
-            'can be evaluated') in errors[0]
+    assert ("it was never trained without its condition, so it has no unconditional branch, and neither the paper's "
+            'binary form <k>-vs-reference (a hypothesis against the unconditional reference) nor classifier-free '
+            'guidance can be evaluated; use a model trained with condition dropout, such as '
+            'stabilityai/stable-diffusion-3-medium-diffusers') in errors[0]
 
-def test_the_config_refuses_an_unknown_repository_and_checks_a_downloaded_pipeline(tiny_folder, tmp_path):
+def test_the_config_refuses_an_unknown_repository_and_checks_a_downloaded_pipeline(tiny_folder, tmp_path, monkeypatch):
+    root = tmp_path / 'project'
+    root.mkdir()
+    monkeypatch.chdir(root)                 # the working directory, where the download rule puts resources/
     errors = validate_config(config_with(tmp_path, repo='someone/sd3-finetune'), root=ROOT)
     assert errors == ["config key models.m.repo: 'someone/sd3-finetune' is not a pipeline the sd3 backend knows the "
                       'files of; known: stabilityai/stable-diffusion-3-medium-diffusers']
     assert validate_config(config_with(tmp_path), root=ROOT) == []       # not downloaded: the jobs check it
     # Downloaded (here: the tiny pipeline in the project's resources/), what its files say is checked too.
-    root = tmp_path / 'project'
     shutil.copytree(ROOT / 'config', root / 'config')
     shutil.copytree(tiny_folder, root / 'resources' / 'stable-diffusion-3-medium-diffusers')
     assert validate_config(config_with(tmp_path, resolution=16), root=root) == []
     assert validate_config(config_with(tmp_path, resolution=18), root=root) == [
-        'config key models.m: resolution 18: must be a multiple of 4 (the VAE downsamples by 2, the transformer '
-        'takes 2 x 2 patches)']
+        'config key models.m.resolution: resolution 18: must be a multiple of 4 for '
+        'resources/stable-diffusion-3-medium-diffusers (the VAE downsamples by 2, the network takes 2 x 2 patches)']
     config = root / 'resources' / 'stable-diffusion-3-medium-diffusers' / 'transformer' / 'config.json'
     config.write_text(json.dumps({**json.loads(config.read_text()), 'guidance_embeds': True}))
     errors = validate_config(config_with(tmp_path, resolution=16), root=root)
-    assert len(errors) == 1 and re.match(r'config key models.m: .*stable-diffusion-3-medium-diffusers: the pipeline is '
-                                         r'guidance-distilled', errors[0]), errors
+    assert len(errors) == 1 and re.match(r'config key models.m.repo: resources/stable-diffusion-3-medium-diffusers: the '
+                                         r'pipeline is guidance-distilled', errors[0]), errors

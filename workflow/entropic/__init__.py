@@ -13,8 +13,8 @@ Modules (one concern each):
   the package models (the pretrained networks in EDM coordinates: models.edm2 EDM2; any diffusers pipeline
   read from its own files: models.diffusers_folder (index, scheduler, VAE, dtype), models.text_encoders
   (prompt files, each pipeline's text encoding), models.diffusers_denoiser (the denoiser of any diffusers
-  network), models.diffusers_pipeline (what a folder is, its denoiser loaded); models.sd15 Stable Diffusion
-  1.5 and 2.1, models.dit DiT, models.sd3 Stable Diffusion 3), imagenet (the ImageNet-1k class list),
+  network), models.diffusers_pipeline (what a folder is, its denoiser loaded), which the Stable Diffusion 1.5,
+  2.1 and 3 and DiT backends are presets of), imagenet (the ImageNet-1k class list),
   download (resumable downloads of weights, whole diffusers pipelines);
 - beyond the paper: placement (guidance placed by a fitted window), guidance_study (the methods compared
   and their quality and diversity metrics), image_metrics (FID and FD-DINOv2 of pretrained models' images),
