@@ -409,3 +409,28 @@ def test_a_relative_local_checkpoint_outside_the_working_directory_is_refused_no
     monkeypatch.chdir(tmp_path)
     errors = validate_config(copy.deepcopy(config), root=project)
     assert len(errors) == 1 and errors[0].startswith('config key models.m.checkpoint:') and 'absolute path' in errors[0]
+
+
+@pytest.mark.parametrize('checkpoint, partitions, key, says', [
+    ('models/tiny_ddpm', 'pair: [[0], [3]]\n', 'checkpoint', "no folder 'models/tiny_ddpm'"),     # mistyped, not a Hub id
+    ('./tiny-ddpm', 'pair: [[0], [3]]\n', 'checkpoint', "no folder './tiny-ddpm'"),
+    ('models/tiny-ddpm', '{}\n', 'partitions', 'no class in play'),
+    ('models/tiny-ddpm', 'classes: [[0, 3], [5]]\n', 'partitions', "partitions ['classes'] redefine built-in"),
+    ('models/tiny-ddpm', 'pair: [[0], [12]]\n', 'partitions', 'hypotheses are 0..9'),       # 10 is the null label
+    ('models/tiny-ddpm', 'pair: [[0], [3]]\nnull: 11\n', 'null_label', 'class embeddings 0..10'),
+])
+def test_a_config_mistake_is_refused_at_the_check_naming_its_key(folders, tmp_path, monkeypatch, checkpoint, partitions,
+                                                                 key, says):
+    """What a newcomer gets wrong is refused when the config is checked, before any job, naming the key: a mistyped
+    local folder (never read as a Hub id to download), a file with no class in play or redefining a built-in
+    partition, a class beyond the network's classes, a null label beyond its embeddings."""
+    from entropic.configuration import validate_config
+    shutil.copytree(folders['class-unet'], tmp_path / 'models' / 'tiny-ddpm')
+    text, _, null = partitions.partition('null: ')
+    (tmp_path / 'parts.yaml').write_text(text)
+    entry = {'backend': 'diffusers', 'checkpoint': checkpoint, 'partitions': 'parts.yaml'}
+    if null:
+        entry['null_label'] = int(null)
+    monkeypatch.chdir(tmp_path)
+    errors = validate_config({'models': {'m': entry}}, root=tmp_path)
+    assert len(errors) == 1 and errors[0].startswith(f'config key models.m.{key}:') and says in errors[0], errors

@@ -334,7 +334,9 @@ def test_the_config_check_reads_a_downloaded_scheduler_config(tiny, tmp_path, mo
     errors = validate_config(config, root=root)
     assert errors == ["config key models.m.repo: resources/stable-diffusion-2-1/scheduler/scheduler_config.json: "
                       "scheduler config key 'clip_sample' is True; the diffusers backend supports only False: a clipped "
-                      'x0 estimate is not the posterior mean E[x0 | x] the method reads']
+                      'x0 estimate is not the posterior mean E[x0 | x] the method reads. It is a setting of sampling, not '
+                      'of the weights: set "clip_sample": false in that file (or save the scheduler with '
+                      'clip_sample=False)']
     write_scheduler(pipeline, SCHEDULERS['v'])
     assert validate_config(config, root=root) == []
     shutil.rmtree(pipeline / 'scheduler')  # not downloaded yet: the sampling job checks when it loads it

@@ -134,14 +134,7 @@ class Backend:
         """The built-in partitions (`classes` and the paper's binary form `<k>-vs-reference` for every label in
         play, arXiv:2602.09651 section 2.1) and the file's (`partitions(spec, files)`), which may not redefine
         them."""
-        built = {'classes': [[k] for k in labels]}
-        built.update({f'{k}-vs-reference': [[k], [UNCONDITIONAL]] for k in labels})
-        extra = self.partitions(spec, files)
-        clash = sorted(name for name in set(extra) & set(built) if extra[name] != built[name])
-        if clash:
-            raise ValueError(f'partitions {clash} redefine built-in partitions (classes, <k>-vs-reference) '
-                             'with other cells')
-        return {**built, **extra}
+        return with_builtins(self.partitions(spec, files), labels)
 
     def top_eigenvalue(self, data, labels):
         """Lambda, the top eigenvalue of the covariance of the data of the labels in play (the speciation
@@ -280,6 +273,18 @@ class Data:
     labels:      object         # [N] long tensor of class indices
     num_classes: int
     mixture:     object = None  # the entropic.gmm.GaussianMixture the samples came from, if any
+
+def with_builtins(extra, labels):
+    """The partitions `extra` of a file with the built-in ones of the `labels` in play before them (`classes`, and
+    `<k>-vs-reference` for every label, arXiv:2602.09651 section 2.1); ValueError naming those the file redefines
+    with other cells."""
+    built = {'classes': [[k] for k in labels]}
+    built.update({f'{k}-vs-reference': [[k], [UNCONDITIONAL]] for k in labels})
+    clash = sorted(name for name in set(extra) & set(built) if extra[name] != built[name])
+    if clash:
+        raise ValueError(f'partitions {clash} redefine built-in partitions (classes, <k>-vs-reference) '
+                         'with other cells; give them other names')
+    return {**built, **extra}
 
 def pixel_images(x):
     """Samples that are pixels in [-1, 1] as images float32 numpy [N, H, W, 3] in [0, 1], clipped: x [N, C, H, W]

@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 
 from .. import partitions as P
-from .base import Download, Model, file_errors, pixel_images, resolve
+from .base import Download, Model, file_errors, pixel_images, resolve, with_builtins
 from .pretrained import BATCH, PretrainedBackend
 
 #----------------------------------------------------------------------------
@@ -88,9 +88,12 @@ class DiffusersBackend(PretrainedBackend):
         return self.hub(spec, root)
 
     def hub(self, spec, root='.'):
-        """Whether the checkpoint is a Hub repository id (no such folder in the project)."""
+        """Whether the checkpoint is a Hub repository id: of the form owner/name, and neither a folder of the project
+        nor a path under one (`models/my_ddpm`, mistyped, is a missing local folder, not a download)."""
         spec = self.entry(spec)
-        return bool(HUB_ID.fullmatch(spec['checkpoint'])) and not resolve(root, spec['checkpoint']).is_dir()
+        checkpoint = spec['checkpoint']
+        return (bool(HUB_ID.fullmatch(checkpoint)) and not checkpoint.startswith('.')
+                and not resolve(root, checkpoint.split('/')[0]).is_dir())
 
     def folder(self, spec, root='.'):
         """The pipeline folder as the jobs see it (relative to the project root where it lies inside it)."""
@@ -174,11 +177,19 @@ class DiffusersBackend(PretrainedBackend):
                     f"{'prompt file' if prompts else 'file of class partitions'}, but {folder} is "
                     f"{'text' if pipeline.conditioning == 'prompts' else 'class'}-conditional; give a "
                     f"{'prompt file' if pipeline.conditioning == 'prompts' else 'file of class partitions'}"]
-        if not prompts:
-            try:
-                classes(resolve(root, spec['partitions']), pipeline, spec.get('null_label'))
-            except ValueError as err:
-                return [f'config key {key}.{field}: {err}']
+        try:
+            pipeline.null_label(spec.get('null_label')) if not prompts else None
+        except ValueError as err:
+            return [f'config key {key}.null_label: {err}']
+        path = resolve(root, spec['partitions'])
+        try:       # what the partitions job would refuse, but the prompts' tokens (it loads the tokenizers for them)
+            found = text_encoders.read_prompt_file(path)[1] if prompts else classes(path, pipeline, spec.get('null_label'))
+            labels = list(self.hypotheses(spec, config, root))
+            if not labels:
+                raise ValueError(f"{spec['partitions']}: no class in play; name at least one class in a partition")
+            with_builtins(found, labels)
+        except ValueError as err:
+            return [f'config key {key}.{field}: {err}']
         return []
 
     # Hypotheses and partitions -----------------------------------------------------------------------------
@@ -259,7 +270,7 @@ def classes(path, pipeline, null_label):
     """The partitions of class indices in `path`, checked against the pipeline's class embeddings and null label."""
     count = pipeline.class_embeddings()
     null = pipeline.null_label(null_label)
-    partitions = P.read_partition_file(path, count)
+    partitions = P.read_partition_file(path, null if null == count - 1 else count)  # the classes, not the null label
     if any(k == null for part in partitions.values() for cell in part for k in cell):
         raise ValueError(f'{path}: class {null} is the null label of {pipeline.folder} (the unconditional reference, '
                          '-1 in a partition); it is not a class')

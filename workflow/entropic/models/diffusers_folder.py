@@ -142,7 +142,8 @@ def scheduler_config(folder, what='the diffusers backend'):
         if key in config and not (config[key] == value and type(config[key]) is type(value)):
             absent = '' if key in given else f" (the {kind}'s default for an absent key)"
             raise ValueError(f'{path}: scheduler config key {key!r} is {config[key]!r}{absent}; {what} supports only '
-                             f'{value!r}: {reason}')
+                             f'{value!r}: {reason}. It is a setting of sampling, not of the weights: set "{key}": '
+                             f'{json.dumps(value)} in that file (or save the scheduler with {key}={value!r})')
     if config['_process'] == 'ddpm':
         if config['beta_schedule'] not in BETA_SCHEDULES and config['trained_betas'] is None:
             raise ValueError(f"{path}: scheduler config key 'beta_schedule' is {config['beta_schedule']!r}; "
