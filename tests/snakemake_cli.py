@@ -32,8 +32,22 @@ def snakemake(workdir, *args, configfiles=(), cores=1, env=None, timeout=None):
                           env=None if env is None else {**os.environ, **env})
 
 
+# Left out of a copy of the project outside a git checkout (copy_project).
+IGNORED = ('.git', '.snakemake', 'results', 'resources', '__pycache__', '.pytest_cache', '.venv', '*.egg-info')
+
+
 def copy_project(folder):
-    """A copy of the project in `folder` as `cp -a` makes it (modification times kept), without its git metadata and
-    anything a run left there: the project moved or copied elsewhere."""
-    ignored = shutil.ignore_patterns('.git', '.snakemake', 'results', 'resources', '__pycache__', '.pytest_cache')
-    return Path(shutil.copytree(ROOT, folder, symlinks=True, ignore=ignored))
+    """A copy of the project in `folder` as `cp -a` makes it (modification times kept, links as links): the project
+    moved or copied elsewhere. The files git tracks or would track (.gitignore), so not its git metadata, anything a
+    run left there or a virtual environment in it (gigabytes, and never run from the copy: the tests run this
+    interpreter); outside a git checkout, every file but IGNORED."""
+    listed = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], cwd=ROOT,
+                            capture_output=True, text=True)
+    if listed.returncode != 0:
+        return Path(shutil.copytree(ROOT, folder, symlinks=True, ignore=shutil.ignore_patterns(*IGNORED)))
+    for name in filter(None, listed.stdout.split('\0')):
+        source, target = ROOT / name, Path(folder) / name
+        if source.is_symlink() or source.is_file():       # a tracked file deleted in the work tree is not copied
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target, follow_symlinks=False)
+    return Path(folder)
