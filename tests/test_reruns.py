@@ -10,6 +10,7 @@ Snakemake records them, tests/recorded_params.py), and a dry run after the test 
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -152,7 +153,8 @@ def recorded_plans(tmp_path_factory, moved_project):
                 place_sources(entry['workdir'], merged_config(paths))
             (folder / 'plan.json').write_text(json.dumps(plan, default=str))
             result = subprocess.run([sys.executable, ROOT / 'tests' / 'recorded_params.py', folder / 'plan.json',
-                                     folder / 'recorded.json'], capture_output=True, text=True)
+                                     folder / 'recorded.json'], capture_output=True, text=True,
+                                    env={**os.environ, **snakemake_cli.NO_SLURM})
             assert result.returncode == 0, result.stderr[-3000:]
             cache[path] = json.loads((folder / 'recorded.json').read_text())
             cache[path]['folders'] = [str(ROOT), str(folder), str(project)]
@@ -202,6 +204,7 @@ def test_a_run_and_its_project_moved_elsewhere_schedule_nothing(moved, test_conf
         subprocess.run(['cp', '-a', str(test_config_run), str(workdir)], check=True)
     command = snakemake_cli.snakemake_command(workdir, '-n', configfiles=[project / 'config' / 'test.yaml'], cores=2)
     command[command.index('-s') + 1] = str(project / 'Snakefile')
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
+                            env={**os.environ, **snakemake_cli.NO_SLURM})
     output = result.stdout + result.stderr
     assert result.returncode == 0 and 'Nothing to be done' in output, output[-3000:]
