@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from diffusers_tiny import ARCHITECTURES, write_class_partitions, write_prompt_file
-from snakemake_cli import copy_project
+from snakemake_cli import NO_SLURM, copy_project
 
 # model: (architecture, its partitions file); three hypotheses each (classes 0, 3, 5; three prompts)
 MODELS = {'tiny-ddpm': ('class-unet', 'config/partitions/tiny-ddpm.yaml'),
@@ -41,7 +41,8 @@ def project(tmp_path_factory):
     small = {'trajectories': HYPOTHESES + 1, 'shards': 1, 'sampler': {'steps': 5}, 'snapshots': 2, 'bootstrap': 20}
     (project / 'small.yaml').write_text(yaml.safe_dump({'models': {name: small for name in MODELS}}))
     result = subprocess.run([sys.executable, '-m', 'snakemake', '--cores', '2', '--configfile', 'my.yaml', 'small.yaml'],
-                            cwd=project, capture_output=True, text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+                            cwd=project, capture_output=True, text=True,
+                            env={**os.environ, **NO_SLURM, 'HF_HUB_OFFLINE': '1'})
     assert result.returncode == 0, result.stderr[-4000:]
     assert 'rule download' not in result.stderr
     return project

@@ -67,6 +67,8 @@ def test_edm2_guidance_study_measures_fid_and_fd_dinov2_of_decoded_images(workdi
     assert table['fd_dinov2'].nunique() > 1
     tuning = pd.read_csv(workdir / 'results/models/edm2-xs/guidance_study/tuning.csv')
     assert len(tuning) == 10              # every pair of the five edges
+    # The interval search reads FD-DINOv2 alone: the tuning set measures nothing else (no FID, no Inception run).
+    assert not {'fid', 'spread'} & set(tuning.columns) and np.isfinite(tuning['fd_dinov2']).all()
     log = (workdir / 'results/logs/guidance_study_samples/models-edm2-xs-evaluation.log').read_text()
     assert 'interval chosen on the tuning set by fd_dinov2' in log
 

@@ -107,7 +107,8 @@ def test_an_interrupted_run_completes_identically_on_rerun(chain, tmp_path):
     workdir = tmp_path / 'work'
     workdir.mkdir()
     process = subprocess.Popen(command(workdir, TARGET), cwd=workdir, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+                               stderr=subprocess.DEVNULL, start_new_session=True,
+                               env={**os.environ, **snakemake_cli.NO_SLURM})
     log = workdir / 'results' / 'logs' / 'model_train' / 'gmm-net.log'
     deadline = time.time() + 120
     while not (log.exists() and 'parameters' in log.read_text()) and time.time() < deadline:

@@ -170,6 +170,15 @@ def _row(method, scale, **metrics):
     return row
 
 
+def test_only_keeps_the_metrics_asked_for_and_names_one_not_measured():
+    metrics = lambda x, labels: {'accuracy': 0.5, 'kl': float(np.sum(x))}      # noqa: E731
+    x, labels = np.ones(3), np.zeros(3)
+    assert guidance_study.only(metrics, ['kl'])(x, labels) == {'kl': 3.0}
+    assert guidance_study.only(metrics, None) is metrics
+    with pytest.raises(ValueError, match=r"no metric \['fd'\]: these samples are measured by \['accuracy', 'kl'\]"):
+        guidance_study.only(metrics, ['fd'])(x, labels)
+
+
 def test_verdicts_compare_placed_methods_with_the_best_cfg_and_the_tuned_interval_by_their_intervals():
     table = pd.DataFrame([
         _row('unguided', 1.0, fd=(9.0, 0.5), recall=(0.9, 0.01)),

@@ -180,6 +180,42 @@ def test_sample_metrics_measure_the_chosen_rows_against_the_reference():
         image_metrics.check_features({'fid': features['fid'], 'fd_dinov2': np.zeros((4, 7))}, reference, 'stats.pkl')
 
 
+def test_sample_metrics_of_a_subset_are_the_same_numbers_and_read_only_their_networks():
+    rng = np.random.default_rng(2)
+    labels = np.repeat([0, 1], 50)
+    features = {'fid': rng.normal(size=(100, 3)), 'fd_dinov2': rng.normal(size=(100, 2))}
+    reference = {'fid': (np.ones(3), np.eye(3)), 'fd_dinov2': (np.zeros(2), np.eye(2))}
+    rows = np.arange(100)
+    full = image_metrics.sample_metrics(features, reference, rows, labels)
+    assert image_metrics.feature_networks(['fd_dinov2', 'spread']) == ['fd_dinov2']
+    alone = image_metrics.sample_metrics({'fd_dinov2': features['fd_dinov2']}, reference, rows, labels, ['fd_dinov2'])
+    assert alone == {'fd_dinov2': full['fd_dinov2']}
+    image_metrics.check_features({'fd_dinov2': features['fd_dinov2']}, reference, 'stats.pkl')   # no FID features: fine
+    with pytest.raises(ValueError, match=r"no image metric \['is'\]"):
+        image_metrics.sample_metrics(features, reference, rows, labels, ['is'])
+
+
+def test_a_pretrained_study_asked_for_fd_dinov2_alone_neither_loads_nor_runs_inception(tmp_path):
+    # The tuning set's interval search asks for its selection metric alone (rule guidance_study_metrics): the same
+    # FD-DINOv2 as measured with every metric, and no Inception-v3, whose file is gone by then.
+    import logging
+    from entropic.backends.pretrained import PretrainedBackend
+    inception = synthetic.write_inception(tmp_path / 'fid')
+    dinov2 = synthetic.write_dinov2(tmp_path / 'dinov2-large')
+    synthetic.write_reference_pickle(tmp_path / 'img512.pkl')
+    files = {'inception': str(inception), 'dinov2': [str(dinov2 / 'config.json')], 'statistics': str(tmp_path / 'img512.pkl')}
+    backend, log = PretrainedBackend(), logging.getLogger('test')     # its default decoder: samples that are pixels
+    x = np.random.default_rng(3).uniform(-1, 1, size=(8, 3, 16, 16)).astype(np.float32)
+    labels = np.repeat([0, 1], 4)
+    full = backend.study_metrics({'batch': 4}, files, None, 0, log)(x, labels, 2)
+    assert {'fid', 'fd_dinov2', 'spread'} <= set(full)
+    inception.unlink()
+    alone = backend.study_metrics({'batch': 4}, files, None, 0, log, metrics=['fd_dinov2'])(x, labels, 2)
+    assert alone == {key: full[key] for key in ('fd_dinov2', 'fd_dinov2_lo', 'fd_dinov2_hi')}
+    with pytest.raises(FileNotFoundError, match='no FID Inception weights'):
+        backend.study_metrics({'batch': 4}, files, None, 0, log, metrics=['fid'])
+
+
 def test_image_folders_are_read_in_batches_of_equal_size(tmp_path):
     from PIL import Image
     for i, size in enumerate([(8, 6), (8, 6), (8, 6), (5, 5)]):

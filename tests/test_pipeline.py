@@ -266,6 +266,8 @@ def test_guidance_study_compares_every_method_on_the_same_samples(run):
             assert np.all((table[f'{m}_lo'] <= table[m]) & (table[m] <= table[f'{m}_hi'])), m
         tuning = pd.read_csv(run / 'results' / folder / 'guidance_study' / 'tuning.csv')
         assert len(tuning) == 6                   # every pair of the 4 interval edges
+        # the tuning set measures only what the interval search minimises
+        assert [m for m in metrics if m in tuning.columns] == [select] and {f'{select}_lo', f'{select}_hi'} <= set(tuning)
         chosen = tuning.loc[tuning[select].idxmin()]
         best = table.query("method == 'interval-best'").iloc[0]
         assert (best['sigma_lo'], best['sigma_hi']) == (chosen['sigma_lo'], chosen['sigma_hi'])

@@ -10,6 +10,7 @@ Snakemake records them, tests/recorded_params.py), and a dry run after the test 
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from config_variants import retyped_numbers, reversed_keys, rewritten
+from conftest import run_once
 from entropic import backends
 from shipped_configs import CONFIGS, merged_config, user_configfiles
 import snakemake_cli   # pytest puts tests/ on sys.path
@@ -109,6 +111,15 @@ WRITTEN_DIFFERENTLY = {'reversed': dict(transform=reversed_keys), 'retyped': dic
                        'sorted': dict(sort_keys=True)}
 
 
+@pytest.fixture(scope='session')
+def moved_project(tmp_path_factory):
+    """The project copied elsewhere (copy_project), once per session for every test and xdist worker (run_once);
+    Snakemake only reads it (its working directories are elsewhere)."""
+    def run(workdir):
+        copy_project(workdir / 'project')
+    return run_once(tmp_path_factory, 'moved-project', run) / 'project'
+
+
 def place_sources(workdir, config):
     """What a user places in the working directory by hand before a dry run: the folder of real images that a
     guidance study's reference statistics are computed from (rule reference_statistics)."""
@@ -119,18 +130,18 @@ def place_sources(workdir, config):
 
 
 @pytest.fixture(scope='module')
-def recorded_plans(tmp_path_factory):
+def recorded_plans(tmp_path_factory, moved_project):
     """recorded_plans(config path) -> {"original", "reversed", "retyped", "sorted", "moved": {job: {"params",
     "input", "log"}} or {"error": text}}: what every job of the config would record, as its user gives it, written
     differently (WRITTEN_DIFFERENTLY), and from a copy of the project in another folder with another working
-    directory (one process, tests/recorded_params.py; made once a config)."""
+    directory (moved_project; one process, tests/recorded_params.py; made once a config)."""
     cache = {}
 
     def get(path):
         if path not in cache:
             folder = tmp_path_factory.mktemp(f'recorded-{path.stem}')
             paths = user_configfiles(path)
-            project = copy_project(folder / 'elsewhere' / 'project')
+            project = moved_project
             plan = {'original': dict(snakefile=ROOT / 'Snakefile', workdir=folder / 'run', configfiles=paths)}
             plan.update({variant: dict(snakefile=ROOT / 'Snakefile', workdir=folder / 'run',
                                        configfiles=rewritten(paths, folder / variant, **how))
@@ -142,10 +153,11 @@ def recorded_plans(tmp_path_factory):
                 place_sources(entry['workdir'], merged_config(paths))
             (folder / 'plan.json').write_text(json.dumps(plan, default=str))
             result = subprocess.run([sys.executable, ROOT / 'tests' / 'recorded_params.py', folder / 'plan.json',
-                                     folder / 'recorded.json'], capture_output=True, text=True)
+                                     folder / 'recorded.json'], capture_output=True, text=True,
+                                    env={**os.environ, **snakemake_cli.NO_SLURM})
             assert result.returncode == 0, result.stderr[-3000:]
             cache[path] = json.loads((folder / 'recorded.json').read_text())
-            cache[path]['folders'] = [str(ROOT), str(folder)]
+            cache[path]['folders'] = [str(ROOT), str(folder), str(project)]
         return cache[path]
     return get
 
@@ -184,14 +196,15 @@ def test_the_test_config_written_differently_schedules_nothing_after_its_run(var
 
 
 @pytest.mark.parametrize('moved', ['project', 'project-and-run'])
-def test_a_run_and_its_project_moved_elsewhere_schedule_nothing(moved, test_config_run, tmp_path):
-    project = copy_project(tmp_path / 'project')
+def test_a_run_and_its_project_moved_elsewhere_schedule_nothing(moved, test_config_run, moved_project, tmp_path):
+    project = moved_project
     workdir = test_config_run                 # read only: a dry run
     if moved == 'project-and-run':
         workdir = tmp_path / 'run'
         subprocess.run(['cp', '-a', str(test_config_run), str(workdir)], check=True)
     command = snakemake_cli.snakemake_command(workdir, '-n', configfiles=[project / 'config' / 'test.yaml'], cores=2)
     command[command.index('-s') + 1] = str(project / 'Snakefile')
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
+                            env={**os.environ, **snakemake_cli.NO_SLURM})
     output = result.stdout + result.stderr
     assert result.returncode == 0 and 'Nothing to be done' in output, output[-3000:]

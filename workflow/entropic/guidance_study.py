@@ -192,6 +192,20 @@ def mixture_metrics(mixture, x, labels):
 
 #----------------------------------------------------------------------------
 
+def only(metrics, names):
+    """metrics(x, labels) -> dict, restricted to the keys `names` (None: every key); ValueError naming a key
+    it does not give."""
+    if names is None:
+        return metrics
+
+    def restricted(x, labels):
+        row = metrics(x, labels)
+        unknown = [name for name in names if name not in row]
+        if unknown:
+            raise ValueError(f'no metric {unknown}: these samples are measured by {list(row)}')
+        return {name: row[name] for name in names}
+    return restricted
+
 def replicate_metrics(metrics, x, labels, folds, ci_level=0.95):
     """metrics(x, labels) -> dict, on `folds` disjoint class-balanced folds of the samples; returns {name: mean
     over folds, name_lo, name_hi: Student-t interval of that mean}. Disjoint folds, not a bootstrap: resampling

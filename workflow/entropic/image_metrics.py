@@ -32,6 +32,8 @@ from .guidance_study import frechet_distance_of_samples, spread
 from .download import DINOV2_REPO, INCEPTION_URL
 
 METRICS = ('fid', 'fd_dinov2')
+# The feature network each metric of sample_metrics reads (a key of image_features' `networks`).
+FEATURES = {'fid': 'fid', 'fd_dinov2': 'fd_dinov2', 'spread': 'fd_dinov2'}
 
 #----------------------------------------------------------------------------
 # FID's Inception-v3 (Szegedy et al. 2016, the graph of 2015-12-05), module names as in the weights file.
@@ -308,20 +310,32 @@ def write_reference(path, stats, num_images):
 # Metrics of a set of generated images.
 
 def check_features(features, reference, source):
-    """Every metric's features have the reference's dimension; ValueError naming `source` otherwise."""
-    for metric, (mu, _) in reference.items():
-        if features[metric].shape[1] != len(mu):
-            raise ValueError(f'{source}: {metric} reference statistics are {len(mu)}-d, its network gives '
-                             f'{features[metric].shape[1]}-d features: statistics of another network')
+    """Every network's features have the reference's dimension; ValueError naming `source` otherwise."""
+    for metric, values in features.items():
+        if values.shape[1] != len(reference[metric][0]):
+            raise ValueError(f'{source}: {metric} reference statistics are {len(reference[metric][0])}-d, its network '
+                             f'gives {values.shape[1]}-d features: statistics of another network')
 
-def sample_metrics(features, reference, rows, labels):
-    """fid and fd_dinov2 of the images `rows` against the reference, and spread: the mean over classes of the
-    images' mean distance to their class centroid in DINOv2 features (diversity within a class)."""
-    out = {metric: frechet_distance_of_samples(features[metric][rows], *reference[metric]) for metric in METRICS}
-    dino, labels = features['fd_dinov2'][rows], np.asarray(labels)
-    classes, counts = np.unique(labels, return_counts=True)
-    if counts.min() < 2:
-        raise ValueError(f'{counts.min()} sample of class {classes[counts.argmin()]} in a fold: the within-class '
-                         'spread needs 2; raise guidance_study.samples or lower its folds')
-    out['spread'] = float(np.mean([spread(dino[labels == k]) for k in classes]))
+def feature_networks(metrics):
+    """The feature networks (keys of FEATURES' values) that the `metrics` of sample_metrics read, in METRICS order;
+    ValueError naming a metric it does not measure."""
+    unknown = [m for m in metrics if m not in FEATURES]
+    if unknown:
+        raise ValueError(f'no image metric {unknown}: sample_metrics measures {list(FEATURES)}')
+    return [name for name in METRICS if name in {FEATURES[m] for m in metrics}]
+
+def sample_metrics(features, reference, rows, labels, metrics=tuple(FEATURES)):
+    """The `metrics` (of FEATURES, all by default) of the images `rows`: fid and fd_dinov2 against the reference,
+    and spread: the mean over classes of the images' mean distance to their class centroid in DINOv2 features
+    (diversity within a class). `features` holds the networks' features those metrics read (feature_networks)."""
+    feature_networks(metrics)
+    out = {metric: frechet_distance_of_samples(features[metric][rows], *reference[metric])
+           for metric in METRICS if metric in metrics}
+    if 'spread' in metrics:
+        dino, labels = features['fd_dinov2'][rows], np.asarray(labels)
+        classes, counts = np.unique(labels, return_counts=True)
+        if counts.min() < 2:
+            raise ValueError(f'{counts.min()} sample of class {classes[counts.argmin()]} in a fold: the within-class '
+                             'spread needs 2; raise guidance_study.samples or lower its folds')
+        out['spread'] = float(np.mean([spread(dino[labels == k]) for k in classes]))
     return out

@@ -15,16 +15,20 @@ torch.set_num_threads(snakemake.threads)
 data = io.load_npz(snakemake.input.samples, keys=['labels', 'methods'])    # every array of the file, read once
 methods, labels = json.loads(str(data['methods'])), data['labels']
 study = snakemake.params.study
+# The tuning set's interval search reads only the metric it minimises (rules/common.smk, study_selection): the
+# tuning table has that metric alone, and a metric network no other metric needs is not run (FID's Inception).
+tuning = snakemake.wildcards.set == 'tuning'
 
 if snakemake.wildcards.track == 'gmm':
     mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture))
-    measure = lambda x, y, folds: guidance_study.replicate_metrics(
-        lambda a, b: guidance_study.mixture_metrics(mixture, a, b), x, y, folds)
+    wanted = guidance_study.only(lambda a, b: guidance_study.mixture_metrics(mixture, a, b), ['kl'] if tuning else None)
+    measure = lambda x, y, folds: guidance_study.replicate_metrics(wanted, x, y, folds)
 else:
     backend = backends.get(snakemake.params.spec['backend'])
     training = backend.training_data(snakemake.params.data, snakemake.input, snakemake.params.data_seed) \
         if backend.trains else None
-    measure = backend.study_metrics(snakemake.params.spec, snakemake.input, training, snakemake.params.seed, log)
+    measure = backend.study_metrics(snakemake.params.spec, snakemake.input, training, snakemake.params.seed, log,
+                                    metrics=[backend.study_metric] if tuning else None)
 
 rows = []
 for name, info in methods.items():

@@ -201,10 +201,13 @@ class Backend:
         """{name: path or [paths]} of what the guidance study's metrics read (rule guidance_study_metrics)."""
         return {}
 
-    def study_metrics(self, spec, files, data, seed, log):
+    def study_metrics(self, spec, files, data, seed, log, metrics=None):
         """measure(x [N, *shape], labels [N], folds) -> {metric, metric_lo, metric_hi}: the guidance study's
         quality and diversity metrics of one method's samples with confidence intervals over disjoint folds
-        (entropic.guidance_study.replicate_metrics); `data` is training_data's, None for pretrained backends."""
+        (entropic.guidance_study.replicate_metrics); `data` is training_data's, None for pretrained backends.
+        `metrics`, names of those metrics, asks for them alone (the tuning set's interval search reads only
+        study_metric), so that a backend may skip the work of the others; None asks for all. ValueError
+        naming a metric it does not measure."""
         raise NotImplementedError(f'backend {self.name!r} has no guidance-study metrics')
 
     # Schedule study -------------------------------------------------------------------------------------

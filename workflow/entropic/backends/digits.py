@@ -70,14 +70,14 @@ class DigitsBackend(TrainedBackend):
         from .. import quality
         return quality.nearest_copies(x, data.x.numpy())
 
-    def study_metrics(self, spec, files, data, seed, log):
+    def study_metrics(self, spec, files, data, seed, log, metrics=None):
         from .. import guidance_study as G, quality
         x_real, labels_real = data.x, data.labels
         reference = G.FeatureReference(G.feature_network(x_real.numpy(), labels_real.numpy(), seed=seed),
                                        quality.reference_classifier(x_real, labels_real), x_real.numpy(),
                                        labels_real.numpy())
         k = spec['guidance_study']['neighbours']
-        return lambda x, labels, folds: G.replicate_metrics(lambda a, b: G.feature_metrics(reference, a, b, k=k),
-                                                            x, labels, folds)
+        measure = G.only(lambda a, b: G.feature_metrics(reference, a, b, k=k), metrics)
+        return lambda x, labels, folds: G.replicate_metrics(measure, x, labels, folds)
 
 BACKEND = DigitsBackend()

@@ -80,10 +80,10 @@ class GMMBackend(TrainedBackend):
     def study_files(self, spec, config):
         return self.data_files(spec, config)
 
-    def study_metrics(self, spec, files, data, seed, log):
+    def study_metrics(self, spec, files, data, seed, log, metrics=None):
         from .. import guidance_study as G
         mixture = self.mixture(files)
-        return lambda x, labels, folds: G.replicate_metrics(lambda a, b: G.mixture_metrics(mixture, a, b),
-                                                            x, labels, folds)
+        measure = G.only(lambda a, b: G.mixture_metrics(mixture, a, b), metrics)
+        return lambda x, labels, folds: G.replicate_metrics(measure, x, labels, folds)
 
 BACKEND = GMMBackend()

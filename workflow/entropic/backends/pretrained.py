@@ -75,15 +75,19 @@ class PretrainedBackend(Backend):
         return {'vae': self.decoder_files(spec), 'inception': INCEPTION, 'dinov2': DINOV2,
                 'statistics': study['statistics']}
 
-    def study_metrics(self, spec, files, data, seed, log):
-        """FID, FD-DINOv2 and the within-class spread of the DINOv2 features of the decoded samples."""
+    def study_metrics(self, spec, files, data, seed, log, metrics=None):
+        """FID, FD-DINOv2 and the within-class spread of the DINOv2 features of the decoded samples, or only
+        `metrics` of them: a feature network none of those reads is not loaded or run (the tuning set's
+        FD-DINOv2 runs no Inception-v3)."""
         from .. import guidance_study as G, image_metrics as M
-        features_of, reference = self._features(spec, files, log)
+        metrics = tuple(M.FEATURES) if metrics is None else tuple(metrics)
+        features_of, reference = self._features(spec, files, log, M.feature_networks(metrics))
 
         def measure(latents, labels, folds):
             features = features_of(latents)
             rows = np.arange(len(latents))      # the folds index the images; metrics read their features
-            return G.replicate_metrics(lambda r, y: M.sample_metrics(features, reference, r, y), rows, labels, folds)
+            return G.replicate_metrics(lambda r, y: M.sample_metrics(features, reference, r, y, metrics), rows,
+                                       labels, folds)
         return measure
 
     def schedule_metrics(self, spec, files, data, seed, log):
@@ -100,18 +104,20 @@ class PretrainedBackend(Backend):
             return {metric: M.frechet_distance_of_samples(features[metric], *reference[metric]) for metric in M.METRICS}
         return measure
 
-    def _features(self, spec, files, log):
-        """(features_of(latents [N, *shape]) -> {metric: features [N, d]} of the decoded images, the reference
-        statistics {metric: (mu, sigma)}), with the decoder and feature networks loaded once on the backend's
-        device; features of another dimension than the reference's raise ValueError naming the statistics."""
+    def _features(self, spec, files, log, networks=('fid', 'fd_dinov2')):
+        """(features_of(latents [N, *shape]) -> {network: features [N, d]} of the decoded images, the reference
+        statistics {metric: (mu, sigma)}), with the decoder and the feature `networks` ('fid': Inception-v3,
+        'fd_dinov2': DINOv2; the others are not loaded) loaded once on the backend's device; features of another
+        dimension than the reference's raise ValueError naming the statistics."""
         from tqdm import tqdm
         from .. import image_metrics as M
         device, batch = self.device(), spec['batch']
         decode = self.load_decoder(files, device)
-        networks = {'fid': M.load_inception(files['inception'], device),
-                    'fd_dinov2': M.load_dinov2(os.path.dirname(files['dinov2'][0]), device)}
+        loaders = {'fid': lambda: M.load_inception(files['inception'], device),
+                   'fd_dinov2': lambda: M.load_dinov2(os.path.dirname(files['dinov2'][0]), device)}
+        networks = {name: loaders[name]() for name in networks}
         reference = M.read_reference(files['statistics'])
-        log.info(f"{files['statistics']}: reference statistics; feature networks on {device}")
+        log.info(f"{files['statistics']}: reference statistics; feature networks {', '.join(networks)} on {device}")
 
         def features_of(latents):
             batches = (M.to_uint8(decode(latents[i:i + batch]))
