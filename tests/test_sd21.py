@@ -342,7 +342,7 @@ def test_the_config_check_reads_a_downloaded_scheduler_config(tiny, tmp_path, mo
     shutil.rmtree(pipeline / 'scheduler')  # not downloaded yet: the sampling job checks when it loads it
     assert validate_config(config, root=root) == []
     config['models']['m']['sampler']['steps'] = 1000
-    assert validate_config(config, root=root) == ['config key models.m.sampler.steps: sd21 has 1000 timesteps; '
+    assert validate_config(config, root=root) == ['config key models.m.sampler.steps: SD2.1 has 1000 timesteps; '
                                                   'need steps < 1000']
 
 def test_the_two_repositories_download_to_their_own_folders():

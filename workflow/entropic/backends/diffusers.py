@@ -294,6 +294,7 @@ class PromptPreset(DiffusersBackend):
     hypothesis_file = 'prompts'
     checkpoint_key = 'repo'     # the key that picks the pipeline, named in the errors of its files
     load_keys = ('batch',)
+    title = None        # the model's name in messages (SD1.5)
     steps = 1000        # the training timesteps of the published scheduler configs: need steps < this, before the
                         # files are there (the full check reads the grid once they are)
 
@@ -325,7 +326,7 @@ class PromptPreset(DiffusersBackend):
         errors = super().check(spec, key, config, root)
         scheduler = Path(repo_folder(self.repo(spec))) / 'scheduler' / 'scheduler_config.json'  # working directory
         if not scheduler.is_file() and not spec['sampler']['steps'] < self.steps:
-            errors.append(f'config key {key}.sampler.steps: {self.name} has {self.steps} timesteps; need steps < '
+            errors.append(f'config key {key}.sampler.steps: {self.title} has {self.steps} timesteps; need steps < '
                           f'{self.steps}')
         return errors
 

@@ -58,7 +58,7 @@ class DiTBackend(DiffusersBackend):
     load_keys = ('batch',)
 
     def entry(self, spec):
-        return {**spec, 'checkpoint': repo_folder(spec['repo'])}
+        return {**spec, 'checkpoint': repo_folder(repo(spec))}
 
     def fetched(self, spec, root='.'):
         return True
@@ -73,10 +73,10 @@ class DiTBackend(DiffusersBackend):
         return imagenet.class_names()[k]
 
     def files(self, spec):
-        return pipeline_files(spec['repo'])
+        return pipeline_files(repo(spec))
 
     def model_downloads(self, spec):
-        files = {path: Download(repo=spec['repo'], file=name) for path, name in zip(pipeline_files(spec['repo']), FILES)}
+        files = {path: Download(repo=repo(spec), file=name) for path, name in zip(pipeline_files(repo(spec)), FILES)}
         files.update({path: Download(repo=VAE_REPO, file=name) for path, name in zip(VAE, download.SD_VAE_FILES)})
         return files
 
@@ -88,7 +88,7 @@ class DiTBackend(DiffusersBackend):
         steps = spec['sampler']['steps']
         if not 1 <= steps <= 1000:
             errors.append(f'config key {key}.sampler.steps: DiT has 1000 timesteps; need 1 <= steps <= 1000')
-        folder = Path(repo_folder(spec['repo']))         # where the download rule puts it: the working directory
+        folder = Path(repo_folder(repo(spec)))         # where the download rule puts it: the working directory
         if not errors and (folder / 'model_index.json').is_file():
             try:
                 check_id2label(folder / 'model_index.json')
@@ -118,6 +118,10 @@ class DiTBackend(DiffusersBackend):
             raise ValueError(f'{folder}: the VAE scales latents by {vae.config.scaling_factor}; DiT was trained on SD '
                              f'VAE latents scaled by {LATENT_SCALE}')
         return lambda latents: diffusers_folder.decode(vae, latents)
+
+def repo(spec):
+    """The entry's repository (its schema default where the entry is not yet default-filled)."""
+    return spec.get('repo', REPOS[0])
 
 def check_id2label(path):
     """The pipeline's class names (model_index.json, `id2label`) must be the ImageNet classes in our order

@@ -17,6 +17,7 @@ FILES = [f'{download.SD15_FOLDER}/{name}' for name in download.SD15_FILES]      
 
 class SD15Backend(PromptPreset):
     name = 'sd15'
+    title = 'SD1.5'
     description = ('Stable Diffusion 1.5 with prompts as hypotheses (downloaded to resources/stable-diffusion-v1-5, '
                    'a GPU advised); of the sampler settings only `steps` applies: the noise levels are its own DDPM '
                    'timesteps, sigma in [0.029, 14.6]')

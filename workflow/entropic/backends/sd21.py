@@ -31,6 +31,7 @@ REPOS = {
 
 class SD21Backend(PromptPreset):
     name = 'sd21'
+    title = 'SD2.1'
     description = ('Stable Diffusion 2.1 (768 px v-prediction, or the 512 px epsilon base model) with prompts as '
                    'hypotheses (downloaded to resources/<repo name>, a GPU advised); of the sampler settings only '
                    '`steps` applies: the noise levels are the DDPM timesteps its scheduler config lays out')
@@ -43,7 +44,7 @@ class SD21Backend(PromptPreset):
     }
 
     def repo(self, spec):
-        return spec['repo']
+        return spec.get('repo', next(iter(REPOS)))     # the schema's default where not yet filled in
 
     def pipeline_files(self, spec):
         return download.SD15_FILES      # a StableDiffusionPipeline without safety checker: SD1.5's layout

@@ -39,6 +39,7 @@ GUIDANCE_DISTILLED = {
 
 class SD3Backend(PromptPreset):
     name = 'sd3'
+    title = 'SD3'
     description = ('Stable Diffusion 3 (a rectified-flow transformer) with prompts as hypotheses, downloaded to '
                    'resources/<repository name> (a gated repository: accept its licence, give a token in HF_TOKEN; '
                    'a GPU advised); of the sampler settings only `steps` applies: the noise levels are the flow times '
@@ -58,10 +59,10 @@ class SD3Backend(PromptPreset):
     steps = float('inf')    # a flow grid has any number of steps float32 can tell apart
 
     def repo(self, spec):
-        return spec['repo']
+        return spec.get('repo', download.SD3_REPO)     # the schema's default where not yet filled in
 
     def pipeline_files(self, spec):
-        return PIPELINES[spec['repo']]
+        return PIPELINES[self.repo(spec)]
 
     def check(self, spec, key, config, root):
         from ..models import diffusers_pipeline

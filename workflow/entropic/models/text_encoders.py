@@ -8,14 +8,14 @@ table of network inputs, {keyword: tensor with one row per prompt, the reference
 label (entropic.models.diffusers_denoiser). A keyword 'added_cond_kwargs.<name>' goes into the network's
 added_cond_kwargs dict.
 
-transformers is imported only where tokenizers or encoders are loaded, so this module imports without it.
+torch and transformers are imported only where tokenizers or encoders are loaded, so reading a prompt file (what the
+config check does) costs neither.
 """
 
 import logging
 import pathlib
 import re
 
-import torch
 import yaml
 
 from ..partitions import UNCONDITIONAL, check_partition
@@ -130,6 +130,7 @@ def _sdxl(outputs, index, config):
     """StableDiffusionXLPipeline.encode_prompt without clip_skip: both CLIPs' penultimate hidden states side by side,
     the second one's pooled projection, and the added time ids (original size, crop (0, 0), target size) of the
     model's native resolution; the reference is zeros where force_zeros_for_empty_prompt (its default) holds."""
+    import torch
     hidden = torch.cat([out.hidden_states[-2] for _, out in outputs.values()], dim=-1)
     pooled = list(outputs.values())[-1][1].text_embeds
     if index.get('force_zeros_for_empty_prompt', True):
@@ -143,6 +144,7 @@ def _sd3(outputs, index, config):
     """StableDiffusion3Pipeline.encode_prompt without clip_skip: CLIP-L's and CLIP-G's penultimate hidden states side
     by side, padded with zeros to T5's width, then T5's last hidden state along the sequence; the CLIPs' pooled
     projections side by side."""
+    import torch
     clip = [outputs[name][1] for name in ('CLIP-L', 'CLIP-G')]
     t5 = outputs['T5'][1].last_hidden_state
     hidden = torch.cat([out.hidden_states[-2] for out in clip], dim=-1).to(t5.dtype)
@@ -153,6 +155,7 @@ def _sd3(outputs, index, config):
 def _pixart(outputs, index, config):
     """PixArtAlphaPipeline.encode_prompt (and Sigma's): T5's last hidden state under the tokens' attention mask, the
     mask itself; the micro-conditions (resolution, aspect ratio) where the transformer takes them."""
+    import torch
     (ids, out), = outputs.values()
     table = {'encoder_hidden_states': out.last_hidden_state, 'encoder_attention_mask': ids.attention_mask}
     if config['use_additional_conditions']:
@@ -232,13 +235,14 @@ def check_prompts(folder, index, prompts, source):
     """check_encoder_tokens with the pipeline's own tokenizers and text preprocessing: warnings, or ValueError."""
     return check_encoder_tokens(tokenizers(folder, index), prompts, source, encoding(index, folder).prepare)
 
-@torch.no_grad()
-def encode(folder, index, prompts, config, device='cpu', dtype=torch.float32, source='the prompt file'):
+def encode(folder, index, prompts, config, device='cpu', dtype=None, source='the prompt file'):
     """The table of network inputs of the K prompts and the reference (last row) as the pipeline in `folder` (with
     model_index.json `index`) encodes them: {keyword: tensor [K + 1, ...]} on `device`. `config` holds what the
     encoding reads of the denoiser: 'resolution' (pixels) and 'use_additional_conditions'. Prompts the encoders
     cannot tell apart raise ValueError; truncated ones are logged as warnings (the 'entropic' logger). The text
-    encoders, loaded as the index names them in `dtype`, are freed before returning."""
+    encoders, loaded as the index names them in `dtype` (None: float32), are freed before returning."""
+    import torch
+    dtype = torch.float32 if dtype is None else dtype
     recipe = encoding(index, folder)
     tokens = tokenizers(folder, index)
     for warning in check_encoder_tokens(tokens, prompts, source, recipe.prepare):
@@ -251,9 +255,11 @@ def encode(folder, index, prompts, config, device='cpu', dtype=torch.float32, so
         tokenizer, length = tokens[name]
         ids = tokenizer(texts, padding='max_length', max_length=length, truncation=True, return_tensors='pt')
         kwargs = {'attention_mask': ids.attention_mask.to(device)} if recipe.masked else {}
-        outputs[name] = (ids, encoder(ids.input_ids.to(device), output_hidden_states=True, **kwargs))
+        with torch.no_grad():
+            outputs[name] = (ids, encoder(ids.input_ids.to(device), output_hidden_states=True, **kwargs))
         del encoder
-    table = recipe.build(outputs, index, config)
+    with torch.no_grad():
+        table = recipe.build(outputs, index, config)
     if device == 'cuda':
         torch.cuda.empty_cache()
     return {key: value.to(device) for key, value in table.items()}
