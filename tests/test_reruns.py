@@ -53,7 +53,8 @@ def chain(request, tmp_path_factory):
     spec.loader.exec_module(module)
     config = module.example(workdir)
     model = config['models']['m']
-    source = ROOT / model[backend.hypothesis_file]
+    source = workdir / model[backend.hypothesis_file]     # a file the example wrote, or one of the repository's
+    source = source if source.is_file() else ROOT / model[backend.hypothesis_file]
     copy = workdir / source.name                     # the file under test, edited below; an absolute path
     copy.write_text(source.read_text())
     model.update({backend.hypothesis_file: str(copy), 'trajectories': 2 * (len(backend.hypotheses(

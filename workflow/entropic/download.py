@@ -545,6 +545,7 @@ def download_pipeline(repo_id, path, *, index='model_index.json', revision=None,
     `pipeline_files` fetched and checked as download_hub checks a file, and the index written last, so that its
     presence marks a complete pipeline. Returns the index's path."""
     import tempfile
+    import httpx
     import huggingface_hub
     from huggingface_hub import errors
     prefix = index[:-len('model_index.json')]
@@ -557,9 +558,10 @@ def download_pipeline(repo_id, path, *, index='model_index.json', revision=None,
         raise RuntimeError(f'cannot read the Hugging Face repository {repo_id}: it is gated and refused this request. '
                            f'Accept its licence at {HUB_ROOT}{repo_id} while logged in, then give an access token in '
                            'the environment variable HF_TOKEN and rerun') from err
-    except (OSError, ValueError, errors.HfHubHTTPError) as err:
-        raise RuntimeError(f'cannot read {index} of the Hugging Face repository {repo_id} ({type(err).__name__}: '
-                           f'{err}). {NO_NETWORK_HINT}') from err
+    except (OSError, ValueError, errors.HfHubHTTPError, httpx.HTTPError) as err:
+        raise RuntimeError(f'cannot read {index} of the Hugging Face repository {HUB_ROOT}{repo_id} '
+                           f'({type(err).__name__}: {err}). This machine may have no network access; you can also '
+                           f'place the pipeline (a save_pretrained folder of it) in {path} by hand') from err
     files = pipeline_files(listing, entries, prefix)
     log.info(f'{repo_id}: {len(files)} files of the components {sorted({f[len(prefix):].split("/")[0] for f in files})}')
     download_hub(repo_id, path, files=files, revision=revision, progress=progress, log=log)
