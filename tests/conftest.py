@@ -25,6 +25,13 @@ SLOW_MODULES = {   # every test, or the module-scoped fixture they share, runs a
 # single slow tests in otherwise fast modules, (module, test name without parameters): those that took 8 s or more
 # (all parameters together) in a full run, -n 2, on the 2-core machine at load average 5 (pytest --durations, 2026-11-30)
 SLOW_TESTS = {
+    ('test_diffusers.py', 'test_a_guided_step_agrees_with_the_diffusers_pipelines_own_to_float32_rounding'),
+    ('test_diffusers.py', 'test_sdxl_reference_is_the_zeroed_empty_prompt_as_its_pipeline_forms_it'),
+    ('test_diffusers.py', 'test_pixart_reads_t5_under_its_attention_mask_and_lower_cases_prompts'),
+    ('test_sd15.py', 'test_the_partitions_job_refuses_prompts_the_downloaded_tokenizer_cannot_tell_apart'),
+    ('test_schedules.py', 'test_a_pretrained_models_schedule_metrics_are_fid_and_fd_dinov2_of_the_decoded_images'),
+    ('test_image_metrics.py', 'test_a_pretrained_study_asked_for_fd_dinov2_alone_neither_loads_nor_runs_inception'),
+    ('test_config.py', 'test_a_config_with_models_alone_plans_no_theory_track_and_an_empty_one_says_so'),
     ('test_backends.py', 'test_a_sharded_run_is_deterministic'),
     ('test_backends.py', 'test_denoiser_keeps_shape_and_dtype_and_is_finite_on_the_grid'),
     ('test_config.py', 'test_a_config_override_that_is_not_its_type_names_the_key'),
