@@ -33,7 +33,6 @@ SD_VAE_FILES = ['config.json', 'diffusion_pytorch_model.safetensors']
 # Stable Diffusion 1.5: what a StableDiffusionPipeline without safety checker loads. The repository also
 # holds `variant='fp16'` copies (`*.fp16.safetensors`); we keep the plain fp32 names.
 SD15_REPO = 'stable-diffusion-v1-5/stable-diffusion-v1-5'
-SD15_FOLDER = 'resources/stable-diffusion-v1-5'     # where rule download puts them, in the working directory
 SD15_FILES = [
     'model_index.json',
     'scheduler/scheduler_config.json',

@@ -177,10 +177,11 @@ class DiffusersBackend(PretrainedBackend):
                     f"{'prompt file' if prompts else 'file of class partitions'}, but {folder} is "
                     f"{'text' if pipeline.conditioning == 'prompts' else 'class'}-conditional; give a "
                     f"{'prompt file' if pipeline.conditioning == 'prompts' else 'file of class partitions'}"]
-        try:
-            pipeline.null_label(spec.get('null_label')) if not prompts else None
-        except ValueError as err:
-            return [f'config key {key}.null_label: {err}']
+        if not prompts:
+            try:
+                pipeline.null_label(spec.get('null_label'))
+            except ValueError as err:
+                return [f'config key {key}.null_label: {err}']
         path = resolve(root, spec['partitions'])
         try:       # what the partitions job would refuse, but the prompts' tokens (it loads the tokenizers for them)
             found = text_encoders.read_prompt_file(path)[1] if prompts else classes(path, pipeline, spec.get('null_label'))

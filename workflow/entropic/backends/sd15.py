@@ -13,8 +13,6 @@ from .diffusers import PromptPreset
 
 #----------------------------------------------------------------------------
 
-FILES = [f'{download.SD15_FOLDER}/{name}' for name in download.SD15_FILES]      # model_index.json first
-
 class SD15Backend(PromptPreset):
     name = 'sd15'
     title = 'SD1.5'

@@ -30,11 +30,11 @@ import torch
 
 from .. import noise
 from ..partitions import UNCONDITIONAL
+from .diffusers_folder import PREDICTION_TYPES     # diffusers' names of a DDPM network's parametrisations
 
 #----------------------------------------------------------------------------
 # Reading the network's output.
 
-PREDICTION_TYPES = ('epsilon', 'v_prediction', 'sample')     # diffusers' names of a DDPM network's parametrisations
 
 def x0_estimate(x, sigma, out, prediction_type):
     """The x0 estimate in EDM coordinates from a VP network's output `out` at the state x = x_t / sqrt(abar) of noise
