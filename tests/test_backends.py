@@ -1,6 +1,8 @@
 """The backend contract, checked for every registered backend (entropic.backends), the way diffusers runs one
 common suite over every scheduler: a backend passes by being registered and having a tiny example
 (tests/backends/<name>.py, a model of its real architecture with random weights, nothing downloaded).
+docs/extending.md's worked example, entropic.backends.digits_vp, is tested by this suite and its shipped config
+alone, as a new backend is.
 
 Each example's folder is its project root, as the working directory is in a run: the repository's config/ is
 copied into it (the shipped partition and prompt files), the example writes its network files into it, and
@@ -23,7 +25,7 @@ import torch
 from entropic import backends, partitions, sampler, trajectories
 from entropic.configuration import validate_config
 from entropic.sampler import Guidance
-from shipped_configs import example_module
+from tests.support.shipped_configs import example_module
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = Path(__file__).parent / 'backends'
@@ -173,6 +175,7 @@ def test_downloads_name_a_url_or_a_hub_file_at_their_path(example):
 #----------------------------------------------------------------------------
 # The denoiser and its schedule
 
+@pytest.mark.slow
 @pytest.mark.parametrize('device', DEVICES)
 def test_denoiser_keeps_shape_and_dtype_and_is_finite_on_the_grid(example, device):
     backend, config, folder = example
@@ -221,6 +224,7 @@ def test_denoiser_returns_its_input_as_sigma_goes_to_zero(example):
          'estimate in EDM coordinates (x = x0 + sigma n), not the noise or a VP-scaled state')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('device', DEVICES)
 def test_a_sharded_run_is_deterministic(example, device):
     backend, config, folder = example

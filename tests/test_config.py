@@ -8,7 +8,9 @@ import yaml
 
 from entropic import backends
 from entropic.configuration import validate_config
-from snakemake_cli import TEST_CONFIG, snakemake   # pytest puts tests/ on sys.path
+from tests.support.snakemake_cli import TEST_CONFIG, snakemake
+
+pytestmark = pytest.mark.schedule(7)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = yaml.safe_load((ROOT / 'config.yaml').read_text())
@@ -133,6 +135,7 @@ def test_bad_config_names_the_key(mutate, expected):
     assert all('\n' not in e for e in errors)
 
 
+@pytest.mark.slow
 def test_snakemake_stops_on_bad_config_without_traceback(tmp_path):
     config = copy.deepcopy(DEFAULT)
     config['gmm']['experiments']['k2-d1e1']['sigal_per_dim'] = 1.0
@@ -153,6 +156,7 @@ def test_a_bad_partition_file_is_named_with_its_partition(tmp_path):
     assert errors == [f"config key models.digits.partitions: {bad}: partition 'loops': unknown member 10; hypotheses are 0..9"]
 
 
+@pytest.mark.slow
 def test_a_config_with_models_alone_plans_no_theory_track_and_an_empty_one_says_so(tmp_path):
     """`all` is what the config asks for: without a gmm section no mixture table is planned (its job would have
     no input), and a config with nothing to build stops on one line that says so."""
@@ -176,6 +180,7 @@ def test_a_guidance_study_a_backend_cannot_measure_is_refused_naming_the_figure(
                       'study_metrics); remove the key']
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('configs, jobs', [
     (['config/edm2-xs.yaml'], ['download', 'guidance_study_metrics', 'model_schedule_study']),
     (['config/sd15.yaml', 'config/sd15-study.yaml'], ['reference_statistics', 'download', 'guidance_study_metrics']),
@@ -213,6 +218,7 @@ def snakemake_with(tmp_path, way, *args):
     return snakemake(tmp_path, *args, configfiles=configfiles)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('way', ['configfile', '--config', 'profile'])
 def test_every_way_of_setting_the_config_gives_the_same_typed_values(tmp_path, way):
     dry = snakemake_with(tmp_path, way, '-n')
@@ -248,6 +254,7 @@ def test_an_integral_float_where_the_schema_wants_an_integer_is_that_integer():
     assert type(config['gmm']['grid']['decades_above']) is int
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('value, error', [
     ('many', "config key models.digits.trajectories: 'many' is not of type 'integer'"),
     ('2.5', "config key models.digits.trajectories: '2.5' is not of type 'integer'"),

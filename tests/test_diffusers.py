@@ -1,6 +1,6 @@
-"""The generic diffusers backend over every architecture it reads (entropic.models.diffusers_pipeline), on tiny
-pipelines built from configs with random weights and saved with save_pretrained (tests/diffusers_tiny.py): a
-class-conditional UNet2DModel (epsilon), SD1.5-like and SD2.1-like UNet2DConditionModel (epsilon, v), SDXL-like (two
+"""The generic diffusers backend (entropic.backends.diffusers) over every architecture it reads
+(entropic.models.diffusers_pipeline), on tiny pipelines built from configs with random weights and saved with
+save_pretrained (tests/support/diffusers_tiny.py): a class-conditional UNet2DModel (epsilon), SD1.5-like and SD2.1-like UNet2DConditionModel (epsilon, v), SDXL-like (two
 CLIP encoders, added time ids), DiT (learned variance), PixArt-like (T5 with its attention mask, learned variance),
 SD3-like (rectified flow).
 
@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 import torch
 
-from diffusers_tiny import ARCHITECTURES
 from entropic import download, sampler
 from entropic.models import diffusers_folder, diffusers_pipeline, text_encoders
-from rounding import FLOAT32_ULP as U, float32_network_atol
+from tests.support.diffusers_tiny import ARCHITECTURES
+from tests.support.rounding import FLOAT32_ULP as U, float32_network_atol
 
 PROMPTS = ['A red fox', 'a blue cat']   # 'A': PixArt lower-cases, and its tiny T5 reads lower-case letters only
 CLASSES = [0, 3]
@@ -204,6 +204,7 @@ def compared(folders):
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', ARCHITECTURES)
 def test_a_guided_step_agrees_with_the_diffusers_pipelines_own_to_float32_rounding(compared, name):
     """At every step of the pipeline's run, on its grid and from its state, our guided x0 estimate equals the one
@@ -241,6 +242,7 @@ def test_a_guided_step_agrees_with_the_diffusers_pipelines_own_to_float32_roundi
     torch.testing.assert_close(ours, theirs, rtol=0, atol=tol)
 
 
+@pytest.mark.slow
 def test_sdxl_reference_is_the_zeroed_empty_prompt_as_its_pipeline_forms_it(compared):
     """force_zeros_for_empty_prompt (the SDXL index's default, true): the reference's hidden states and pooled
     embedding are zeros, which the pipeline agrees with (previous test); encoding the empty prompt instead gives
@@ -260,6 +262,7 @@ def test_sdxl_reference_is_the_zeroed_empty_prompt_as_its_pipeline_forms_it(comp
     assert (our_step(encoded, sigmas, 0, labels(pipeline), x)[0] - record[0]['x0']).abs().max() > 100 * tol
 
 
+@pytest.mark.slow
 def test_pixart_reads_t5_under_its_attention_mask_and_lower_cases_prompts(compared, monkeypatch):
     """The T5 encoding the PixArt pipeline forms: the tokens' attention mask goes to the encoder and the
     transformer (without it, another estimate), and prompts are lower-cased (the tiny T5 reads 'A' as unknown)."""

@@ -1,10 +1,11 @@
-"""Any diffusers checkpoint by configuration alone, end to end (issue 28's first Done-when): tiny folders saved with
-save_pretrained (tests/diffusers_tiny.py) of a class-conditional UNet2DModel, an SDXL-like and a PixArt-like
-pipeline, placed in a copy of the project with a partition file of class indices and a prompt file, and run by the
-user's command, `snakemake --cores 2 --configfile my.yaml small.yaml`, where my.yaml gives each model `backend:
-diffusers`, `checkpoint:` and `partitions:` and nothing else, and small.yaml only the sizes a user edits to try a
-config on a small budget (as tests/shipped_configs.py's size overlay: a trajectory per hypothesis and the reference,
-one shard, 5 steps, 2 snapshots, 20 bootstrap draws). No Python is written and nothing is downloaded."""
+"""Any diffusers checkpoint by configuration alone (entropic.backends.diffusers), end to end (issue 28's first
+Done-when): tiny folders saved with save_pretrained (tests/support/diffusers_tiny.py) of a class-conditional
+UNet2DModel, an SDXL-like and a PixArt-like pipeline, placed in a copy of the project with a partition file of class
+indices and a prompt file, and run by the user's command, `snakemake --cores 2 --configfile my.yaml small.yaml`,
+where my.yaml gives each model `backend: diffusers`, `checkpoint:` and `partitions:` and nothing else, and
+small.yaml only the sizes a user edits to try a config on a small budget (as tests/support/shipped_configs.py's size
+overlay: a trajectory per hypothesis and the reference, one shard, 5 steps, 2 snapshots, 20 bootstrap draws). No
+Python is written and nothing is downloaded."""
 
 import json
 import math
@@ -17,8 +18,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from diffusers_tiny import ARCHITECTURES, write_class_partitions, write_prompt_file
-from snakemake_cli import NO_SLURM, copy_project
+from tests.support.diffusers_tiny import ARCHITECTURES, write_class_partitions, write_prompt_file
+from tests.support.snakemake_cli import NO_SLURM, copy_project
+
+pytestmark = [pytest.mark.slow, pytest.mark.schedule(9)]
 
 # model: (architecture, its partitions file); three hypotheses each (classes 0, 3, 5; three prompts)
 MODELS = {'tiny-ddpm': ('class-unet', 'config/partitions/tiny-ddpm.yaml'),

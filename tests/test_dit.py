@@ -2,7 +2,7 @@
 denoiser and its guidance against diffusers' DiTPipeline (entropic.models.diffusers_pipeline, diffusers_denoiser),
 the class order and the files it refuses (entropic.backends.dit).
 
-Everything runs offline on the CPU against a tiny pipeline built from configs (tests/dit_tiny.py).
+Everything runs offline on the CPU against a tiny pipeline built from configs (tests/support/dit_tiny.py).
 """
 
 import copy
@@ -25,9 +25,9 @@ from entropic.models.diffusers_denoiser import DiffusersDenoiser, LearnedVarianc
 from entropic.partitions import UNCONDITIONAL
 
 import diffusers  # noqa: E402
-from dit_tiny import SCHEDULER, build_tiny_resources, tiny_transformer  # noqa: E402
-from rounding import FLOAT32_ULP, float32_cumprod_rtol, float32_network_atol  # noqa: E402
-from snakemake_cli import snakemake  # noqa: E402
+from tests.support.dit_tiny import SCHEDULER, build_tiny_resources, tiny_transformer  # noqa: E402
+from tests.support.rounding import FLOAT32_ULP, float32_cumprod_rtol, float32_network_atol  # noqa: E402
+from tests.support.snakemake_cli import snakemake  # noqa: E402
 
 FLOAT64_ULP = 2.0 ** -53
 
@@ -396,6 +396,7 @@ def test_the_config_check_refuses_what_the_sampling_jobs_would_naming_the_key(re
     assert validate_config(config(), root=root) == []       # a download under way: the jobs check once it is there
 
 
+@pytest.mark.slow
 def test_the_dit_config_plans_its_downloads_and_sharded_runs(tmp_path):
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]

@@ -10,6 +10,8 @@ import pytest
 
 from entropic import noise
 
+pytestmark = [pytest.mark.slow, pytest.mark.schedule(14)]
+
 CLASSES = [207, 208, 250, 281, 282, 283, 291, 292, 404, 511, 817]     # config/partitions/imagenet.yaml
 
 

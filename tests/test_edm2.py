@@ -1,5 +1,6 @@
-"""The EDM2 backend: our network against the published layout, the safe pickle loader, the latent codec
-and the denoiser, on tiny networks of the same architecture written as EDM2 pickles by our own code."""
+"""The EDM2 backend (entropic.backends.edm2, entropic.models.edm2): our network against the published layout, the
+safe pickle loader, the latent codec and the denoiser, on tiny networks of the same architecture written as EDM2
+pickles by our own code."""
 
 import math
 import os
@@ -14,9 +15,8 @@ from entropic import sampler
 from entropic.models import diffusers_folder, edm2
 from entropic.partitions import UNCONDITIONAL
 
-sys.path.insert(0, os.path.dirname(__file__))
-import edm2_synthetic as synthetic  # noqa: E402
-from rounding import float32_network_atol  # noqa: E402
+from tests.support import edm2_synthetic as synthetic
+from tests.support.rounding import float32_network_atol
 
 @pytest.fixture(scope='module')
 def pair(tmp_path_factory):
@@ -32,6 +32,7 @@ def fp16_rounded(net, label_dim):
 
 #----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_network_layout_matches_edm2_xs_state_dicts():
     """NVlabs/edm2 training/networks_edm2.py, instantiated for img512-xs: XS has 124,713,253 parameters in 203 tensors, XS-uncond 124,201,253 in 202."""
     for label_dim, params, tensors in ((1000, 124_713_253, 203), (0, 124_201_253, 202)):
@@ -168,6 +169,7 @@ def test_a_conditional_network_called_without_labels_is_refused(pair):
     with pytest.raises(ValueError, match='one-hot class labels.*separate unconditional network'):
         net(torch.zeros(1, 4, 8, 8), torch.tensor([1.0]))
 
+@pytest.mark.slow
 def test_denoiser_routes_the_reference_to_the_unconditional_net_in_any_batch(pair):
     folder, _ = pair
     net, gnet = edm2.load_network(folder / 'cond.pkl'), edm2.load_network(folder / 'uncond.pkl')
@@ -199,6 +201,7 @@ def test_posterior_variance_is_the_learned_mse(pair):
                           torch.zeros(1, 10) if model.label_dim else None, return_logvar=True)
         assert value == pytest.approx(math.exp(float(logvar)) * (1.5 * 0.5) ** 2 / (1.5 ** 2 + 0.25), rel=1e-6)
 
+@pytest.mark.slow
 def test_tracking_with_edm2_is_finite_from_sigma_80_to_0002_in_float32_and_float16(pair):
     folder, _ = pair
     denoiser = edm2.EDM2Denoiser(edm2.load_network(folder / 'cond.pkl'), edm2.load_network(folder / 'uncond.pkl'))

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = [pytest.mark.slow, pytest.mark.schedule(10)]
+
 CLASSES = [207, 208, 250, 281, 282, 283, 291, 292, 404, 511, 817]     # config/partitions/imagenet.yaml
 RUNS = {'unguided', 'unguided-fid', 'cfg1p4', 'cfg2', 'cfg4', 'cfg2-interval', 'cfg2-wide-interval', 'cfg2-window',
         'cfg2-rate'}

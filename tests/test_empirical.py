@@ -31,6 +31,7 @@ def test_two_points_follow_the_two_class_closed_form():
     assert np.all(np.abs(curve['phi'] - phi_truth) <= tolerance(curve['phi_se'], 4000))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cells', [[[0], [1], [2]], [[0, 1], [2]], [[1], [UNCONDITIONAL]]],
                          ids=['classes', 'merged', 'class-vs-reference'])
 def test_matches_exact_quadrature_of_the_same_point_set(cells):

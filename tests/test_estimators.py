@@ -26,6 +26,8 @@ from entropic import denoisers, exact, gmm, gmm_estimators, noise, posterior, sa
 from entropic import partitions as P
 from entropic.denoisers import UNCONDITIONAL
 
+pytestmark = pytest.mark.schedule(3, unit='test')
+
 K = 10
 PER_CLASS = 400
 
@@ -80,6 +82,7 @@ def classes_run(mixture):
     return sigmas[:-1], labels, out['log_posterior'], out['distances']
 
 
+@pytest.mark.slow
 def test_tracker_with_exact_kernels_matches_exact_entropy_k10(mixture, classes_run):
     levels, labels, log_post, _ = classes_run
     H, se = tracked_curve(log_post, list(range(K)), labels, P.identity_partition(K))
@@ -90,6 +93,7 @@ def test_tracker_with_exact_kernels_matches_exact_entropy_k10(mixture, classes_r
     check_agreement(phi, phi_se, reference['phi'], reference['phi_se'], bias=0.001)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cells', [[[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], [[0, 1], [2], [3, 4, 5]], [[0], [1]]])
 def test_tracked_partitions_match_exact_partition_entropy(mixture, classes_run, cells):
     levels, labels, log_post, _ = classes_run
@@ -100,6 +104,7 @@ def test_tracked_partitions_match_exact_partition_entropy(mixture, classes_run, 
     check_agreement(phi, phi_se, reference['phi'], reference['phi_se'], bias=0.001)
 
 
+@pytest.mark.slow
 def test_paper_kernel_is_overconfident_by_the_measured_bias_k10(mixture):
     sigmas = noise.edm_sigma_grid(64, append_zero=True)
     labels = torch.arange(K).repeat_interleave(PER_CLASS)
@@ -113,6 +118,7 @@ def test_paper_kernel_is_overconfident_by_the_measured_bias_k10(mixture):
     assert (phi - reference['phi']).max() > 0.02  # over-confident: two clones agree too often
 
 
+@pytest.mark.slow
 def test_binary_form_against_the_unconditional_reference(mixture):
     # Handke et al. 2026, arXiv:2602.09651, App. B: class A versus the unconditional model, prior 1/2; half the trajectories from each.
     A = 3
@@ -126,6 +132,7 @@ def test_binary_form_against_the_unconditional_reference(mixture):
     check_agreement(H, se, reference['H'], reference['H_se'], bias=0.03)
 
 
+@pytest.mark.slow
 def test_tracker_on_the_sd15_ddpm_grid_vp(mixture):
     # Variance-preserving: Stable Diffusion 1.5's scaled-linear schedule, 100 steps (leading spacing,
     # steps_offset 1), mapped to EDM sigma. sigma_max = 14.6 is not far enough above sigma_S = 1 for a
@@ -204,6 +211,7 @@ def stratified_check_of_mean_zero(values, labels):
         f'level {worst}: mean {values.mean(1)[worst]:.5f}, standard error {se[worst]:.5f}'
 
 
+@pytest.mark.slow
 def test_posterior_martingales_have_mean_zero_along_the_papers_kernel(mixture):
     # Exact for any denoiser, not only for exact ones: the paper's kernel (biased against the true entropy by
     # 0.09 nats here) still gives martingales of mean 0, in the binary form (half the trajectories from each
@@ -239,6 +247,7 @@ def test_combined_readout_with_too_few_trajectories_is_the_trackers(mixture, cla
     np.testing.assert_allclose(combined['H'], tracker['H'], atol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cells', [P.identity_partition(K), [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], [[0, 1], [2], [3, 4, 5]]])
 def test_combined_readout_matches_exact_entropy_with_less_variance(mixture, classes_run, cells):
     levels, labels, log_post, distances = classes_run

@@ -19,7 +19,9 @@ import pytest
 import torch
 
 from entropic import io, networks
-import snakemake_cli   # pytest puts tests/ on sys.path
+from tests.support import snakemake_cli
+
+pytestmark = pytest.mark.schedule(4, unit='test')
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 'results/models/gmm-net/entropy/unguided.csv'
@@ -44,6 +46,7 @@ def chain(test_config_run):
     return test_config_run      # the session's one run of config/test.yaml (tests/conftest.py): read or copy it
 
 
+@pytest.mark.slow
 def test_a_truncated_checkpoint_is_named_and_nothing_is_sampled_from_it(chain, tmp_path):
     workdir = tmp_path / 'work'
     workdir.mkdir()
@@ -58,6 +61,7 @@ def test_a_truncated_checkpoint_is_named_and_nothing_is_sampled_from_it(chain, t
     assert [p for p in (workdir / 'results').rglob('.*') if p.is_file()] == []     # no half-written file
 
 
+@pytest.mark.slow
 def test_nan_from_the_network_names_the_shard_and_noise_level(chain, tmp_path):
     net, meta = networks.load_checkpoint(chain / CHECKPOINT)
     with torch.no_grad():
@@ -73,6 +77,7 @@ def test_nan_from_the_network_names_the_shard_and_noise_level(chain, tmp_path):
     assert not (workdir / SHARD).exists()
 
 
+@pytest.mark.slow
 def test_nan_in_a_tracked_class_that_the_shard_does_not_sample_names_it_and_writes_nothing(chain, tmp_path):
     # Five shards over gmm-net's conditions [0, 1, 2, 3, -1]: shard 0 samples class 0 only, and tracks all five.
     # Class 2's label embedding is NaN, so only its tracked branch is; the samples and the guided estimate are not.
@@ -101,6 +106,7 @@ def test_a_curve_with_nans_is_refused_with_its_file_name(tmp_path):
         io.read_curve(path)
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_completes_identically_on_rerun(chain, tmp_path):
     # Kill Snakemake and its jobs while the network trains; the rerun must give the same bytes as an
     # uninterrupted run, and nothing half-written may be taken for finished.

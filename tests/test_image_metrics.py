@@ -8,7 +8,6 @@ our position-embedding interpolation, transformers' DINOv2 differed from it by 2
 
 import os
 import pickle
-import sys
 
 import numpy as np
 import pytest
@@ -18,8 +17,7 @@ import torch.nn.functional as F
 
 from entropic import guidance_study, image_metrics
 
-sys.path.insert(0, os.path.dirname(__file__))
-import feature_synthetic as synthetic  # noqa: E402
+from tests.support import feature_synthetic as synthetic
 
 
 def test_inception_has_the_layout_of_the_fid_weights():
@@ -38,6 +36,7 @@ def inception_file(tmp_path_factory):
     return synthetic.write_inception(tmp_path_factory.mktemp('fid'))
 
 
+@pytest.mark.slow
 def test_inception_loads_the_weights_file_and_gives_2048_features_per_image(inception_file):
     net = image_metrics.load_inception(inception_file)
     reference = synthetic.random_inception()
@@ -195,6 +194,7 @@ def test_sample_metrics_of_a_subset_are_the_same_numbers_and_read_only_their_net
         image_metrics.sample_metrics(features, reference, rows, labels, ['is'])
 
 
+@pytest.mark.slow
 def test_a_pretrained_study_asked_for_fd_dinov2_alone_neither_loads_nor_runs_inception(tmp_path):
     # The tuning set's interval search asks for its selection metric alone (rule guidance_study_metrics): the same
     # FD-DINOv2 as measured with every metric, and no Inception-v3, whose file is gone by then.

@@ -1,4 +1,5 @@
-"""The trained-network backend: preconditioning, the null label, checkpoints, deterministic training, quality checks."""
+"""The trained-network backend (entropic.backends.trained): preconditioning, the null label, checkpoints,
+deterministic training, quality checks."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import torch
 
 from entropic import digits, networks, quality, training
 from entropic.denoisers import UNCONDITIONAL
-from rounding import float32_network_atol     # pytest puts tests/ on sys.path
+from tests.support.rounding import float32_network_atol
 
 
 def small_net(seed=0, **kwargs):
@@ -92,6 +93,7 @@ def test_shapes_and_dtypes_are_preserved(dtype):
                                rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_unconditional_label_is_the_null_embedding_and_learns_its_own_denoiser():
     net = randomise_output(small_net()).eval()
     x = torch.randn(3, 6)
@@ -157,6 +159,7 @@ def test_training_is_deterministic_given_the_seed():
     assert any(not torch.equal(value, c.state_dict()[key]) for key, value in a.state_dict().items())
 
 
+@pytest.mark.slow
 def test_training_loss_decreases():
     _, losses = short_training(small_net(), seed=0, steps=300)
     assert losses.shape == (300,) and np.isfinite(losses).all()

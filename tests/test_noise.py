@@ -151,6 +151,7 @@ def test_flow_time_and_sigma_convert_both_ways_and_the_shift_multiplies_sigma():
         assert noise.shift_flow_time(1.0, shift) == 1.0 and noise.shift_flow_time(0.0, shift) == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('shift, num_train_timesteps', [(3.0, 1000), (1.0, 1000), (0.5, 1000), (1.15, 1000),
                                                         (6.0, 1000), (3.0, 500)])
 def test_flow_grid_and_network_times_equal_diffusers_at_every_step_count(shift, num_train_timesteps):

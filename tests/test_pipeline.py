@@ -1,7 +1,6 @@
 """End to end: Snakemake runs config/test.yaml from an empty directory and writes the outputs docs/results.md lists."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,9 @@ import pytest
 
 from entropic import theory
 from entropic.io import CURVE_COLUMNS
-import snakemake_cli   # pytest puts tests/ on sys.path
+from tests.support import snakemake_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.schedule(0, unit='test')]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,6 +97,7 @@ def test_windows_bracket_their_estimates_and_carry_theory(run):
     assert t.loc['superclasses', 'theory'] == pytest.approx(theory.speciation_time(t.loc['superclasses', 'Lambda']))
 
 
+@pytest.mark.schedule(-1, unit='test')   # first: it starts its run while another worker makes the shared one
 def test_a_second_run_from_scratch_gives_byte_identical_results(request, tmp_path):
     import hashlib
     assert snakemake(tmp_path).returncode == 0
@@ -226,6 +228,8 @@ def test_tracked_and_immse_curves_agree_with_exact(run):
 
 
 def test_trained_models_run_through_the_whole_method(run):
+    """The models config/test.yaml trains, the digits (entropic.backends.digits) and gmm-net, a network trained on
+    a mixture's samples (entropic.backends.gmm), through sampling, entropy, quality and windows."""
     models = run / 'results' / 'models'
     assert sorted(p.name for p in (models / 'digits' / 'trajectories' / 'unguided').iterdir()) == ['shard-0.npz', 'shard-1.npz']
     partitions = json.loads((models / 'digits' / 'partitions.json').read_text())

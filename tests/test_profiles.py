@@ -7,9 +7,13 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
-from snakemake_cli import no_slurm, snakemake   # pytest puts tests/ on sys.path
+import pytest
 
-with no_slurm():      # importing the plugin asks the SLURM controller (tests/snakemake_cli.py, NO_SLURM)
+from tests.support.snakemake_cli import no_slurm, snakemake
+
+pytestmark = [pytest.mark.slow, pytest.mark.schedule(8)]
+
+with no_slurm():      # importing the plugin asks the SLURM controller (tests/support/snakemake_cli.py, NO_SLURM)
     from snakemake_executor_plugin_slurm.partitions import get_best_partition, read_partition_file
 
 ROOT = Path(__file__).resolve().parents[1]

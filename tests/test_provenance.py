@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import yaml
 
-from config_variants import retyped_numbers, reversed_keys, rewritten, shuffled_keys
 from entropic.provenance import canonical_text, recorded, recorded_config
-from shipped_configs import CONFIGS, merged_config, user_configfiles
+from tests.support.config_variants import retyped_numbers, reversed_keys, rewritten, shuffled_keys
+from tests.support.shipped_configs import CONFIGS, merged_config, user_configfiles
 
 ROOT = Path(__file__).resolve().parents[1]
 # the default config and every shipped one, as their users give them (an overlay with the config it adds to)

@@ -6,9 +6,9 @@ the paper's configs), while a new hypothesis in play reruns the sampling. Each b
 And what does not change a result reruns nothing: the config written differently (the keys of every mapping in
 another order, numbers retyped, the file re-saved with sorted keys), or the project and its results moved
 elsewhere. Every job of every shipped config records the same params, inputs and logs either way (compared as
-Snakemake records them, tests/recorded_params.py), and a dry run after the test config's run finds nothing to do."""
+Snakemake records them, tests/support/recorded_params.py), and a dry run after the test config's run finds nothing
+to do."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,12 +18,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from config_variants import retyped_numbers, reversed_keys, rewritten
-from conftest import run_once
 from entropic import backends
-from shipped_configs import CONFIGS, merged_config, user_configfiles
-import snakemake_cli   # pytest puts tests/ on sys.path
-from snakemake_cli import copy_project
+from tests.support import snakemake_cli
+from tests.support.config_variants import retyped_numbers, reversed_keys, rewritten
+from tests.support.shared_runs import run_once
+from tests.support.shipped_configs import CONFIGS, example_module, merged_config, user_configfiles
+from tests.support.snakemake_cli import copy_project
+
+pytestmark = [pytest.mark.slow, pytest.mark.schedule(5, unit='param')]
 
 ROOT = Path(__file__).resolve().parents[1]
 WITH_FILE = [name for name, backend in backends.registry().items() if backend.hypothesis_file]
@@ -48,10 +50,7 @@ def chain(request, tmp_path_factory):
     name = request.param
     backend = backends.get(name)
     workdir = tmp_path_factory.mktemp(f'reruns-{name}')
-    spec = importlib.util.spec_from_file_location(f'example_{name}', ROOT / 'tests' / 'backends' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.example(workdir)
+    config = example_module(name).example(workdir)
     model = config['models']['m']
     source = workdir / model[backend.hypothesis_file]     # a file the example wrote, or one of the repository's
     source = source if source.is_file() else ROOT / model[backend.hypothesis_file]
@@ -135,7 +134,7 @@ def recorded_plans(tmp_path_factory, moved_project):
     """recorded_plans(config path) -> {"original", "reversed", "retyped", "sorted", "moved": {job: {"params",
     "input", "log"}} or {"error": text}}: what every job of the config would record, as its user gives it, written
     differently (WRITTEN_DIFFERENTLY), and from a copy of the project in another folder with another working
-    directory (moved_project; one process, tests/recorded_params.py; made once a config)."""
+    directory (moved_project; one process, tests/support/recorded_params.py; made once a config)."""
     cache = {}
 
     def get(path):
@@ -153,8 +152,8 @@ def recorded_plans(tmp_path_factory, moved_project):
                 entry['workdir'].mkdir(parents=True, exist_ok=True)
                 place_sources(entry['workdir'], merged_config(paths))
             (folder / 'plan.json').write_text(json.dumps(plan, default=str))
-            result = subprocess.run([sys.executable, ROOT / 'tests' / 'recorded_params.py', folder / 'plan.json',
-                                     folder / 'recorded.json'], capture_output=True, text=True,
+            result = subprocess.run([sys.executable, ROOT / 'tests' / 'support' / 'recorded_params.py',
+                                     folder / 'plan.json', folder / 'recorded.json'], capture_output=True, text=True,
                                     env={**os.environ, **snakemake_cli.NO_SLURM})
             assert result.returncode == 0, result.stderr[-3000:]
             cache[path] = json.loads((folder / 'recorded.json').read_text())

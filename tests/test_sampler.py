@@ -6,6 +6,7 @@ import torch
 
 from entropic import denoisers, gmm, noise, sampler
 from entropic.denoisers import UNCONDITIONAL
+from tests.support.pure_noise import FromPureNoise
 
 
 def one_gaussian(dim=1, variance=0.5):
@@ -273,26 +274,6 @@ def test_any_non_finite_branch_stops_sampling_at_its_first_step(broken, scale, n
 
 #----------------------------------------------------------------------------
 # A grid that starts at sigma = inf (flow matching's t = 1, pure noise).
-
-class FromPureNoise:
-    """The exact mixture denoiser, with its sigma -> inf limits at sigma = inf, where the sampler holds the state
-    standardised: D = the component mean (the unconditional one: the mixture's mean), Var[x0 | x, k] = v0."""
-    def __init__(self, mixture):
-        self.exact, self.mixture = denoisers.GMMDenoiser(mixture), mixture
-        self.num_classes = mixture.num_components
-
-    def __call__(self, x, sigma, labels):
-        if not np.isinf(sigma):
-            return self.exact(x, sigma, labels)
-        labels = torch.as_tensor(labels)
-        means = torch.as_tensor(np.vstack([self.mixture.means, self.mixture.weights @ self.mixture.means]), dtype=x.dtype)
-        return means[torch.where(labels == UNCONDITIONAL, self.num_classes, labels)]
-
-    def posterior_variance(self, sigma, labels, x):
-        if not np.isinf(sigma):
-            return self.exact.posterior_variance(sigma, labels, x)
-        return torch.full(torch.as_tensor(labels).shape, self.mixture.variance, dtype=torch.float64)
-
 
 def test_the_first_step_from_pure_noise_lands_on_the_forward_marginal():
     # From sigma = inf the step is x' = D(inf) + s eps with s^2 = sigma'^2 (+ c^2 Var[x0 | x, k] = v0 with the exact

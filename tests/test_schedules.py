@@ -439,6 +439,7 @@ def test_a_pretrained_models_mmse_is_measured_on_its_unconditional_samples(tmp_p
         schedule_study.own_samples(paths)
 
 
+@pytest.mark.slow
 def test_a_pretrained_models_schedule_metrics_are_fid_and_fd_dinov2_of_the_decoded_images(tmp_path):
     # The schedule study measures a latent model's samples as its guidance study does (decoded, quantised, in
     # Inception's and DINOv2's features): against statistics of the features of the very same images both
@@ -448,8 +449,8 @@ def test_a_pretrained_models_schedule_metrics_are_fid_and_fd_dinov2_of_the_decod
     # statistics they do not.
     import logging
 
-    import edm2_synthetic
-    import feature_synthetic
+    from tests.support import edm2_synthetic
+    from tests.support import feature_synthetic
     from entropic import backends, image_metrics as M
     edm2_synthetic.write_tiny_vae(tmp_path / 'vae')
     files = {'vae': [str(tmp_path / 'vae' / 'config.json')],

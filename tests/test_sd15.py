@@ -1,8 +1,8 @@
-"""The Stable Diffusion 1.5 preset of the diffusers backend: the schedule in EDM coordinates, the denoiser on a tiny
-pipeline (entropic.models.diffusers_pipeline, diffusers_denoiser), prompt files and their encoding
-(entropic.models.text_encoders).
+"""The Stable Diffusion 1.5 preset of the diffusers backend (entropic.backends.sd15): the schedule in EDM
+coordinates, the denoiser on a tiny pipeline (entropic.models.diffusers_pipeline, diffusers_denoiser), prompt files
+and their encoding (entropic.models.text_encoders).
 
-Everything runs offline on CPU against a tiny pipeline built from configs (tests/sd15_tiny.py).
+Everything runs offline on CPU against a tiny pipeline built from configs (tests/support/sd15_tiny.py).
 """
 
 import copy
@@ -26,9 +26,11 @@ from entropic.partitions import UNCONDITIONAL
 
 
 import diffusers  # noqa: E402
-from rounding import FLOAT32_ULP, float32_cumprod_rtol, float32_network_atol   # noqa: E402  (pytest puts tests/ on sys.path)
-from sd15_tiny import build_tiny_pipeline   # noqa: E402
-from snakemake_cli import snakemake   # noqa: E402
+from tests.support.rounding import FLOAT32_ULP, float32_cumprod_rtol, float32_network_atol   # noqa: E402
+from tests.support.sd15_tiny import build_tiny_pipeline   # noqa: E402
+from tests.support.snakemake_cli import snakemake   # noqa: E402
+
+pytestmark = pytest.mark.schedule(6)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROMPT_FILE = ROOT / 'config' / 'prompts' / 'sd15.yaml'
@@ -395,6 +397,7 @@ def test_a_truncated_prompt_is_named_with_the_words_the_encoder_drops(tiny_folde
         diffusers_pipeline.load_denoiser(tiny_folder, prompts, device='cpu', dtype=torch.float32, source='prompts.yaml')
     assert warnings[0] in caplog.text
 
+@pytest.mark.slow
 def test_the_partitions_job_refuses_prompts_the_downloaded_tokenizer_cannot_tell_apart(tiny_folder, tmp_path):
     # The tokenizer is read by the first job that has the pipeline, rule model_partitions (priority over the
     # sampling jobs, which refuse the same prompts when they encode them), not by the config check.
@@ -415,6 +418,7 @@ def test_the_partitions_job_refuses_prompts_the_downloaded_tokenizer_cannot_tell
             'same hypothesis to the text encoder' in log + run.stderr), (log + run.stderr)[-3000:]
     assert not (tmp_path / 'results' / 'models' / 'sd' / 'partitions.json').exists()
 
+@pytest.mark.slow
 def test_the_partitions_job_reads_the_tokenizer_and_warns_of_a_truncated_prompt(tiny_folder, tmp_path):
     import yaml
     shutil.copytree(tiny_folder, tmp_path / 'resources' / 'stable-diffusion-v1-5')

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import feature_synthetic
 from entropic import noise
+from tests.support import feature_synthetic
+
+pytestmark = [pytest.mark.slow, pytest.mark.schedule(11)]
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,5 @@
 """The Stable Diffusion 2.1 preset of the diffusers backend: v-prediction and the scheduler variants in EDM coordinates, checked against
-diffusers' own schedulers and pipeline on tiny SD2 pipelines built from configs (tests/sd21_tiny.py).
+diffusers' own schedulers and pipeline on tiny SD2 pipelines built from configs (tests/support/sd21_tiny.py).
 
 Everything runs offline on the CPU.
 """
@@ -22,9 +22,9 @@ from entropic.models.diffusers_denoiser import PREDICTION_TYPES, DiffusersDenois
 from entropic.partitions import UNCONDITIONAL
 
 import diffusers  # noqa: E402
-from rounding import FLOAT32_ULP, float32_cumprod_rtol, float32_network_atol   # noqa: E402  (pytest puts tests/ on sys.path)
-from sd21_tiny import SCHEDULERS, build_tiny_pipeline, write_scheduler   # noqa: E402
-from snakemake_cli import snakemake   # noqa: E402
+from tests.support.rounding import FLOAT32_ULP, float32_cumprod_rtol, float32_network_atol   # noqa: E402
+from tests.support.sd21_tiny import SCHEDULERS, build_tiny_pipeline, write_scheduler   # noqa: E402
+from tests.support.snakemake_cli import snakemake   # noqa: E402
 
 U = FLOAT32_ULP
 EPS64 = 2.0 ** -53      # unit roundoff of float64
@@ -220,6 +220,7 @@ def test_v_prediction_x0_is_edm_preconditioning_with_unit_sigma_data():
 #----------------------------------------------------------------------------
 # The whole guided run against diffusers' StableDiffusionPipeline.
 
+@pytest.mark.slow
 @pytest.mark.parametrize('variant', ['v', 'base'])
 def test_a_guided_run_gives_the_latents_of_diffusers_pipeline(tiny, variant):
     folder = tiny[variant]
@@ -356,6 +357,7 @@ def test_the_two_repositories_download_to_their_own_folders():
         assert BACKEND.decoder_files(spec) == [f'{folder}/model_index.json', f'{folder}/vae/config.json',     # index:
                                                f'{folder}/vae/diffusion_pytorch_model.safetensors']      # a VAE?
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name, folder', [('sd21', 'stable-diffusion-2-1'), ('sd21-base', 'stable-diffusion-2-1-base')])
 def test_the_configs_plan_their_downloads_and_runs(tmp_path, name, folder):
     from pathlib import Path

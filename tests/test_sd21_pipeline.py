@@ -1,6 +1,6 @@
 """The SD2.1 rule chains end to end on the CPU, as the users of config/sd21.yaml (768 px v-prediction) and
 config/sd21-base.yaml (512 px epsilon) run them (tests/test_shipped_configs.py: tiny pipelines of SD2's
-architecture with each model's scheduler config (tests/sd21_tiny.py) in the hub layout where the download rule
+architecture with each model's scheduler config (tests/support/sd21_tiny.py) in the hub layout where the download rule
 puts each repository, only the sizes made small): sampling on the scheduler's timesteps with every prompt
 tracked, entropy, window fits, figures, tables and decoded images."""
 
@@ -10,7 +10,9 @@ import pytest
 
 from entropic import noise
 from entropic.models import diffusers_folder
-from sd21_tiny import SCHEDULERS
+from tests.support.sd21_tiny import SCHEDULERS
+
+pytestmark = [pytest.mark.slow, pytest.mark.schedule(13)]
 
 RUNS = {'unguided', 'cfg3', 'cfg7p5', 'cfg7p5-early', 'cfg7p5-late', 'cfg7p5-window'}
 

@@ -1,8 +1,9 @@
-"""The Stable Diffusion 3 preset of the diffusers backend: the flow in EDM coordinates against diffusers' pipeline on a
-tiny one, the three text encoders, the folder checks (scheduler keys, guidance-distilled models), prompts and
-decoding (entropic.models.diffusers_pipeline, diffusers_denoiser, text_encoders, diffusers_folder).
+"""The Stable Diffusion 3 preset of the diffusers backend (entropic.backends.sd3): the flow in EDM coordinates
+against diffusers' pipeline on a tiny one, the three text encoders, the folder checks (scheduler keys,
+guidance-distilled models), prompts and decoding (entropic.models.diffusers_pipeline, diffusers_denoiser,
+text_encoders, diffusers_folder).
 
-Everything runs offline on the CPU against a tiny pipeline built from configs (tests/sd3_tiny.py).
+Everything runs offline on the CPU against a tiny pipeline built from configs (tests/support/sd3_tiny.py).
 """
 
 import copy
@@ -25,8 +26,8 @@ from entropic.models import diffusers_folder, diffusers_pipeline, text_encoders
 from entropic.partitions import UNCONDITIONAL
 
 import diffusers  # noqa: E402
-from rounding import FLOAT32_ULP, float32_network_atol   # noqa: E402  (pytest puts tests/ on sys.path)
-from sd3_tiny import build_tiny_pipeline   # noqa: E402
+from tests.support.rounding import FLOAT32_ULP, float32_network_atol   # noqa: E402
+from tests.support.sd3_tiny import build_tiny_pipeline   # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROMPTS = ['a photo of a dog', 'a photo of a cat', 'a red car']
@@ -176,7 +177,7 @@ def test_encode_prompts_matches_the_diffusers_pipeline(tiny_folder, pipeline):
     with torch.no_grad():       # as the pipeline's __call__ runs it
         cond, uncond, cond_pooled, uncond_pooled = pipeline.encode_prompt(PROMPTS[:2], None, None, device='cpu')
     # We encode the prompts and the empty one in one batch, diffusers apart: the same tokens through GEMMs of
-    # other shapes, which may sum in another order; float32 rounding of the encoders (tests/rounding.py).
+    # other shapes, which may sum in another order; float32 rounding of the encoders (tests/support/rounding.py).
     for mine, theirs in ((ours[:2], cond), (ours[2], uncond[0]), (pooled[:2], cond_pooled), (pooled[2], uncond_pooled[0])):
         torch.testing.assert_close(mine, theirs, rtol=0, atol=float32_network_atol(theirs))
     # Not vacuous: the three parts are there, and the CLIP widths (8 + 12) are zero-padded to T5's (24).
@@ -259,7 +260,7 @@ def test_mixed_labels_in_one_call_equal_separate_calls_per_label(denoiser):
         assert calls == [3, 3, 1]
     finally:
         hook.remove()
-    # float32 v from batches of other sizes: rounding of reductions in another order (tests/rounding.py), times
+    # float32 v from batches of other sizes: rounding of reductions in another order (tests/support/rounding.py), times
     # t <= 1 (x0 = x_t - t v), on top of x_t's own scale.
     tol = float32_network_atol(mixed - x / (1 + sigma))
     torch.testing.assert_close(mixed, separate, rtol=0, atol=tol)
@@ -290,7 +291,7 @@ def test_every_step_and_the_guided_output_agree_with_the_diffusers_pipeline(pipe
         x_next = D + sigma_next * x if math.isinf(sigma) else D + sigma_next / sigma * (x - D)
         ours = x_next / (1 + sigma_next)
         # The pipeline runs the branches in one batch of 4 rows, we in two of 2: float32 network rounding of v
-        # (tests/rounding.py) in each branch, (|1 - w| + |w|) of it in the guided v, times |t' - t| <= 1; and the
+        # (tests/support/rounding.py) in each branch, (|1 - w| + |w|) of it in the guided v, times |t' - t| <= 1; and the
         # pipeline's float32 update (one rounding of the new state, 2 ulps with its product).
         v = (states[i + 1] - states[i]) / (noise.sigma_to_flow_time(sigma_next) - noise.sigma_to_flow_time(sigma))
         tol = (abs(1 - scale) + abs(scale)) * float32_network_atol(v) + 2 * FLOAT32_ULP * float(states[i + 1].abs().max())

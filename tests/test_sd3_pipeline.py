@@ -10,7 +10,9 @@ import pytest
 
 from entropic import noise
 
-STEPS = 6      # the size overlay's (tests/shipped_configs.py)
+pytestmark = [pytest.mark.slow, pytest.mark.schedule(12)]
+
+STEPS = 6      # the size overlay's (tests/support/shipped_configs.py)
 
 
 @pytest.fixture(scope='module')

@@ -1,15 +1,17 @@
 """Every config in config/ runs the way its user runs it: the command in its header (`snakemake --cores all
 --configfile config/<name>.yaml`, an overlay with the config it adds to), the `all` target, the file as shipped, on
 stand-in weights at the real paths under resources/ and with only the sizes made small by a second `--configfile`
-(tests/shipped_configs.py says which keys and why). A config added to the folder is covered by being added; the
-family's own chain tests (tests/test_<family>_pipeline.py) read the same run."""
+(tests/support/shipped_configs.py says which keys and why). A config added to the folder is covered by being
+added; the family's own chain tests (tests/test_<family>_pipeline.py) read the same run."""
 
 from pathlib import Path
 
 import pytest
 
-from shipped_configs import CONFIGS, merged_config, promised_outputs, stand_in_env, user_configfiles
-from snakemake_cli import snakemake
+from tests.support.shipped_configs import CONFIGS, merged_config, promised_outputs, stand_in_env, user_configfiles
+from tests.support.snakemake_cli import snakemake
+
+pytestmark = [pytest.mark.slow, pytest.mark.schedule(1, unit='test')]
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import snakemake_cli   # pytest puts tests/ on sys.path
+from tests.support import snakemake_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER_SCRIPT = ROOT / 'tools' / 'slurm-cluster'
@@ -27,7 +27,7 @@ CLUSTER_NAME = 'entropic'              # the ClusterName tools/slurm-cluster wri
 TIMEOUT = 900                          # seconds: a run that hangs fails the test instead of CI
 SUBMITTED = re.compile(r'Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.')
 
-pytestmark = pytest.mark.slurm
+pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.schedule(2, unit='test')]
 
 
 def _cluster_name():

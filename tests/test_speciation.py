@@ -39,6 +39,7 @@ def test_coordinates_are_consistent():
     assert by_t['half_entropy'] == pytest.approx(0.5 * np.log1p(25.0), rel=1e-3)
 
 
+@pytest.mark.slow
 def test_unreached_half_maximum_is_nan_not_extrapolated():
     sigma = np.exp(np.linspace(MU - 0.5 * SCALE, MU + 8 * SCALE, 40))   # grid starts just below the peak
     H, rate = logistic_curve(sigma)

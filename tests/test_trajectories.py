@@ -45,6 +45,7 @@ def shard_files(mixture, tmp_path_factory):
     return paths
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cells', [[[0], [1], [2]], [[0, 1], [2]], [[1], [UNCONDITIONAL]]],
                          ids=['classes', 'partition', 'class-vs-reference'])
 def test_curves_from_merged_shards_match_the_exact_entropy(mixture, shard_files, cells):
@@ -92,7 +93,7 @@ def test_a_shard_that_starts_at_pure_noise_keeps_only_its_finite_levels(mixture)
     # that level is no level of a curve (log sigma = inf). The shard keeps the others, the same numbers as the
     # sampler's history from its second level on, and every call of the first step is counted.
     import math
-    from test_sampler import FromPureNoise
+    from tests.support.pure_noise import FromPureNoise
     labels = trajectories.shard_labels(trajectories.trajectory_labels(K, 40), 2, 1)
     sigmas = noise.FlowSchedule(shift=3.0).sigmas(dict(steps=8))
     assert math.isinf(sigmas[0])

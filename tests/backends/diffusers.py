@@ -1,12 +1,8 @@
-"""Tiny diffusers pipelines saved with save_pretrained (tests/diffusers_tiny.py), each run by a config entry of
+"""Tiny diffusers pipelines saved with save_pretrained (tests/support/diffusers_tiny.py), each run by a config entry of
 `backend: diffusers` with a checkpoint folder and a partitions file alone: the class-conditional pixel-space DDPM
 (the example), and the architectures of VARIANTS, which the contract suite also runs (example(folder, variant))."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-from diffusers_tiny import ARCHITECTURES, write_class_partitions, write_prompt_file  # noqa: E402
+from tests.support.diffusers_tiny import ARCHITECTURES, write_class_partitions, write_prompt_file
 
 # The architectures the contract suite runs besides the class-conditional UNet (the presets' own examples cover
 # SD1.5, SD2.1, DiT and SD3): SDXL's two encoders and added conditions, PixArt's T5 and learned variance.

@@ -1,14 +1,11 @@
-"""A tiny DiT pipeline (tests/dit_tiny.py) where the download rule puts the entry's repository, and a tiny SD VAE."""
+"""A tiny DiT pipeline (tests/support/dit_tiny.py) where the download rule puts the entry's repository, and a tiny
+SD VAE."""
 
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-import edm2_synthetic  # noqa: E402
-import feature_synthetic  # noqa: E402
-from dit_tiny import build_tiny_pipeline  # noqa: E402
-
-from entropic.backends import dit  # noqa: E402
+from entropic.backends import dit
+from tests.support import edm2_synthetic, feature_synthetic
+from tests.support.dit_tiny import build_tiny_pipeline
 
 
 def stand_ins(folder, spec):

@@ -1,13 +1,7 @@
 """Tiny networks of the EDM2 architecture written as EDM2 pickles under their real names, and a tiny SD VAE."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-import edm2_synthetic as synthetic  # noqa: E402
-import feature_synthetic  # noqa: E402
-
-from entropic import backends  # noqa: E402
+from entropic import backends
+from tests.support import edm2_synthetic as synthetic, feature_synthetic
 
 NET, GNET = 'edm2-img512-xs-2147483-0.045.pkl', 'edm2-img512-xs-uncond-2147483-0.045.pkl'
 

@@ -1,11 +1,7 @@
-"""A tiny Stable Diffusion 1.5 pipeline built from configs in the hub layout (tests/sd15_tiny.py)."""
+"""A tiny Stable Diffusion 1.5 pipeline built from configs in the hub layout (tests/support/sd15_tiny.py)."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-import feature_synthetic  # noqa: E402
-from sd15_tiny import build_tiny_pipeline  # noqa: E402
+from tests.support import feature_synthetic
+from tests.support.sd15_tiny import build_tiny_pipeline
 
 
 def stand_ins(folder, spec):

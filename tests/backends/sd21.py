@@ -1,14 +1,9 @@
 """A tiny Stable Diffusion 2.1 pipeline (v-prediction, the 768 model's settings; or the base model's) built from
-configs in the hub layout (tests/sd21_tiny.py)."""
+configs in the hub layout (tests/support/sd21_tiny.py)."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-import feature_synthetic  # noqa: E402
-from sd21_tiny import build_tiny_pipeline  # noqa: E402
-
-from entropic.backends import sd21  # noqa: E402
+from entropic.backends import sd21
+from tests.support import feature_synthetic
+from tests.support.sd21_tiny import build_tiny_pipeline
 
 
 def stand_ins(folder, spec):

@@ -1,11 +1,7 @@
-"""A tiny Stable Diffusion 3 pipeline built from configs in the hub layout (tests/sd3_tiny.py)."""
+"""A tiny Stable Diffusion 3 pipeline built from configs in the hub layout (tests/support/sd3_tiny.py)."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-import feature_synthetic  # noqa: E402
-from sd3_tiny import build_tiny_pipeline  # noqa: E402
+from tests.support import feature_synthetic
+from tests.support.sd3_tiny import build_tiny_pipeline
 
 
 def stand_ins(folder, spec):

@@ -1,7 +1,7 @@
 """What Snakemake would record of every job of a config: its params, inputs and logs, as Snakemake itself writes them
 to .snakemake/metadata when a job finishes and compares them on the next run to decide a rerun (test helper).
 
-    python tests/recorded_params.py PLAN.json OUT.json
+    python tests/support/recorded_params.py PLAN.json OUT.json
 
 PLAN.json is {name: {"snakefile": path, "workdir": path, "configfiles": [path, ...]}}; OUT.json gets, for each
 name, {job: {"params": [...], "input": [...], "log": [...]}} for every job of a dry run of the default target in

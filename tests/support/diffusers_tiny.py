@@ -3,16 +3,12 @@ diffusers backend's tests (never downloaded).
 
 One builder per architecture the backend reads (`ARCHITECTURES`), each a pipeline of the real classes with the
 sizes of diffusers' own test fixtures (tests/pipelines/<pipeline>/test_*.py, get_dummy_components) shrunk further,
-and the scheduler config of the model it stands in for; tokenizers are built in memory (tests/sd15_tiny.py for
-CLIP, tests/sd3_tiny.py for T5). SD1.5, SD2.1, DiT and SD3 reuse the families' tiny pipelines.
+and the scheduler config of the model it stands in for; tokenizers are built in memory (tests/support/sd15_tiny.py for
+CLIP, tests/support/sd3_tiny.py for T5). SD1.5, SD2.1, DiT and SD3 reuse the families' tiny pipelines.
 """
-
-import os
-import sys
 
 import yaml
 
-sys.path.insert(0, os.path.dirname(__file__))
 
 #----------------------------------------------------------------------------
 # Class-conditional pixel space: a UNet2DModel as a researcher saves one.
@@ -53,14 +49,14 @@ def tiny_vae(seed=0, **config):
 
 
 def build_sd15(folder, seed=0):
-    """SD1.5-like: UNet2DConditionModel, one CLIP, epsilon, SD1.5's DDIM config (tests/sd15_tiny.py)."""
-    from sd15_tiny import build_tiny_pipeline
+    """SD1.5-like: UNet2DConditionModel, one CLIP, epsilon, SD1.5's DDIM config (tests/support/sd15_tiny.py)."""
+    from .sd15_tiny import build_tiny_pipeline
     return build_tiny_pipeline(folder, seed)
 
 
 def build_sd21(folder, seed=0):
-    """SD2.1-like: v prediction, SD2's UNet and OpenCLIP-like encoder, SD2.1's DDIM config (tests/sd21_tiny.py)."""
-    from sd21_tiny import build_tiny_pipeline
+    """SD2.1-like: v prediction, SD2's UNet and OpenCLIP-like encoder, SD2.1's DDIM config (tests/support/sd21_tiny.py)."""
+    from .sd21_tiny import build_tiny_pipeline
     return build_tiny_pipeline(folder, 'v', seed)
 
 
@@ -80,8 +76,8 @@ def build_sdxl(folder, seed=0, force_zeros_for_empty_prompt=True):
     import diffusers
     import torch
     import transformers
-    from sd15_tiny import tiny_vocab, write_tiny_tokenizer
-    from sd21_tiny import sd2_vocab
+    from .sd15_tiny import tiny_vocab, write_tiny_tokenizer
+    from .sd21_tiny import sd2_vocab
 
     torch.manual_seed(seed)
     unet = diffusers.UNet2DConditionModel(
@@ -121,12 +117,12 @@ PIXART_T5_WIDTH = 16
 def build_pixart(folder, seed=0):
     """PixArt-alpha-like: a PixArtAlphaPipeline of a PixArtTransformer2DModel (adaLN-single, patch 2, learned sigma:
     twice the input channels out, 8 x 8 latents, so no micro-conditions, which only the 1024 px model's sample size
-    128 takes), a T5EncoderModel and its tokenizer (tests/sd3_tiny.py's), PixArt-alpha's DPMSolverMultistepScheduler
+    128 takes), a T5EncoderModel and its tokenizer (tests/support/sd3_tiny.py's), PixArt-alpha's DPMSolverMultistepScheduler
     config. After diffusers' PixArt fixture. Returns the folder."""
     import diffusers
     import torch
     import transformers
-    from sd3_tiny import write_tiny_t5_tokenizer
+    from .sd3_tiny import write_tiny_t5_tokenizer
 
     write_tiny_t5_tokenizer(f'{folder}/tokenizer')
     tokenizer = transformers.T5TokenizerFast.from_pretrained(f'{folder}/tokenizer')
@@ -147,17 +143,17 @@ def build_pixart(folder, seed=0):
 
 
 def build_dit(folder, seed=0):
-    """DiT: the facebook/DiT-XL-2-256 layout of tests/dit_tiny.py (legacy Transformer2DModel config, learned sigma,
+    """DiT: the facebook/DiT-XL-2-256 layout of tests/support/dit_tiny.py (legacy Transformer2DModel config, learned sigma,
     1000 classes and the null one, DDIM config) with a tiny VAE in vae/, where DiTPipeline's folder has it."""
-    import dit_tiny
+    from . import dit_tiny
     dit_tiny.build_tiny_pipeline(folder, seed)
     tiny_vae(seed).save_pretrained(f'{folder}/vae')
     return folder
 
 
 def build_sd3(folder, seed=0):
-    """SD3-like: rectified flow, three text encoders, FlowMatchEulerDiscreteScheduler with shift 3 (tests/sd3_tiny.py)."""
-    from sd3_tiny import build_tiny_pipeline
+    """SD3-like: rectified flow, three text encoders, FlowMatchEulerDiscreteScheduler with shift 3 (tests/support/sd3_tiny.py)."""
+    from .sd3_tiny import build_tiny_pipeline
     return build_tiny_pipeline(folder, seed)
 
 

@@ -1,7 +1,7 @@
 """A tiny Stable Diffusion 2.1 pipeline built from configs, for tests without the hub.
 
 SD2.1's pipeline is SD1.5's with another UNet, text encoder, tokenizer and scheduler config, so the tiny one is
-SD1.5's (tests/sd15_tiny.py: VAE, layout) with those four replaced by tiny ones of SD2's architecture, after
+SD1.5's (tests/support/sd15_tiny.py: VAE, layout) with those four replaced by tiny ones of SD2's architecture, after
 diffusers' own SD2 test fixture (tests/pipelines/stable_diffusion_2, get_dummy_components): a UNet with one
 head count per block, linear projections in its transformers and (768 model) attention upcast to float32; a
 CLIP text model with GELU activations (OpenCLIP's; SD1.5's CLIP uses quick GELU); a tokenizer that pads with
@@ -10,12 +10,10 @@ CLIP text model with GELU activations (OpenCLIP's; SD1.5's CLIP uses quick GELU)
 
 import json
 import os
-import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from sd15_tiny import TINY_UNET, build_tiny_pipeline as build_sd15_pipeline, tiny_vocab, write_tiny_tokenizer  # noqa: E402
+from .sd15_tiny import TINY_UNET, build_tiny_pipeline as build_sd15_pipeline, tiny_vocab, write_tiny_tokenizer
 
 # The scheduler configs of stabilityai/stable-diffusion-2-1 and -2-1-base (scheduler/scheduler_config.json).
 SCHEDULERS = {

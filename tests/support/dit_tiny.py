@@ -12,12 +12,10 @@ rule puts stabilityai/sd-vae-ft-ema.
 
 import json
 import os
-import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-import edm2_synthetic  # noqa: E402
+from . import edm2_synthetic
 
 SCHEDULER = {                       # facebook/DiT-XL-2-256, scheduler/scheduler_config.json (inferred, see above)
     '_class_name': 'DDIMScheduler',

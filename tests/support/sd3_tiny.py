@@ -13,12 +13,10 @@ hub layout that the download rule fetches (entropic.download.SD3_FILES) is writt
 import json
 import os
 import string
-import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from sd15_tiny import tiny_vocab, write_tiny_tokenizer  # noqa: E402
+from .sd15_tiny import tiny_vocab, write_tiny_tokenizer
 
 CLIP_WIDTHS = {'text_encoder': 8, 'text_encoder_2': 12}
 T5_WIDTH = 24

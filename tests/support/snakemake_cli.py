@@ -1,5 +1,5 @@
 """Snakemake as the tests start it: `python -m snakemake` on the project's Snakefile in a working directory, its
-output captured (test helper; pytest puts tests/ on sys.path)."""
+output captured (test helper)."""
 
 import contextlib
 import os
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEST_CONFIG = ROOT / 'config' / 'test.yaml'
 # Added to the environment of every Snakemake that submits nothing to SLURM (a local run, a dry run): no SLURM
 # configuration. Snakemake imports every executor plugin when it starts, and the SLURM one then asks the

@@ -38,7 +38,7 @@ def write_tiny_tokenizer(folder, vocab=None, pad_token='<|endoftext|>'):
                        unk_token='<|endoftext|>'), f)
     return folder
 
-# The tiny UNet's config (SD2's adds its own keys to it, tests/sd21_tiny.py).
+# The tiny UNet's config (SD2's adds its own keys to it, tests/support/sd21_tiny.py).
 TINY_UNET = dict(
     block_out_channels  = (4, 8),
     layers_per_block    = 1,

@@ -5,22 +5,22 @@ an overlay with the config it adds to). The test runs that command, the `all` ta
 the *size overlay* (`small_overlay`), which sets only the numbers a user edits to try a config on a small budget,
 so that every rule of the config runs in seconds on the CPU:
 
-- per model: `trajectories` (the model's and each run's) one per hypothesis in play and the reference, one
-  shard (test.yaml and the contract suite cover sharding), `sampler.steps` 6, `snapshots` 2, `bootstrap` 20, `resolution` 16 (where the model has one:
-  the stand-in networks' size), training `steps` 50, the exact reference's `levels` 8 and `samples` 16, `cloning`
-  `pairs` 8, the guidance study's `samples` (at least 2 per class in play and fold, and the schema's
-  minimum of 20) and `folds` 2, and the schedule study's budgets `nfe` [3] (Heun's N = 2, the fewest), `seeds` 2,
-  `samples` 10 and measured mmse `levels` 16 and `samples` 2 (each the schema's minimum);
-- nothing else: the backends, checkpoints, partitions, prompts, guidance scales, intervals and placements are
-  the shipped ones. The gmm track's sizes are left as they are (test.yaml, the one config with a gmm track, is the
-  small config itself).
+- per model: `trajectories` (the model's and each run's) one per hypothesis in play and the reference, one shard
+  (test.yaml and the contract suite cover sharding), `sampler.steps` 6, `snapshots` 2, `bootstrap` 20, `resolution`
+  16 (where the model has one: the stand-in networks' size), training `steps` 50, the exact reference's `levels` 8
+  and `samples` 16, `cloning` `pairs` 8, the guidance study's `samples` (at least 2 per class in play and fold, and
+  the schema's minimum of 20) and `folds` 2, and the schedule study's budgets `nfe` [3] (Heun's N = 2, the fewest),
+  `seeds` 2, `samples` 10 and measured mmse `levels` 16 and `samples` 2 (each the schema's minimum);
+- nothing else: the backends, checkpoints, partitions, prompts, guidance scales, intervals and placements are the
+  shipped ones. The gmm track's sizes are left as they are (test.yaml, the one config with a gmm track, is the small
+  config itself).
 
 The weights a pretrained config names stand in as tiny networks of the real architectures with random weights,
 written in the real formats at the real paths under resources/ (tests/backends/<backend>.py, `stand_ins`), so that
 the download rules have nothing to do.
 """
 
-import importlib.util
+import importlib
 import os
 import re
 import shutil
@@ -32,9 +32,9 @@ import yaml
 
 from entropic import backends, download
 from entropic.configuration import validate_config
-from snakemake_cli import snakemake
+from .snakemake_cli import snakemake
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / 'config').glob('*.yaml'))
 COMMAND = re.compile(r'^#\s+(?:\w+=\S+\s+)*snakemake --cores all --configfile ((?:config/\S+\.yaml ?)+)\s*(?:#.*)?$', re.M)
 
@@ -68,15 +68,13 @@ def _update(config, other):
 
 
 def example_module(name):
-    """The module of backend `name`'s tiny examples, tests/backends/<name>.py (tests/backends/README.md), loaded
-    from its file (the names hold '-'); AssertionError naming the file where there is none."""
+    """The module of backend `name`'s tiny examples, tests/backends/<name>.py (tests/backends/README.md), imported
+    as tests.backends.<name> (importlib takes the names that hold '-'); AssertionError naming the file where there
+    is none."""
     path = ROOT / 'tests' / 'backends' / f'{name}.py'
     assert path.is_file(), (f'backend {name!r} has no tiny example: write {path.relative_to(ROOT)} with '
                             'example(folder) -> config (tests/backends/README.md)')
-    module_spec = importlib.util.spec_from_file_location(f'backend_example_{name}', path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f'tests.backends.{name}')
 
 
 def write_stand_ins(folder, config):
