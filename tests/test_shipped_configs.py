@@ -2,7 +2,7 @@
 --configfile config/<name>.yaml`, an overlay with the config it adds to), the `all` target, the file as shipped, on
 stand-in weights at the real paths under resources/ and with only the sizes made small by a second `--configfile`
 (tests/support/shipped_configs.py says which keys and why). A config added to the folder is covered by being
-added; the family's own chain tests (tests/test_<family>_pipeline.py) read the same run."""
+added; the pretrained families' chain tests (tests/test_pretrained_pipelines.py) read the same runs."""
 
 from pathlib import Path
 
