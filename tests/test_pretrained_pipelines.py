@@ -201,8 +201,7 @@ def test_edm2_window_placed_guidance_sits_in_the_unguided_window(shipped_config_
 def test_edm2_guidance_study_measures_fid_and_fd_dinov2_of_decoded_images(shipped_config_run):
     workdir = run_of(shipped_config_run, 'edm2-xs')
     table = pd.read_csv(workdir / 'results/tables/edm2-xs_guidance_study.csv')
-    # every method, CFG everywhere at the study's scale alone (the size overlay's `scales`)
-    assert set(table['method']) == {'unguided', 'cfg-2', 'interval-best', 'window', 'window-x2', 'rate'}
+    assert {'unguided', 'cfg-1.4', 'cfg-2', 'cfg-4', 'interval-best', 'window', 'rate'} <= set(table['method'])
     assert (table['samples'] == 44).all()          # 2 per class in play and fold, 2 folds
     for metric in ('fid', 'fd_dinov2', 'spread'):
         assert np.isfinite(table[[metric, f'{metric}_lo', f'{metric}_hi']].to_numpy()).all()
@@ -238,7 +237,7 @@ def test_sd15_guidance_study_is_measured_against_statistics_built_from_images(sh
     assert int(stats['num_images']) == 6 and stats['fid/sigma'].shape == (2048, 2048)
     assert stats['fd_dinov2/mu'].shape == (feature_synthetic.DINOV2_HIDDEN,)
     table = pd.read_csv(workdir / 'results/tables/sd15_guidance_study.csv')
-    assert set(table['method']) == {'unguided', 'cfg-7.5', 'interval-best', 'window', 'window-x2', 'rate'}
+    assert {'unguided', 'cfg-3', 'cfg-7.5', 'interval-best', 'window', 'rate'} <= set(table['method'])
     assert np.isfinite(table[['fid', 'fd_dinov2', 'spread']].to_numpy()).all() and (table['samples'] == 32).all()
 
 

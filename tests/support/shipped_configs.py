@@ -9,14 +9,11 @@ so that every rule of the config runs in seconds on the CPU:
   (test.yaml and the contract suite cover sharding), `sampler.steps` 6, `snapshots` 2, `bootstrap` 20, `resolution`
   16 (where the model has one: the stand-in networks' size), training `steps` 50, the exact reference's `levels` 8
   and `samples` 16, `cloning` `pairs` 8, the guidance study's `samples` (at least 2 per class in play and fold, and
-  the schema's minimum of 20), `folds` 2 and `scales` of CFG everywhere the study's own `scale` alone (the scale of
-  its interval and window methods: each method is sampled and measured by FID's full-size Inception-v3, most of a
-  pretrained config's CPU time; config/test.yaml's studies compare several scales), and the schedule study's budgets
-  `nfe` [3] (Heun's N = 2, the fewest), `seeds` 2, `samples` 10 and measured mmse `levels` 16 and `samples` 2 (each
-  the schema's minimum);
-- nothing else: the backends, checkpoints, partitions, prompts, the guidance scales of the runs and the studies'
-  `scale`, intervals and placements are the shipped ones. The gmm track's sizes are left as they are (test.yaml, the
-  one config with a gmm track, is the small config itself).
+  the schema's minimum of 20) and `folds` 2, and the schedule study's budgets `nfe` [3] (Heun's N = 2, the fewest),
+  `seeds` 2, `samples` 10 and measured mmse `levels` 16 and `samples` 2 (each the schema's minimum);
+- nothing else: the backends, checkpoints, partitions, prompts, guidance scales, intervals and placements are the
+  shipped ones. The gmm track's sizes are left as they are (test.yaml, the one config with a gmm track, is the small
+  config itself).
 
 The weights a pretrained config names stand in as tiny networks of the real architectures with random weights,
 written in the real formats at the real paths under resources/ (tests/backends/<backend>.py, `stand_ins`), so that
@@ -113,8 +110,7 @@ def small_overlay(config):
             small['cloning'] = {'pairs': 8}
         if 'guidance_study' in spec:
             per_fold = 2 * classes
-            small['guidance_study'] = {'folds': 2, 'samples': 2 * per_fold * -(-20 // (2 * per_fold)),
-                                       'scales': [spec['guidance_study']['scale']]}
+            small['guidance_study'] = {'folds': 2, 'samples': 2 * per_fold * -(-20 // (2 * per_fold))}
         if 'schedule_study' in spec:
             small['schedule_study'] = {'nfe': [3], 'seeds': 2, 'samples': 10, 'mmse': {'levels': 16, 'samples': 2}}
         models[name] = small
