@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entropic import noise
-from entropic.models import diffusers_folder
+from entropic.theory import noise
+from entropic.networks import diffusers_folder
 from tests.support import feature_synthetic
 from tests.support.sd21_tiny import SCHEDULERS
 

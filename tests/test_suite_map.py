@@ -34,7 +34,7 @@ def read_map(text):
 def named(source):
     """The dotted names a test module imports (`from entropic import x`: entropic and entropic.x) or writes out in
     its text (a docstring's `entropic.backends.sd15`), and each one's parents (entropic.backends)."""
-    names = set(re.findall(r'\bentropic(?:\.\w+)*', source))     # with what follows: entropic.noise.DDPMSchedule
+    names = set(re.findall(r'\bentropic(?:\.\w+)*', source))     # with what follows: entropic.theory.noise.DDPMSchedule
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}

@@ -4,8 +4,8 @@ tests/test_sampler.py and tests/test_trajectories.py)."""
 import numpy as np
 import torch
 
-from entropic import denoisers
-from entropic.denoisers import UNCONDITIONAL
+from entropic.method import denoisers
+from entropic.method.denoisers import UNCONDITIONAL
 
 
 class FromPureNoise:
