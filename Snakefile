@@ -37,7 +37,7 @@ include: "workflow/rules/schedules.smk"
 
 
 # After every rule file: each contributes its targets to final_outputs (common.smk).
-if final_outputs() == ["results/config.yaml"]:
+if final_outputs() == [paths.effective_config()]:
     raise WorkflowError(
         "the config asks for nothing to build: give it `models:` entries or `gmm.experiments` "
         "(config.yaml is the default; every key: docs/configuration.md)"

@@ -23,8 +23,9 @@ Modules (one concern each):
   schedule_study (what a grid buys at few function evaluations, exact on mixtures);
 - checked against peers: peers (published numbers, Biroli et al.'s clone agreement, beside our exact values),
   cloning (their cloning experiment on any denoiser);
-- pipeline: io (atomic writes, validated reads), configuration (config validation), provenance (what a job
-  records of its settings: one text for equal values), plotting (figure style).
+- pipeline: io (atomic writes, validated reads), paths (where every output lies under results/), configuration
+  (config validation), provenance (what a job records of its settings: one text for equal values), plotting
+  (figure style).
 
 Data: config.schema.yaml (the config's JSON Schema, defaults and descriptions), data/ (Biroli et al.'s
 published clone-agreement points, the ImageNet class list).

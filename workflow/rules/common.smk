@@ -7,7 +7,7 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
-from entropic import backends
+from entropic import backends, paths
 from entropic.configuration import derive_seed, validate_config
 from entropic.provenance import recorded, recorded_config
 from entropic.backends.pretrained import DINOV2, INCEPTION
@@ -44,11 +44,6 @@ def gmm_seed(experiment):
     return GMM["experiments"][experiment].get("seed", GMM["seed"])
 
 
-def gmm_files(experiments, pattern):
-    """`pattern` (with {experiment}) filled in for each experiment."""
-    return [pattern.format(experiment=e) for e in experiments]
-
-
 def gmm_estimators(experiment):
     """The estimators whose curves an experiment gets: exact, every tracker variant it is listed for, immse."""
     names = ["exact"]
@@ -61,16 +56,8 @@ def gmm_estimators(experiment):
 
 def gmm_result_files(kind):
     """The `kind` CSV ("entropy": curves, "windows": fits) of every experiment and estimator."""
-    return [
-        f"results/gmm/{e}/{kind}/{name}.csv"
-        for e in GMM["experiments"]
-        for name in gmm_estimators(e)
-    ]
-
-
-def project_path(path):
-    """A path from the config, relative to the project root (the Snakefile's folder) unless absolute."""
-    return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
+    path = {"entropy": paths.curve, "windows": paths.windows}[kind]
+    return [path(paths.GMM, e, name) for e in GMM["experiments"] for name in gmm_estimators(e)]
 
 
 def model_seed(model, *keys):
@@ -162,8 +149,8 @@ def model_network(wildcards):
     inputs = network_files(wildcards.model, wildcards.run)
     source = RUNS[wildcards.model][wildcards.run].source
     if source:
-        inputs["windows"] = f"results/models/{wildcards.model}/windows/{source}.csv"
-        inputs["curve"] = f"results/models/{wildcards.model}/entropy/{source}.csv"
+        inputs["windows"] = paths.windows(paths.MODELS, wildcards.model, source)
+        inputs["curve"] = paths.curve(paths.MODELS, wildcards.model, source)
     return inputs
 
 
@@ -192,9 +179,9 @@ def study_source(track, name):
     """The entropy curve and window fits that place a study's guidance: the unguided run's (models) or the
     experiment's exact ones (gmm)."""
     if track == "gmm":
-        return f"results/gmm/{name}/windows/exact.csv", f"results/gmm/{name}/entropy/exact.csv"
+        return paths.windows(paths.GMM, name, "exact"), paths.curve(paths.GMM, name, "exact")
     source = MODELS[name]["guidance_study"]["source"]
-    return f"results/models/{name}/windows/{source}.csv", f"results/models/{name}/entropy/{source}.csv"
+    return paths.windows(paths.MODELS, name, source), paths.curve(paths.MODELS, name, source)
 
 
 def study_data(wildcards):
@@ -202,7 +189,7 @@ def study_data(wildcards):
     measures them with (a mixture, nothing for the bundled digits, a decoder with feature networks and
     reference statistics)."""
     if wildcards.track == "gmm":
-        return {"means": f"results/gmm/{wildcards.name}/means.npy", "mixture": f"results/gmm/{wildcards.name}/mixture.json"}
+        return paths.mixture(wildcards.name)
     return BACKEND[wildcards.name].study_files(MODELS[wildcards.name], config)
 
 
@@ -216,15 +203,15 @@ def study_inputs(wildcards):
         inputs = dict(network_files(wildcards.name, spec["source"]))
     if wildcards.set == "evaluation":   # the tuning set needs neither: it runs as soon as the network exists
         inputs["windows"], inputs["curve"] = study_source(wildcards.track, wildcards.name)
-        inputs["tuning"] = f"results/{wildcards.track}/{wildcards.name}/guidance_study/tuning.csv"
+        inputs["tuning"] = paths.study(wildcards.track, wildcards.name, "tuning", "csv")
     return inputs
 
 
 def study_results(track, name):
     """The inputs of a study's figure: both sets' metrics and the window and curve that placed the guidance."""
     windows, curve = study_source(track, name)
-    folder = f"results/{track}/{name}/guidance_study"
-    return {"evaluation": f"{folder}/evaluation.csv", "tuning": f"{folder}/tuning.csv", "windows": windows, "curve": curve}
+    return {"evaluation": paths.study(track, name, "evaluation", "csv"), "tuning": paths.study(track, name, "tuning", "csv"),
+            "windows": windows, "curve": curve}
 
 
 def study_selection(wildcards, track=None, name=None):
@@ -251,7 +238,7 @@ def model_shards(wildcards):
 
 def run_shards(model, run):
     """Every shard of run `run` of `model`."""
-    return [f"results/models/{model}/trajectories/{run}/shard-{shard}.npz" for shard in range(MODELS[model]["shards"])]
+    return [paths.shard(model, run, shard) for shard in range(MODELS[model]["shards"])]
 
 
 def model_references(model):
@@ -263,11 +250,8 @@ def model_references(model):
 
 def model_result_files(kind):
     """The `kind` CSV ("entropy": curves, "windows": fits) of every model's runs and references."""
-    return [
-        f"results/models/{model}/{kind}/{name}.csv"
-        for model in MODELS
-        for name in list(MODELS[model]["runs"]) + model_references(model)
-    ]
+    path = {"entropy": paths.curve, "windows": paths.windows}[kind]
+    return [path(paths.MODELS, model, name) for model in MODELS for name in list(MODELS[model]["runs"]) + model_references(model)]
 
 
 def speciation_settings(track, name):
@@ -308,18 +292,18 @@ def speciation_jobs():
             rule_name = re.sub(r"\W", "_", "_".join(["speciation"] + words))
             rule_name = rule_name if rule_name not in used else f"{rule_name}_{len(used)}"
             used.add(rule_name)
-            jobs.append((rule_name, track, name, part, f"results/logs/speciation/{'-'.join(words)}.log"))
+            jobs.append((rule_name, track, name, part, paths.log("speciation", *words)))
     return jobs
 
 
 def _figure(name):
     """The PDF and PNG of one figure."""
-    return [f"results/figures/{name}.{ext}" for ext in ("pdf", "png")]
+    return paths.figures(name)
 
 
 def _table(name):
     """The CSV and Markdown of one table."""
-    return [f"results/tables/{name}.{ext}" for ext in ("csv", "md")]
+    return paths.tables(name)
 
 
 def gmm_targets():
@@ -334,7 +318,7 @@ def gmm_targets():
     if figures["guidance"]:
         outputs += _figure("gmm_guidance") + _table("gmm_guidance")
     if GMM["tracker_bias"]["experiment"]:
-        outputs += _figure("gmm_tracker_bias") + ["results/tables/gmm_tracker_bias.csv"]
+        outputs += _figure("gmm_tracker_bias") + [paths.table("gmm_tracker_bias", "csv")]
     if figures["dimension_sweep"]:
         for name in ["gmm_vp_dimension_sweep", "gmm_ve_dimension_sweep", "gmm_flow_dimension_sweep", "gmm_relative_width"]:
             outputs += _figure(name)
@@ -400,7 +384,7 @@ def model_schedule_inputs(wildcards):
     backend, source = BACKEND[model], spec["schedule_study"]["source"]
     inputs = {
         **network_files(model, source),
-        "curve": f"results/models/{model}/entropy/{source}.csv",
+        "curve": paths.curve(paths.MODELS, model, source),
         **backend.schedule_files(spec, config),
     }
     if backend.schedule_x0 == "samples":
@@ -415,4 +399,4 @@ def final_outputs():
     for what the config has (the theory track, the models, the guidance studies, the peers' comparison, the
     schedule studies). The Snakefile checks that it asks for something."""
     outputs = gmm_targets() + model_targets() + study_targets() + peer_targets() + schedule_targets()
-    return ["results/config.yaml"] + outputs
+    return [paths.effective_config()] + outputs

@@ -4,33 +4,33 @@
 rule fig_gmm_dimension_sweep:
     """GMM figures (a)-(c): VP, VE and flow-matching entropy curves for growing d, and the relative window width."""
     input:
-        mixtures=gmm_files(GMM["figures"]["dimension_sweep"], "results/gmm/{experiment}/mixture.json"),
-        curves=gmm_files(GMM["figures"]["dimension_sweep"], "results/gmm/{experiment}/entropy/exact.csv"),
-        windows=gmm_files(GMM["figures"]["dimension_sweep"], "results/gmm/{experiment}/windows/exact.csv"),
-        samples=gmm_files(GMM["figures"]["dimension_sweep"], "results/gmm/{experiment}/entropy/exact.npz"),
+        mixtures=[paths.mixture(e)["mixture"] for e in GMM["figures"]["dimension_sweep"]],
+        curves=[paths.curve(paths.GMM, e, "exact") for e in GMM["figures"]["dimension_sweep"]],
+        windows=[paths.windows(paths.GMM, e, "exact") for e in GMM["figures"]["dimension_sweep"]],
+        samples=[paths.curve(paths.GMM, e, "exact", "npz") for e in GMM["figures"]["dimension_sweep"]],
     output:
-        vp_pdf="results/figures/gmm_vp_dimension_sweep.pdf",
+        vp_pdf=paths.figure("gmm_vp_dimension_sweep", "pdf"),
         vp_png=report(
-            "results/figures/gmm_vp_dimension_sweep.png",
+            paths.figure("gmm_vp_dimension_sweep", "png"),
             caption="../report/gmm_vp_dimension_sweep.rst",
             category="Gaussian-mixture theory",
         ),
-        ve_pdf="results/figures/gmm_ve_dimension_sweep.pdf",
+        ve_pdf=paths.figure("gmm_ve_dimension_sweep", "pdf"),
         ve_png=report(
-            "results/figures/gmm_ve_dimension_sweep.png",
+            paths.figure("gmm_ve_dimension_sweep", "png"),
             caption="../report/gmm_ve_dimension_sweep.rst",
             category="Gaussian-mixture theory",
         ),
-        flow_pdf="results/figures/gmm_flow_dimension_sweep.pdf",
+        flow_pdf=paths.figure("gmm_flow_dimension_sweep", "pdf"),
         flow_png=report(
-            "results/figures/gmm_flow_dimension_sweep.png",
+            paths.figure("gmm_flow_dimension_sweep", "png"),
             caption="../report/gmm_flow_dimension_sweep.rst",
             category="Gaussian-mixture theory",
         ),
-        flow_csv="results/tables/gmm_flow_windows.csv",
-        width_pdf="results/figures/gmm_relative_width.pdf",
+        flow_csv=paths.table("gmm_flow_windows", "csv"),
+        width_pdf=paths.figure("gmm_relative_width", "pdf"),
         width_png=report(
-            "results/figures/gmm_relative_width.png",
+            paths.figure("gmm_relative_width", "png"),
             caption="../report/gmm_relative_width.rst",
             category="Gaussian-mixture theory",
         ),
@@ -39,7 +39,7 @@ rule fig_gmm_dimension_sweep:
         bootstrap=GMM["bootstrap"],
         seeds=[gmm_seed(e) for e in GMM["figures"]["dimension_sweep"]],
     log:
-        "results/logs/fig_gmm_dimension_sweep.log",
+        paths.log("fig_gmm_dimension_sweep"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -50,18 +50,18 @@ rule fig_gmm_dimension_sweep:
 rule fig_gmm_flow_shift:
     """Rectified flow: where SD3's timestep shift puts a two-class mixture's entropy window among the sampler's steps."""
     output:
-        pdf="results/figures/gmm_flow_shift.pdf",
+        pdf=paths.figure("gmm_flow_shift", "pdf"),
         png=report(
-            "results/figures/gmm_flow_shift.png",
+            paths.figure("gmm_flow_shift", "png"),
             caption="../report/gmm_flow_shift.rst",
             category="Gaussian-mixture theory",
         ),
-        csv="results/tables/gmm_flow_shift.csv",
-        md="results/tables/gmm_flow_shift.md",
+        csv=paths.table("gmm_flow_shift", "csv"),
+        md=paths.table("gmm_flow_shift", "md"),
     params:
         study=GMM.get("flow_shift"),
     log:
-        "results/logs/fig_gmm_flow_shift.log",
+        paths.log("fig_gmm_flow_shift"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -71,20 +71,20 @@ rule fig_gmm_flow_shift:
 
 rule fig_gmm_hierarchy:
     """GMM figure (d): coarse and fine partitions of a hierarchical mixture resolve at different noise levels."""
-    input:  # functions: a config without gmm figures (the pretrained models') must not build paths results/gmm//...
-        mixture=lambda wc: f"results/gmm/{GMM['figures']['hierarchy']}/mixture.json",
-        partitions=lambda wc: f"results/gmm/{GMM['figures']['hierarchy']}/partitions.json",
-        curve=lambda wc: f"results/gmm/{GMM['figures']['hierarchy']}/entropy/exact.csv",
-        windows=lambda wc: f"results/gmm/{GMM['figures']['hierarchy']}/windows/exact.csv",
+    input:  # functions: a config without gmm figures (the pretrained models') must not build paths of no experiment
+        mixture=lambda wc: paths.mixture(GMM["figures"]["hierarchy"])["mixture"],
+        partitions=lambda wc: paths.partitions(paths.GMM, GMM["figures"]["hierarchy"]),
+        curve=lambda wc: paths.curve(paths.GMM, GMM["figures"]["hierarchy"], "exact"),
+        windows=lambda wc: paths.windows(paths.GMM, GMM["figures"]["hierarchy"], "exact"),
     output:
-        "results/figures/gmm_hierarchy.pdf",
+        paths.figure("gmm_hierarchy", "pdf"),
         report(
-            "results/figures/gmm_hierarchy.png",
+            paths.figure("gmm_hierarchy", "png"),
             caption="../report/gmm_hierarchy.rst",
             category="Gaussian-mixture theory",
         ),
     log:
-        "results/logs/fig_gmm_hierarchy.log",
+        paths.log("fig_gmm_hierarchy"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -95,18 +95,18 @@ rule fig_gmm_hierarchy:
 rule table_gmm_windows:
     """Every GMM experiment's fitted windows against theory, as CSV and Markdown."""
     input:
-        mixtures=gmm_files(GMM["experiments"], "results/gmm/{experiment}/mixture.json"),
+        mixtures=[paths.mixture(e)["mixture"] for e in GMM["experiments"]],
         windows=gmm_result_files("windows"),
         curves=gmm_result_files("entropy"),
     output:
         csv=report(
-            "results/tables/gmm_windows.csv",
+            paths.table("gmm_windows", "csv"),
             caption="../report/tables.rst",
             category="Tables",
         ),
-        md="results/tables/gmm_windows.md",
+        md=paths.table("gmm_windows", "md"),
     log:
-        "results/logs/table_gmm_windows.log",
+        paths.log("table_gmm_windows"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -118,21 +118,21 @@ rule fig_gmm_estimators:
     """The tracker variants and I-MMSE against the exact entropy, for chosen experiments and partitions."""
     input:
         curves=lambda wc: [
-            f"results/gmm/{e}/entropy/{name}.csv"
+            paths.curve(paths.GMM, e, name)
             for e in sorted({e for e, _ in GMM["figures"]["estimators"]})
             for name in gmm_estimators(e)
         ],
     output:
-        "results/figures/gmm_estimators.pdf",
+        paths.figure("gmm_estimators", "pdf"),
         report(
-            "results/figures/gmm_estimators.png",
+            paths.figure("gmm_estimators", "png"),
             caption="../report/gmm_estimators.rst",
             category="Estimators on mixtures",
         ),
     params:
         panels=GMM["figures"]["estimators"],
     log:
-        "results/logs/fig_gmm_estimators.log",
+        paths.log("fig_gmm_estimators"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -144,30 +144,30 @@ rule fig_gmm_guidance:
     """Where guidance puts the semantic information: guided cross-entropy curves against the unguided tracker."""
     input:
         curves=lambda wc: [
-            f"results/gmm/{GMM['figures']['guidance']}/entropy/{name}.csv"
+            paths.curve(paths.GMM, GMM["figures"]["guidance"], name)
             for name in GMM["track"]["variants"]
         ],
         windows=lambda wc: [
-            f"results/gmm/{GMM['figures']['guidance']}/windows/{name}.csv"
+            paths.windows(paths.GMM, GMM["figures"]["guidance"], name)
             for name in GMM["track"]["variants"]
         ],
-        reference=lambda wc: [f"results/gmm/{GMM['figures']['guidance']}/entropy/exact.csv"],
+        reference=lambda wc: [paths.curve(paths.GMM, GMM["figures"]["guidance"], "exact")],
     output:
-        pdf="results/figures/gmm_guidance.pdf",
+        pdf=paths.figure("gmm_guidance", "pdf"),
         png=report(
-            "results/figures/gmm_guidance.png",
+            paths.figure("gmm_guidance", "png"),
             caption="../report/gmm_guidance.rst",
             category="Estimators on mixtures",
         ),
-        csv="results/tables/gmm_guidance.csv",
-        md="results/tables/gmm_guidance.md",
+        csv=paths.table("gmm_guidance", "csv"),
+        md=paths.table("gmm_guidance", "md"),
     params:
         variants=GMM["track"]["variants"],
         baseline="track",
         reference_label="exact (model joint)",
         name=GMM["figures"]["guidance"],
     log:
-        "results/logs/fig_gmm_guidance.log",
+        paths.log("fig_gmm_guidance"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -178,16 +178,16 @@ rule fig_gmm_guidance:
 rule fig_gmm_tracker_bias:
     """The tracker's discretisation bias against the number of sampler steps, for three kernel choices."""
     input:
-        "results/tables/gmm_tracker_bias.csv",
+        paths.table("gmm_tracker_bias", "csv"),
     output:
-        "results/figures/gmm_tracker_bias.pdf",
+        paths.figure("gmm_tracker_bias", "pdf"),
         report(
-            "results/figures/gmm_tracker_bias.png",
+            paths.figure("gmm_tracker_bias", "png"),
             caption="../report/gmm_tracker_bias.rst",
             category="Estimators on mixtures",
         ),
     log:
-        "results/logs/fig_gmm_tracker_bias.log",
+        paths.log("fig_gmm_tracker_bias"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -198,25 +198,25 @@ rule fig_gmm_tracker_bias:
 rule fig_model_guidance:
     """A trained model's guidance sweep: where each CFG setting puts the class decision."""
     input:
-        curves=lambda wc: [f"results/models/{wc.model}/entropy/{run}.csv" for run in MODELS[wc.model]["runs"]],
-        windows=lambda wc: [f"results/models/{wc.model}/windows/{run}.csv" for run in MODELS[wc.model]["runs"]],
-        reference=lambda wc: [f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv"] if model_reference(wc.model) else [],
+        curves=lambda wc: [paths.curve(paths.MODELS, wc.model, run) for run in MODELS[wc.model]["runs"]],
+        windows=lambda wc: [paths.windows(paths.MODELS, wc.model, run) for run in MODELS[wc.model]["runs"]],
+        reference=lambda wc: [paths.curve(paths.MODELS, wc.model, model_reference(wc.model))] if model_reference(wc.model) else [],
     output:
-        pdf="results/figures/{model}_guidance.pdf",
+        pdf=paths.figure("{model}_guidance", "pdf"),
         png=report(
-            "results/figures/{model}_guidance.png",
+            paths.figure("{model}_guidance", "png"),
             caption="../report/model_guidance.rst",
             category="Trained models", subcategory="{model}",
         ),
-        csv="results/tables/{model}_guidance.csv",
-        md="results/tables/{model}_guidance.md",
+        csv=paths.table("{model}_guidance", "csv"),
+        md=paths.table("{model}_guidance", "md"),
     params:
         variants=lambda wc: MODELS[wc.model]["runs"],
         baseline="unguided",
         reference_label=lambda wc: BACKEND[wc.model].reference_label,
         name=lambda wc: wc.model,
     log:
-        "results/logs/fig_model_guidance/{model}.log",
+        paths.log("fig_model_guidance", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -227,22 +227,22 @@ rule fig_model_guidance:
 rule fig_model_entropy:
     """A trained model's entropy and rate per partition, against its exact reference, with windows and theory."""
     input:
-        curve=lambda wc: f"results/models/{wc.model}/entropy/unguided.csv",
-        windows=lambda wc: f"results/models/{wc.model}/windows/unguided.csv",
-        reference=lambda wc: [f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv"] if model_reference(wc.model) else [],
+        curve=lambda wc: paths.curve(paths.MODELS, wc.model, "unguided"),
+        windows=lambda wc: paths.windows(paths.MODELS, wc.model, "unguided"),
+        reference=lambda wc: [paths.curve(paths.MODELS, wc.model, model_reference(wc.model))] if model_reference(wc.model) else [],
         exact_denoiser=lambda wc: (
-            [f"results/models/{wc.model}/entropy/exact-denoiser.csv"] if BACKEND[wc.model].exact_tracker else []
+            [paths.curve(paths.MODELS, wc.model, "exact-denoiser")] if BACKEND[wc.model].exact_tracker else []
         ),
-        partitions="results/models/{model}/partitions.json",
+        partitions=paths.partitions(paths.MODELS, "{model}"),
     output:
-        "results/figures/{model}_entropy.pdf",
+        paths.figure("{model}_entropy", "pdf"),
         report(
-            "results/figures/{model}_entropy.png",
+            paths.figure("{model}_entropy", "png"),
             caption="../report/model_entropy.rst",
             category="Trained models", subcategory="{model}",
         ),
     log:
-        "results/logs/fig_model_entropy/{model}.log",
+        paths.log("fig_model_entropy", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -253,20 +253,20 @@ rule fig_model_entropy:
 rule fig_model_samples:
     """Generated digits per class (unguided and the strongest guidance) and the training loss."""
     input:
-        samples=lambda wc: [f"results/models/{wc.model}/samples/{run}.npz" for run in MODELS[wc.model]["runs"]],
-        losses="results/models/{model}/training.csv",
-        quality="results/models/{model}/quality.csv",
+        samples=lambda wc: [paths.samples(wc.model, run) for run in MODELS[wc.model]["runs"]],
+        losses=paths.losses("{model}"),
+        quality=paths.quality("{model}"),
     output:
-        "results/figures/{model}_samples.pdf",
+        paths.figure("{model}_samples", "pdf"),
         report(
-            "results/figures/{model}_samples.png",
+            paths.figure("{model}_samples", "png"),
             caption="../report/model_samples.rst",
             category="Trained models", subcategory="{model}",
         ),
     params:
         runs=lambda wc: MODELS[wc.model]["runs"],
     log:
-        "results/logs/fig_model_samples/{model}.log",
+        paths.log("fig_model_samples", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -277,17 +277,17 @@ rule fig_model_samples:
 rule fig_model_speciation:
     """The picture of speciation: x0 estimates along trajectories with the tracked class posterior beside them."""
     input:
-        samples="results/models/{model}/samples/unguided.npz",
-        windows="results/models/{model}/windows/unguided.csv",
+        samples=paths.samples("{model}", "unguided"),
+        windows=paths.windows(paths.MODELS, "{model}", "unguided"),
     output:
-        "results/figures/{model}_speciation.pdf",
+        paths.figure("{model}_speciation", "pdf"),
         report(
-            "results/figures/{model}_speciation.png",
+            paths.figure("{model}_speciation", "png"),
             caption="../report/model_speciation.rst",
             category="Trained models", subcategory="{model}",
         ),
     log:
-        "results/logs/fig_model_speciation/{model}.log",
+        paths.log("fig_model_speciation", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -300,21 +300,21 @@ rule table_models:
     input:
         windows=model_result_files("windows"),
         curves=model_result_files("entropy"),
-        partitions=[f"results/models/{model}/partitions.json" for model in MODELS],
-        quality=[f"results/models/{model}/quality.csv" for model in MODELS if trains(model)],
+        partitions=[paths.partitions(paths.MODELS, model) for model in MODELS],
+        quality=[paths.quality(model) for model in MODELS if trains(model)],
     output:
         windows_csv=report(
-            "results/tables/models_windows.csv",
+            paths.table("models_windows", "csv"),
             caption="../report/tables.rst",
             category="Tables",
         ),
-        windows_md="results/tables/models_windows.md",
-        quality_csv="results/tables/models_quality.csv",
-        quality_md="results/tables/models_quality.md",
+        windows_md=paths.table("models_windows", "md"),
+        quality_csv=paths.table("models_quality", "csv"),
+        quality_md=paths.table("models_quality", "md"),
     params:
         models=MODELS,
     log:
-        "results/logs/table_models.log",
+        paths.log("table_models"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -325,11 +325,11 @@ rule table_models:
 rule effective_config:
     """The config this run used, with every default filled in: provenance for the report and for reviewers."""
     output:
-        report("results/config.yaml", caption="../report/config.rst", category="Configuration"),
+        report(paths.effective_config(), caption="../report/config.rst", category="Configuration"),
     params:
         config=recorded(config),   # its top level too (the dict Snakemake holds): recorded with sorted keys
     log:
-        "results/logs/effective_config.log",
+        paths.log("effective_config"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -340,16 +340,16 @@ rule effective_config:
 rule fig_model_images:
     """A model's decoded samples per class or prompt (unguided, strongest guidance) and x0 estimates along trajectories."""
     input:
-        images="results/models/{model}/images.npz",
+        images=paths.images("{model}"),
     output:
-        "results/figures/{model}_images.pdf",
+        paths.figure("{model}_images", "pdf"),
         report(
-            "results/figures/{model}_images.png",
+            paths.figure("{model}_images", "png"),
             caption="../report/model_images.rst",
             category="Pretrained models", subcategory="{model}",
         ),
     log:
-        "results/logs/fig_model_images/{model}.log",
+        paths.log("fig_model_images", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"

@@ -10,7 +10,7 @@ rule guidance_study_samples:
     input:
         unpack(study_inputs),
     output:
-        "results/{track}/{name}/guidance_study/{set}.npz",
+        paths.study("{track}", "{name}", "{set}", "npz"),
     wildcard_constraints:
         track="gmm|models",
         set="tuning|evaluation",
@@ -23,7 +23,7 @@ rule guidance_study_samples:
         select=lambda wc: study_selection(wc),
         seed=lambda wc: study_seed(wc, wc.set),
     log:
-        "results/logs/guidance_study_samples/{track}-{name}-{set}.log",
+        paths.log("guidance_study_samples", "{track}", "{name}", "{set}"),
     threads: 1
     priority: 5    # a chain of four jobs (tuning, then evaluation) that ends the run if started late
     resources:
@@ -38,9 +38,9 @@ rule guidance_study_metrics:
     """Quality and diversity of every method's samples, with confidence intervals over disjoint folds."""
     input:
         unpack(study_data),
-        samples="results/{track}/{name}/guidance_study/{set}.npz",
+        samples=paths.study("{track}", "{name}", "{set}", "npz"),
     output:
-        "results/{track}/{name}/guidance_study/{set}.csv",
+        paths.study("{track}", "{name}", "{set}", "csv"),
     wildcard_constraints:
         track="gmm|models",
         set="tuning|evaluation",
@@ -53,7 +53,7 @@ rule guidance_study_metrics:
         data_seed=lambda wc: model_seed(wc.name, "data") if wc.track == "models" else None,
         seed=lambda wc: study_seed(wc, "metrics", wc.set),
     log:
-        "results/logs/guidance_study_metrics/{track}-{name}-{set}.log",
+        paths.log("guidance_study_metrics", "{track}", "{name}", "{set}"),
     threads: 1
     priority: 5    # a chain of four jobs (tuning, then evaluation) that ends the run if started late
     resources:
@@ -69,20 +69,20 @@ rule fig_guidance_study:
     input:
         unpack(lambda wc: study_results("models", wc.model)),
     output:
-        pdf="results/figures/{model}_guidance_study.pdf",
+        pdf=paths.figure("{model}_guidance_study", "pdf"),
         png=report(
-            "results/figures/{model}_guidance_study.png",
+            paths.figure("{model}_guidance_study", "png"),
             caption="../report/guidance_study.rst",
             category="Beyond the paper", subcategory="{model}",
         ),
-        csv="results/tables/{model}_guidance_study.csv",
-        md="results/tables/{model}_guidance_study.md",
+        csv=paths.table("{model}_guidance_study", "csv"),
+        md=paths.table("{model}_guidance_study", "md"),
     params:
         study=lambda wc: MODELS[wc.model]["guidance_study"],
         select=lambda wc: study_selection(wc, "models", wc.model),
         name=lambda wc: wc.model,
     log:
-        "results/logs/fig_guidance_study/{model}.log",
+        paths.log("fig_guidance_study", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -95,20 +95,20 @@ rule fig_gmm_guidance_study:
     input:
         unpack(lambda wc: study_results("gmm", GMM["guidance_study"]["experiment"])),
     output:
-        pdf="results/figures/gmm_guidance_study.pdf",
+        pdf=paths.figure("gmm_guidance_study", "pdf"),
         png=report(
-            "results/figures/gmm_guidance_study.png",
+            paths.figure("gmm_guidance_study", "png"),
             caption="../report/guidance_study.rst",
             category="Beyond the paper", subcategory="gmm",
         ),
-        csv="results/tables/gmm_guidance_study.csv",
-        md="results/tables/gmm_guidance_study.md",
+        csv=paths.table("gmm_guidance_study", "csv"),
+        md=paths.table("gmm_guidance_study", "md"),
     params:
         study=lambda wc: GMM["guidance_study"],
         select="kl",
         name=lambda wc: f"mixture {GMM['guidance_study']['experiment']} (exact denoiser)",
     log:
-        "results/logs/fig_gmm_guidance_study.log",
+        paths.log("fig_gmm_guidance_study"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"

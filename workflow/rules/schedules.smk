@@ -8,10 +8,9 @@
 rule gmm_schedule_study:
     """Every grid's exact metrics at every budget of evaluations, solver and seed, on one mixture (tidy rows)."""
     input:
-        means="results/gmm/{experiment}/means.npy",
-        mixture="results/gmm/{experiment}/mixture.json",
+        **paths.mixture("{experiment}"),
     output:
-        "results/gmm/{experiment}/schedules.csv",
+        paths.schedules(paths.GMM, "{experiment}"),
     wildcard_constraints:
         experiment=_one_of(SCHEDULE_EXPERIMENTS),
     params:
@@ -20,7 +19,7 @@ rule gmm_schedule_study:
                           for i in range(GMM["schedule_study"]["seeds"])],
         mmse_seed=lambda wc: derive_seed(gmm_seed(wc.experiment), wc.experiment, "schedule_study", "mmse"),
     log:
-        "results/logs/gmm_schedule_study/{experiment}.log",
+        paths.log("gmm_schedule_study", "{experiment}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -33,7 +32,7 @@ rule model_schedule_study:
     input:
         unpack(model_schedule_inputs),
     output:
-        "results/models/{model}/schedules.csv",
+        paths.schedules(paths.MODELS, "{model}"),
     params:
         study=lambda wc: MODELS[wc.model]["schedule_study"],
         sampler=lambda wc: MODELS[wc.model]["sampler"],
@@ -45,7 +44,7 @@ rule model_schedule_study:
         seeds=lambda wc: [model_seed(wc.model, "schedule_study", i) for i in range(MODELS[wc.model]["schedule_study"]["seeds"])],
         mmse_seed=lambda wc: model_seed(wc.model, "schedule_study", "mmse"),
     log:
-        "results/logs/model_schedule_study/{model}.log",
+        paths.log("model_schedule_study", "{model}"),
     threads: 1
     resources:
         gpu=lambda wc: gpu(wc.model),
@@ -58,21 +57,21 @@ rule model_schedule_study:
 rule fig_model_schedules:
     """A network's schedule study: quality against evaluations, one line per schedule, and who wins where."""
     input:
-        studies=["results/models/{model}/schedules.csv"],
+        studies=[paths.schedules(paths.MODELS, "{model}")],
     output:
-        pdf="results/figures/{model}_schedules.pdf",
+        pdf=paths.figure("{model}_schedules", "pdf"),
         png=report(
-            "results/figures/{model}_schedules.png",
+            paths.figure("{model}_schedules", "png"),
             caption="../report/model_schedules.rst",
             category="Beyond the paper",
             subcategory="{model}",
         ),
-        csv="results/tables/{model}_schedules.csv",
-        md="results/tables/{model}_schedules.md",
+        csv=paths.table("{model}_schedules", "csv"),
+        md=paths.table("{model}_schedules", "md"),
     params:
         title=lambda wc: f"Model {wc.model}",
     log:
-        "results/logs/fig_model_schedules/{model}.log",
+        paths.log("fig_model_schedules", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -83,21 +82,21 @@ rule fig_model_schedules:
 rule fig_gmm_schedules:
     """Quality against evaluations, one line per schedule, and which schedule wins where, with intervals."""
     input:
-        studies=gmm_files(SCHEDULE_EXPERIMENTS, "results/gmm/{experiment}/schedules.csv"),
+        studies=[paths.schedules(paths.GMM, e) for e in SCHEDULE_EXPERIMENTS],
     output:
-        pdf="results/figures/gmm_schedules.pdf",
+        pdf=paths.figure("gmm_schedules", "pdf"),
         png=report(
-            "results/figures/gmm_schedules.png",
+            paths.figure("gmm_schedules", "png"),
             caption="../report/gmm_schedules.rst",
             category="Beyond the paper",
             subcategory="gmm",
         ),
-        csv="results/tables/gmm_schedules.csv",
-        md="results/tables/gmm_schedules.md",
+        csv=paths.table("gmm_schedules", "csv"),
+        md=paths.table("gmm_schedules", "md"),
     params:
         title="Gaussian mixtures, exact denoiser",
     log:
-        "results/logs/fig_gmm_schedules.log",
+        paths.log("fig_gmm_schedules"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"

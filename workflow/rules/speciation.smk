@@ -11,11 +11,11 @@ for _rule, _track, _name, _estimators, _log in speciation_jobs():
         name:
             _rule
         input:
-            curves=[f"results/{_track}/{_name}/entropy/{e}.csv" for e in _estimators],
-            samples=[f"results/{_track}/{_name}/entropy/{e}.npz" for e in _estimators],
-            partitions=f"results/{_track}/{_name}/partitions.json",
+            curves=[paths.curve(_track, _name, e) for e in _estimators],
+            samples=[paths.curve(_track, _name, e, "npz") for e in _estimators],
+            partitions=paths.partitions(_track, _name),
         output:
-            [f"results/{_track}/{_name}/windows/{e}.csv" for e in _estimators],
+            [paths.windows(_track, _name, e) for e in _estimators],
         params:
             name=_name,
             estimators=_estimators,

@@ -9,7 +9,7 @@ by the exact KL to the true components.
 
 import numpy as np
 
-from .. import gmm, io
+from .. import gmm, io, paths
 from .base import Data
 from .trained import SCHEMA, TrainedBackend, reference_schema
 
@@ -45,11 +45,10 @@ class GMMBackend(TrainedBackend):
         return {k: f'component {k}' for k in range(K)}
 
     def data_files(self, spec, config):
-        folder = f"results/gmm/{spec['experiment']}"
-        return {'means': f'{folder}/means.npy', 'mixture': f'{folder}/mixture.json'}
+        return paths.mixture(spec['experiment'])
 
     def partition_files(self, spec, config, root):
-        return {'file': f"results/gmm/{spec['experiment']}/partitions.json"}
+        return {'file': paths.partitions(paths.GMM, spec['experiment'])}
 
     def partitions(self, spec, files):
         return {name: entry['cells'] for name, entry in io.read_json(files['file']).items()}

@@ -8,7 +8,7 @@ denoiser, on the CPU.
 
 import numpy as np
 
-from .. import noise
+from .. import noise, paths
 from .base import Backend, Model, schedule_study_schema
 
 #----------------------------------------------------------------------------
@@ -82,7 +82,7 @@ class TrainedBackend(Backend):
     schedule_x0 = 'training'
 
     def network_files(self, model, spec, run):
-        return {'checkpoint': f'results/models/{model}/checkpoint.pt'}
+        return {'checkpoint': paths.checkpoint(model)}
 
     def load(self, spec, files, hypotheses, device='cpu'):
         from .. import networks
