@@ -1,6 +1,7 @@
 """The documentation a reader can follow: no tracked file cites a Markdown file the repository does not
 contain (a citation of a team note kept outside the repository cannot be followed)."""
 
+import functools
 import importlib.util
 import re
 import subprocess
@@ -108,14 +109,21 @@ def test_every_relative_link_of_the_markdown_pages_resolves():
     assert broken == []
 
 
+@functools.cache
+def parsed_workflow():
+    """The rules' outputs and the registrations of the workflow as Snakemake parses it (tools/results_catalogue.py)."""
+    return load_tool('results_catalogue').parsed(ROOT)
+
+
 def rule_outputs(rules):
-    """{figure or table path a rule writes (under results/figures/ or results/tables/): {rules}} of `rules`,
+    """{figure or table path a rule writes (under results/figures/ or results/tables/, or the effective config):
+    {rules}} of `rules`,
     {rule: [output patterns]} as Snakemake parses the workflow (tools/results_catalogue.py); a wildcard `{model}`
     is written `<model>`, as docs/results.md writes a path that holds a model's name."""
     outputs = {}
     for rule, patterns in rules.items():
         for name in patterns:
-            if name.startswith(('results/figures/', 'results/tables/')):
+            if name.startswith(('results/figures/', 'results/tables/')) or name == 'results/config.yaml':
                 outputs.setdefault(re.sub(r'\{(\w+)\}', r'<\1>', name), set()).add(rule)
     return outputs
 
@@ -168,9 +176,18 @@ def test_the_results_catalogue_has_a_row_for_every_figure_and_table_and_no_other
     # what `--forcerun <rule>` takes to rebuild the figure).
     rows = catalogue((ROOT / 'docs' / 'results.md').read_text())
     assert len(rows) > 40
-    outputs = rule_outputs(load_tool('results_catalogue').parsed(ROOT)['rules'])
+    outputs = rule_outputs(parsed_workflow()['rules'])
     assert len(outputs) > 40
     assert uncatalogued(outputs, rows, model_names(ROOT)) == ([], [])
+
+
+def test_the_results_catalogue_is_the_one_the_registrations_generate():
+    # The table of docs/results.md is written by tools/results_catalogue.py from what each rule file registers
+    # beside its rules (entropic.targets); editing the table alone fails.
+    tool = load_tool('results_catalogue')
+    page = (ROOT / 'docs' / 'results.md').read_text()
+    assert tool.render(page, parsed_workflow()['catalogue']) == page, \
+        'docs/results.md is out of date: run python tools/results_catalogue.py'
 
 
 def test_the_catalogue_check_finds_a_missing_row_a_stray_row_and_a_wrong_rule():

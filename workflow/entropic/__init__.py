@@ -23,7 +23,8 @@ Modules (one concern each):
   schedule_study (what a grid buys at few function evaluations, exact on mixtures);
 - checked against peers: peers (published numbers, Biroli et al.'s clone agreement, beside our exact values),
   cloning (their cloning experiment on any denoiser);
-- pipeline: io (atomic writes, validated reads), paths (where every output lies under results/), configuration
+- pipeline: io (atomic writes, validated reads), paths (where every output lies under results/), targets (what
+  `all` builds, as each rule file registers it; the generated window-fit rules), configuration
   (config validation), provenance (what a job records of its settings: one text for equal values), plotting
   (figure style).
 

@@ -7,7 +7,7 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
-from entropic import backends, paths
+from entropic import backends, paths, targets
 from entropic.configuration import derive_seed, validate_config
 from entropic.provenance import recorded, recorded_config
 from entropic.backends.pretrained import DINOV2, INCEPTION
@@ -271,109 +271,37 @@ def placing_curves(track, name):
     return placing | ({spec["guidance_study"]["source"]} if "guidance_study" in spec else set())
 
 
-def speciation_jobs():
-    """The window-fit jobs, [(name of its rule, track, name, estimators, log)], one per experiment or model with
-    every curve it has, except that a curve whose window places guidance (placing_curves) is fit in a job of its own, as
-    soon as that curve exists: a placed run samples after its source's window, so one job with both would be a
-    cycle, and a guidance study need not wait for the other runs. Rule names are speciation_<track>_<name>[_<estimator>]
-    with every non-word character as '_' (a clash gets a numeric suffix)."""
-    groups = []
-    for experiment in GMM["experiments"]:
-        groups.append(("gmm", experiment, gmm_estimators(experiment)))
-    for model in MODELS:
-        groups.append(("models", model, list(MODELS[model]["runs"]) + model_references(model)))
-    jobs, used = [], set()
-    for track, name, estimators in groups:
-        placing = placing_curves(track, name)
-        estimators = sorted(estimators)     # a job's curves are fit each as if alone: their order means nothing
-        split = [[e] for e in estimators if e in placing] + [[e for e in estimators if e not in placing]]
-        for part in filter(None, split):
-            words = [track, name] + (part if part[0] in placing else [])
-            rule_name = re.sub(r"\W", "_", "_".join(["speciation"] + words))
-            rule_name = rule_name if rule_name not in used else f"{rule_name}_{len(used)}"
-            used.add(rule_name)
-            jobs.append((rule_name, track, name, part, paths.log("speciation", *words)))
-    return jobs
+def speciation_subjects():
+    """[(track, name, curves, placing curves)] of every experiment and model: what its window fits fit
+    (entropic.targets.speciation_jobs)."""
+    subjects = [(paths.GMM, e, gmm_estimators(e), placing_curves("gmm", e)) for e in GMM["experiments"]]
+    subjects += [(paths.MODELS, model, list(MODELS[model]["runs"]) + model_references(model), placing_curves("models", model))
+                 for model in MODELS]
+    return subjects
 
 
-def _figure(name):
-    """The PDF and PNG of one figure."""
-    return paths.figures(name)
+# The window-fit jobs (workflow/rules/speciation.smk generates one rule each).
+SPECIATION_JOBS = targets.speciation_jobs(speciation_subjects())
+
+# What `all` builds: every rule file registers, beside a rule, the outputs the config asks for (register).
+TARGETS = targets.Targets()
 
 
-def _table(name):
-    """The CSV and Markdown of one table."""
-    return paths.tables(name)
+def register(rule, when=True, what=None):
+    """Register the outputs of `rule` (rules.<name>, after its definition) as targets of `all`: `when` says whether
+    the config asks for them (True or False), or for a rule with a wildcard ({model}) the names it asks for them
+    with; `what` what they show, a row of the catalogue of docs/results.md, or {stem: text} for a rule of several
+    figures or tables (entropic.targets.Targets.add)."""
+    TARGETS.add(rule.rule.name, [str(output) for output in rule.output], when, what)
 
 
-def gmm_targets():
-    """The Gaussian-mixture theory track's figures and tables: each only where the config's `gmm` section asks
-    for it (none without experiments, but the flow-shift study, which needs none)."""
-    figures = GMM["figures"]
-    outputs = []
-    if GMM["experiments"]:
-        outputs += _table("gmm_windows")
-    if figures["estimators"]:
-        outputs += _figure("gmm_estimators")
-    if figures["guidance"]:
-        outputs += _figure("gmm_guidance") + _table("gmm_guidance")
-    if GMM["tracker_bias"]["experiment"]:
-        outputs += _figure("gmm_tracker_bias") + [paths.table("gmm_tracker_bias", "csv")]
-    if figures["dimension_sweep"]:
-        for name in ["gmm_vp_dimension_sweep", "gmm_ve_dimension_sweep", "gmm_flow_dimension_sweep", "gmm_relative_width"]:
-            outputs += _figure(name)
-    if "flow_shift" in GMM:
-        outputs += _figure("gmm_flow_shift") + _table("gmm_flow_shift")
-    if figures["hierarchy"]:
-        outputs += _figure("gmm_hierarchy")
-    return outputs
-
-
-def model_figures(model):
-    """The figures one model gets: its entropy curves, the runs compared where it has guided runs, and the
-    figures its backend can feed (Backend.figures)."""
-    spec = MODELS[model]
-    return ["entropy"] + (["guidance"] if len(spec["runs"]) > 1 else []) + list(BACKEND[model].figures)
-
-
-def model_targets():
-    """Every model's figures and tables (none without `models:` entries)."""
-    if not MODELS:
-        return []
-    outputs = _table("models_windows") + _table("models_quality")
-    for model, spec in MODELS.items():
-        outputs += [path for figure in model_figures(model) for path in _figure(f"{model}_{figure}")]
-        if len(spec["runs"]) > 1:
-            outputs += _table(f"{model}_guidance")
-    return outputs
-
-
-def study_targets():
-    """The guidance studies' figures and tables: a model's where its entry has `guidance_study`, the mixture's
-    where `gmm.guidance_study` is set."""
-    names = [name for name, spec in MODELS.items() if "guidance_study" in spec]
-    names += ["gmm"] if "guidance_study" in GMM else []
-    return [path for name in names for path in _figure(f"{name}_guidance_study") + _table(f"{name}_guidance_study")]
-
-
-def peer_targets():
-    """The comparisons with peers' published measurements (workflow/rules/peers.smk): Biroli et al.'s clone
-    agreement on the mixtures `gmm.figures.clone_agreement` names and on every model with `cloning`."""
-    names = ["gmm"] if GMM["figures"]["clone_agreement"] else []
-    names += [model for model, spec in MODELS.items() if "cloning" in spec]
-    return [path for name in names for path in _figure(f"{name}_clone_agreement") + _table(f"{name}_clone_agreement")]
+def models_with_figure(figure):
+    """The models whose backend can feed `figure` (Backend.figures: 'samples', 'speciation', 'images')."""
+    return [model for model in MODELS if figure in BACKEND[model].figures]
 
 
 # The experiments of the gmm schedule study (none without `gmm.schedule_study`).
 SCHEDULE_EXPERIMENTS = GMM.get("schedule_study", {}).get("experiments", [])
-
-
-def schedule_targets():
-    """The schedule studies' figures and tables: the mixtures' where the config has `gmm.schedule_study`, a
-    model's where its entry has `schedule_study` (none otherwise)."""
-    names = ["gmm"] if "schedule_study" in GMM else []
-    names += [model for model, spec in MODELS.items() if "schedule_study" in spec]
-    return [path for name in names for path in _figure(f"{name}_schedules") + _table(f"{name}_schedules")]
 
 
 def model_schedule_inputs(wildcards):
@@ -392,11 +320,3 @@ def model_schedule_inputs(wildcards):
     else:
         inputs.update(model_data_files(wildcards))
     return inputs
-
-
-def final_outputs():
-    """Everything the target `all` builds: the effective config, and what each part of the pipeline contributes
-    for what the config has (the theory track, the models, the guidance studies, the peers' comparison, the
-    schedule studies). The Snakefile checks that it asks for something."""
-    outputs = gmm_targets() + model_targets() + study_targets() + peer_targets() + schedule_targets()
-    return [paths.effective_config()] + outputs

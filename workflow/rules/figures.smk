@@ -47,6 +47,25 @@ rule fig_gmm_dimension_sweep:
         "../scripts/fig_gmm_dimension_sweep.py"
 
 
+register(
+    rules.fig_gmm_dimension_sweep,
+    when=bool(GMM["figures"]["dimension_sweep"]),
+    what={
+        "gmm_vp_dimension_sweep": "two classes ±m, ‖m‖² = d from 10 to 10⁶: H and \\|dH/dt\\| against VP time, raw and "
+        "against t − ½ log Λ (the curves collapse: the window keeps its width 1.31 while t_S grows like ½ log d)",
+        "gmm_ve_dimension_sweep": "the same mixtures in EDM σ, raw and against σ/σ_S (they collapse too: the width grows "
+        "with σ_S)",
+        "gmm_flow_dimension_sweep": "the same curves in rectified-flow time t = σ/(1 + σ), raw and against (1 − t)/(1 − t_S): "
+        "the window crowds towards pure noise, 1 − t_S = 1/(1 + σ_S) ∝ Λ^−½ ([flow matching](flow-matching.md))",
+        "gmm_flow_windows": "the windows of those curves in flow time (the window CSV's columns, coordinate `flow_t`): t* "
+        "from 0.766 (d = 10) to 0.9992 (d = 10⁶) against t_S 0.760 to 0.9990",
+        "gmm_relative_width": "FWHM / peak location against d: VP sharpens (1.39 → 0.20), VE does not (≈ 1.2); in flow "
+        "time FWHM / t* falls like d^−½ (0.398 → 0.00143) while FWHM / (1 − t*) tends to 1.74; with the two-class "
+        "closed forms",
+    },
+)
+
+
 rule fig_gmm_flow_shift:
     """Rectified flow: where SD3's timestep shift puts a two-class mixture's entropy window among the sampler's steps."""
     output:
@@ -67,6 +86,16 @@ rule fig_gmm_flow_shift:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_gmm_flow_shift.py"
+
+
+register(
+    rules.fig_gmm_flow_shift,
+    when="flow_shift" in GMM,
+    what="beyond the paper: where SD3's timestep shift (3, 28 steps) puts the sampler's steps against the window of two "
+    "classes ±m at the latent size of 256² and 1024² images, for assumed class signals \\|m\\|²/d from 0.001 to 1: at "
+    "0.01 per dimension and 1024², 0 of 28 steps in the window unshifted, 2 with the shift "
+    "([flow matching](flow-matching.md#sd3s-resolution-dependent-shift))",
+)
 
 
 rule fig_gmm_hierarchy:
@@ -92,6 +121,15 @@ rule fig_gmm_hierarchy:
         "../scripts/fig_gmm_hierarchy.py"
 
 
+register(
+    rules.fig_gmm_hierarchy,
+    when=bool(GMM["figures"]["hierarchy"]),
+    what="3 superclasses × 3 subclasses: the coarse partition's entropy falls fastest near σ ≈ 30, the fine one's near "
+    "σ ≈ 4.7 (the peaks of dH/dlog σ the figure marks; σ_S = 31.6 and 5; the table's σ*, the peak of dH/dσ, is 24 and "
+    "3.7)",
+)
+
+
 rule table_gmm_windows:
     """Every GMM experiment's fitted windows against theory, as CSV and Markdown."""
     input:
@@ -112,6 +150,13 @@ rule table_gmm_windows:
         "../../envs/entropic.yaml"
     script:
         "../scripts/table_gmm_windows.py"
+
+
+register(
+    rules.table_gmm_windows,
+    when=bool(GMM["experiments"]),
+    what="every experiment's, partition's and estimator's window against theory",
+)
 
 
 rule fig_gmm_estimators:
@@ -138,6 +183,14 @@ rule fig_gmm_estimators:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_gmm_estimators.py"
+
+
+register(
+    rules.fig_gmm_estimators,
+    when=bool(GMM["figures"]["estimators"]),
+    what="the tracker variants (EDM and SD1.5 DDPM grids, paper and exact kernels) and I-MMSE against the exact "
+    "entropy, with their error ±2 SE",
+)
 
 
 rule fig_gmm_guidance:
@@ -175,6 +228,14 @@ rule fig_gmm_guidance:
         "../scripts/fig_guidance.py"
 
 
+register(
+    rules.fig_gmm_guidance,
+    when=bool(GMM["figures"]["guidance"]),
+    what="tracked cross-entropy under CFG w = 2, 4 and w = 4 on σ ∈ (20, 80]: guidance moves the decision to higher "
+    "noise; the table, per guidance setting: half-entropy and peak noise level with CIs, shift, share of the drop moved",
+)
+
+
 rule fig_gmm_tracker_bias:
     """The tracker's discretisation bias against the number of sampler steps, for three kernel choices."""
     input:
@@ -193,6 +254,13 @@ rule fig_gmm_tracker_bias:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_gmm_tracker_bias.py"
+
+
+register(
+    rules.fig_gmm_tracker_bias,
+    when=bool(GMM["tracker_bias"]["experiment"]),
+    what="the tracker's bias against the number of steps (16 to 256) for three kernel choices",
+)
 
 
 rule fig_model_guidance:
@@ -224,6 +292,14 @@ rule fig_model_guidance:
         "../scripts/fig_guidance.py"
 
 
+register(
+    rules.fig_model_guidance,
+    when=[model for model, spec in MODELS.items() if len(spec["runs"]) > 1],
+    what="a model's guidance sweep (digits: CFG w = 2, 4 everywhere and w = 4 above, inside and below the window); the "
+    "table, per guidance setting: half-entropy and peak noise level with CIs, shift, share of the drop moved",
+)
+
+
 rule fig_model_entropy:
     """A trained model's entropy and rate per partition, against its exact reference, with windows and theory."""
     input:
@@ -250,6 +326,16 @@ rule fig_model_entropy:
         "../scripts/fig_model_entropy.py"
 
 
+register(
+    rules.fig_model_entropy,
+    when=list(MODELS),
+    what="tracked H and dH/dlog σ per partition against the model's exact reference, with the window and σ_S: for "
+    "digits (classes, loops vs strokes, an easy and a hard pair, every class against the unconditional model) the "
+    "exact entropy of the training set; for gmm-net, the same network trained on 2,000 samples of a 10-class mixture "
+    "(k10-d64), the mixture's exact curves",
+)
+
+
 rule fig_model_samples:
     """Generated digits per class (unguided and the strongest guidance) and the training loss."""
     input:
@@ -274,6 +360,14 @@ rule fig_model_samples:
         "../scripts/fig_model_samples.py"
 
 
+register(
+    rules.fig_model_samples,
+    when=models_with_figure("samples"),
+    what="for a model whose backend lists the `samples` figure (digits): ten generated samples per class, unguided and "
+    "with guidance, with the classifier accuracy; the training loss",
+)
+
+
 rule fig_model_speciation:
     """The picture of speciation: x0 estimates along trajectories with the tracked class posterior beside them."""
     input:
@@ -293,6 +387,14 @@ rule fig_model_speciation:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_model_speciation.py"
+
+
+register(
+    rules.fig_model_speciation,
+    when=models_with_figure("speciation"),
+    what="the picture of speciation (digits): x̂0 along unguided trajectories at noise levels across the window, with "
+    "the tracked class posterior beside each",
+)
 
 
 rule table_models:
@@ -322,6 +424,16 @@ rule table_models:
         "../scripts/table_models.py"
 
 
+register(
+    rules.table_models,
+    when=bool(MODELS),
+    what={
+        "models_windows": "every trained model's windows per run and partition, and of its exact reference, with σ_S",
+        "models_quality": "per run: classifier accuracy of the generated samples and near-copies of training images",
+    },
+)
+
+
 rule effective_config:
     """The config this run used, with every default filled in: provenance for the report and for reviewers."""
     output:
@@ -335,6 +447,13 @@ rule effective_config:
         "../../envs/entropic.yaml"
     script:
         "../scripts/effective_config.py"
+
+
+register(
+    rules.effective_config,
+    when=True,
+    what="the config the run used, every default filled in",
+)
 
 
 rule fig_model_images:
@@ -355,3 +474,13 @@ rule fig_model_images:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_model_images.py"
+
+
+register(
+    rules.fig_model_images,
+    when=models_with_figure("images"),
+    what="for a model whose backend lists the `images` figure (the pretrained ones: EDM2, SD1.5, SD2.1, DiT, SD3; none "
+    "in the default run, which needs no GPU): samples per class or prompt as images (latents decoded by the model's "
+    "VAE), unguided and with the strongest guidance, and x̂0 of unguided trajectories at eight noise levels with the "
+    "tracked posterior beneath each ([models](models.md))",
+)

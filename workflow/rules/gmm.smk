@@ -102,3 +102,10 @@ rule gmm_tracker_bias:
         "../../envs/entropic.yaml"
     script:
         "../scripts/gmm_tracker_bias.py"
+
+
+register(
+    rules.gmm_tracker_bias,
+    when=bool(GMM["tracker_bias"]["experiment"]),
+    what="the tracker's bias per number of steps and kernel choice: the numbers behind the figure `gmm_tracker_bias`",
+)

@@ -32,6 +32,14 @@ rule fig_gmm_clone_agreement:
         "../scripts/fig_gmm_clone_agreement.py"
 
 
+register(
+    rules.fig_gmm_clone_agreement,
+    when=bool(GMM["figures"]["clone_agreement"]),
+    what="checked against a peer: our exact φ(t) of k2-d256 and k2-d1024 against every clone-agreement point Biroli "
+    "et al. published, with the tolerance of each",
+)
+
+
 rule model_clone_agreement:
     """Biroli et al.'s cloning on a trained network: unconditional trajectories branched into pairs, both ends classified."""
     input:
@@ -81,3 +89,11 @@ rule fig_model_clone_agreement:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_model_clone_agreement.py"
+
+
+register(
+    rules.fig_model_clone_agreement,
+    when=[model for model, spec in MODELS.items() if "cloning" in spec],
+    what="their cloning on a trained network (digits: unconditional pairs branched at five noise levels, ends "
+    "classified) against the tracker's E Σ p² at the same levels, with SEs",
+)

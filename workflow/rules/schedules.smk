@@ -79,6 +79,18 @@ rule fig_model_schedules:
         "../scripts/fig_schedules.py"
 
 
+register(
+    rules.fig_model_schedules,
+    when=[model for model, spec in MODELS.items() if "schedule_study" in spec],
+    what="beyond the paper: the schedule study of `gmm_schedules` on a network (the default run: digits, NFE 5 to 15, Heun "
+    "and Euler), its "
+    "grids placed by the network's measured mmse and its unguided run's class entropy: FD to the training set and "
+    "classifier accuracy of class-conditional samples (unguided and w = 2), FD and the class histogram against "
+    "uniform of unconditional ones; with `config/edm2-xs.yaml`, EDM2-XS at NFE 5 to 63 (Heun) by FID and FD-DINOv2, "
+    "its mmse measured on its own samples ([below](#beyond-the-paper-sampler-schedules-placed-by-entropy))",
+)
+
+
 rule fig_gmm_schedules:
     """Quality against evaluations, one line per schedule, and which schedule wins where, with intervals."""
     input:
@@ -102,3 +114,13 @@ rule fig_gmm_schedules:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_schedules.py"
+
+
+register(
+    rules.fig_gmm_schedules,
+    when="schedule_study" in GMM,
+    what="beyond the paper: sample quality against denoiser evaluations (NFE 3 to 63, Heun and Euler) on four "
+    "mixtures with their exact denoiser, one line per grid (EDM's, the entropic time, its rescaled form, the semantic "
+    "time at λ = 0.5 and 1) with 95% intervals over seeds; the table names the best grid per budget and metric with "
+    "its gain over EDM's, paired by seed ([below](#beyond-the-paper-sampler-schedules-placed-by-entropy))",
+)
