@@ -24,7 +24,8 @@ Modules (one concern each):
 - checked against peers: peers (published numbers, Biroli et al.'s clone agreement, beside our exact values),
   cloning (their cloning experiment on any denoiser);
 - pipeline: io (atomic writes, validated reads), paths (where every output lies under results/), targets (what
-  `all` builds, as each rule file registers it; the generated window-fit rules), configuration
+  `all` builds, as each rule file registers it; the generated window-fit rules), tracks (the experiments' and
+  the models' track, one object each: what the rules and jobs ask of either), configuration
   (config validation), provenance (what a job records of its settings: one text for equal values), plotting
   (figure style).
 

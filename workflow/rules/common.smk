@@ -7,11 +7,11 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
-from entropic import backends, paths, targets
+from entropic import backends, paths, targets, tracks
 from entropic.configuration import derive_seed, validate_config
 from entropic.provenance import recorded, recorded_config
 from entropic.backends.pretrained import DINOV2, INCEPTION
-from entropic.runs import model_runs, shown_runs
+from entropic.runs import shown_runs
 
 _config_errors = validate_config(config, root=workflow.basedir)
 if _config_errors:
@@ -23,11 +23,14 @@ recorded_config(config)
 
 GMM = config["gmm"]
 MODELS = config["models"]
-BACKEND = {model: backends.get(spec["backend"]) for model, spec in MODELS.items()}
-RUNS = {model: model_runs(spec) for model, spec in MODELS.items()}
+# The two tracks, by their folder under results/ (the {track} wildcard): what the rules ask of an experiment or a
+# model is asked of its track (entropic.tracks); no rule compares a track's name.
+TRACK = tracks.tracks(config, workflow.basedir)
+MIXTURES, NETWORKS = TRACK[paths.GMM], TRACK[paths.MODELS]
+BACKEND = NETWORKS.backend
+RUNS = NETWORKS.runs
 # The hypotheses in play of every model, {label: name}: what its sampling jobs condition on (read once).
-HYPOTHESES = {model: recorded(BACKEND[model].hypotheses(spec, config, workflow.basedir))
-              for model, spec in MODELS.items()}
+HYPOTHESES = NETWORKS.hypotheses
 # The estimator names of the exact reference curves of models.
 REFERENCES = {backend.reference for backend in backends.registry().values() if backend.reference}
 # Every file the download job can fetch, {path: entropic.backends.Download}.
@@ -41,17 +44,12 @@ def _one_of(names):
 
 def gmm_seed(experiment):
     """The experiment's own seed, or the track's."""
-    return GMM["experiments"][experiment].get("seed", GMM["seed"])
+    return MIXTURES.base_seed(experiment)
 
 
 def gmm_estimators(experiment):
     """The estimators whose curves an experiment gets: exact, every tracker variant it is listed for, immse."""
-    names = ["exact"]
-    if experiment in GMM["track"]["experiments"]:
-        names += list(GMM["track"]["variants"])
-    if experiment in GMM["immse"]["experiments"]:
-        names.append("immse")
-    return names
+    return MIXTURES.curves(experiment)
 
 
 def gmm_result_files(kind):
@@ -62,19 +60,17 @@ def gmm_result_files(kind):
 
 def model_seed(model, *keys):
     """A seed for one purpose of one model, derived from its config seed."""
-    return derive_seed(MODELS[model]["seed"], model, *keys)
+    return NETWORKS.seed(model, *keys)
 
 
 def model_data(model):
     """The model keys its training data depend on (what the data-dependent rules depend on), with its backend."""
-    spec = MODELS[model]
-    return recorded({"backend": spec["backend"], **{k: spec[k] for k in BACKEND[model].data_keys}})
+    return NETWORKS.data(model)
 
 
 def model_loading(model):
     """The model keys its sampling jobs load it with, with its backend."""
-    spec = MODELS[model]
-    return recorded({"backend": spec["backend"], **{k: spec[k] for k in BACKEND[model].load_keys}})
+    return NETWORKS.loading(model)
 
 
 def model_sampling(model, run):
@@ -156,51 +152,20 @@ def model_network(wildcards):
 
 def network_files(model, run):
     """The network files of one run of a model (its backend's)."""
-    return BACKEND[model].network_files(model, MODELS[model], run)
-
-
-# The sampler of the gmm track's guidance study: the paper's EDM grid.
-STUDY_SAMPLER = recorded({"steps": 64, "sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0})
-
-
-def study_config(track, name):
-    """The guidance_study entry of a model (track 'models') or of the gmm track."""
-    return GMM["guidance_study"] if track == "gmm" else MODELS[name]["guidance_study"]
-
-
-def study_seed(wildcards, *keys):
-    """Seeds of a guidance study, derived from the model's or the experiment's seed."""
-    if wildcards.track == "gmm":
-        return derive_seed(gmm_seed(wildcards.name), wildcards.name, "guidance_study", *keys)
-    return model_seed(wildcards.name, "guidance_study", *keys)
+    return NETWORKS.network_files(model, run)
 
 
 def study_source(track, name):
-    """The entropy curve and window fits that place a study's guidance: the unguided run's (models) or the
-    experiment's exact ones (gmm)."""
-    if track == "gmm":
-        return paths.windows(paths.GMM, name, "exact"), paths.curve(paths.GMM, name, "exact")
-    source = MODELS[name]["guidance_study"]["source"]
-    return paths.windows(paths.MODELS, name, source), paths.curve(paths.MODELS, name, source)
-
-
-def study_data(wildcards):
-    """What a study's samples are measured against: the mixture of the gmm track, or what the model's backend
-    measures them with (a mixture, nothing for the bundled digits, a decoder with feature networks and
-    reference statistics)."""
-    if wildcards.track == "gmm":
-        return paths.mixture(wildcards.name)
-    return BACKEND[wildcards.name].study_files(MODELS[wildcards.name], config)
+    """The window fits and the entropy curve whose window places a study's guidance (`track` a folder,
+    entropic.paths.GMM or MODELS)."""
+    source = TRACK[track].study_source(name)
+    return paths.windows(track, name, source), paths.curve(track, name, source)
 
 
 def study_inputs(wildcards):
-    """A guidance study's sampling inputs: the network (or the mixture), and for the evaluation set the source
-    window and curve and the tuning metrics (the limited interval is chosen there)."""
-    if wildcards.track == "gmm":
-        inputs = study_data(wildcards)
-    else:
-        spec = MODELS[wildcards.name]["guidance_study"]
-        inputs = dict(network_files(wildcards.name, spec["source"]))
+    """A guidance study's sampling inputs: what its track samples from (a network, a mixture), and for the
+    evaluation set the source window and curve and the tuning metrics (the limited interval is chosen there)."""
+    inputs = dict(TRACK[wildcards.track].study_network(wildcards.name))
     if wildcards.set == "evaluation":   # the tuning set needs neither: it runs as soon as the network exists
         inputs["windows"], inputs["curve"] = study_source(wildcards.track, wildcards.name)
         inputs["tuning"] = paths.study(wildcards.track, wildcards.name, "tuning", "csv")
@@ -212,13 +177,6 @@ def study_results(track, name):
     windows, curve = study_source(track, name)
     return {"evaluation": paths.study(track, name, "evaluation", "csv"), "tuning": paths.study(track, name, "tuning", "csv"),
             "windows": windows, "curve": curve}
-
-
-def study_selection(wildcards, track=None, name=None):
-    """The metric the limited-interval grid search minimises: the exact KL on the gmm track's mixture, else
-    the model backend's own (study_metric)."""
-    track, name = track or wildcards.track, name or wildcards.name
-    return "kl" if track == "gmm" else BACKEND[name].study_metric
 
 
 def decoder_files(model):
@@ -244,8 +202,7 @@ def run_shards(model, run):
 def model_references(model):
     """The exact curves a model is compared with: its reference, and the tracker run with the exact denoiser of
     its data (which separates the network's error from the tracker's bias) where its backend has one."""
-    backend = BACKEND[model]
-    return ([backend.reference] if backend.reference else []) + (["exact-denoiser"] if backend.exact_tracker else [])
+    return NETWORKS.references(model)
 
 
 def model_result_files(kind):
@@ -256,28 +213,13 @@ def model_result_files(kind):
 
 def speciation_settings(track, name):
     """Bootstrap size and seed of a window fit, from the track the curve belongs to."""
-    if track == "gmm":
-        return recorded(dict(bootstrap=GMM["bootstrap"], seed=gmm_seed(name)))
-    return recorded(dict(bootstrap=MODELS[name]["bootstrap"], seed=model_seed(name, "windows")))
-
-
-def placing_curves(track, name):
-    """The curves of an experiment or model whose windows place guidance elsewhere: a placed run's source and a
-    guidance study's (its exact curve for the gmm track's study)."""
-    if track == "gmm":
-        return {"exact"} if GMM.get("guidance_study", {}).get("experiment") == name else set()
-    spec = MODELS[name]
-    placing = {run.source for run in RUNS[name].values() if run.source}
-    return placing | ({spec["guidance_study"]["source"]} if "guidance_study" in spec else set())
+    return TRACK[track].window_settings(name)
 
 
 def speciation_subjects():
     """[(track, name, curves, placing curves)] of every experiment and model: what its window fits fit
     (entropic.targets.speciation_jobs)."""
-    subjects = [(paths.GMM, e, gmm_estimators(e), placing_curves("gmm", e)) for e in GMM["experiments"]]
-    subjects += [(paths.MODELS, model, list(MODELS[model]["runs"]) + model_references(model), placing_curves("models", model))
-                 for model in MODELS]
-    return subjects
+    return [(track.folder, name, track.curves(name), track.placing(name)) for track in TRACK.values() for name in track.names()]
 
 
 # The window-fit jobs (workflow/rules/speciation.smk generates one rule each).

@@ -3,6 +3,8 @@ method spends its guidance relative to the entropy window, and the verdict for w
 
 The verdicts compare confidence intervals (entropic.guidance_study.verdicts)."""
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -102,7 +104,7 @@ with io.atomic_path(snakemake.output.md) as tmp:
         shown.to_markdown(index=False) + '\n\n'
         + f"The limited interval was chosen on a separate tuning set (other seeds) by {select} among "
         f"{len(tuning)} intervals: ({chosen['sigma_lo']:g}, {chosen['sigma_hi']:g}]. The entropy window "
-        f"(FWHM of dH/dlog σ of the `{snakemake.params.study.get('experiment') and 'exact' or snakemake.params.study['source']}` curve, partition "
+        f"(FWHM of dH/dlog σ of the `{Path(snakemake.input.curve).stem}` curve, partition "
         f"`{snakemake.params.study['partition']}`) is ({np.exp(window['width_low']):.3g}, {np.exp(window['width_high']):.3g}].\n\n"
         + 'Verdicts (95% CIs; `tie` when they overlap):\n\n' + summary.to_markdown(index=False) + '\n')
 for _, row in summary.iterrows():

@@ -1,6 +1,7 @@
 """Rule guidance_study_samples: class-conditional samples of every guidance method of one set (tuning: the
 limited-interval grid; evaluation: the compared methods, the interval chosen on the tuning set), same seeds.
-A model samples with its network (loaded by its backend); a Gaussian-mixture experiment with its exact denoiser."""
+The subject's track loads what it samples (entropic.tracks): a model its network (by its backend), a
+Gaussian-mixture experiment its exact denoiser."""
 
 import json
 
@@ -8,20 +9,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from entropic import backends, gmm, guidance_study, io, noise
-from entropic.denoisers import GMMDenoiser
+from entropic import guidance_study, io, tracks
 
 log = io.job_logger(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 study, settings, which = snakemake.params.study, snakemake.params.sampler, snakemake.wildcards.set
-if snakemake.wildcards.track == 'gmm':
-    mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture))
-    denoiser, classes, shape, device = GMMDenoiser(mixture), list(range(mixture.num_components)), mixture.dim, 'cpu'
-    schedule = noise.EDMSchedule()
-else:
-    backend = backends.get(snakemake.params.spec['backend'])
-    model = backend.load(snakemake.params.spec, snakemake.input, snakemake.params.hypotheses, backend.device())
-    denoiser, classes, shape, device, schedule = model.denoiser, model.classes, model.shape, model.device, model.schedule
+model = tracks.get(snakemake.wildcards.track).study_model(snakemake.params, snakemake.input)
+denoiser, classes, shape, device, schedule = model.denoiser, model.classes, model.shape, model.device, model.schedule
 sigmas = schedule.sigmas(settings)
 init_std = schedule.init_std(sigmas)
 if which == 'tuning':
