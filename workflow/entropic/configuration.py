@@ -235,6 +235,8 @@ def _gmm_errors(gmm):
             errors.append(f"config key gmm.guidance_study.experiment: {study.get('experiment')!r} is not an experiment; "
                           f'experiments: {known}')
         errors += _study_errors(study, 'gmm.guidance_study')
+        if not study['sampler']['sigma_min'] < study['sampler']['sigma_max']:
+            errors.append('config key gmm.guidance_study.sampler: need sigma_min < sigma_max')
         if 'statistics' in study:
             errors.append('config key gmm.guidance_study.statistics: the exact metrics of a mixture need no '
                           'reference statistics')

@@ -166,8 +166,8 @@ class MixtureTrack(Track):
         return 'exact'
 
     def study_sampler(self, name):
-        """The paper's EDM grid."""
-        return recorded({'steps': 64, 'sigma_min': 0.002, 'sigma_max': 80.0, 'rho': 7.0})
+        """gmm.guidance_study.sampler (the schema's default: the paper's EDM grid)."""
+        return self.gmm['guidance_study']['sampler']
 
     def study_selection(self, name):
         return self.metric
