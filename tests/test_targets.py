@@ -79,3 +79,82 @@ def test_names_that_clash_once_their_characters_are_words_get_a_numeric_suffix()
     jobs = _jobs(('models', 'a-b', ['unguided'], set()), ('models', 'a_b', ['unguided'], set()))
     assert [rule for rule, *_ in jobs] == ['speciation_models_a_b', 'speciation_models_a_b_1']
     assert len({log for *_, log in jobs}) == 2          # their logs differ by the names as they are
+
+
+FIGURE_SCRIPT = '''"""Figure gmm_window_scale: every experiment's and partition's exact window peak sigma* against its
+speciation scale sigma_S (Handke et al. 2026, arXiv:2602.09651, eq. 11)."""
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from entropic import io, plotting
+
+plotting.setup()
+log = io.job_logger(snakemake.log[0])
+rows = pd.read_csv(snakemake.input[0]).query("estimator == 'exact'")
+fig, ax = plt.subplots(figsize=(5, 4.5))
+ax.errorbar(rows['sigma_S'], rows['sigma_peak'], fmt='o',
+            yerr=[rows['sigma_peak'] - rows['sigma_peak_lo'], rows['sigma_peak_hi'] - rows['sigma_peak']])
+span = [rows[['sigma_S', 'sigma_peak']].min().min() / 2, rows[['sigma_S', 'sigma_peak']].max().max() * 2]
+ax.plot(span, span, '--', color='0.5', label='σ* = σ_S')
+ax.set(xscale='log', yscale='log', xlabel='speciation scale σ_S = √(Λ − 1)', ylabel='window peak σ* (95% CI)')
+ax.legend()
+io.save_figure(fig, snakemake.output)
+log.info(f'{len(rows)} windows; sigma*/sigma_S from {(rows.sigma_peak / rows.sigma_S).min():.3g} '
+         f'to {(rows.sigma_peak / rows.sigma_S).max():.3g}')
+'''
+
+FIGURE_RULE = '''
+
+
+rule fig_gmm_window_scale:
+    """Every experiment's fitted window peak against its speciation scale."""
+    input:
+        paths.table("gmm_windows", "csv"),
+    output:
+        paths.figure("gmm_window_scale", "pdf"),
+        paths.figure("gmm_window_scale", "png"),
+    log:
+        paths.log("fig_gmm_window_scale"),
+    script:
+        "../scripts/fig_gmm_window_scale.py"
+
+
+register(
+    rules.fig_gmm_window_scale,
+    when=bool(GMM["experiments"]),
+    what="every experiment's and partition's exact window peak σ* against its speciation scale σ_S",
+)
+'''
+
+
+def test_a_new_figure_is_its_script_and_its_rule(tmp_path):
+    # In a copy of the project: the two files written, the catalogue rewritten by its tool, and nothing else
+    # changed; `all` then builds the figure, and the catalogue names it with its rule.
+    import hashlib
+    import importlib.util
+
+    from snakemake_cli import copy_project
+
+    def digests(folder):
+        return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in folder.rglob('*') if p.is_file()}
+
+    copy = copy_project(tmp_path / 'project')
+    before = digests(copy)
+    (copy / 'workflow' / 'scripts' / 'fig_gmm_window_scale.py').write_text(FIGURE_SCRIPT)
+    with open(copy / 'workflow' / 'rules' / 'figures.smk', 'a') as rules:
+        rules.write(FIGURE_RULE)
+    spec = importlib.util.spec_from_file_location('results_catalogue', copy / 'tools' / 'results_catalogue.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    parsed = tool.parsed(copy)
+    page = copy / 'docs' / 'results.md'
+    page.write_text(tool.render(page.read_text(), parsed['catalogue']))
+
+    after = digests(copy)
+    changed = sorted(name for name in after if before.get(name) != after[name])
+    assert changed == ['docs/results.md', 'workflow/rules/figures.smk', 'workflow/scripts/fig_gmm_window_scale.py']
+    assert {'results/figures/gmm_window_scale.pdf', 'results/figures/gmm_window_scale.png'} <= set(parsed['all'])
+    assert ("| `results/figures/gmm_window_scale.{pdf,png}` | `fig_gmm_window_scale` | every experiment's and "
+            "partition's exact window peak σ* against its speciation scale σ_S |") in page.read_text().splitlines()

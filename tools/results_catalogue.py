@@ -31,8 +31,8 @@ HEADER = ['| figure | rule | what it shows |', '|---|---|---|']
 
 def _dump(root):
     """{'rules': {rule: [output patterns, wildcards without their constraints]}, 'catalogue': [[outputs, rule,
-    what]]} of the workflow at `root` parsed with its config.yaml, in this process (Snakemake works in a scratch
-    folder, which it leaves empty of results)."""
+    what]], 'all': [what `all` builds]} of the workflow at `root` parsed with its config.yaml, in this process
+    (Snakemake works in a scratch folder, which it leaves empty of results)."""
     from snakemake.api import SnakemakeApi
     from snakemake.io import strip_wildcard_constraints
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings, StorageSettings
@@ -42,7 +42,7 @@ def _dump(root):
                                 snakefile=Path(root) / 'Snakefile', workdir=Path(scratch))._workflow
         return {'rules': {rule.name: [strip_wildcard_constraints(str(output)) for output in rule.output]
                           for rule in workflow.rules},
-                'catalogue': workflow.globals['TARGETS'].catalogue()}
+                'catalogue': workflow.globals['TARGETS'].catalogue(), 'all': workflow.globals['TARGETS'].paths()}
 
 
 def parsed(root=ROOT):
