@@ -183,7 +183,7 @@ def test_the_results_catalogue_has_a_row_for_every_figure_and_table_and_no_other
 
 def test_the_results_catalogue_is_the_one_the_registrations_generate():
     # The table of docs/results.md is written by tools/results_catalogue.py from what each rule file registers
-    # beside its rules (entropic.targets); editing the table alone fails.
+    # beside its rules (entropic.pipeline.targets); editing the table alone fails.
     tool = load_tool('results_catalogue')
     page = (ROOT / 'docs' / 'results.md').read_text()
     assert tool.render(page, parsed_workflow()['catalogue']) == page, \

@@ -1,4 +1,4 @@
-"""Every path under results/ is spelled in one place, entropic.paths: the rules, scripts and library ask it, its
+"""Every path under results/ is spelled in one place, entropic.files.paths: the rules, scripts and library ask it, its
 patterns and the names filled in agree, no two kinds of file can be mistaken for one another, and the layout
 docs/results.md shows is the one it spells."""
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from entropic import paths
+from entropic.files import paths
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# One call of every function of entropic.paths that spells a file, with wildcard patterns for its names: what a
+# One call of every function of entropic.files.paths that spells a file, with wildcard patterns for its names: what a
 # rule writes as an output.
 PATTERNS = {
     'partitions': paths.partitions('{track}', '{name}'),
@@ -40,7 +40,7 @@ PATTERNS = {
 
 
 def test_every_function_that_spells_a_path_is_in_the_table_above():
-    # A path function added to entropic.paths without a row here would escape the tests below.
+    # A path function added to entropic.files.paths without a row here would escape the tests below.
     functions = {name for name, f in inspect.getmembers(paths, inspect.isfunction) if f.__module__ == paths.__name__}
     called = {'partitions', 'curve', 'windows', 'study', 'schedules', 'mixture', 'checkpoint', 'losses', 'shard',
               'samples', 'quality', 'images', 'clone_agreement', 'figure', 'table', 'effective_config', 'log'}

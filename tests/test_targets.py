@@ -1,10 +1,11 @@
-"""What `all` builds and which window-fit rules are generated (entropic.targets): registered outputs filled in
+"""What `all` builds and which window-fit rules are generated (entropic.pipeline.targets): registered outputs filled in
 with the names the config asks for, refusals naming the rule, the catalogue's rows and cells, and the split of
 an experiment's or model's curves into window-fit jobs."""
 
 import pytest
 
-from entropic import paths, targets
+from entropic.files import paths
+from entropic.pipeline import targets
 
 FIGURE = ['results/figures/{model}_x.pdf', 'results/figures/{model}_x.png', 'results/tables/{model}_x.csv']
 
@@ -87,10 +88,11 @@ speciation scale sigma_S (Handke et al. 2026, arXiv:2602.09651, eq. 11)."""
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from entropic import io, plotting
+from entropic.files import job_log, store
+from entropic.pipeline import plotting
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 rows = pd.read_csv(snakemake.input[0]).query("estimator == 'exact'")
 fig, ax = plt.subplots(figsize=(5, 4.5))
 ax.errorbar(rows['sigma_S'], rows['sigma_peak'], fmt='o',
@@ -99,7 +101,7 @@ span = [rows[['sigma_S', 'sigma_peak']].min().min() / 2, rows[['sigma_S', 'sigma
 ax.plot(span, span, '--', color='0.5', label='σ* = σ_S')
 ax.set(xscale='log', yscale='log', xlabel='speciation scale σ_S = √(Λ − 1)', ylabel='window peak σ* (95% CI)')
 ax.legend()
-io.save_figure(fig, snakemake.output)
+store.save_figure(fig, snakemake.output)
 log.info(f'{len(rows)} windows; sigma*/sigma_S from {(rows.sigma_peak / rows.sigma_S).min():.3g} '
          f'to {(rows.sigma_peak / rows.sigma_S).max():.3g}')
 '''

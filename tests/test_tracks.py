@@ -1,4 +1,4 @@
-"""One object per track answers what the rules and jobs ask of an experiment or a model (entropic.tracks): every
+"""One object per track answers what the rules and jobs ask of an experiment or a model (entropic.pipeline.tracks): every
 question answered for every subject of the shipped configs, the mixture's guidance study sampling and measuring
 its exact mixture, the seeds as the rules derived them, and no rule or script comparing a track's name."""
 
@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
-from entropic import gmm, guidance_study, noise, paths, tracks
-from entropic.configuration import derive_seed, validate_config
-from entropic.denoisers import GMMDenoiser
+from entropic.theory import mixtures, noise
+from entropic.studies import guidance_study
+from entropic.files import paths
+from entropic.pipeline import tracks
+from entropic.pipeline.configuration import derive_seed, validate_config
+from entropic.method.denoisers import GMMDenoiser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +58,7 @@ def test_the_mixture_track_studies_experiments_and_the_model_track_models():
     found = tracks.tracks(config('config.yaml'), ROOT)
     assert found[paths.GMM].names() == list(config('config.yaml')['gmm']['experiments'])
     assert found[paths.MODELS].names() == ['digits', 'gmm-net']
-    # a model's study samples with the model's own sampler, the mixture's with gmm.guidance_study.sampler, by
+    # a model's study samples with the model's own sampler, the mixture's with mixtures.guidance_study.sampler, by
     # default the paper's EDM grid
     assert found[paths.MODELS].study_sampler('digits') == config('config.yaml')['models']['digits']['sampler']
     assert found[paths.GMM].study_sampler('k10-d9') == {'steps': 64, 'sigma_min': 0.002, 'sigma_max': 80, 'rho': 7}
@@ -81,7 +84,7 @@ def test_seeds_are_derived_from_the_subjects_own_seed_as_the_rules_derived_them(
 
 @pytest.fixture
 def mixture_files(tmp_path):
-    mixture = gmm.simplex_mixture(3, 5, 2.0, np.random.default_rng(0))
+    mixture = mixtures.simplex_mixture(3, 5, 2.0, np.random.default_rng(0))
     np.save(tmp_path / 'means.npy', mixture.means)
     (tmp_path / 'mixture.json').write_text(json.dumps({'variance': 1.0, 'weights': mixture.weights.tolist()}))
     return mixture, SimpleNamespace(means=str(tmp_path / 'means.npy'), mixture=str(tmp_path / 'mixture.json'))

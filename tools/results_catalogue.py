@@ -2,7 +2,7 @@
 """Write the catalogue of figures and tables in docs/results.md from the rules' registrations.
 
 Each rule file registers, beside a rule that writes a figure or a table, its outputs and what they show
-(`register` in workflow/rules/common.smk, entropic.targets); this tool parses the workflow as Snakemake does
+(`register` in workflow/rules/common.smk, entropic.pipeline.targets); this tool parses the workflow as Snakemake does
 and writes the table that follows the marker line in docs/results.md, one row per registered text. Run from
 the repository root:
 
@@ -58,9 +58,9 @@ def parsed(root=ROOT):
 
 
 def table(catalogue):
-    """The Markdown lines of the catalogue: a row per [outputs, rule, what] (entropic.targets.catalogue_cell)."""
+    """The Markdown lines of the catalogue: a row per [outputs, rule, what] (entropic.pipeline.targets.catalogue_cell)."""
     sys.path.insert(0, str(ROOT / 'workflow'))
-    from entropic.targets import catalogue_cell
+    from entropic.pipeline.targets import catalogue_cell
     return HEADER + [f'| {catalogue_cell(outputs)} | `{rule}` | {" ".join(what.split())} |'
                      for outputs, rule, what in catalogue]
 

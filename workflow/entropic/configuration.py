@@ -22,9 +22,10 @@ import jsonschema  # noqa: E402
 import numpy as np
 import yaml
 
-from . import backends, download
-from .partitions import check_partition
-from .runs import Run, model_runs
+from entropic import backends
+from entropic.files import download
+from entropic.theory.partitions import check_partition
+from entropic.method.runs import Run, model_runs
 
 #----------------------------------------------------------------------------
 
@@ -165,7 +166,7 @@ def schema_errors(config, schema=None, fill_defaults=False):
     return [_describe(e) for e in sorted(cls(schema).iter_errors(config), key=lambda e: list(e.absolute_path))]
 
 def _partition_names(spec):
-    """The partitions entropic.gmm.build_experiment gives an experiment."""
+    """The partitions entropic.theory.mixtures.build_experiment gives an experiment."""
     names = ['classes']
     if spec['kind'] == 'hierarchical':
         names += ['superclasses'] + [f'subclasses-of-{s}' for s in range(spec['superclasses'])]
@@ -254,7 +255,7 @@ def _gmm_errors(gmm):
                           f"({flow['downsampling']})")
         # the same steps as the sampler's grid: float32 rounding must leave them distinct (noise.FlowSchedule)
         try:
-            from . import noise
+            from entropic.theory import noise
             noise.FlowSchedule(shift=flow['shift']).flow_times(flow['steps'])
         except ValueError as err:
             errors.append(f'config key gmm.flow_shift.steps: {err}')

@@ -7,24 +7,26 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
-from entropic import backends, paths, targets, tracks
-from entropic.configuration import derive_seed, validate_config
-from entropic.provenance import recorded, recorded_config
+from entropic import backends
+from entropic.files import paths
+from entropic.pipeline import targets, tracks
+from entropic.pipeline.configuration import derive_seed, validate_config
+from entropic.pipeline.provenance import recorded, recorded_config
 from entropic.backends.pretrained import DINOV2, INCEPTION
-from entropic.runs import shown_runs
+from entropic.method.runs import shown_runs
 
 _config_errors = validate_config(config, root=workflow.basedir)
 if _config_errors:
     raise WorkflowError("invalid config:\n  " + "\n  ".join(_config_errors))
 # Every mapping of the config keeps its order for the code but is recorded by Snakemake as one canonical text
-# (keys sorted, numbers by value): a config with its keys in another order reruns nothing (entropic.provenance).
+# (keys sorted, numbers by value): a config with its keys in another order reruns nothing (entropic.pipeline.provenance).
 # A parameter that builds a mapping of its own from the config passes it through `recorded` too.
 recorded_config(config)
 
 GMM = config["gmm"]
 MODELS = config["models"]
 # The two tracks, by their folder under results/ (the {track} wildcard): what the rules ask of an experiment or a
-# model is asked of its track (entropic.tracks); no rule compares a track's name.
+# model is asked of its track (entropic.pipeline.tracks); no rule compares a track's name.
 TRACK = tracks.tracks(config, workflow.basedir)
 MIXTURES, NETWORKS = TRACK[paths.GMM], TRACK[paths.MODELS]
 BACKEND = NETWORKS.backend
@@ -157,7 +159,7 @@ def network_files(model, run):
 
 def study_source(track, name):
     """The window fits and the entropy curve whose window places a study's guidance (`track` a folder,
-    entropic.paths.GMM or MODELS)."""
+    entropic.files.paths.GMM or MODELS)."""
     source = TRACK[track].study_source(name)
     return paths.windows(track, name, source), paths.curve(track, name, source)
 
@@ -218,7 +220,7 @@ def speciation_settings(track, name):
 
 def speciation_subjects():
     """[(track, name, curves, placing curves)] of every experiment and model: what its window fits fit
-    (entropic.targets.speciation_jobs)."""
+    (entropic.pipeline.targets.speciation_jobs)."""
     return [(track.folder, name, track.curves(name), track.placing(name)) for track in TRACK.values() for name in track.names()]
 
 
@@ -233,7 +235,7 @@ def register(rule, when=True, what=None):
     """Register the outputs of `rule` (rules.<name>, after its definition) as targets of `all`: `when` says whether
     the config asks for them (True or False), or for a rule with a wildcard ({model}) the names it asks for them
     with; `what` what they show, a row of the catalogue of docs/results.md, or {stem: text} for a rule of several
-    figures or tables (entropic.targets.Targets.add)."""
+    figures or tables (entropic.pipeline.targets.Targets.add)."""
     TARGETS.add(rule.rule.name, [str(output) for output in rule.output], when, what)
 
 

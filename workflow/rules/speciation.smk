@@ -1,6 +1,6 @@
 # Speciation windows: peak, width, half-entropy point and 80% interval of every curve, with bootstrap CIs.
 # One job per experiment (results/gmm/<experiment>/...) or model (results/models/<model>/...) fits all its
-# curves; a curve whose window places guidance gets a job of its own (entropic.targets.speciation_jobs). A
+# curves; a curve whose window places guidance gets a job of its own (entropic.pipeline.targets.speciation_jobs). A
 # job's outputs differ per experiment and model, so the rules are generated here, one per job, all named
 # speciation_<track>_<name>[_<estimator>].
 

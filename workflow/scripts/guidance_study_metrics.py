@@ -1,5 +1,5 @@
 """Rule guidance_study_metrics: quality and diversity of every method's samples, with CIs over disjoint folds,
-measured as the subject's track measures samples (entropic.tracks): a model as its backend does
+measured as the subject's track measures samples (entropic.pipeline.tracks): a model as its backend does
 (entropic.backends: digits in a real-digit classifier's features; a network trained on a mixture by exact class
 accuracy and KL; a pretrained latent model by FID and FD-DINOv2 of its decoded images against reference
 statistics), a Gaussian-mixture experiment by the exact class accuracy and KL of its mixture."""
@@ -9,11 +9,12 @@ import json
 import pandas as pd
 import torch
 
-from entropic import io, tracks
+from entropic.files import job_log, store
+from entropic.pipeline import tracks
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
-data = io.load_npz(snakemake.input.samples, keys=['labels', 'methods'])    # every array of the file, read once
+data = store.load_npz(snakemake.input.samples, keys=['labels', 'methods'])    # every array of the file, read once
 methods, labels = json.loads(str(data['methods'])), data['labels']
 study = snakemake.params.study
 # The tuning set's interval search reads only the metric it minimises (Track.study_selection): the tuning table
@@ -30,4 +31,4 @@ for name, info in methods.items():
                      **info, **row))
     log.info(f"{name}: " + ', '.join(f'{k} {row[k]:.4g} [{row[k + "_lo"]:.4g}, {row[k + "_hi"]:.4g}]'
                                        for k in row if not k.endswith(('_lo', '_hi'))))
-io.write_csv(pd.DataFrame(rows), snakemake.output[0])
+store.write_csv(pd.DataFrame(rows), snakemake.output[0])

@@ -13,7 +13,7 @@ curve that places guidance elsewhere fit in a job of its own.
 import dataclasses
 import re
 
-from . import paths
+from entropic.files import paths
 
 #----------------------------------------------------------------------------
 

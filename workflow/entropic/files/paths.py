@@ -48,7 +48,7 @@ def schedules(track, name):
 
 def mixture(experiment):
     """{'means': the component means (NPY), 'mixture': the variance, weights and sizes (JSON)}: what loads an
-    experiment's mixture (entropic.gmm.load_mixture)."""
+    experiment's mixture (entropic.theory.mixtures.load_mixture)."""
     return {'means': subject(GMM, experiment, 'means.npy'), 'mixture': subject(GMM, experiment, 'mixture.json')}
 
 #----------------------------------------------------------------------------

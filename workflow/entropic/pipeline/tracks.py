@@ -5,17 +5,18 @@ their mixture's exact denoiser; the models' track has the models (results/models
 network their backend loads (entropic.backends). A rule asks for an experiment's or a model's curves, seeds,
 window settings or guidance study, a guidance-study job for its sampler and metrics, and each track answers
 for its own subjects: no rule, script or config default compares a track's name. `tracks(config, root)` gives
-both, by their folder under results/ (entropic.paths.GMM, entropic.paths.MODELS, the `{track}` wildcard);
+both, by their folder under results/ (entropic.files.paths.GMM, entropic.files.paths.MODELS, the `{track}` wildcard);
 `get(folder)` gives one to a job, which asks only what its params and input files answer.
 
-Seeds are derived from a subject's own seed (an experiment's or the track's `gmm.seed`, a model's `seed`),
-its name and the purpose (entropic.configuration.derive_seed), as the rules always derived them.
+Seeds are derived from a subject's own seed (an experiment's or the track's `mixtures.seed`, a model's `seed`),
+its name and the purpose (entropic.pipeline.configuration.derive_seed), as the rules always derived them.
 """
 
-from . import backends, paths
-from .configuration import derive_seed
-from .provenance import recorded
-from .runs import model_runs
+from entropic import backends
+from entropic.files import paths
+from entropic.pipeline.configuration import derive_seed
+from entropic.pipeline.provenance import recorded
+from entropic.method.runs import model_runs
 
 #----------------------------------------------------------------------------
 
@@ -24,7 +25,7 @@ class Track:
     config (`config`) and the project folder (`root`) for the rules; made without them (`get`) for a job, which
     asks only `study_model` and `study_measure`."""
 
-    folder = None       # its folder under results/ and the value of the {track} wildcard (entropic.paths)
+    folder = None       # its folder under results/ and the value of the {track} wildcard (entropic.files.paths)
 
     def __init__(self, config=None, root=None):
         self.config, self.root = config, root
@@ -49,7 +50,7 @@ class Track:
 
     def placing(self, name):
         """The set of a subject's curves whose window places guidance elsewhere (fit in a job of their own,
-        entropic.targets.speciation_jobs)."""
+        entropic.pipeline.targets.speciation_jobs)."""
         raise NotImplementedError
 
     def window_settings(self, name):
@@ -127,7 +128,7 @@ class Track:
 class MixtureTrack(Track):
     """The theory track: Gaussian-mixture experiments (the config's `gmm` section), their exact curves and the
     tracker and I-MMSE estimates of them; its guidance study samples the mixture's exact denoiser and measures
-    exact class accuracy and KL (entropic.guidance_study.mixture_metrics)."""
+    exact class accuracy and KL (entropic.studies.guidance_study.mixture_metrics)."""
 
     folder = paths.GMM
     metric = 'kl'       # the exact KL to the true components: what the interval search minimises
@@ -166,7 +167,7 @@ class MixtureTrack(Track):
         return 'exact'
 
     def study_sampler(self, name):
-        """gmm.guidance_study.sampler (the schema's default: the paper's EDM grid)."""
+        """mixtures.guidance_study.sampler (the schema's default: the paper's EDM grid)."""
         return self.gmm['guidance_study']['sampler']
 
     def study_selection(self, name):
@@ -179,15 +180,18 @@ class MixtureTrack(Track):
         return paths.mixture(name)
 
     def study_model(self, params, files):
-        from . import gmm, io, noise
-        from .denoisers import GMMDenoiser
-        mixture = gmm.load_mixture(files.means, io.read_json(files.mixture))
+        from entropic.theory import mixtures, noise
+        from entropic.files import store
+        from entropic.method.denoisers import GMMDenoiser
+        mixture = mixtures.load_mixture(files.means, store.read_json(files.mixture))
         return backends.Model(GMMDenoiser(mixture), list(range(mixture.num_components)), (mixture.dim,),
                               noise.EDMSchedule(), 'cpu')
 
     def study_measure(self, params, files, tuning, log):
-        from . import gmm, guidance_study, io
-        mixture = gmm.load_mixture(files.means, io.read_json(files.mixture))
+        from entropic.theory import mixtures
+        from entropic.studies import guidance_study
+        from entropic.files import store
+        mixture = mixtures.load_mixture(files.means, store.read_json(files.mixture))
         wanted = guidance_study.only(lambda x, labels: guidance_study.mixture_metrics(mixture, x, labels),
                                      [self.metric] if tuning else None)
         return lambda x, labels, folds: guidance_study.replicate_metrics(wanted, x, labels, folds)
