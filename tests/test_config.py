@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from entropic import backends
-from entropic.configuration import validate_config
+from entropic.pipeline.configuration import validate_config
 from snakemake_cli import TEST_CONFIG, snakemake   # pytest puts tests/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,7 +237,7 @@ def test_every_way_of_setting_the_config_gives_the_same_typed_values(tmp_path, w
 
 def test_an_integral_float_where_the_schema_wants_an_integer_is_that_integer():
     # JSON Schema's `integer` accepts 300.0; the jobs get the schema's type (range(300.0) would fail) and the
-    # params record 300 either way (entropic.provenance)
+    # params record 300 either way (entropic.pipeline.provenance)
     config = yaml.safe_load(TEST_CONFIG.read_text())
     config['models']['digits'].update(trajectories=330.0, shards=3.0)
     config['gmm']['grid']['decades_above'] = 2          # a `number`: an integer stays one (its value is the same)

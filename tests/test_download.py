@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from entropic import download
+from entropic.files import download
 from entropic.backends.base import Download
 from entropic.backends.pretrained import PretrainedBackend
 
@@ -270,7 +270,7 @@ def test_unreachable_url_raises_runtime_error_naming_url_and_file(tmp_path):
     assert not target.exists()
 
 #----------------------------------------------------------------------------
-# Servers that misbehave, one fault each (each test failed before entropic.download honoured Content-Range on
+# Servers that misbehave, one fault each (each test failed before entropic.files.download honoured Content-Range on
 # any status and stored a validator beside the part)
 
 def test_a_200_answer_to_a_resume_with_a_content_range_is_written_where_the_range_starts(server, tmp_path):
@@ -409,7 +409,7 @@ def test_the_config_check_refuses_a_placed_file_that_differs_from_the_published_
 def test_validating_a_config_refuses_its_placed_files_that_differ_from_the_published_ones(tmp_path, monkeypatch):
     """The check of config/edm2-xs.yaml (its guidance study measures with the FID Inception) before any job."""
     import yaml
-    from entropic.configuration import validate_config
+    from entropic.pipeline.configuration import validate_config
     root = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(tmp_path)                 # resources/ are relative to the working directory
     monkeypatch.delenv('ENTROPIC_SKIP_VERIFY', raising=False)

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entropic import gmm, guidance_study, placement, sampler
+from entropic.theory import mixtures
+from entropic.studies import guidance_study
+from entropic.method import placement, sampler
 
 
 def test_window_interval_widens_about_the_centre_in_log_sigma():
@@ -127,7 +129,7 @@ def test_precision_and_recall_are_one_for_the_same_set_and_zero_for_far_sets():
 def test_mixture_metrics_of_exact_samples_and_of_shifted_ones():
     """Exact samples: Bayes accuracy within 4 SE and a KL within its small-sample bias; a known shift of every
     sample by delta adds |delta|^2 / (2 v0) nats."""
-    mixture = gmm.simplex_mixture(num_components=4, dim=30, signal_per_dim=0.1, rng=np.random.default_rng(2))
+    mixture = mixtures.simplex_mixture(num_components=4, dim=30, signal_per_dim=0.1, rng=np.random.default_rng(2))
     rng = np.random.default_rng(3)
     n = 4000
     labels = np.tile(np.arange(4), n // 4)
@@ -202,7 +204,7 @@ def test_sweep_table_measures_the_shift_and_the_share_of_the_drop_above_the_ungu
     point is c, and the share of the drop of a curve centred at c above the level exp(c0) is
     (s(8 - c) - s(c0 - c)) / (s(8 - c) - s(-8 - c)), up to the grid's linear interpolation (steps of 1e-4 in
     log sigma; its error is below 1e-8 of the share)."""
-    from entropic.runs import Run
+    from entropic.method.runs import Run
     log_sigma = np.linspace(-8, 8, 160001)
     centres = {'unguided': 0.0, 'cfg': 0.7}
     curves = {name: pd.DataFrame(dict(sigma=np.exp(log_sigma), H=np.log(2) / (1 + np.exp(-(log_sigma - c))),

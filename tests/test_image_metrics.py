@@ -1,4 +1,4 @@
-"""FID and FD-DINOv2 (entropic.image_metrics): the networks' layouts, their loaders on real file formats,
+"""FID and FD-DINOv2 (entropic.studies.image_metrics): the networks' layouts, their loaders on real file formats,
 reference statistics in NVlabs' layout, and the metrics against closed forms.
 
 Outside the repository, with the same random weights, InceptionFID agreed exactly (0.0) with pytorch-fid's
@@ -16,7 +16,7 @@ import scipy.linalg
 import torch
 import torch.nn.functional as F
 
-from entropic import guidance_study, image_metrics
+from entropic.studies import guidance_study, image_metrics
 
 sys.path.insert(0, os.path.dirname(__file__))
 import feature_synthetic as synthetic  # noqa: E402

@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import denoisers, gmm, noise, sampler
-from entropic.denoisers import UNCONDITIONAL
+from entropic.method import denoisers, sampler
+from entropic.theory import mixtures, noise
+from entropic.method.denoisers import UNCONDITIONAL
 
 
 def one_gaussian(dim=1, variance=0.5):
-    return gmm.GaussianMixture(np.zeros((1, dim)), variance, np.ones(1))
+    return mixtures.GaussianMixture(np.zeros((1, dim)), variance, np.ones(1))
 
 
 def test_exact_step_variance_preserves_the_marginal():
@@ -29,7 +30,7 @@ def test_exact_step_variance_preserves_the_marginal():
 
 
 def test_samples_follow_the_mixture():
-    mixture = gmm.simplex_mixture(3, 2, 8.0, np.random.default_rng(0), variance=0.3)
+    mixture = mixtures.simplex_mixture(3, 2, 8.0, np.random.default_rng(0), variance=0.3)
     den = denoisers.GMMDenoiser(mixture)
     n = 3000
     labels = torch.arange(3).repeat_interleave(n)
@@ -158,7 +159,7 @@ def test_nan_from_the_denoiser_names_the_noise_level():
 
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float16])
 def test_tracking_is_finite_at_extreme_noise_with_low_precision_outputs(dtype):
-    mixture = gmm.simplex_mixture(10, 9, 50.0, np.random.default_rng(0))
+    mixture = mixtures.simplex_mixture(10, 9, 50.0, np.random.default_rng(0))
     exact_den = denoisers.GMMDenoiser(mixture)
 
     def low_precision(x, sigma, labels):
@@ -200,7 +201,7 @@ def test_rejects_a_grid_that_is_not_decreasing_or_ends_below_zero():
 def test_a_run_stopped_above_zero_and_continued_is_the_same_run():
     # What cloning relies on: the state at a level sigma_b > 0, continued with the same generator, ends exactly
     # where one uninterrupted run ends.
-    mixture = gmm.simplex_mixture(3, 2, 8.0, np.random.default_rng(0), variance=0.3)
+    mixture = mixtures.simplex_mixture(3, 2, 8.0, np.random.default_rng(0), variance=0.3)
     den = denoisers.GMMDenoiser(mixture)
     sigmas = noise.edm_sigma_grid(16, append_zero=True)
     labels = torch.full((50,), UNCONDITIONAL)
@@ -233,8 +234,8 @@ def first_level_below(sigmas, level):
 def test_a_nan_in_a_tracked_hypothesis_that_is_neither_sampled_nor_the_reference_stops_sampling():
     # A shard whose trajectories all come from class 0 (trajectories.shard_labels of 4 shards over [0, 1, 2, -1])
     # tracks [0, 1, 2, -1]; hypothesis 2 turns NaN below sigma = 10. No guidance: D_g = D_0 stays finite.
-    from entropic import trajectories
-    mixture = gmm.simplex_mixture(3, 4, 2.0, np.random.default_rng(0))
+    from entropic.pipeline import trajectories
+    mixture = mixtures.simplex_mixture(3, 4, 2.0, np.random.default_rng(0))
     labels = trajectories.shard_labels(trajectories.trajectory_labels(3, 32), 4, 0)
     assert set(labels.tolist()) == {0}
     sigmas = noise.edm_sigma_grid(16, append_zero=True)
@@ -253,7 +254,7 @@ def test_a_nan_in_a_tracked_hypothesis_that_is_neither_sampled_nor_the_reference
     ([], 1e308, 'the guided estimate (w = 1e+308)'),                    # every branch finite, their mix overflows
 ])
 def test_any_non_finite_branch_stops_sampling_at_its_first_step(broken, scale, named):
-    mixture = gmm.simplex_mixture(3, 4, 2.0, np.random.default_rng(0))
+    mixture = mixtures.simplex_mixture(3, 4, 2.0, np.random.default_rng(0))
     labels = torch.tensor([0, 1, 2, UNCONDITIONAL] * 2)
     sigmas = noise.edm_sigma_grid(16, append_zero=True)
     step, sigma = first_level_below(sigmas, 10.0)
@@ -298,7 +299,7 @@ def test_the_first_step_from_pure_noise_lands_on_the_forward_marginal():
     # From sigma = inf the step is x' = D(inf) + s eps with s^2 = sigma'^2 (+ c^2 Var[x0 | x, k] = v0 with the exact
     # kernel, c = 1): for one component that is N(m, v0 + sigma'^2), the forward process at sigma', exactly. Mean
     # and variance of n draws within 4 standard errors (sqrt(var / n) and var sqrt(2 / n)).
-    mixture = gmm.simplex_mixture(2, 3, 2.0, np.random.default_rng(0), variance=0.5)
+    mixture = mixtures.simplex_mixture(2, 3, 2.0, np.random.default_rng(0), variance=0.5)
     n, sigma_next = 200_000, 2.5
     labels = torch.ones(n, dtype=torch.long)
     x = torch.randn(n, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)   # standardised
@@ -321,7 +322,7 @@ def test_a_start_at_sigma_inf_is_the_limit_of_a_start_at_large_sigma():
     # with D(L z; L) = m + O(v0 |z| / L): both deviate from the limit's D(inf) = m by O((sigma_1^2 + v0) |z| / L),
     # and the later steps contract (their mean map's slope r + (1 - r)(1 - c) < 1). So the samples and the tracked
     # posteriors approach the start at inf like 1 / L: checked at L = 1e4 and 1e6 (a hundredfold closer).
-    mixture = gmm.simplex_mixture(3, 4, 3.0, np.random.default_rng(0), variance=0.5)
+    mixture = mixtures.simplex_mixture(3, 4, 3.0, np.random.default_rng(0), variance=0.5)
     sigmas = list(noise.edm_sigma_grid(12, sigma_max=20.0, append_zero=True))
     labels = torch.tensor([0, 1, 2, UNCONDITIONAL] * 4)
     z = torch.randn(16, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)

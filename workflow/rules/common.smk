@@ -8,16 +8,16 @@ import re
 from snakemake.exceptions import WorkflowError
 
 from entropic import backends
-from entropic.configuration import derive_seed, validate_config
-from entropic.provenance import recorded, recorded_config
+from entropic.pipeline.configuration import derive_seed, validate_config
+from entropic.pipeline.provenance import recorded, recorded_config
 from entropic.backends.pretrained import DINOV2, INCEPTION
-from entropic.runs import model_runs, shown_runs
+from entropic.method.runs import model_runs, shown_runs
 
 _config_errors = validate_config(config, root=workflow.basedir)
 if _config_errors:
     raise WorkflowError("invalid config:\n  " + "\n  ".join(_config_errors))
 # Every mapping of the config keeps its order for the code but is recorded by Snakemake as one canonical text
-# (keys sorted, numbers by value): a config with its keys in another order reruns nothing (entropic.provenance).
+# (keys sorted, numbers by value): a config with its keys in another order reruns nothing (entropic.pipeline.provenance).
 # A parameter that builds a mapping of its own from the config passes it through `recorded` too.
 recorded_config(config)
 

@@ -1,6 +1,6 @@
 # Checked against peers: the clone agreement Biroli et al. (2024) published for two-class mixtures against our
-# exact collision probability (entropic.peers), and their cloning experiment on our trained networks
-# (entropic.cloning) against the tracker's readout of the same quantity.
+# exact collision probability (entropic.studies.peers), and their cloning experiment on our trained networks
+# (entropic.studies.cloning) against the tracker's readout of the same quantity.
 
 
 rule fig_gmm_clone_agreement:

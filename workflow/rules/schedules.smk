@@ -1,6 +1,6 @@
 # What a sampler's grid buys at few function evaluations (beyond the paper): EDM's grid against grids placed by
 # the entropic time (Stancevic, Handke & Ambrogioni 2025, arXiv:2504.13612), its rescaled form and the class
-# entropy (entropic.schedules), sampled by the deterministic ODE sampler. On Gaussian-mixture experiments with
+# entropy (entropic.method.schedules), sampled by the deterministic ODE sampler. On Gaussian-mixture experiments with
 # their exact denoiser, exact starts and exact metrics (results/gmm/<experiment>/schedules.csv), and on a trained
 # network with its measured mmse and the metrics its backend gives (results/models/<model>/schedules.csv).
 

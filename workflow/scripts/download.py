@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from entropic import download, io
+from entropic.files import download, job_log
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 source, target = snakemake.params.source, snakemake.output[0]
 if source.url:
     log.info(f'{source.url} -> {target}')

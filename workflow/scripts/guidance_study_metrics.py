@@ -8,11 +8,14 @@ import json
 import pandas as pd
 import torch
 
-from entropic import backends, gmm, guidance_study, io
+from entropic import backends
+from entropic.theory import mixtures
+from entropic.studies import guidance_study
+from entropic.files import job_log, store
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
-data = io.load_npz(snakemake.input.samples, keys=['labels', 'methods'])    # every array of the file, read once
+data = store.load_npz(snakemake.input.samples, keys=['labels', 'methods'])    # every array of the file, read once
 methods, labels = json.loads(str(data['methods'])), data['labels']
 study = snakemake.params.study
 # The tuning set's interval search reads only the metric it minimises (rules/common.smk, study_selection): the
@@ -20,7 +23,7 @@ study = snakemake.params.study
 tuning = snakemake.wildcards.set == 'tuning'
 
 if snakemake.wildcards.track == 'gmm':
-    mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture))
+    mixture = mixtures.load_mixture(snakemake.input.means, store.read_json(snakemake.input.mixture))
     wanted = guidance_study.only(lambda a, b: guidance_study.mixture_metrics(mixture, a, b), ['kl'] if tuning else None)
     measure = lambda x, y, folds: guidance_study.replicate_metrics(wanted, x, y, folds)
 else:
@@ -39,4 +42,4 @@ for name, info in methods.items():
                      **info, **row))
     log.info(f"{name}: " + ', '.join(f'{k} {row[k]:.4g} [{row[k + "_lo"]:.4g}, {row[k + "_hi"]:.4g}]'
                                        for k in row if not k.endswith(('_lo', '_hi'))))
-io.write_csv(pd.DataFrame(rows), snakemake.output[0])
+store.write_csv(pd.DataFrame(rows), snakemake.output[0])

@@ -8,14 +8,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from entropic import backends, gmm, guidance_study, io, noise
-from entropic.denoisers import GMMDenoiser
+from entropic import backends
+from entropic.theory import mixtures, noise
+from entropic.studies import guidance_study
+from entropic.files import curve_table, job_log, store
+from entropic.method.denoisers import GMMDenoiser
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 study, settings, which = snakemake.params.study, snakemake.params.sampler, snakemake.wildcards.set
 if snakemake.wildcards.track == 'gmm':
-    mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture))
+    mixture = mixtures.load_mixture(snakemake.input.means, store.read_json(snakemake.input.mixture))
     denoiser, classes, shape, device = GMMDenoiser(mixture), list(range(mixture.num_components)), mixture.dim, 'cpu'
     schedule = noise.EDMSchedule()
 else:
@@ -31,7 +34,7 @@ else:
     best = tuning.loc[tuning[snakemake.params.select].idxmin()]
     log.info(f"interval chosen on the tuning set by {snakemake.params.select}: ({best['sigma_lo']:g}, {best['sigma_hi']:g}]")
     methods = guidance_study.evaluation_methods(study, (float(best['sigma_lo']), float(best['sigma_hi'])),
-                                                pd.read_csv(snakemake.input.windows), io.read_curve(snakemake.input.curve))
+                                                pd.read_csv(snakemake.input.windows), curve_table.read_curve(snakemake.input.curve))
 labels = np.tile(classes, study['samples'] // len(classes))
 arrays, table = dict(labels=labels), {}
 source = ', '.join(str(p) for p in snakemake.input if not str(p).endswith('.csv'))     # the network (or mixture) files
@@ -46,4 +49,4 @@ for name, guidance in methods.items():
                        placement=guidance.describe(), spent=guidance_study.guidance_spent(guidance, sigmas))
     log.info(f"{name}: {guidance.describe()} at w = {guidance.scale:g}, {len(labels)} samples")
 arrays['methods'] = np.array(json.dumps(table))
-io.save_npz(snakemake.output[0], **arrays)
+store.save_npz(snakemake.output[0], **arrays)

@@ -5,9 +5,10 @@ import os
 import torch
 from tqdm import tqdm
 
-from entropic import image_metrics, io
+from entropic.studies import image_metrics
+from entropic.files import job_log
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 device = 'cuda' if torch.cuda.is_available() else 'cpu'
 paths = image_metrics.image_files(snakemake.input.images)
