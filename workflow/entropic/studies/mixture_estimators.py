@@ -105,7 +105,7 @@ def track_variant(
     seed,                       # the variant's own seed (every run of the variant starts from it)
     auto_sigma_max,             # the top of an EDM grid whose variant sets no sigma_max
     where           = 'gmm',    # the experiment and its file, for errors
-    log             = None,     # logging.Logger; None: the 'entropic' logger (the job's log, io.job_logger)
+    log             = None,     # logging.Logger; None: the 'entropic' logger (the job's log, entropic.files.job_log.start)
 ):
     """One tracker variant of the Gaussian-mixture track (rule gmm_track_entropy): the paper's estimator,
     posterior tracking along the sampler's trajectories (docs/method.md eq. 6-8; Handke et al. 2026,
