@@ -16,7 +16,7 @@ import scipy.linalg
 import torch
 import torch.nn.functional as F
 
-from entropic.studies import guidance_study, image_metrics
+from entropic.studies import image_metrics, sample_metrics
 
 sys.path.insert(0, os.path.dirname(__file__))
 import feature_synthetic as synthetic  # noqa: E402
@@ -158,7 +158,7 @@ def test_frechet_distance_agrees_with_edm2s_sqrtm_formula():
     # sqrtm of the non-symmetric product (condition 5e3) by ~ cond eps |root| ~ 4e-11: rel=1e-9 (3.5e-8 here)
     # holds on any BLAS. (A singular pair is another matter: test_guidance_study's bound.)
     assert np.linalg.eigvals(ca @ cb).real.min() > 0.04
-    assert guidance_study.frechet_distance(ma, ca, mb, cb) == pytest.approx(expected, rel=1e-9)
+    assert sample_metrics.frechet_distance(ma, ca, mb, cb) == pytest.approx(expected, rel=1e-9)
 
 
 def test_sample_metrics_measure_the_chosen_rows_against_the_reference():

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from entropic.files import store
-from entropic.studies.guidance_study import frechet_distance_of_samples, spread
+from entropic.studies.sample_metrics import frechet_distance_of_samples, spread
 from entropic.files.download import DINOV2_REPO, INCEPTION_URL
 
 METRICS = ('fid', 'fd_dinov2')
