@@ -110,11 +110,12 @@ class PretrainedBackend(Backend):
         'fd_dinov2': DINOv2; the others are not loaded) loaded once on the backend's device; features of another
         dimension than the reference's raise ValueError naming the statistics."""
         from tqdm import tqdm
+        from entropic.networks import dinov2, inception
         from entropic.studies import image_metrics as M
         device, batch = self.device(), spec['batch']
         decode = self.load_decoder(files, device)
-        loaders = {'fid': lambda: M.load_inception(files['inception'], device),
-                   'fd_dinov2': lambda: M.load_dinov2(os.path.dirname(files['dinov2'][0]), device)}
+        loaders = {'fid': lambda: inception.load_inception(files['inception'], device),
+                   'fd_dinov2': lambda: dinov2.load_dinov2(os.path.dirname(files['dinov2'][0]), device)}
         networks = {name: loaders[name]() for name in networks}
         reference = M.read_reference(files['statistics'])
         log.info(f"{files['statistics']}: reference statistics; feature networks {', '.join(networks)} on {device}")

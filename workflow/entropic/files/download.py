@@ -82,9 +82,9 @@ SD3_FILES = [
     'vae/diffusion_pytorch_model.safetensors',
 ]
 
-# The feature networks and reference statistics of FID and FD-DINOv2 (entropic.studies.image_metrics): the FID
-# Inception-v3 graph of 2015-12-05 as pytorch-fid ported it, DINOv2 ViT-L/14 in transformers' layout, and
-# NVlabs' statistics of their ImageNet training sets (`img512`, `img64`).
+# The feature networks and reference statistics of FID and FD-DINOv2 (entropic.networks.inception and dinov2,
+# entropic.studies.image_metrics): the FID Inception-v3 graph of 2015-12-05 as pytorch-fid ported it, DINOv2
+# ViT-L/14 in transformers' layout, and NVlabs' statistics of their ImageNet training sets (`img512`, `img64`).
 INCEPTION_URL = ('https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/'
                  'pt_inception-2015-12-05-6726825d.pth')
 INCEPTION_FILE = 'pt_inception-2015-12-05-6726825d.pth'
