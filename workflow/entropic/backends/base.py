@@ -34,7 +34,7 @@ class Download:
     file: str = None    # ... and the file's path inside it; the target path ends with this path
     revision: str = None    # the repository's branch, tag or commit (None: its default branch)
     pipeline: bool = False  # the file is a diffusers pipeline's model_index.json, fetched last with every file of
-                            # the components it names (entropic.files.download.download_pipeline)
+                            # the components it names (entropic.files.hub.download_pipeline)
 
     # Read from the one table of entropic.files.download.KNOWN (cited values only), by URL or by repository and file:
     # the download rule's job receives the URL or the repository and file and looks them up there too, so that
