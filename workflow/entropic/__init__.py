@@ -4,10 +4,11 @@ Role packages, each importing only those listed before it (tests/test_layout.py 
 
 - theory: the ground truth (noise processes and coordinates, partitions, mixtures, exact curves,
   point masses, closed forms);
-- files: what jobs read and write (store, curve_table, job_log, download);
+- files: what jobs read and write (store, curve_table, job_log, download, hub);
 - method: the paper's estimator (sampler and its tracker, posterior readouts and I-MMSE, denoisers,
   speciation windows, schedules, placement, runs);
-- networks: the denoiser networks (the trained mlp, EDM2's U-Net, any diffusers pipeline, text encoders);
+- networks: the denoiser networks (the trained mlp, EDM2's U-Net, any diffusers pipeline, text encoders) and
+  the image metrics' feature networks (Inception-v3, DINOv2);
 - studies: what is built on the method, with its metrics (guidance and schedule studies, image metrics,
   quality, flow shift, the estimators on mixtures, peers, cloning);
 - backends: one module per model family behind one contract (entropic.backends.base);

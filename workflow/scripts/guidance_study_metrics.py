@@ -10,7 +10,7 @@ import torch
 
 from entropic import backends
 from entropic.theory import mixtures
-from entropic.studies import guidance_study
+from entropic.studies import sample_metrics
 from entropic.files import job_log, store
 
 log = job_log.start(snakemake.log[0])
@@ -24,8 +24,8 @@ tuning = snakemake.wildcards.set == 'tuning'
 
 if snakemake.wildcards.track == 'gmm':
     mixture = mixtures.load_mixture(snakemake.input.means, store.read_json(snakemake.input.mixture))
-    wanted = guidance_study.only(lambda a, b: guidance_study.mixture_metrics(mixture, a, b), ['kl'] if tuning else None)
-    measure = lambda x, y, folds: guidance_study.replicate_metrics(wanted, x, y, folds)
+    wanted = sample_metrics.only(lambda a, b: sample_metrics.mixture_metrics(mixture, a, b), ['kl'] if tuning else None)
+    measure = lambda x, y, folds: sample_metrics.replicate_metrics(wanted, x, y, folds)
 else:
     backend = backends.get(snakemake.params.spec['backend'])
     training = backend.training_data(snakemake.params.data, snakemake.input, snakemake.params.data_seed) \

@@ -34,7 +34,7 @@ class Download:
     file: str = None    # ... and the file's path inside it; the target path ends with this path
     revision: str = None    # the repository's branch, tag or commit (None: its default branch)
     pipeline: bool = False  # the file is a diffusers pipeline's model_index.json, fetched last with every file of
-                            # the components it names (entropic.files.download.download_pipeline)
+                            # the components it names (entropic.files.hub.download_pipeline)
 
     # Read from the one table of entropic.files.download.KNOWN (cited values only), by URL or by repository and file:
     # the download rule's job receives the URL or the repository and file and looks them up there too, so that
@@ -204,7 +204,7 @@ class Backend:
     def study_metrics(self, spec, files, data, seed, log, metrics=None):
         """measure(x [N, *shape], labels [N], folds) -> {metric, metric_lo, metric_hi}: the guidance study's
         quality and diversity metrics of one method's samples with confidence intervals over disjoint folds
-        (entropic.studies.guidance_study.replicate_metrics); `data` is training_data's, None for pretrained backends.
+        (entropic.studies.sample_metrics.replicate_metrics); `data` is training_data's, None for pretrained backends.
         `metrics`, names of those metrics, asks for them alone (the tuning set's interval search reads only
         study_metric), so that a backend may skip the work of the others; None asks for all. ValueError
         naming a metric it does not measure."""

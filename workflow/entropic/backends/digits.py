@@ -86,13 +86,13 @@ class DigitsBackend(TrainedBackend):
         return quality.nearest_copies(x, data.x.numpy())
 
     def study_metrics(self, spec, files, data, seed, log, metrics=None):
-        from entropic.studies import guidance_study as G, quality
+        from entropic.studies import quality, sample_metrics
         x_real, labels_real = data.x, data.labels
-        reference = G.FeatureReference(G.feature_network(x_real.numpy(), labels_real.numpy(), seed=seed),
-                                       quality.reference_classifier(x_real, labels_real), x_real.numpy(),
-                                       labels_real.numpy())
+        reference = sample_metrics.FeatureReference(
+            sample_metrics.feature_network(x_real.numpy(), labels_real.numpy(), seed=seed),
+            quality.reference_classifier(x_real, labels_real), x_real.numpy(), labels_real.numpy())
         k = spec['guidance_study']['neighbours']
-        measure = G.only(lambda a, b: G.feature_metrics(reference, a, b, k=k), metrics)
-        return lambda x, labels, folds: G.replicate_metrics(measure, x, labels, folds)
+        measure = sample_metrics.only(lambda a, b: sample_metrics.feature_metrics(reference, a, b, k=k), metrics)
+        return lambda x, labels, folds: sample_metrics.replicate_metrics(measure, x, labels, folds)
 
 BACKEND = DigitsBackend()

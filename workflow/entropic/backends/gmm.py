@@ -82,9 +82,9 @@ class GMMBackend(TrainedBackend):
         return self.data_files(spec, config)
 
     def study_metrics(self, spec, files, data, seed, log, metrics=None):
-        from entropic.studies import guidance_study as G
+        from entropic.studies import sample_metrics
         mixture = self.mixture(files)
-        measure = G.only(lambda a, b: G.mixture_metrics(mixture, a, b), metrics)
-        return lambda x, labels, folds: G.replicate_metrics(measure, x, labels, folds)
+        measure = sample_metrics.only(lambda a, b: sample_metrics.mixture_metrics(mixture, a, b), metrics)
+        return lambda x, labels, folds: sample_metrics.replicate_metrics(measure, x, labels, folds)
 
 BACKEND = GMMBackend()

@@ -79,15 +79,15 @@ class PretrainedBackend(Backend):
         """FID, FD-DINOv2 and the within-class spread of the DINOv2 features of the decoded samples, or only
         `metrics` of them: a feature network none of those reads is not loaded or run (the tuning set's
         FD-DINOv2 runs no Inception-v3)."""
-        from entropic.studies import guidance_study as G, image_metrics as M
+        from entropic.studies import image_metrics as M, sample_metrics
         metrics = tuple(M.FEATURES) if metrics is None else tuple(metrics)
         features_of, reference = self._features(spec, files, log, M.feature_networks(metrics))
 
         def measure(latents, labels, folds):
             features = features_of(latents)
             rows = np.arange(len(latents))      # the folds index the images; metrics read their features
-            return G.replicate_metrics(lambda r, y: M.sample_metrics(features, reference, r, y, metrics), rows,
-                                       labels, folds)
+            return sample_metrics.replicate_metrics(
+                lambda r, y: M.sample_metrics(features, reference, r, y, metrics), rows, labels, folds)
         return measure
 
     def schedule_metrics(self, spec, files, data, seed, log):
@@ -110,11 +110,12 @@ class PretrainedBackend(Backend):
         'fd_dinov2': DINOv2; the others are not loaded) loaded once on the backend's device; features of another
         dimension than the reference's raise ValueError naming the statistics."""
         from tqdm import tqdm
+        from entropic.networks import dinov2, inception
         from entropic.studies import image_metrics as M
         device, batch = self.device(), spec['batch']
         decode = self.load_decoder(files, device)
-        loaders = {'fid': lambda: M.load_inception(files['inception'], device),
-                   'fd_dinov2': lambda: M.load_dinov2(os.path.dirname(files['dinov2'][0]), device)}
+        loaders = {'fid': lambda: inception.load_inception(files['inception'], device),
+                   'fd_dinov2': lambda: dinov2.load_dinov2(os.path.dirname(files['dinov2'][0]), device)}
         networks = {name: loaders[name]() for name in networks}
         reference = M.read_reference(files['statistics'])
         log.info(f"{files['statistics']}: reference statistics; feature networks {', '.join(networks)} on {device}")

@@ -1,12 +1,14 @@
-"""Downloads of pretrained weights: resumable HTTP files and Hugging Face Hub files.
+"""Downloads of pretrained weights: what is published where, resumable HTTP downloads, and the checks of a file.
 
-A file appears at its target path only when complete and checked. Bytes go to `<path>.part` beside the
-target; an interrupted transfer keeps the part so that a rerun resumes with an HTTP range request, and only
-from the version of the file the part began with (`If-Range`). A file is checked against the size and sha256
-that KNOWN holds for it, a Hub file also against the Hub's ETag; a file already in place, placed by hand or
-downloaded before, is checked too (`check_file`), unless SKIP_VARIABLE names it. docs/reliability.md lists
-the guarantees. Errors name the URL (or repository), the target and say how to place the file by hand on a
-machine without network access.
+The published files (EDM2's pickles, the Hub repositories and the files of each that the backends read, the
+image metrics' networks and statistics) and what is known of their bytes (KNOWN). A file appears at its target
+path only when complete and checked. Bytes go to `<path>.part` beside the target; an interrupted transfer keeps
+the part so that a rerun resumes with an HTTP range request, and only from the version of the file the part
+began with (`If-Range`). A file is checked against the size and sha256 that KNOWN holds for it; a file already
+in place, placed by hand or downloaded before, is checked too (`check_file`), unless SKIP_VARIABLE names it.
+Hub files and whole diffusers pipelines are fetched by entropic.files.hub, with the same checks and the Hub's
+ETag. docs/reliability.md lists the guarantees. Errors name the URL (or repository), the target and say how to
+place the file by hand on a machine without network access.
 """
 
 import hashlib
@@ -82,9 +84,9 @@ SD3_FILES = [
     'vae/diffusion_pytorch_model.safetensors',
 ]
 
-# The feature networks and reference statistics of FID and FD-DINOv2 (entropic.studies.image_metrics): the FID
-# Inception-v3 graph of 2015-12-05 as pytorch-fid ported it, DINOv2 ViT-L/14 in transformers' layout, and
-# NVlabs' statistics of their ImageNet training sets (`img512`, `img64`).
+# The feature networks and reference statistics of FID and FD-DINOv2 (entropic.networks.inception and dinov2,
+# entropic.studies.image_metrics): the FID Inception-v3 graph of 2015-12-05 as pytorch-fid ported it, DINOv2
+# ViT-L/14 in transformers' layout, and NVlabs' statistics of their ImageNet training sets (`img512`, `img64`).
 INCEPTION_URL = ('https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/'
                  'pt_inception-2015-12-05-6726825d.pth')
 INCEPTION_FILE = 'pt_inception-2015-12-05-6726825d.pth'
@@ -157,12 +159,12 @@ def download_url(url, path, *, expected_size=None, sha256=None, progress=True, c
     except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         raise RuntimeError(f'cannot download {url} to {path} ({err}). {NO_NETWORK_HINT}') from err
     checked = _verify(url, path, part, total, expected_size, sha256)
-    digest = _sha256(part) if sha256 is not None else None     # computed by _verify already
+    digest = sha256_of(part) if sha256 is not None else None     # computed by _verify already
     os.replace(part, path)
     _validator_file(part).unlink(missing_ok=True)
     if digest is not None:
-        _write_stamp(path, digest)
-    _note(log, path, checked, url)
+        write_stamp(path, digest)
+    log_verification(log, path, checked, url)
     return path
 
 def _transfer(url, part, *, progress, chunk_size, timeout, log):
@@ -277,7 +279,7 @@ def _discard(part):
 
 def _verify(url, path, part, total, expected_size, sha256):
     """Check the finished part against the server's total and the known size and sha256; a wrong one is
-    deleted (ValueError). Returns what was checked (`_note`)."""
+    deleted (ValueError). Returns what was checked (`log_verification`)."""
     size = part.stat().st_size
     problems = [f'{size} bytes where the server announced {total}'] if total is not None and size != total else []
     problems = problems or file_problems(part, expected_size, sha256)
@@ -285,7 +287,7 @@ def _verify(url, path, part, total, expected_size, sha256):
         _discard(part)
         raise ValueError(f'download of {url} to {path} is wrong ({"; ".join(problems)}); the partial file was '
                          'deleted, rerun to download it again')
-    return _checked(expected_size, sha256)
+    return verification_level(expected_size, sha256)
 
 #----------------------------------------------------------------------------
 # Known sizes and digests, and files already in place
@@ -298,7 +300,7 @@ def file_problems(path, size=None, sha256=None):
     if size is not None and found != size:
         return [f'{found} bytes, expected {size}']
     if sha256 is not None:
-        digest = _sha256(path)
+        digest = sha256_of(path)
         if not digest.startswith(sha256.lower()):
             return [f'sha256 {digest}, expected {_expected_digest(sha256)}']
     return []
@@ -306,12 +308,13 @@ def file_problems(path, size=None, sha256=None):
 def _expected_digest(sha256):
     return sha256.lower() if len(sha256) == 64 else f'one beginning {sha256.lower()}'
 
-def _checked(size, sha256):
-    """What a check against these values shows: 'sha256', 'size' or None (nothing known)."""
+def verification_level(size, sha256):
+    """What a check of a file against this size and sha256 verifies: 'sha256', 'size' or None (nothing known)."""
     return 'sha256' if sha256 is not None else 'size' if size is not None else None
 
-def _note(log, path, checked, source):
-    """The one log line that says how far a file was verified."""
+def log_verification(log, path, checked, source):
+    """The one log line that says how far a file was verified (`checked`, a verification_level) against what is
+    known of it at `source`."""
     if checked == 'sha256':
         log.info(f'{path}: verified (size and sha256 as known for {source})')
     elif checked == 'size':
@@ -331,12 +334,12 @@ def check_file(path, size=None, sha256=None, *, source, log=LOG):
     checked. A digest already checked for the same file (size, mtime and inode unchanged) is not computed again:
     it is remembered in `<path>.verified`."""
     path = Path(path)
-    checked = _checked(size, sha256)
+    checked = verification_level(size, sha256)
     if checked is not None and skipped(path):
         log.warning(f'{path}: not checked against its known size and sha256 ({SKIP_VARIABLE} names it)')
         return
     if sha256 is not None and _stamp_matches(path, sha256):
-        _note(log, path, checked, source)
+        log_verification(log, path, checked, source)
         return
     problems = file_problems(path, size, sha256)
     if problems:
@@ -344,8 +347,8 @@ def check_file(path, size=None, sha256=None, *, source, log=LOG):
                          'download it, or place the published file there. If you built this file yourself, skip '
                          f'the check for it: {SKIP_VARIABLE}={path} (several paths separated by {os.pathsep!r})')
     if sha256 is not None:
-        _write_stamp(path)
-    _note(log, path, checked, source)
+        write_stamp(path)
+    log_verification(log, path, checked, source)
 
 def placed_file_errors(files):
     """One line for each file of {path: Download} that is already in place (relative paths from the working
@@ -380,18 +383,20 @@ def _stamp_matches(path, sha256):
         return False
     return stamp.get('identity') == _identity(path) and str(stamp.get('sha256', '')).startswith(sha256.lower())
 
-def _write_stamp(path, digest=None):
+def write_stamp(path, digest=None):
+    """Remember `digest` (by default the file's sha256) as the checked sha256 of `path`, in `<path>.verified` with
+    the size, mtime and inode it has now; nothing in a read-only folder (the digest is computed again next time)."""
     stamp = _stamp_file(path)
     try:
         temporary = stamp.with_name(stamp.name + '.tmp')
-        temporary.write_text(json.dumps({'sha256': digest or _sha256(path), 'identity': _identity(path)}))
+        temporary.write_text(json.dumps({'sha256': digest or sha256_of(path), 'identity': _identity(path)}))
         os.replace(temporary, stamp)
     except OSError:     # a read-only folder: the digest is computed again next time
         pass
 
 _SHA256_CACHE = {}
 
-def _sha256(path, chunk_size=1 << 20):
+def sha256_of(path, chunk_size=1 << 20):
     """The hex sha256 of a file, computed once per process for an unchanged file."""
     key = (os.path.realpath(path), *_identity(Path(path)))
     if key not in _SHA256_CACHE:
@@ -401,167 +406,3 @@ def _sha256(path, chunk_size=1 << 20):
                 digest.update(chunk)
         _SHA256_CACHE[key] = digest.hexdigest()
     return _SHA256_CACHE[key]
-
-#----------------------------------------------------------------------------
-
-class _SilentBar(tqdm):
-    """A progress bar that never draws: hf_hub_download's `tqdm_class` when progress=False."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **{**kwargs, 'disable': True})
-
-def hub_files_present(path, files):
-    """Whether every file (a path relative to the repository) is in the local folder `path`."""
-    return all((Path(path) / name).is_file() for name in files)
-
-def download_hub(repo_id, path, *, files, revision=None, progress=True, expected=None, log=LOG):
-    """Fetch `files` of the Hub model `repo_id` into the folder `path`; return their paths.
-
-    `expected` maps a file to the (size in bytes, sha256) known for it, either None; a file it leaves out gets
-    what KNOWN holds for (`repo_id`, file) (what the download rule checks). A file already present is
-    checked against those (`check_file`). A fetched one is checked against them and against the ETag the Hub
-    sent for it, which huggingface_hub records beside the folder: the sha256 of a file kept in Git LFS, the git
-    blob sha1 of any other (huggingface_hub.file_download, HfFileMetadata). huggingface_hub 2.4 itself
-    compares a file it fetched over HTTP with the size the Hub announced, not with a digest. A wrong file is deleted (ValueError naming it, what was found and expected) and
-    a rerun fetches it again."""
-    import httpx
-    import huggingface_hub
-    from huggingface_hub import errors
-
-    path = Path(path)
-    expected = expected or {}
-    local = []
-    for name in files:
-        target = path / name
-        size, sha256 = expected.get(name) or known(repo=repo_id, file=name)
-        source = f'{HUB_ROOT}{repo_id} ({name})'
-        if target.is_file():
-            check_file(target, size, sha256, source=source, log=log)
-        else:
-            try:
-                huggingface_hub.hf_hub_download(repo_id, name, revision=revision, local_dir=path,
-                                                tqdm_class=None if progress else _SilentBar)
-            except errors.GatedRepoError as err:     # before OSError and httpx.HTTPError, which it also is
-                raise RuntimeError(f'cannot download {name} of the Hugging Face repository {repo_id} into {path}: '
-                                   'the repository is gated and refused this request (HTTP '
-                                   f'{err.response.status_code}). Accept its licence at {HUB_ROOT}{repo_id} while '
-                                   'logged in, then give an access token of that account in the environment '
-                                   'variable HF_TOKEN (or run `hf auth login`) and rerun') from err
-            except (OSError, errors.EntryNotFoundError, errors.XetDownloadError, httpx.HTTPError) as err:
-                raise RuntimeError(f'cannot download {name} of the Hugging Face repository {repo_id} into '
-                                   f'{path} ({type(err).__name__}: {err}). {NO_NETWORK_HINT}') from err
-            _verify_hub(path, name, size, sha256, source, log)
-        local.append(target)
-    return local
-
-def _verify_hub(folder, name, size, sha256, source, log):
-    """Check a file huggingface_hub just fetched into `folder` against the known size and sha256 and the Hub's
-    ETag; delete it when wrong (ValueError)."""
-    target = folder / name
-    etag = _hub_etag(folder, name)
-    problems = file_problems(target, size, sha256)
-    if not problems and etag is not None:
-        if len(etag) == 64:
-            found, kind = _sha256(target), 'sha256'
-        else:
-            found, kind = _git_blob_sha1(target), 'git blob sha1'
-        if found != etag:
-            problems.append(f'{kind} {found}, where the Hub gave {etag}')
-    if problems:
-        target.unlink()
-        raise ValueError(f'{source} downloaded to {target} is wrong ({"; ".join(problems)}); it was deleted, rerun '
-                         'to download it again')
-    if sha256 is not None:
-        _write_stamp(target, _sha256(target))
-    if etag is not None and len(etag) == 64:
-        log.info(f'{target}: verified (sha256 as the Hub gave it{" and as known" if sha256 else ""})')
-    elif etag is not None:
-        log.info(f'{target}: verified (git blob sha1 as the Hub gave it{"; sha256 as known" if sha256 else ""})')
-    else:
-        _note(log, target, _checked(size, sha256), source)
-
-def _hub_etag(folder, name):
-    """The ETag huggingface_hub recorded for the file `name` it fetched into `folder` (its
-    `.cache/huggingface/download/<name>.metadata`), in lower case: 64 hex digits (sha256, an LFS file) or 40
-    (git blob sha1); None if none was recorded or it is neither."""
-    try:
-        from huggingface_hub._local_folder import read_download_metadata
-        metadata = read_download_metadata(Path(folder), name)
-    except (ImportError, OSError, ValueError):
-        return None
-    etag = None if metadata is None else metadata.etag.strip('"').lower()
-    return etag if etag is not None and re.fullmatch(r'[0-9a-f]{40}|[0-9a-f]{64}', etag) else None
-
-def _git_blob_sha1(path):
-    """The git object id of a file's bytes as a blob: sha1 of `blob <size>\\0` and the bytes (the Git book,
-    section 10.2, Git Objects)."""
-    digest = hashlib.sha1(f'blob {os.path.getsize(path)}\0'.encode())
-    with open(path, 'rb') as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-#----------------------------------------------------------------------------
-# A diffusers pipeline of the Hub: its index, then every file of the components it names.
-
-# weights, a shard of them or their shard index: model.safetensors, model.fp16-00001-of-00002.safetensors,
-# model.safetensors.index.json; a variant's index puts the variant last (model.safetensors.index.fp16.json)
-_WEIGHTS = re.compile(r'(?P<stem>[^/]+?)(?P<shard>-\d{5}-of-\d{5})?\.(?P<kind>safetensors|bin)'
-                      r'(?P<index>\.index(?:\.(?P<variant>[^./]+))?\.json)?$')
-_FORMATS = ('.msgpack', '.onnx', '.onnx_data', '.pb', '.h5', '.ot', '.ckpt', '.tflite', '.mlmodel')
-# components of the safety filter and of image prompts, which no sampling job loads (SD1.5's safety checker: 1.2 GB)
-_UNUSED = ('safety_checker', 'feature_extractor', 'image_encoder')
-
-def pipeline_files(listing, index, prefix=''):
-    """The files of a diffusers pipeline to fetch, from the repository's file `listing` and its model_index.json
-    `index` (a dict) at `prefix` ('' or 'sub/'): every file in the folder of a component the index names (but the
-    safety checker, its feature extractor and an image encoder, which the backend never loads), with the weights
-    once: safetensors where the folder has them, else PyTorch .bin, no precision variant (`*.fp16.safetensors`), no
-    other framework's format (Flax, ONNX, ...). Sorted; the index itself is not included."""
-    components = {name for name, value in index.items() if not name.startswith('_') and name not in _UNUSED
-                  and isinstance(value, list) and len(value) == 2 and value[1]}
-    chosen = []
-    for component in sorted(components):
-        folder = f'{prefix}{component}/'
-        files = [name for name in listing if name.startswith(folder) and '/' not in name[len(folder):]]
-        weights = {name: _WEIGHTS.match(name[len(folder):]) for name in files}
-        plain = {name: m for name, m in weights.items()           # no variant: model.fp16, index.fp16.json
-                 if m and '.' not in m['stem'] and not m['variant']}
-        kinds = {m['kind'] for m in plain.values()}
-        kind = 'safetensors' if 'safetensors' in kinds else 'bin'
-        for name in files:
-            m = weights[name]
-            if m is not None:
-                if name in plain and m['kind'] == kind:
-                    chosen.append(name)
-            elif not name.endswith(_FORMATS):
-                chosen.append(name)
-    return sorted(chosen)
-
-def download_pipeline(repo_id, path, *, index='model_index.json', revision=None, progress=True, log=LOG):
-    """Fetch the diffusers pipeline of the Hub repository `repo_id` (its `index`, model_index.json or
-    <subfolder>/model_index.json) into the folder `path`: the index is read, the repository listed, every file of
-    `pipeline_files` fetched and checked as download_hub checks a file, and the index written last, so that its
-    presence marks a complete pipeline. Returns the index's path."""
-    import tempfile
-    import httpx
-    import huggingface_hub
-    from huggingface_hub import errors
-    prefix = index[:-len('model_index.json')]
-    try:
-        listing = huggingface_hub.HfApi().list_repo_files(repo_id, revision=revision)
-        with tempfile.TemporaryDirectory() as scratch:      # read, not kept: it is written last, below
-            entries = json.loads(Path(huggingface_hub.hf_hub_download(repo_id, index, revision=revision,
-                                                                      local_dir=scratch)).read_text())
-    except errors.GatedRepoError as err:
-        raise RuntimeError(f'cannot read the Hugging Face repository {repo_id}: it is gated and refused this request. '
-                           f'Accept its licence at {HUB_ROOT}{repo_id} while logged in, then give an access token in '
-                           'the environment variable HF_TOKEN and rerun') from err
-    except (OSError, ValueError, errors.HfHubHTTPError, httpx.HTTPError) as err:
-        raise RuntimeError(f'cannot read {index} of the Hugging Face repository {HUB_ROOT}{repo_id} '
-                           f'({type(err).__name__}: {err}). This machine may have no network access; you can also '
-                           f'place the pipeline (a save_pretrained folder of it) in {path} by hand') from err
-    files = pipeline_files(listing, entries, prefix)
-    log.info(f'{repo_id}: {len(files)} files of the components {sorted({f[len(prefix):].split("/")[0] for f in files})}')
-    download_hub(repo_id, path, files=files, revision=revision, progress=progress, log=log)
-    return download_hub(repo_id, path, files=[index], revision=revision, progress=progress, log=log)[0]

@@ -14,7 +14,8 @@ tracked posterior there is the prior.
 Guidance (Ho & Salimans 2022): D_guided = D_u + w (D_c - D_u), with w applied only while sigma lies
 in a given interval (Kynkäänniemi et al. 2024); w = 1 is plain conditional sampling.
 
-Tracking (docs/method.md eq. 6): Z -> X_sigma -> X_sigma' is a Markov chain, so for every hypothesis h in play
+Tracking (docs/method.md eq. 6; `tracker_step`, which `sample` applies after every step to sigma' > 0): Z -> X_sigma
+-> X_sigma' is a Markov chain, so for every hypothesis h in play
 
     log p(h | x') = log p(h | x) + log N(x'; mu(x, h), v_h I) - log p(x' | x),
 
@@ -115,6 +116,48 @@ def _check_finite(values, conditions, sigma, step, steps, what='the denoiser'):
                               for c, b in zip(conditions, bad.tolist()) if b)
         raise FloatingPointError(f'{what} returned NaN or inf at sigma = {sigma:.6g} (step {step} of {steps}) '
                                  f'for {", ".join(named)}')
+
+#----------------------------------------------------------------------------
+
+def tracker_step(
+    log_posterior,              # [B, H] float64: log p(h | x) at sigma, normalised over the H hypotheses
+    residual,                   # [B, ...]: r = x' - mu(x, guided), the step's noise (s eps, or the exact kernel's draw)
+    denoised_guided,            # [B, ...]: D_g, the x0 estimate the step was drawn with
+    denoised,                   # [H, B, ...]: D(x; sigma, h), every hypothesis's x0 estimate at the same states
+    shrink,                     # c = 1 - sigma'^2 / sigma^2 (1 from sigma = inf), the weight of D in mu
+    variance,                   # s^2 = step_variance(sigma, sigma'), the sampler's kernel variance (data units^2)
+    posterior_variance = None,  # None: the paper's kernel, v_h = s^2; else Var[x0 | x, h], [H, B] or [H, B, ...]
+):
+    """The tracker's update, the paper's estimator: log p(h | x') [B, H] float64 from log p(h | x) after one
+    sampler step x -> x' from sigma to sigma' (Handke et al. 2026, arXiv:2602.09651, App. B; docs/method.md eq. 6):
+
+        log p(h | x') = log p(h | x) + log N(x'; mu_h, v_h I) - log sum_g p(g | x) N(x'; mu_g, v_g I),
+
+    mu_h = (sigma'^2 / sigma^2) x + c D(x; sigma, h) (docs/method.md eq. 7), in nats, for every trajectory b
+    and hypothesis h at once; the last term is the renormalisation over the hypotheses (a log-softmax).
+
+    The kernel variance v_h is the sampler's s^2 for every hypothesis (`posterior_variance` None: the paper's
+    kernel; its normalising constant cancels) or the exact reverse kernel's s^2 + c^2 Var[x0 | x, h] for a class
+    whose posterior p(x0 | x, h) is Gaussian: one variance per row ([H, B], an isotropic kernel) or one per
+    coordinate ([H, B, ...] with the states' shape, a diagonal kernel, log N summed over coordinates).
+
+    x' - mu_h is formed as r + c (D_g - D_h), whose terms are both small, never as a difference of the large x'
+    and mu_h: elementwise in at least float32 (the states' dtype if wider), the squares summed in float64."""
+    H, B = denoised.shape[0], residual.shape[0]
+    dim = int(np.prod(residual.shape[1:]))
+    diff = torch.sub(residual + shrink * denoised_guided, denoised, alpha=shrink).reshape(H, B, dim)  # r + c (D_g - D_h)
+    sq_dist = diff.to(torch.promote_types(diff.dtype, torch.float32)).square().sum(-1, dtype=torch.float64)
+    if posterior_variance is not None:
+        posterior_variance = posterior_variance.to(sq_dist)
+        if posterior_variance.dim() == 2:       # one variance per row: an isotropic kernel
+            kernel_var = variance + shrink ** 2 * posterior_variance
+            log_lik = -sq_dist / (2 * kernel_var) - 0.5 * dim * torch.log(kernel_var)
+        else:                                   # per coordinate: a diagonal kernel
+            kernel_var = variance + shrink ** 2 * posterior_variance.reshape(H, B, dim)
+            log_lik = -(diff.to(sq_dist).square() / (2 * kernel_var)).sum(-1) - 0.5 * torch.log(kernel_var).sum(-1)
+    else:   # one variance for every hypothesis: its normalising constant cancels in the softmax
+        log_lik = -sq_dist / (2 * variance)
+    return torch.log_softmax(log_posterior + log_lik.T, dim=-1)
 
 #----------------------------------------------------------------------------
 
@@ -220,22 +263,13 @@ def sample(
         residual = (step_std.view(B, *[1] * (x.dim() - 1)) if step_std.dim() == 1 else step_std) * eps   # x' - mu_guided
         x = mean_g + residual
         if tracking:
-            # x' - mu_h = r + delta_h, r = x' - mu_g (the step's noise), delta_h = mu_g - mu_h = c (D_g - D_h): both
-            # small, so no large terms cancel; elementwise in at least float32, the squares summed in float64.
-            diff = torch.sub(residual + shrink * D_g, D_h, alpha=shrink).reshape(H, B, dim)  # r + c (D_g - D_h)
-            sq_dist = diff.to(torch.promote_types(diff.dtype, torch.float32)).square().sum(-1, dtype=torch.float64)
+            posterior_var = None
             if kernel == 'exact':
-                posterior_var = denoiser.posterior_variance(sigma, hypothesis_rows, states).to(sq_dist)
+                posterior_var = denoiser.posterior_variance(sigma, hypothesis_rows, states).to(
+                    device=x.device, dtype=torch.float64)
                 _check_finite(posterior_var, hypothesis_rows.tolist(), sigma, i, steps, 'the posterior variance')
-                if posterior_var.dim() == 1:       # one variance per row: an isotropic kernel
-                    kernel_var = var + shrink ** 2 * posterior_var.reshape(H, B)
-                    log_lik = -sq_dist / (2 * kernel_var) - 0.5 * dim * torch.log(kernel_var)
-                else:                               # per coordinate: a diagonal kernel
-                    kernel_var = var + shrink ** 2 * posterior_var.reshape(H, B, dim)
-                    log_lik = -(diff.to(sq_dist).square() / (2 * kernel_var)).sum(-1) - 0.5 * torch.log(kernel_var).sum(-1)
-            else:   # one variance for every hypothesis: its normalising constant cancels in the softmax
-                log_lik = -sq_dist / (2 * var)
-            log_post = torch.log_softmax(log_post + log_lik.T, dim=-1)
+                posterior_var = posterior_var.reshape(H, B, *posterior_var.shape[1:])
+            log_post = tracker_step(log_post, residual, D_g, D_h, shrink, var, posterior_var)
             history.append(log_post)
 
     return dict(x=x, log_posterior=torch.stack(history) if tracking else None,

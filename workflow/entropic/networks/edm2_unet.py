@@ -1,25 +1,16 @@
-"""EDM2 (Karras et al. 2024, "Analyzing and Improving the Training Dynamics of Diffusion Models"):
-the network, its safe loader, the latent codec and the denoiser of the paper's ImageNet-512 runs.
+"""EDM2's network (Karras et al. 2024, "Analyzing and Improving the Training Dynamics of Diffusion Models",
+arXiv:2312.02696): the magnitude-preserving U-Net of the paper's ImageNet-512 runs and its preconditioning.
 
 The network is our own implementation of the paper's magnitude-preserving U-Net (config G, Figure 21)
-and its preconditioning; module names follow the published pickles' state layout (NVlabs/edm2 training/networks_edm2.py) so
-that their weights load strictly. NVlabs' pickles embed their source code and `exec` it on load; we
-never do: `load_network` reads the pickle with an allowlist of plain data constructors (tensors,
-arrays, dicts) and takes only the recorded constructor arguments and weights (see `read_pickle`).
-
-Classifier-free guidance in EDM2 uses a separately trained unconditional network (the conditional nets
-are trained without label dropout: NVlabs/edm2 train_edm2.py), so `EDM2Denoiser` routes UNCONDITIONAL rows to it.
+and its preconditioning; module names follow the published pickles' state layout (NVlabs/edm2
+training/networks_edm2.py) so that their weights load strictly (entropic.networks.edm2_pickle reads them).
+Precision as NVlabs': the U-Net's activations in float16 on CUDA, the embedding and the preconditioning in
+float32 (Precond).
 """
 
-import io
 import math
-import pickle
 
-import numpy as np
 import torch
-
-from entropic.files.store import NUMPY_PICKLE_GLOBALS, AllowlistUnpickler
-from entropic.theory.partitions import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
 # Magnitude-preserving primitives (EDM2 paper, Appendix B).
@@ -223,7 +214,8 @@ class Precond(torch.nn.Module):
 
     A conditional network called without labels raises ValueError, where NVlabs' substitutes zero labels. The
     conditional nets are trained without label dropout, so a zero label is an input they never saw, not an
-    unconditional model: EDM2's reference is its separately trained unconditional network (EDM2Denoiser)."""
+    unconditional model: EDM2's reference is its separately trained unconditional network
+    (entropic.networks.edm2_denoiser)."""
 
     def __init__(self,
         img_resolution,                 # latent side
@@ -268,174 +260,3 @@ class Precond(torch.nn.Module):
         if return_logvar:
             return D, self.logvar_linear(self.logvar_fourier(c_noise)).reshape(-1, 1, 1, 1)
         return D
-
-#----------------------------------------------------------------------------
-# Reading NVlabs pickles without running their code.
-
-class PersistentRecord:
-    """What a persistent object of an EDM2 pickle holds: its class name and recorded state. The embedded
-    module source is kept as text and never executed."""
-
-    def __init__(self, meta):
-        if not isinstance(meta, dict) or meta.get('type') != 'class' or not isinstance(meta.get('state'), dict):
-            raise pickle.UnpicklingError('malformed persistent-object record')
-        self.class_name = str(meta.get('class_name'))
-        self.state = meta['state']
-
-class ModuleRecord:
-    """The state of a plain torch container module (ModuleDict) inside the pickle."""
-
-    def __setstate__(self, state):
-        self.state = state
-
-def _storage_from_bytes(data):
-    """A tensor storage serialised by torch.save, read with weights_only (no code)."""
-    return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
-
-_ALLOWED = {     # every global an EDM2 network pickle refers to, mapped to a plain data constructor
-    ('torch_utils.persistence', '_reconstruct_persistent_obj'): PersistentRecord,
-    ('dnnlib.util', 'EasyDict'): dict,
-    ('collections', 'OrderedDict'): dict,
-    ('torch.nn.modules.container', 'ModuleDict'): ModuleRecord,
-    ('torch._utils', '_rebuild_tensor_v2'): torch._utils._rebuild_tensor_v2,
-    ('torch._utils', '_rebuild_parameter'): torch._utils._rebuild_parameter,
-    ('torch.storage', '_load_from_bytes'): _storage_from_bytes,
-    **NUMPY_PICKLE_GLOBALS,
-}
-
-def read_pickle(path):
-    """The top-level dict of an EDM2 pickle (`ema`, `encoder`, ...) with persistent objects as PersistentRecord;
-    ValueError naming the file when it is unreadable or asks for anything outside the allowlist."""
-    try:
-        with open(path, 'rb') as f:
-            data = AllowlistUnpickler(f, _ALLOWED, 'an EDM2 network pickle').load()
-    except FileNotFoundError:
-        raise FileNotFoundError(f'{path}: no such EDM2 pickle (the download rule fetches it)') from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, RuntimeError, IndexError) as err:
-        raise ValueError(f'{path}: not a readable EDM2 network pickle ({type(err).__name__}: {err})') from None
-    if not isinstance(data, dict) or not isinstance(data.get('ema'), PersistentRecord):
-        raise ValueError(f'{path}: not an EDM2 network pickle (no `ema` network)')
-    return data
-
-def record_state_dict(record, prefix=''):
-    """The state_dict of a module from its pickled record: its parameters and persistent buffers, recursively."""
-    state = record.state
-    out = {}
-    non_persistent = state.get('_non_persistent_buffers_set') or set()
-    for key in ('_parameters', '_buffers'):
-        for name, value in (state.get(key) or {}).items():
-            if value is not None and not (key == '_buffers' and name in non_persistent):
-                out[prefix + name] = value
-    for name, child in (state.get('_modules') or {}).items():
-        if child is not None:
-            out.update(record_state_dict(child, f'{prefix}{name}.'))
-    return out
-
-def load_network(path, device='cpu'):
-    """Our Precond with the weights of an EDM2 pickle's `ema` network, loaded strictly (every key and shape),
-    in float32 and eval mode; ValueError naming the file on any mismatch."""
-    return network_from_record(read_pickle(path)['ema'], path).to(device)
-
-def network_from_record(record, source):
-    """Our Precond built from a pickled Precond record's constructor arguments, with its weights loaded strictly."""
-    if record.class_name != 'Precond':
-        raise ValueError(f'{source}: `ema` is a {record.class_name}, expected an EDM2 Precond')
-    args, kwargs = record.state.get('_init_args') or (), dict(record.state.get('_init_kwargs') or {})
-    try:
-        net = Precond(*args, **kwargs)
-        state = {k: torch.as_tensor(v).float() for k, v in record_state_dict(record).items()}
-        net.load_state_dict(state, strict=True)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(f'{source}: the network does not match our EDM2 Precond ({type(err).__name__}: {err})') from None
-    return net.eval().requires_grad_(False)
-
-#----------------------------------------------------------------------------
-# Latent codec (NVlabs/edm2 training/encoders.py): the VAE of Stable Diffusion (stabilityai/sd-vae-ft-mse) with EDM2's own
-# per-channel affine scaling to std 0.5 (not SD's 0.18215); pixels in [0, 1] on the VAE side.
-
-RAW_MEAN = np.array([5.81, 3.25, 0.12, -2.15], dtype=np.float32)   # of the raw VAE latents (ImageNet-512)
-RAW_STD = np.array([4.17, 4.62, 3.71, 3.28], dtype=np.float32)
-LATENT_SCALE = np.float32(0.5) / RAW_STD                           # raw -> EDM2 latents: x * scale + bias
-LATENT_BIAS = -RAW_MEAN * LATENT_SCALE
-
-def latent_affine(path):
-    """(scale, bias) of a pickle's encoder: the recorded ones, which must equal EDM2's published ones."""
-    encoder = read_pickle(path).get('encoder')
-    if not isinstance(encoder, PersistentRecord) or encoder.class_name != 'StabilityVAEEncoder':
-        raise ValueError(f'{path}: its encoder is not the Stability VAE of the latent models')
-    scale, bias = (np.asarray(encoder.state[k], dtype=np.float32) for k in ('scale', 'bias'))
-    if not (np.allclose(scale, LATENT_SCALE, rtol=1e-6) and np.allclose(bias, LATENT_BIAS, rtol=1e-6, atol=1e-7)):
-        raise ValueError(f'{path}: encoder scale {scale} / bias {bias} differ from the EDM2 latent scaling')
-    return scale, bias
-
-def decode(vae, latents, batch_size=8):
-    """EDM2 latents [B, 4, R, R] -> images [B, 8R, 8R, 3] float32 in [0, 1] (EDM2 feeds the VAE pixels in [0, 1])."""
-    scale = torch.as_tensor(LATENT_SCALE).reshape(1, -1, 1, 1)
-    bias = torch.as_tensor(LATENT_BIAS).reshape(1, -1, 1, 1)
-    param = next(vae.parameters())
-    images = []
-    with torch.no_grad():
-        for batch in torch.as_tensor(latents, dtype=torch.float32).split(batch_size):
-            raw = (batch - bias) / scale
-            images.append(vae.decode(raw.to(param)).sample.float().clamp(0, 1).cpu())
-    return torch.cat(images).permute(0, 2, 3, 1).numpy()
-
-#----------------------------------------------------------------------------
-
-class EDM2Denoiser:
-    """The conditional EDM2 net for classes 0..K-1 and the separately trained unconditional net for
-    UNCONDITIONAL, as a denoiser of entropic.method.denoisers (EDM2's classifier-free guidance, Karras et al. 2024, arXiv:2312.02696)."""
-
-    def __init__(self,
-        net,                            # conditional Precond (label_dim = K)
-        gnet      = None,               # unconditional Precond (label_dim = 0); None: UNCONDITIONAL is refused
-        max_batch = 64,                 # rows per network call (memory bound)
-    ):
-        if not net.label_dim:
-            raise ValueError('the first EDM2 network must be conditional (label_dim > 0)')
-        if gnet is not None and (gnet.label_dim or gnet.img_resolution != net.img_resolution
-                                 or gnet.img_channels != net.img_channels):
-            raise ValueError('the guiding EDM2 network must be unconditional with the latent shape of the conditional one')
-        self.net, self.gnet, self.max_batch = net, gnet, int(max_batch)
-        self.num_classes = net.label_dim
-        self.shape = (net.img_channels, net.img_resolution, net.img_resolution)
-
-    def _run(self, net, x, sigma, labels):
-        one_hot = torch.nn.functional.one_hot(labels, net.label_dim) if net.label_dim else None
-        sig = torch.full((len(x),), float(sigma), device=x.device)
-        return torch.cat([net(x[i:i + self.max_batch], sig[i:i + self.max_batch],
-                              None if one_hot is None else one_hot[i:i + self.max_batch])
-                          for i in range(0, len(x), self.max_batch)])
-
-    def __call__(self, x, sigma, labels):               # x: [B, C, R, R]
-        device = next(self.net.parameters()).device
-        labels = torch.as_tensor(labels, dtype=torch.long).to(device)
-        xd = x.to(device=device, dtype=torch.float32)
-        uncond = labels == UNCONDITIONAL
-        if uncond.any() and self.gnet is None:
-            raise ValueError('UNCONDITIONAL asked of an EDM2 denoiser without an unconditional network')
-        out = torch.empty_like(xd)
-        with torch.no_grad():
-            if (~uncond).any():
-                out[~uncond] = self._run(self.net, xd[~uncond], sigma, labels[~uncond])
-            if uncond.any():
-                out[uncond] = self._run(self.gnet, xd[uncond], sigma, labels[uncond])
-        return out.to(device=x.device, dtype=x.dtype)
-
-    def posterior_variance(self, sigma, labels, x=None):
-        """Per-coordinate Var[x0 | x, label] from the learned uncertainty u(sigma), the same for every x: the EDM2 loss
-        weight(sigma) e^-u |D - x0|^2 + u is minimal at e^u = weight(sigma) E|D - x0|^2 (Eq. 21),
-        weight = (sigma^2 + sd^2) / (sigma sd)^2; so the denoiser's mean squared error is e^u / weight."""
-        labels = torch.as_tensor(labels)
-        out = torch.empty(labels.shape, dtype=torch.float64)
-        sd = self.net.sigma_data
-        for uncond, net in ((False, self.net), (True, self.gnet)):
-            rows = (labels == UNCONDITIONAL) == uncond
-            if rows.any():
-                if net is None:
-                    raise ValueError('UNCONDITIONAL asked of an EDM2 denoiser without an unconditional network')
-                with torch.no_grad():
-                    c_noise = torch.tensor([math.log(sigma) / 4], device=next(net.parameters()).device)
-                    u = float(net.logvar_linear(net.logvar_fourier(c_noise)))
-                out[rows] = math.exp(u) * (sigma * sd) ** 2 / (sigma ** 2 + sd ** 2)
-        return out
