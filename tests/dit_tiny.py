@@ -55,7 +55,7 @@ def tiny_transformer(seed=0, sample_size=8, out_channels=8):
 
 def id2label():
     """{'0': 'tench, ...', ...}: our ImageNet names in class order, each with a synonym as the hub's list has."""
-    from entropic import imagenet
+    from entropic.networks import imagenet
     return {str(k): f'{name}, {wnid}' for k, (name, wnid) in enumerate(zip(imagenet.class_names(), imagenet.class_wnids()))}
 
 def build_tiny_pipeline(folder, seed=0):

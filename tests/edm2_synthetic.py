@@ -16,15 +16,15 @@ import types
 import numpy as np
 import torch
 
-from entropic.models import edm2
+from entropic.networks import edm2_latents, edm2_unet
 
 # What each of our classes is called in NVlabs' networks_edm2.py.
-EDM2_CLASS_NAMES = {edm2.Precond: 'Precond', edm2.UNet: 'UNet', edm2.UNetBlock: 'Block',
-                    edm2.MPWeight: 'MPConv', edm2.FourierEmbedding: 'MPFourier'}
+EDM2_CLASS_NAMES = {edm2_unet.Precond: 'Precond', edm2_unet.UNet: 'UNet', edm2_unet.UNetBlock: 'Block',
+                    edm2_unet.MPWeight: 'MPConv', edm2_unet.FourierEmbedding: 'MPFourier'}
 # Attributes NVlabs' classes keep that ours do not need (their forward passes read them).
 NVLABS_ATTRIBUTES = {
-    edm2.UNetBlock: lambda m: dict(out_channels=m.conv_res1.weight.shape[0], resample_filter=[1, 1], dropout=0),
-    edm2.MPWeight: lambda m: dict(out_channels=m.weight.shape[0]),
+    edm2_unet.UNetBlock: lambda m: dict(out_channels=m.conv_res1.weight.shape[0], resample_filter=[1, 1], dropout=0),
+    edm2_unet.MPWeight: lambda m: dict(out_channels=m.weight.shape[0]),
 }
 # The embedded "source": if a loader ever executed it, the test run would stop here.
 TRAP_SOURCE = "raise SystemExit('the embedded module source of an EDM2 pickle was executed')\n"
@@ -37,7 +37,7 @@ def tiny_kwargs(label_dim=10):
 
 def tiny_network(label_dim=10, seed=0):
     """A tiny Precond with random weights, random Fourier features and non-zero gains (so every branch acts)."""
-    net = edm2.Precond(**tiny_kwargs(label_dim))
+    net = edm2_unet.Precond(**tiny_kwargs(label_dim))
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, tensor in net.state_dict().items():
@@ -107,13 +107,13 @@ def write_edm2_pickle(path, net, init_kwargs):
     EDM2's latent scaling, dataset_kwargs and loss_fn, as NVlabs' training loop and reconstruct_phema write it."""
     with _nvlabs_names() as (persistence, util):
         reconstruct = persistence._reconstruct_persistent_obj
-        half = edm2.Precond(**init_kwargs)
+        half = edm2_unet.Precond(**init_kwargs)
         half.load_state_dict(net.state_dict())
         half = half.eval().requires_grad_(False).to(torch.float16)
         encoder_kwargs = dict(vae_name='stabilityai/sd-vae-ft-mse')
         encoder = _Persistent(reconstruct, 'StabilityVAEEncoder', dict(
-            training=True, vae_name=encoder_kwargs['vae_name'], scale=edm2.LATENT_SCALE.copy(),
-            bias=edm2.LATENT_BIAS.copy(), batch_size=8, _vae=None, _init_args=(), _init_kwargs=encoder_kwargs))
+            training=True, vae_name=encoder_kwargs['vae_name'], scale=edm2_latents.LATENT_SCALE.copy(),
+            bias=edm2_latents.LATENT_BIAS.copy(), batch_size=8, _vae=None, _init_args=(), _init_kwargs=encoder_kwargs))
         loss_fn = _Persistent(reconstruct, 'EDM2Loss', dict(P_mean=-0.4, P_std=1.0, sigma_data=0.5,
                                                             _init_args=(), _init_kwargs={}))
         data = util.EasyDict(encoder=encoder, loss_fn=loss_fn, dataset_kwargs=util.EasyDict(

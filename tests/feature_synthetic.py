@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from entropic import download
-from entropic.image_metrics import InceptionFID
+from entropic.files import download
+from entropic.networks.inception import InceptionFID
 
 DINOV2_HIDDEN = 32
 

@@ -23,7 +23,7 @@ def tiny_vocab():
 def write_tiny_tokenizer(folder, vocab=None, pad_token='<|endoftext|>'):
     """The tiny CLIP tokenizer (one token per letter, 77 tokens; `vocab` default tiny_vocab) in the hub layout of
     SD1.5's tokenizer/ folder: the slow tokenizer's vocab.json and merges.txt instead of transformers 5's
-    tokenizer.json, and a special-tokens map (entropic.download.SD15_FILES) with `pad_token`. Returns the folder."""
+    tokenizer.json, and a special-tokens map (entropic.files.download.SD15_FILES) with `pad_token`. Returns the folder."""
     import transformers
 
     vocab = tiny_vocab() if vocab is None else vocab

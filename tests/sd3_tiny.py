@@ -7,7 +7,7 @@ keep everything offline and catch mix-ups: the tokenizers are built in memory (o
 fixture downloads them), the two CLIPs have different widths (8 and 12) so that their order matters, T5 is
 wider than both together (24), and the transformer takes 2 x 2 patches of 8 x 8 latents as SD3's does. The
 scheduler carries SD3 Medium's shift, 3.0, so the grid read back from it is the real one. Every file of the
-hub layout that the download rule fetches (entropic.download.SD3_FILES) is written, T5 in two shards.
+hub layout that the download rule fetches (entropic.files.download.SD3_FILES) is written, T5 in two shards.
 """
 
 import json

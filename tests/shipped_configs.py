@@ -30,8 +30,9 @@ from pathlib import Path
 
 import yaml
 
-from entropic import backends, download
-from entropic.configuration import validate_config
+from entropic import backends
+from entropic.files import download
+from entropic.pipeline.configuration import validate_config
 from snakemake_cli import snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,7 +186,7 @@ def run_shipped_config(workdir, path, base=None):
 
 def stand_in_env(workdir):
     """The environment of a Snakemake run on the stand-ins in `workdir`: hub access off, and every file under its
-    resources/ named in ENTROPIC_SKIP_VERIFY, as a user names a file they built (entropic.download.check_file):
+    resources/ named in ENTROPIC_SKIP_VERIFY, as a user names a file they built (entropic.files.download.check_file):
     the stand-ins are not the published files, and the config check would refuse them."""
     return {'HF_HUB_OFFLINE': '1', download.SKIP_VARIABLE: os.pathsep.join(str(p) for p in _resource_times(workdir))}
 

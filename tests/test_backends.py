@@ -20,9 +20,12 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import backends, partitions, sampler, trajectories
-from entropic.configuration import validate_config
-from entropic.sampler import Guidance
+from entropic import backends
+from entropic.theory import partitions
+from entropic.method import sampler
+from entropic.pipeline import trajectories
+from entropic.pipeline.configuration import validate_config
+from entropic.method.sampler import Guidance
 from shipped_configs import example_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +100,7 @@ def states(model, count, seed=0):
 
 def at_level(x, sigma):
     """Standard normal states `x` as the sampler holds them at noise level sigma: x sigma, and at sigma = inf (a
-    start from pure noise, entropic.sampler) standardised, x itself."""
+    start from pure noise, entropic.method.sampler) standardised, x itself."""
     return x if np.isinf(sigma) else x * float(sigma)
 
 
@@ -195,7 +198,7 @@ def test_grid_decreases_strictly_to_zero_and_round_trips_through_the_network_tim
         sigmas = model.sigmas({**config['models']['m']['sampler'], 'steps': steps})
         assert len(sigmas) == steps + 1 and sigmas[-1] == 0 and np.all(np.diff(sigmas) < 0), \
             f'the schedule of load() gives {steps} steps as {sigmas}: it must give steps + 1 levels decreasing to 0'
-        # the start: N(0, init_std^2) at sigma_0, or at sigma_0 = inf standardised (entropic.sampler): the limit of
+        # the start: N(0, init_std^2) at sigma_0, or at sigma_0 = inf standardised (entropic.method.sampler): the limit of
         # x / sigma = x0 / sigma + n is the noise n ~ N(0, I), for every model
         start = model.init_std(sigmas)
         assert sigmas[0] > 0 and (start == 1.0 if np.isinf(sigmas[0]) else start >= sigmas[0]), \
@@ -245,7 +248,7 @@ def test_a_sharded_run_is_deterministic(example, device):
                     reason='no CUDA device on this machine: the draws on the CPU and on CUDA cannot be compared')
 def test_a_shards_draws_are_the_same_on_the_cpu_and_on_cuda(example, monkeypatch):
     """Every random draw of a shard, its initial state and each step's noise, is bit-identical on the CPU and on
-    CUDA: all come from a CPU generator seeded from the config (entropic.sampler.normal), whereas a CUDA
+    CUDA: all come from a CPU generator seeded from the config (entropic.method.sampler.normal), whereas a CUDA
     generator gives another stream for the same seed. Only the network's arithmetic differs between devices."""
     backend, config, folder = example
     draws = {}
@@ -307,7 +310,7 @@ def test_samples_that_are_pixels_decode_without_a_decoder():
 def test_the_speciation_figure_draws_samples_that_are_pixels_of_any_shape():
     """plotting.pixel_image, what the speciation figure draws: flat square samples (the digits' 64 values, as
     before: the 8 x 8 image, clipped) and [1, H, W] in [-1, 1]; [3, H, W] as RGB in [0, 1]; latents refused."""
-    from entropic import plotting
+    from entropic.pipeline import plotting
     x = np.random.default_rng(0).normal(0, 2, 64).astype(np.float32)
     np.testing.assert_array_equal(plotting.pixel_image(x), np.clip(x, -1, 1).reshape(8, 8))
     np.testing.assert_array_equal(plotting.pixel_image(x.reshape(1, 4, 16)), np.clip(x, -1, 1).reshape(4, 16))

@@ -1,4 +1,4 @@
-"""The generic diffusers backend over every architecture it reads (entropic.models.diffusers_pipeline), on tiny
+"""The generic diffusers backend over every architecture it reads (entropic.networks.diffusers_pipeline), on tiny
 pipelines built from configs with random weights and saved with save_pretrained (tests/diffusers_tiny.py): a
 class-conditional UNet2DModel (epsilon), SD1.5-like and SD2.1-like UNet2DConditionModel (epsilon, v), SDXL-like (two
 CLIP encoders, added time ids), DiT (learned variance), PixArt-like (T5 with its attention mask, learned variance),
@@ -22,8 +22,9 @@ import pytest
 import torch
 
 from diffusers_tiny import ARCHITECTURES
-from entropic import download, sampler
-from entropic.models import diffusers_folder, diffusers_pipeline, text_encoders
+from entropic.files import hub
+from entropic.method import sampler
+from entropic.networks import diffusers_folder, diffusers_pipeline, text_encoders
 from rounding import FLOAT32_ULP as U, float32_network_atol
 
 PROMPTS = ['A red fox', 'a blue cat']   # 'A': PixArt lower-cases, and its tiny T5 reads lower-case letters only
@@ -157,7 +158,7 @@ def reference_run(name, folder, pipeline, den):
 
 def edm_state(pipeline, sample, sigma):
     """The pipeline's state x_t as the sampler holds it at sigma: x_t sqrt(1 + sigma^2) (VP), x_t (1 + sigma) (flow),
-    and at sigma = inf x_t itself (entropic.models.diffusers_denoiser)."""
+    and at sigma = inf x_t itself (entropic.networks.diffusers_denoiser)."""
     if pipeline.flow:
         return sample if math.isinf(sigma) else sample * (1 + sigma)
     return sample * math.sqrt(1 + sigma ** 2)
@@ -379,9 +380,9 @@ def test_pipeline_files_fetch_each_component_once_in_safetensors_without_variant
                 'image_encoder/config.json', 'image_encoder/model.safetensors',  # a null component
                 'text_encoder_2/config.json', 'text_encoder_2/model.safetensors']   # not in this index
     listing = sorted(wanted + unwanted)
-    assert download.pipeline_files(listing, index) == sorted(wanted)
+    assert hub.pipeline_files(listing, index) == sorted(wanted)
     nested = [f'sub/{name}' for name in listing] + listing        # the pipeline in a subfolder of the repository
-    assert download.pipeline_files(nested, index, 'sub/') == sorted(f'sub/{name}' for name in wanted)
+    assert hub.pipeline_files(nested, index, 'sub/') == sorted(f'sub/{name}' for name in wanted)
 
 
 def test_pipeline_files_leave_out_the_components_the_backend_never_loads():
@@ -391,7 +392,7 @@ def test_pipeline_files_leave_out_the_components_the_backend_never_loads():
              'feature_extractor': ['transformers', 'CLIPImageProcessor']}
     listing = ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors', 'safety_checker/config.json',
                'safety_checker/model.safetensors', 'feature_extractor/preprocessor_config.json']
-    assert download.pipeline_files(listing, index) == ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors']
+    assert hub.pipeline_files(listing, index) == ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors']
 
 
 def test_a_relative_local_checkpoint_outside_the_working_directory_is_refused_not_downloaded(folders, tmp_path,
@@ -399,7 +400,7 @@ def test_a_relative_local_checkpoint_outside_the_working_directory_is_refused_no
     """A relative checkpoint folder is read by the jobs from the working directory: where a run works elsewhere than
     the project root (snakemake --directory), the config check says so, rather than the Hub id it resembles being
     planned for download."""
-    from entropic.configuration import validate_config
+    from entropic.pipeline.configuration import validate_config
     project = tmp_path / 'project'
     shutil.copytree(folders['class-unet'], project / 'models' / 'tiny-ddpm')
     (project / 'parts.yaml').write_text('pair: [[0], [3]]\n')
@@ -424,7 +425,7 @@ def test_a_config_mistake_is_refused_at_the_check_naming_its_key(folders, tmp_pa
     """What a newcomer gets wrong is refused when the config is checked, before any job, naming the key: a mistyped
     local folder (never read as a Hub id to download), a file with no class in play or redefining a built-in
     partition, a class beyond the network's classes, a null label beyond its embeddings."""
-    from entropic.configuration import validate_config
+    from entropic.pipeline.configuration import validate_config
     shutil.copytree(folders['class-unet'], tmp_path / 'models' / 'tiny-ddpm')
     text, _, null = partitions.partition('null: ')
     (tmp_path / 'parts.yaml').write_text(text)

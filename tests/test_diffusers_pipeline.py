@@ -61,7 +61,7 @@ def test_a_config_of_backend_checkpoint_and_partitions_alone_makes_every_entropy
 @pytest.mark.parametrize('name', MODELS)
 def test_every_partitions_entropy_is_finite_and_within_log_of_its_cells(project, name):
     """Each partition's entropy curve over K cells lies in [0, log K], up to the curve file's rounding to 10
-    significant digits (entropic.io.write_csv: half a unit of the 10th digit, 5e-10 at log 3 = 1.10, 5e-11 at
+    significant digits (entropic.files.store.write_csv: half a unit of the 10th digit, 5e-10 at log 3 = 1.10, 5e-11 at
     log 2 = 0.69); the file's partitions and the derived ones (each hypothesis against the reference) all have a
     curve on the grid's levels."""
     model = project / 'results' / 'models' / name

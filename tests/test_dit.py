@@ -1,5 +1,5 @@
 """The DiT preset of the diffusers backend: its schedule in EDM coordinates, the learned variance as Var[x0 | x], the
-denoiser and its guidance against diffusers' DiTPipeline (entropic.models.diffusers_pipeline, diffusers_denoiser),
+denoiser and its guidance against diffusers' DiTPipeline (entropic.networks.diffusers_pipeline, diffusers_denoiser),
 the class order and the files it refuses (entropic.backends.dit).
 
 Everything runs offline on the CPU against a tiny pipeline built from configs (tests/dit_tiny.py).
@@ -18,11 +18,15 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import backends, download, imagenet, noise, sampler
+from entropic import backends
+from entropic.files import download
+from entropic.networks import imagenet
+from entropic.theory import noise
+from entropic.method import sampler
 from entropic.backends.dit import check_id2label
-from entropic.models import diffusers_folder, diffusers_pipeline
-from entropic.models.diffusers_denoiser import DiffusersDenoiser, LearnedVariance
-from entropic.partitions import UNCONDITIONAL
+from entropic.networks import diffusers_folder, diffusers_pipeline
+from entropic.networks.diffusers_denoiser import DiffusersDenoiser, LearnedVariance
+from entropic.theory.partitions import UNCONDITIONAL
 
 import diffusers  # noqa: E402
 from dit_tiny import SCHEDULER, build_tiny_resources, tiny_transformer  # noqa: E402
@@ -367,7 +371,7 @@ def test_missing_files_name_the_download_and_a_vae_of_another_scale_is_refused(r
 
 def test_the_config_check_refuses_what_the_sampling_jobs_would_naming_the_key(resources, tmp_path, monkeypatch):
     from pathlib import Path
-    from entropic.configuration import validate_config
+    from entropic.pipeline.configuration import validate_config
     root = Path(__file__).resolve().parents[1]
     config = lambda **sampler: {'models': {'d': {'backend': 'dit', 'partitions': 'config/partitions/imagenet.yaml',
                                                  'sampler': {'steps': 50, **sampler}}}}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entropic import noise
+from entropic.theory import noise
 
 CLASSES = [207, 208, 250, 281, 282, 283, 291, 292, 404, 511, 817]     # config/partitions/imagenet.yaml
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.integrate import trapezoid
 
-from entropic import empirical, exact, gmm, theory
-from entropic.partitions import UNCONDITIONAL
+from entropic.theory import point_masses, exact, mixtures, closed_forms
+from entropic.theory.partitions import UNCONDITIONAL
 
 SIGMAS = np.geomspace(0.05, 20, 24)
 
@@ -21,13 +21,13 @@ def test_two_points_follow_the_two_class_closed_form():
     # Two point masses +-m are two classes with component variance 0: H = HH(|m|^2 / sigma^2).
     m = np.array([1.2, -0.5, 0.3])
     points, labels = np.stack([m, -m]), np.array([0, 1])
-    curve = empirical.empirical_entropy_curve(points, empirical.class_hypotheses(labels, [[0], [1]]), SIGMAS,
+    curve = point_masses.empirical_entropy_curve(points, point_masses.class_hypotheses(labels, [[0], [1]]), SIGMAS,
                                               4000, np.random.default_rng(0))
-    truth = theory.two_class_entropy(SIGMAS, m @ m, variance=0.0)
+    truth = closed_forms.two_class_entropy(SIGMAS, m @ m, variance=0.0)
     assert np.all(np.abs(curve['H'] - truth) <= tolerance(curve['H_se'], 4000))
-    rate_truth = theory.two_class_rate(SIGMAS, m @ m, variance=0.0) * SIGMAS
+    rate_truth = closed_forms.two_class_rate(SIGMAS, m @ m, variance=0.0) * SIGMAS
     assert np.all(np.abs(curve['rate'] - rate_truth) <= tolerance(curve['rate_se'], 4000))
-    phi_truth = theory.two_class_collision(SIGMAS, m @ m, variance=0.0)
+    phi_truth = closed_forms.two_class_collision(SIGMAS, m @ m, variance=0.0)
     assert np.all(np.abs(curve['phi'] - phi_truth) <= tolerance(curve['phi_se'], 4000))
 
 
@@ -39,9 +39,9 @@ def test_matches_exact_quadrature_of_the_same_point_set(cells):
     rng = np.random.default_rng(1)
     points = rng.normal(size=(6, 4)) * 1.5
     labels = np.array([0, 0, 1, 1, 2, 2])
-    hypotheses = empirical.class_hypotheses(labels, cells)
-    curve = empirical.empirical_entropy_curve(points, hypotheses, SIGMAS, 6000, np.random.default_rng(2))
-    mixture = gmm.GaussianMixture(points, variance=1e-12, weights=np.full(6, 1 / 6))
+    hypotheses = point_masses.class_hypotheses(labels, cells)
+    curve = point_masses.empirical_entropy_curve(points, hypotheses, SIGMAS, 6000, np.random.default_rng(2))
+    mixture = mixtures.GaussianMixture(points, variance=1e-12, weights=np.full(6, 1 / 6))
     reference = exact.exact_entropy_curve(mixture.project(), SIGMAS, hypotheses, 4096, 8, np.random.default_rng(3))
     se = np.hypot(curve['H_se'], reference['H_se'])
     assert np.all(np.abs(curve['H'] - reference['H']) <= tolerance(se, 6000))
@@ -57,7 +57,7 @@ def test_rate_integrates_to_the_entropy_drop():
     rng = np.random.default_rng(4)
     points, labels = rng.normal(size=(30, 5)), np.repeat(np.arange(3), 10)
     sigmas = np.geomspace(0.02, 50, 400)
-    curve = empirical.empirical_entropy_curve(points, empirical.class_hypotheses(labels, [[0], [1], [2]]), sigmas,
+    curve = point_masses.empirical_entropy_curve(points, point_masses.class_hypotheses(labels, [[0], [1], [2]]), sigmas,
                                               500, np.random.default_rng(5))
     drop = curve['H_samples'][-1] - curve['H_samples'][0]
     integral = trapezoid(curve['rate_samples'], np.log(sigmas), axis=0)
@@ -69,7 +69,7 @@ def test_rate_integrates_to_the_entropy_drop():
 def test_endpoints_and_top_eigenvalue():
     rng = np.random.default_rng(6)
     points, labels = rng.normal(size=(40, 3)) * 3, np.repeat(np.arange(4), 10)
-    curve = empirical.empirical_entropy_curve(points, empirical.class_hypotheses(labels, [[0], [1], [2], [3]]),
+    curve = point_masses.empirical_entropy_curve(points, point_masses.class_hypotheses(labels, [[0], [1], [2], [3]]),
                                               [1e-3, 1e4], 300, np.random.default_rng(7))
     assert curve['H'][0] < 1e-6 and abs(curve['H'][1] - np.log(4)) < 1e-3
-    assert np.isclose(empirical.top_eigenvalue(points), np.linalg.eigvalsh(np.cov(points.T, bias=True))[-1])
+    assert np.isclose(point_masses.top_eigenvalue(points), np.linalg.eigvalsh(np.cov(points.T, bias=True))[-1])

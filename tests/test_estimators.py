@@ -22,9 +22,11 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import denoisers, exact, gmm, gmm_estimators, noise, posterior, sampler
-from entropic import partitions as P
-from entropic.denoisers import UNCONDITIONAL
+from entropic.method import denoisers, posterior, sampler
+from entropic.theory import exact, mixtures, noise
+from entropic.studies import mixture_estimators
+from entropic.theory import partitions as P
+from entropic.method.denoisers import UNCONDITIONAL
 
 K = 10
 PER_CLASS = 400
@@ -32,8 +34,8 @@ PER_CLASS = 400
 
 @pytest.fixture(scope='module')
 def mixture():
-    # Ten equidistant classes in their own 9-dimensional span (exact for any d: see entropic.gmm.ProjectedMixture).
-    return gmm.simplex_mixture(K, K - 1, 1.0, np.random.default_rng(0), variance=1.0)
+    # Ten equidistant classes in their own 9-dimensional span (exact for any d: see entropic.theory.mixtures.ProjectedMixture).
+    return mixtures.simplex_mixture(K, K - 1, 1.0, np.random.default_rng(0), variance=1.0)
 
 
 def exact_curve(mixture, sigmas, hypotheses):
@@ -244,7 +246,7 @@ def test_combined_readout_matches_exact_entropy_with_less_variance(mixture, clas
     levels, labels, log_post, distances = classes_run
     levels, log_post, distances = np.asarray(levels)[::-1].copy(), log_post.flip(0), distances.flip(0)   # increasing
     reference = exact_curve(mixture, levels, exact.Hypotheses.from_partition(mixture.weights, cells))
-    variances = gmm_estimators.kernel_variances(mixture, levels, 'exact')
+    variances = mixture_estimators.kernel_variances(mixture, levels, 'exact')
     combined = posterior.compensated_curve(levels, list(range(K)), labels, log_post, distances, cells, variances)
     check_agreement(combined['H'], combined['H_se'], reference['H'], reference['H_se'], bias=0.007)
     # The rate, a finite difference on the sampler's levels as the tracker's: 0.005 covers that difference's
@@ -268,12 +270,12 @@ PARTITIONS = {'classes': {'cells': P.identity_partition(K)}, '3-vs-reference': {
 
 
 def test_a_tracker_variant_guides_only_in_its_interval_and_reads_a_cross_entropy(mixture):
-    # The rule's variant loop (gmm_estimators.track_variant): guidance w = 3 on sigma in (1, 30] leaves every
+    # The rule's variant loop (mixture_estimators.track_variant): guidance w = 3 on sigma in (1, 30] leaves every
     # step from a level above 30 unguided, so with the same seed the trajectories, and the tracked posteriors,
     # agree at every level whose steps so far all started above 30 (exactly: where w(sigma) = 1 the sampler takes
     # the conditional estimate alone), and part below, by more than 5 SE, where the readout is a cross-entropy.
-    plain, readout, levels = gmm_estimators.track_variant(mixture, PARTITIONS, 'track', VARIANT, 400, 7, 80.0)
-    guided, guided_readout, _ = gmm_estimators.track_variant(
+    plain, readout, levels = mixture_estimators.track_variant(mixture, PARTITIONS, 'track', VARIANT, 400, 7, 80.0)
+    guided, guided_readout, _ = mixture_estimators.track_variant(
         mixture, PARTITIONS, 'track-cfg3', dict(VARIANT, guidance=3.0, guidance_interval=[1.0, 30.0]), 400, 7, 80.0)
     assert (readout, guided_readout) == ('entropy', 'cross-entropy')
     assert list(plain) == list(guided) == list(PARTITIONS)
@@ -287,7 +289,7 @@ def test_a_tracker_variant_guides_only_in_its_interval_and_reads_a_cross_entropy
 
 
 def test_a_tracker_variant_skips_the_reference_under_the_exact_kernel_and_names_itself_in_errors(mixture, monkeypatch):
-    curves, _, _ = gmm_estimators.track_variant(
+    curves, _, _ = mixture_estimators.track_variant(
         mixture, PARTITIONS, 'track-exact', dict(VARIANT, kernel='exact', sampler_variance='exact'), 100, 7, 80.0)
     assert list(curves) == ['classes']       # the reference's posterior is a mixture: no exact kernel variance
 
@@ -295,8 +297,8 @@ def test_a_tracker_variant_skips_the_reference_under_the_exact_kernel_and_names_
         if reference_class is not None:
             raise FloatingPointError('sigma 3.2: non-finite denoiser output')
         return track_mixture(*args, reference_class=reference_class, **kwargs)
-    track_mixture = gmm_estimators.track_mixture
-    monkeypatch.setattr(gmm_estimators, 'track_mixture', overflow)
+    track_mixture = mixture_estimators.track_mixture
+    monkeypatch.setattr(mixture_estimators, 'track_mixture', overflow)
     with pytest.raises(FloatingPointError, match=r'gmm/k10 \(means.npy\) tracker track, class 3 against the '
                                                  r'reference: sigma 3.2'):
-        gmm_estimators.track_variant(mixture, PARTITIONS, 'track', VARIANT, 100, 7, 80.0, where='gmm/k10 (means.npy)')
+        mixture_estimators.track_variant(mixture, PARTITIONS, 'track', VARIANT, 100, 7, 80.0, where='gmm/k10 (means.npy)')

@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 import torch
 
-from entropic import io, networks
+from entropic.files import curve_table, store
+from entropic.networks import mlp
 import snakemake_cli   # pytest puts tests/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,12 +60,12 @@ def test_a_truncated_checkpoint_is_named_and_nothing_is_sampled_from_it(chain, t
 
 
 def test_nan_from_the_network_names_the_shard_and_noise_level(chain, tmp_path):
-    net, meta = networks.load_checkpoint(chain / CHECKPOINT)
+    net, meta = mlp.load_checkpoint(chain / CHECKPOINT)
     with torch.no_grad():
         net.body.out.bias.fill_(float('nan'))
     workdir = tmp_path / 'work'
     subprocess.run(['cp', '-a', str(chain), str(workdir)], check=True)   # -a: the times Snakemake compares
-    networks.save_checkpoint(workdir / CHECKPOINT, net, meta)
+    mlp.save_checkpoint(workdir / CHECKPOINT, net, meta)
     (workdir / SHARD).unlink()
     result = snakemake(workdir, SHARD)
     output = result.stdout + result.stderr
@@ -76,12 +77,12 @@ def test_nan_from_the_network_names_the_shard_and_noise_level(chain, tmp_path):
 def test_nan_in_a_tracked_class_that_the_shard_does_not_sample_names_it_and_writes_nothing(chain, tmp_path):
     # Five shards over gmm-net's conditions [0, 1, 2, 3, -1]: shard 0 samples class 0 only, and tracks all five.
     # Class 2's label embedding is NaN, so only its tracked branch is; the samples and the guided estimate are not.
-    net, meta = networks.load_checkpoint(chain / CHECKPOINT)
+    net, meta = mlp.load_checkpoint(chain / CHECKPOINT)
     with torch.no_grad():
         net.body.class_emb.weight[2] = float('nan')
     workdir = tmp_path / 'work'
     subprocess.run(['cp', '-a', str(chain), str(workdir)], check=True)   # -a: the times Snakemake compares
-    networks.save_checkpoint(workdir / CHECKPOINT, net, meta)
+    mlp.save_checkpoint(workdir / CHECKPOINT, net, meta)
     (workdir / SHARD).unlink()
     result = snakemake(workdir, SHARD, '--config', 'models={gmm-net: {shards: 5}}')
     output = result.stdout + result.stderr
@@ -93,12 +94,12 @@ def test_nan_in_a_tracked_class_that_the_shard_does_not_sample_names_it_and_writ
 
 
 def test_a_curve_with_nans_is_refused_with_its_file_name(tmp_path):
-    curve = pd.DataFrame({c: [0.0, 1.0] for c in io.CURVE_COLUMNS})
+    curve = pd.DataFrame({c: [0.0, 1.0] for c in curve_table.CURVE_COLUMNS})
     curve.loc[1, 'H'] = np.nan
     path = tmp_path / 'bad.csv'
     curve.to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"bad.csv: NaN or inf in columns \['H'\]"):
-        io.read_curve(path)
+        curve_table.read_curve(path)
 
 
 def test_an_interrupted_run_completes_identically_on_rerun(chain, tmp_path):
@@ -131,7 +132,7 @@ def test_config_paths_cannot_leave_the_project_unless_absolute():
 
     import yaml
 
-    from entropic.configuration import validate_config
+    from entropic.pipeline.configuration import validate_config
     config = yaml.safe_load((ROOT / 'config.yaml').read_text())
     escaping = copy.deepcopy(config)
     escaping['models']['digits']['partitions'] = '../outside/partitions.yaml'
@@ -162,17 +163,17 @@ def test_atomic_writers_give_the_mode_of_a_plain_open_under_the_umask(umask, tmp
     expected = plain_mode(tmp_path)
     assert expected == 0o666 & ~umask
     frame = pd.DataFrame({'a': [1.0, 2.0]})
-    io.write_csv(frame, tmp_path / 'out' / 'table.csv')
-    io.write_markdown(frame, tmp_path / 'out' / 'table.md')
-    io.write_json({'a': 1}, tmp_path / 'out' / 'values.json')
-    io.save_npy(np.zeros(3), tmp_path / 'out' / 'array.npy')
-    io.save_npz(tmp_path / 'out' / 'arrays.npz', a=np.zeros(3))
+    store.write_csv(frame, tmp_path / 'out' / 'table.csv')
+    store.write_markdown(frame, tmp_path / 'out' / 'table.md')
+    store.write_json({'a': 1}, tmp_path / 'out' / 'values.json')
+    store.save_npy(np.zeros(3), tmp_path / 'out' / 'array.npy')
+    store.save_npz(tmp_path / 'out' / 'arrays.npz', a=np.zeros(3))
     fig = plt.figure()
-    io.save_figure(fig, [tmp_path / 'out' / 'figure.pdf', tmp_path / 'out' / 'figure.png'])
+    store.save_figure(fig, [tmp_path / 'out' / 'figure.pdf', tmp_path / 'out' / 'figure.png'])
     plt.close(fig)
-    with io.atomic_path(tmp_path / 'out' / 'by-hand.txt') as tmp:      # what scripts writing other formats use
+    with store.atomic_path(tmp_path / 'out' / 'by-hand.txt') as tmp:      # what scripts writing other formats use
         tmp.write_text('x')
-    networks.save_checkpoint(tmp_path / 'out' / 'net.pt', networks.EDMPrecond(dim=2, num_classes=2, width=8, blocks=1), {})
+    mlp.save_checkpoint(tmp_path / 'out' / 'net.pt', mlp.EDMPrecond(dim=2, num_classes=2, width=8, blocks=1), {})
     written = sorted((tmp_path / 'out').iterdir())
     assert len(written) == 9
     assert {p.name: oct(p.stat().st_mode & 0o7777) for p in written} == {p.name: oct(expected) for p in written}
@@ -180,15 +181,15 @@ def test_atomic_writers_give_the_mode_of_a_plain_open_under_the_umask(umask, tmp
 
 def test_a_curve_without_a_posterior_may_leave_phi_nan_but_not_inf(tmp_path):
     # I-MMSE forms no posterior: its phi columns are NaN by design; an inf is still an error.
-    curve = pd.DataFrame({c: [0.0, 1.0] for c in io.CURVE_COLUMNS})
+    curve = pd.DataFrame({c: [0.0, 1.0] for c in curve_table.CURVE_COLUMNS})
     curve['phi'] = curve['phi_se'] = np.nan
     path = tmp_path / 'immse.csv'
     curve.to_csv(path, index=False)
-    assert np.isnan(io.read_curve(path)['phi']).all()
+    assert np.isnan(curve_table.read_curve(path)['phi']).all()
     curve.loc[0, 'phi'] = np.inf
     curve.to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"immse.csv: inf in columns \['phi', 'phi_se'\]"):
-        io.read_curve(path)
+        curve_table.read_curve(path)
 
 
 def test_a_figure_saved_twice_gives_the_same_bytes(tmp_path, monkeypatch):
@@ -204,7 +205,7 @@ def test_a_figure_saved_twice_gives_the_same_bytes(tmp_path, monkeypatch):
     for epoch, folder in (('1000000000', 'a'), ('2000000000', 'b')):
         monkeypatch.setenv('SOURCE_DATE_EPOCH', epoch)
         paths = [tmp_path / folder / 'figure.pdf', tmp_path / folder / 'figure.png']
-        io.save_figure(fig, paths)
+        store.save_figure(fig, paths)
         digests.append([p.read_bytes() for p in paths])
     plt.close(fig)
     assert digests[0] == digests[1]

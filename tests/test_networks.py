@@ -4,14 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import digits, networks, quality, training
-from entropic.denoisers import UNCONDITIONAL
+from entropic.backends import digits
+from entropic.networks import mlp, training
+from entropic.studies import quality
+from entropic.method.denoisers import UNCONDITIONAL
 from rounding import float32_network_atol     # pytest puts tests/ on sys.path
 
 
 def small_net(seed=0, **kwargs):
     torch.manual_seed(seed)
-    return networks.EDMPrecond(**{**dict(dim=6, num_classes=3, sigma_data=0.7, width=32, blocks=2), **kwargs})
+    return mlp.EDMPrecond(**{**dict(dim=6, num_classes=3, sigma_data=0.7, width=32, blocks=2), **kwargs})
 
 
 def randomise_output(net, seed=1):
@@ -62,7 +64,7 @@ def test_a_batch_of_few_noise_level_and_label_pairs_computes_each_embedding_once
     with torch.no_grad():
         shared = body(x, c_noise, labels)
         # the definition: the embedding of every row, every block shifted by its own row's
-        emb = torch.nn.functional.silu(body.noise_mlp(networks.fourier_features(c_noise, body.frequencies))
+        emb = torch.nn.functional.silu(body.noise_mlp(mlp.fourier_features(c_noise, body.frequencies))
                                        + body.class_emb(labels))
         h = body.inp(x)
         for block in body.blocks:
@@ -84,7 +86,7 @@ def test_shapes_and_dtypes_are_preserved(dtype):
         for sigma in (0.5, torch.tensor([0.1, 1.0, 10.0, 80.0])):
             out = net(x, sigma, labels)
             assert out.shape == x.shape and out.dtype == dtype and torch.isfinite(out).all()
-    den = networks.NetworkDenoiser(net)
+    den = mlp.NetworkDenoiser(net)
     images = torch.randn(4, 2, 3, dtype=dtype)                  # [B, ...] is flattened and restored
     out = den(images, 2.0, labels)
     assert out.shape == images.shape and out.dtype == dtype and not out.requires_grad
@@ -110,17 +112,17 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     ema, _ = short_training(small_net(), seed=0, steps=5)
     path = tmp_path / 'net.pt'
     meta = dict(steps=5, seed=0, note='test', losses=[0.5, 0.25])
-    networks.save_checkpoint(path, ema, meta)
+    mlp.save_checkpoint(path, ema, meta)
     assert [p.name for p in tmp_path.iterdir()] == ['net.pt']      # no temporary file left behind
-    loaded, loaded_meta = networks.load_checkpoint(path)
+    loaded, loaded_meta = mlp.load_checkpoint(path)
     assert loaded_meta == meta and not loaded.training
     x, labels = torch.randn(7, 6, dtype=torch.float64), torch.tensor([0, 1, 2, UNCONDITIONAL, 0, 1, 2])
-    assert torch.equal(networks.NetworkDenoiser(ema)(x, 0.3, labels), networks.NetworkDenoiser(loaded)(x, 0.3, labels))
+    assert torch.equal(mlp.NetworkDenoiser(ema)(x, 0.3, labels), mlp.NetworkDenoiser(loaded)(x, 0.3, labels))
 
 
 def test_unreadable_checkpoints_raise_value_errors_naming_the_file(tmp_path):
     good = tmp_path / 'good.pt'
-    networks.save_checkpoint(good, small_net(), {})
+    mlp.save_checkpoint(good, small_net(), {})
     truncated = tmp_path / 'truncated.pt'
     truncated.write_bytes(good.read_bytes()[:200])
     garbage = tmp_path / 'garbage.pt'
@@ -133,14 +135,14 @@ def test_unreadable_checkpoints_raise_value_errors_naming_the_file(tmp_path):
     torch.save(payload, mismatched)
     for path in (truncated, garbage, wrong, mismatched, tmp_path / 'missing.pt'):
         with pytest.raises(ValueError, match=path.name):
-            networks.load_checkpoint(path)
+            mlp.load_checkpoint(path)
 
 
 def test_code_in_a_checkpoint_is_never_executed(tmp_path):
     path = tmp_path / 'evil.pt'
-    torch.save(dict(format=networks.CHECKPOINT_FORMAT, kwargs={}, state_dict={}, meta={'obj': Exploding()}), path)
+    torch.save(dict(format=mlp.CHECKPOINT_FORMAT, kwargs={}, state_dict={}, meta={'obj': Exploding()}), path)
     with pytest.raises(ValueError, match='evil.pt'):
-        networks.load_checkpoint(path)
+        mlp.load_checkpoint(path)
 
 
 class Exploding:

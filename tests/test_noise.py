@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from entropic import noise
+from entropic.theory import noise
 
 
 def test_vp_time_sigma_round_trip():

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entropic import theory
-from entropic.io import CURVE_COLUMNS
+from entropic.theory import closed_forms
+from entropic.files.curve_table import CURVE_COLUMNS
 import snakemake_cli   # pytest puts tests/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,11 +77,11 @@ def test_experiment_files_let_anyone_recompute_the_truth(run):
     assert set(curve['estimator']) == {'exact'}
     # The two-class closed form from the written means alone (|m|^2 of either component).
     mean_sq_norm = float((means[0] ** 2).sum())
-    closed = theory.two_class_entropy(curve['sigma'], mean_sq_norm, info['variance'])
+    closed = closed_forms.two_class_entropy(curve['sigma'], mean_sq_norm, info['variance'])
     # 1e-5 nats: the rare-event floor (tests/test_exact.py) for the test config's 8 x 128 points.
     assert np.all(np.abs(curve['H'] - closed) <= 4 * curve['H_se'] + 1e-5)
     np.testing.assert_allclose(curve['t'], 0.5 * np.log1p(curve['sigma'] ** 2))
-    closed_phi = theory.two_class_collision(curve['sigma'], mean_sq_norm, info['variance'])
+    closed_phi = closed_forms.two_class_collision(curve['sigma'], mean_sq_norm, info['variance'])
     assert np.all(np.abs(curve['phi'] - closed_phi) <= 4 * curve['phi_se'] + 1e-5)     # the same floor
     assert set(np.load(folder / 'entropy' / 'exact.npz')) == {'sigma', 'classes/H', 'classes/rate', 'classes/phi'}
 
@@ -93,7 +93,7 @@ def test_windows_bracket_their_estimates_and_carry_theory(run):
     assert np.all((windows['peak_lo'] <= windows['peak']) & (windows['peak'] <= windows['peak_hi']))
     t = windows.query("coordinate == 't'").set_index('partition')
     assert t.loc['superclasses', 'peak'] > t.loc['subclasses-of-0', 'peak'] + 0.5   # coarse first
-    assert t.loc['superclasses', 'theory'] == pytest.approx(theory.speciation_time(t.loc['superclasses', 'Lambda']))
+    assert t.loc['superclasses', 'theory'] == pytest.approx(closed_forms.speciation_time(t.loc['superclasses', 'Lambda']))
 
 
 def test_a_second_run_from_scratch_gives_byte_identical_results(request, tmp_path):
@@ -122,7 +122,7 @@ def dry_run_with(run, tmp_path, edit):
     config = yaml.safe_load((ROOT / 'config' / 'test.yaml').read_text())
     edit(config)
     changed = tmp_path / 'changed.yaml'
-    changed.write_text(yaml.safe_dump(config))   # any key order: params are recorded with sorted keys (entropic.provenance)
+    changed.write_text(yaml.safe_dump(config))   # any key order: params are recorded with sorted keys (entropic.pipeline.provenance)
     result = snakemake_cli.snakemake(run, '-n', configfiles=[changed])
     assert result.returncode == 0, result.stderr[-2000:]
     rules = {line.split()[1].rstrip(':') for line in result.stdout.splitlines() if line.startswith('rule ')}
@@ -187,7 +187,7 @@ def test_the_extending_notebooks_toy_backend_runs_through_the_rules(tmp_path, mo
     rules on it: its model-family cells, alone in a fresh kernel, run `all` with a config of one `models:` entry
     for the new backend and leave the toy model's entropy curve, figure and window table in the copy (not in the
     repository), every partition's entropy finite and within [0, log K] for its K cells (an entropy
-    over K cells), up to the curve file's rounding to 10 significant digits (entropic.io.write_csv: 5e-11 at
+    over K cells), up to the curve file's rounding to 10 significant digits (entropic.files.store.write_csv: 5e-11 at
     log 2 = 0.69)."""
     import nbformat
     from nbclient import NotebookClient

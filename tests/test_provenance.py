@@ -1,4 +1,4 @@
-"""What a job records about its settings (entropic.provenance): one text for equal values, whatever the order of
+"""What a job records about its settings (entropic.pipeline.provenance): one text for equal values, whatever the order of
 their keys or the spelling of their numbers, and the values themselves unchanged for the code that reads them.
 The rules' side (every job of every shipped config records the same params, inputs and logs) is in
 tests/test_reruns.py."""
@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from config_variants import retyped_numbers, reversed_keys, rewritten, shuffled_keys
-from entropic.provenance import canonical_text, recorded, recorded_config
+from entropic.pipeline.provenance import canonical_text, recorded, recorded_config
 from shipped_configs import CONFIGS, merged_config, user_configfiles
 
 ROOT = Path(__file__).resolve().parents[1]

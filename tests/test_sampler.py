@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import denoisers, gmm, noise, sampler
-from entropic.denoisers import UNCONDITIONAL
+from entropic.method import denoisers, sampler
+from entropic.theory import mixtures, noise
+from entropic.method.denoisers import UNCONDITIONAL
 
 
 def one_gaussian(dim=1, variance=0.5):
-    return gmm.GaussianMixture(np.zeros((1, dim)), variance, np.ones(1))
+    return mixtures.GaussianMixture(np.zeros((1, dim)), variance, np.ones(1))
 
 
 def test_exact_step_variance_preserves_the_marginal():
@@ -29,7 +30,7 @@ def test_exact_step_variance_preserves_the_marginal():
 
 
 def test_samples_follow_the_mixture():
-    mixture = gmm.simplex_mixture(3, 2, 8.0, np.random.default_rng(0), variance=0.3)
+    mixture = mixtures.simplex_mixture(3, 2, 8.0, np.random.default_rng(0), variance=0.3)
     den = denoisers.GMMDenoiser(mixture)
     n = 3000
     labels = torch.arange(3).repeat_interleave(n)
@@ -110,6 +111,67 @@ def test_tracking_with_the_exact_per_coordinate_kernel_is_the_exact_posterior_al
         assert max(errors) < 1e-9, errors
 
 
+
+def _hand_tracker_step(log_prior, x, D_g, D_h, eps, sigma, sigma_next, kernel_var):
+    """The eq. 6 update written out with scipy's Gaussian densities: x' = mu_g + s eps, then log p(h | x') =
+    log p(h | x) + log N(x'; mu_h, diag(kernel_var[h, b])) renormalised; returns (log p(h | x') [B, H], the
+    log-densities [B, H])."""
+    import scipy.special
+    import scipy.stats
+    ratio = sigma_next ** 2 / sigma ** 2
+    s2 = (sigma ** 2 - sigma_next ** 2) * sigma_next ** 2 / sigma ** 2
+    x_next = ratio * x + (1 - ratio) * D_g + np.sqrt(s2) * eps
+    H, B = D_h.shape[:2]
+    log_density = np.array([[scipy.stats.multivariate_normal(ratio * x[b] + (1 - ratio) * D_h[h, b],
+                                                             np.diag(kernel_var[h, b])).logpdf(x_next[b])
+                             for h in range(H)] for b in range(B)])
+    unnormalised = log_prior + log_density
+    return unnormalised - scipy.special.logsumexp(unnormalised, axis=1, keepdims=True), log_density
+
+
+@pytest.mark.parametrize('kernel', ['sampler', 'exact per row', 'exact per coordinate'])
+def test_the_tracker_step_is_the_gaussian_likelihood_update_of_eq_6(kernel):
+    """tracker_step against eq. 6 computed by hand with scipy's Gaussian log-densities on a tiny case: two
+    hypotheses, two trajectories in 3 dimensions, one step from sigma = 2 to 1 (s^2 = 3/4, c = 3/4), the kernel
+    variance s^2 (the paper's) or s^2 + c^2 Var[x0 | x, h] (exact, one per row or one per coordinate). Both sides
+    are float64 with |x'|, |mu_h| < 10 and log-densities of order 10: they differ by rounding, a few ulp of those
+    (< 1e-13); 1e-11 allowed. With the paper's kernel the log-odds move by the two densities' log-ratio."""
+    rng = np.random.default_rng(0)
+    H, B, d, sigma, sigma_next = 2, 2, 3, 2.0, 1.0
+    x, D_g, eps = rng.normal(0, 2, (B, d)), rng.normal(0, 1, (B, d)), rng.normal(0, 1, (B, d))
+    D_h = rng.normal(0, 1, (H, B, d))
+    log_prior = np.log(np.array([[0.3, 0.7], [0.6, 0.4]]))
+    s2, c = sampler.step_variance(sigma, sigma_next), 1 - sigma_next ** 2 / sigma ** 2
+    assert (s2, c) == (0.75, 0.75)
+    posterior_var = {'sampler': None, 'exact per row': rng.uniform(0.1, 1, (H, B)),
+                     'exact per coordinate': rng.uniform(0.1, 1, (H, B, d))}[kernel]
+    kernel_var = np.full((H, B, d), s2) if posterior_var is None else \
+        s2 + c ** 2 * np.broadcast_to(posterior_var.reshape(H, B, -1), (H, B, d))
+    expected, log_density = _hand_tracker_step(log_prior, x, D_g, D_h, eps, sigma, sigma_next, kernel_var)
+    t = lambda a: torch.as_tensor(a, dtype=torch.float64)
+    got = sampler.tracker_step(t(log_prior), t(np.sqrt(s2) * eps), t(D_g), t(D_h), c, s2,
+                               None if posterior_var is None else t(posterior_var))
+    assert got.dtype == torch.float64 and got.shape == (B, H)
+    assert np.abs(got.numpy() - expected).max() < 1e-11
+    if kernel == 'sampler':
+        odds = lambda lp: lp[:, 0] - lp[:, 1]
+        assert np.abs((odds(got.numpy()) - odds(log_prior)) - (log_density[:, 0] - log_density[:, 1])).max() < 1e-11
+
+
+def test_the_sampler_tracks_with_tracker_step_after_every_step_above_zero(monkeypatch):
+    """sample's log-posterior history is tracker_step's output, one update per step to sigma' > 0 (none on the
+    last step, to 0): the update of eq. 6 lives in one function."""
+    mixture = mixtures.simplex_mixture(3, 2, 4.0, np.random.default_rng(0), variance=0.3)
+    updates = []
+    step = sampler.tracker_step
+    monkeypatch.setattr(sampler, 'tracker_step', lambda *args: updates.append(step(*args)) or updates[-1])
+    sigmas = noise.edm_sigma_grid(6, append_zero=True)
+    x, generator = sampler.initial_state(6, 2, sigmas[0], seed=0)
+    out = sampler.sample(denoisers.GMMDenoiser(mixture), sigmas, torch.arange(3).repeat(2), x.double(), generator,
+                         hypotheses=[0, 1, 2])
+    assert len(updates) == len(sigmas) - 2
+    assert all(torch.equal(a, b) for a, b in zip(out['log_posterior'][1:], updates))
+
 class CountingDenoiser:
     """Records the labels of every call; returns 0 for class 0, 1 for class 1, 10 for the reference."""
     def __init__(self):
@@ -158,7 +220,7 @@ def test_nan_from_the_denoiser_names_the_noise_level():
 
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float16])
 def test_tracking_is_finite_at_extreme_noise_with_low_precision_outputs(dtype):
-    mixture = gmm.simplex_mixture(10, 9, 50.0, np.random.default_rng(0))
+    mixture = mixtures.simplex_mixture(10, 9, 50.0, np.random.default_rng(0))
     exact_den = denoisers.GMMDenoiser(mixture)
 
     def low_precision(x, sigma, labels):
@@ -200,7 +262,7 @@ def test_rejects_a_grid_that_is_not_decreasing_or_ends_below_zero():
 def test_a_run_stopped_above_zero_and_continued_is_the_same_run():
     # What cloning relies on: the state at a level sigma_b > 0, continued with the same generator, ends exactly
     # where one uninterrupted run ends.
-    mixture = gmm.simplex_mixture(3, 2, 8.0, np.random.default_rng(0), variance=0.3)
+    mixture = mixtures.simplex_mixture(3, 2, 8.0, np.random.default_rng(0), variance=0.3)
     den = denoisers.GMMDenoiser(mixture)
     sigmas = noise.edm_sigma_grid(16, append_zero=True)
     labels = torch.full((50,), UNCONDITIONAL)
@@ -233,8 +295,8 @@ def first_level_below(sigmas, level):
 def test_a_nan_in_a_tracked_hypothesis_that_is_neither_sampled_nor_the_reference_stops_sampling():
     # A shard whose trajectories all come from class 0 (trajectories.shard_labels of 4 shards over [0, 1, 2, -1])
     # tracks [0, 1, 2, -1]; hypothesis 2 turns NaN below sigma = 10. No guidance: D_g = D_0 stays finite.
-    from entropic import trajectories
-    mixture = gmm.simplex_mixture(3, 4, 2.0, np.random.default_rng(0))
+    from entropic.pipeline import trajectories
+    mixture = mixtures.simplex_mixture(3, 4, 2.0, np.random.default_rng(0))
     labels = trajectories.shard_labels(trajectories.trajectory_labels(3, 32), 4, 0)
     assert set(labels.tolist()) == {0}
     sigmas = noise.edm_sigma_grid(16, append_zero=True)
@@ -253,7 +315,7 @@ def test_a_nan_in_a_tracked_hypothesis_that_is_neither_sampled_nor_the_reference
     ([], 1e308, 'the guided estimate (w = 1e+308)'),                    # every branch finite, their mix overflows
 ])
 def test_any_non_finite_branch_stops_sampling_at_its_first_step(broken, scale, named):
-    mixture = gmm.simplex_mixture(3, 4, 2.0, np.random.default_rng(0))
+    mixture = mixtures.simplex_mixture(3, 4, 2.0, np.random.default_rng(0))
     labels = torch.tensor([0, 1, 2, UNCONDITIONAL] * 2)
     sigmas = noise.edm_sigma_grid(16, append_zero=True)
     step, sigma = first_level_below(sigmas, 10.0)
@@ -298,7 +360,7 @@ def test_the_first_step_from_pure_noise_lands_on_the_forward_marginal():
     # From sigma = inf the step is x' = D(inf) + s eps with s^2 = sigma'^2 (+ c^2 Var[x0 | x, k] = v0 with the exact
     # kernel, c = 1): for one component that is N(m, v0 + sigma'^2), the forward process at sigma', exactly. Mean
     # and variance of n draws within 4 standard errors (sqrt(var / n) and var sqrt(2 / n)).
-    mixture = gmm.simplex_mixture(2, 3, 2.0, np.random.default_rng(0), variance=0.5)
+    mixture = mixtures.simplex_mixture(2, 3, 2.0, np.random.default_rng(0), variance=0.5)
     n, sigma_next = 200_000, 2.5
     labels = torch.ones(n, dtype=torch.long)
     x = torch.randn(n, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)   # standardised
@@ -321,7 +383,7 @@ def test_a_start_at_sigma_inf_is_the_limit_of_a_start_at_large_sigma():
     # with D(L z; L) = m + O(v0 |z| / L): both deviate from the limit's D(inf) = m by O((sigma_1^2 + v0) |z| / L),
     # and the later steps contract (their mean map's slope r + (1 - r)(1 - c) < 1). So the samples and the tracked
     # posteriors approach the start at inf like 1 / L: checked at L = 1e4 and 1e6 (a hundredfold closer).
-    mixture = gmm.simplex_mixture(3, 4, 3.0, np.random.default_rng(0), variance=0.5)
+    mixture = mixtures.simplex_mixture(3, 4, 3.0, np.random.default_rng(0), variance=0.5)
     sigmas = list(noise.edm_sigma_grid(12, sigma_max=20.0, append_zero=True))
     labels = torch.tensor([0, 1, 2, UNCONDITIONAL] * 4)
     z = torch.randn(16, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)

@@ -1,4 +1,4 @@
-"""Sampler schedules (entropic.schedules) and the deterministic ODE sampler (entropic.sampler.sample_ode)."""
+"""Sampler schedules (entropic.method.schedules) and the deterministic ODE sampler (entropic.method.sampler.sample_ode)."""
 
 import functools
 
@@ -8,15 +8,17 @@ import torch
 from scipy.integrate import quad
 from scipy.optimize import brentq
 
-from entropic import denoisers, exact, gmm, gmm_estimators, noise, sampler, schedule_study, schedules, theory
-from entropic.denoisers import UNCONDITIONAL
+from entropic.method import denoisers, sampler, schedules
+from entropic.theory import exact, mixtures, noise, closed_forms
+from entropic.studies import mixture_estimators, schedule_study
+from entropic.method.denoisers import UNCONDITIONAL
 
 SIGMA_MIN, SIGMA_MAX = noise.EDM_SIGMA_MIN, noise.EDM_SIGMA_MAX
 
 
 def two_class_mixture(dim=10, signal_per_dim=1.0):
     """The default run's k2-d1e1: classes +-m in R^10 with |m|^2 = 10, v0 = 1."""
-    return gmm.simplex_mixture(2, dim, signal_per_dim, np.random.default_rng(0))
+    return mixtures.simplex_mixture(2, dim, signal_per_dim, np.random.default_rng(0))
 
 
 #----------------------------------------------------------------------------
@@ -59,7 +61,7 @@ def test_entropic_time_grid_of_two_classes_matches_an_independent_quadrature():
     grids = {}
     for L in (513, 1025):
         sigmas = noise.log_sigma_grid(L, SIGMA_MIN, SIGMA_MAX)
-        grids[L] = schedules.entropic_time_grid(sigmas, theory.two_class_mmse(sigmas, mean_sq_norm, dim), N)
+        grids[L] = schedules.entropic_time_grid(sigmas, closed_forms.two_class_mmse(sigmas, mean_sq_norm, dim), N)
     tolerance = np.max(np.abs(np.log(grids[1025][:-1] / grids[513][:-1]))) + 1e-9
     assert grids[1025][-1] == 0 and len(grids[1025]) == N + 1
     assert tolerance < 1e-4                  # the tabulation resolves the grid to 0.01% in sigma
@@ -67,12 +69,12 @@ def test_entropic_time_grid_of_two_classes_matches_an_independent_quadrature():
 
 
 def test_mixture_mmse_by_quasi_monte_carlo_matches_the_two_class_closed_form():
-    # exact.mixture_mmse (the K-class path, quasi-Monte Carlo) against theory.two_class_mmse (Gauss-Hermite):
+    # exact.mixture_mmse (the K-class path, quasi-Monte Carlo) against closed_forms.two_class_mmse (Gauss-Hermite):
     # within 5 standard errors of the quasi-Monte Carlo estimate, plus the closed form's 1e-9 relative error.
     mixture = two_class_mixture()
     sigmas = noise.log_sigma_grid(24, 0.05, 50.0)
     curve = exact.mixture_mmse(mixture, sigmas, 256, 8, np.random.default_rng(1))
-    closed = theory.two_class_mmse(sigmas, 10.0, 10)
+    closed = closed_forms.two_class_mmse(sigmas, 10.0, 10)
     assert np.all(np.abs(curve['mmse'] - closed) <= 5 * curve['mmse_se'] + 1e-9 * closed)
 
 
@@ -89,7 +91,7 @@ def test_measured_mmse_of_the_exact_denoiser_is_the_exact_mmse():
 
     sigmas = np.array([0.1, 1.0, 3.0, 10.0])
     mean, se = schedules.measured_mmse(den, draw, sigmas, 4000, torch.Generator().manual_seed(3))
-    closed = theory.two_class_mmse(sigmas, 10.0, 10)
+    closed = closed_forms.two_class_mmse(sigmas, 10.0, 10)
     assert np.all(np.abs(mean - closed) < 4 * se)
     conditional, _ = schedules.measured_mmse(den, draw, sigmas, 4000, torch.Generator().manual_seed(3),
                                              conditional=True)
@@ -105,7 +107,7 @@ def test_rescaled_entropic_time_of_a_gaussian_is_the_arctan_schedule():
     # are sigma_i = c tan(a_max + i / (N - 1) (a_min - a_max)), a = arctan(sigma / c) (Sabour et al. 2024, Thm 3.1).
     # Tolerance: the O(h^2) inversion at L = 2049 levels (h = 0.0052 in log sigma) moves log sigma by ~h^2 = 3e-5.
     c, dim, N = 0.5, 3, 12
-    mixture = gmm.GaussianMixture(np.zeros((1, dim)), c ** 2, np.ones(1))
+    mixture = mixtures.GaussianMixture(np.zeros((1, dim)), c ** 2, np.ones(1))
     sigmas = noise.log_sigma_grid(2049, SIGMA_MIN, SIGMA_MAX)
     mmse = exact.mixture_mmse(mixture, sigmas, 2, 2, np.random.default_rng(0))['mmse']
     a_min, a_max = np.arctan(SIGMA_MIN / c), np.arctan(SIGMA_MAX / c)
@@ -125,7 +127,7 @@ def test_rescaled_entropic_time_of_a_gaussian_is_the_arctan_schedule():
 
 def two_class_curves(L=1025):
     sigmas = noise.log_sigma_grid(L, SIGMA_MIN, SIGMA_MAX)
-    return sigmas, theory.two_class_mmse(sigmas, 10.0, 10), theory.two_class_entropy(sigmas, 10.0)
+    return sigmas, closed_forms.two_class_mmse(sigmas, 10.0, 10), closed_forms.two_class_entropy(sigmas, 10.0)
 
 
 def test_semantic_grid_at_lambda_zero_is_the_entropic_grid():
@@ -136,14 +138,14 @@ def test_semantic_grid_at_lambda_zero_is_the_entropic_grid():
 
 def test_semantic_grid_at_lambda_one_puts_every_interior_level_in_the_window():
     # lam = 1: the interior levels sit at equal steps of H[Z | X_sigma], all of them inside the central range of
-    # the drop (theory.two_class_drop_interval: between 1/(N - 1) / 2 and 1 - 1/(N - 1) / 2 of log 2), none outside.
+    # the drop (closed_forms.two_class_drop_interval: between 1/(N - 1) / 2 and 1 - 1/(N - 1) / 2 of log 2), none outside.
     sigmas, mmse, class_entropy = two_class_curves()
     N = 9
     grid = schedules.semantic_grid(sigmas, mmse, class_entropy, 2, 1.0, N)
-    lo, hi = theory.two_class_drop_interval(10.0, low=0.5 / (N - 1), high=1 - 0.5 / (N - 1))
+    lo, hi = closed_forms.two_class_drop_interval(10.0, low=0.5 / (N - 1), high=1 - 0.5 / (N - 1))
     assert np.isclose(grid[0], SIGMA_MAX) and np.isclose(grid[N - 1], SIGMA_MIN)
     assert np.all((grid[1:N - 1] > lo) & (grid[1:N - 1] < hi))
-    fractions = theory.two_class_entropy(grid[1:N - 1], 10.0) / np.log(2)
+    fractions = closed_forms.two_class_entropy(grid[1:N - 1], 10.0) / np.log(2)
     span = class_entropy[[0, -1]] / np.log(2)
     assert np.allclose(fractions, span[0] + (span[1] - span[0]) * np.arange(N - 2, 0, -1) / (N - 1), atol=1e-4)
 
@@ -249,9 +251,9 @@ def test_study_metrics_reach_the_exact_sample_floor_and_see_few_steps():
 def test_class_kl_measures_a_frequency_error():
     # Samples whose classes come at 0.7 / 0.3 scored against a 0.8 / 0.2 mixture whose components do not overlap
     # (|m|^2 = 40: p(k | x) is 0 or 1 to 1e-9): class_kl is KL(w || f) with f the drawn frequencies, exactly.
-    mixture = gmm.simplex_mixture(2, 10, 4.0, np.random.default_rng(0), weights=[0.8, 0.2])
-    span = gmm_estimators.in_span(mixture)
-    shifted = gmm.GaussianMixture(span.means, span.variance, np.array([0.7, 0.3]))
+    mixture = mixtures.simplex_mixture(2, 10, 4.0, np.random.default_rng(0), weights=[0.8, 0.2])
+    span = mixture_estimators.in_span(mixture)
+    shifted = mixtures.GaussianMixture(span.means, span.variance, np.array([0.7, 0.3]))
     y, z = shifted.sample(4000, np.random.default_rng(1))
     f = np.bincount(z, minlength=2) / len(z)
     expected = float(np.sum(mixture.weights * np.log(mixture.weights / f)))
@@ -261,7 +263,7 @@ def test_class_kl_measures_a_frequency_error():
 def test_seeds_in_one_batch_give_each_seeds_own_metrics():
     # seed_runs sends every seed's trajectories through the sampler together: each trajectory's ODE is its own,
     # so the batch must change no metric beyond float64 rounding (the matrix products' blocking: ~1e-15 relative).
-    mixture = gmm.simplex_mixture(3, 10, 0.5, np.random.default_rng(4), weights=[0.5, 0.3, 0.2])
+    mixture = mixtures.simplex_mixture(3, 10, 0.5, np.random.default_rng(4), weights=[0.5, 0.3, 0.2])
     grid = schedules.edm_grid(5)
     together = schedule_study.seed_runs(mixture, grid, 300, [7, 8, 9], 'euler')
     alone = [schedule_study.schedule_run(mixture, grid, 300, seed, 'euler') for seed in (7, 8, 9)]
@@ -339,7 +341,7 @@ def test_a_mixtures_study_gives_every_grid_the_same_starts():
     # At Heun's 3 evaluations (N = 2) every grid is (sigma_max, sigma_min, 0), so from the same starts every grid
     # must give the same values, bit for bit; at 5 (N = 3) the grids differ and so do the span KLs.
     import pandas as pd
-    mixture = gmm.simplex_mixture(2, 10, 1.0, np.random.default_rng(5), weights=[0.8, 0.2])
+    mixture = mixtures.simplex_mixture(2, 10, 1.0, np.random.default_rng(5), weights=[0.8, 0.2])
     settings = dict(nfe=[3, 5], solvers=['heun', 'euler'], lambdas=[1.0], samples=100, sigma_min=SIGMA_MIN,
                     sigma_max=SIGMA_MAX, mmse=dict(levels=65, points=64, replicates=2))
     frame = pd.DataFrame(schedule_study.mixture_study('m', mixture, settings, [1, 2], 3))
@@ -359,7 +361,7 @@ def mixture_data(num_samples=600):
     """Training data of a network on the well-separated mixture k = 4, d = 12 (|m|^2 = 48: the exact Bayes
     classifier, the gmm backend's reference, is right on its own samples to 1e-6)."""
     from entropic.backends.base import Data
-    mixture = gmm.simplex_mixture(4, 12, 4.0, np.random.default_rng(6))
+    mixture = mixtures.simplex_mixture(4, 12, 4.0, np.random.default_rng(6))
     x, z = mixture.sample(num_samples, np.random.default_rng(7))
     return Data(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(z), 4, mixture)
 
@@ -424,17 +426,17 @@ def test_a_networks_study_samples_every_setting_from_the_same_starts():
 def test_a_pretrained_models_mmse_is_measured_on_its_unconditional_samples(tmp_path):
     # A downloaded model has no training data: own_samples gathers, from every shard of the source run, the final
     # samples of the unconditional model (label -1) and nothing else, in shard order; a run without any is named.
-    from entropic import io
+    from entropic.files import store
     x = np.arange(2 * 6 * 3, dtype=np.float32).reshape(2, 6, 3)
     labels = np.array([0, 1, UNCONDITIONAL, 0, 1, UNCONDITIONAL])
     paths = [tmp_path / f'shard-{i}.npz' for i in range(2)]
     for path, xs in zip(paths, x):
-        io.save_npz(path, x=xs, labels=labels)
+        store.save_npz(path, x=xs, labels=labels)
     x0, x0_labels = schedule_study.own_samples(paths)
     assert x0.dtype == torch.float32 and (x0_labels == UNCONDITIONAL).all()
     np.testing.assert_array_equal(x0.numpy(), np.concatenate([xs[labels == UNCONDITIONAL] for xs in x]))
-    io.save_npz(paths[1], x=x[1], labels=np.zeros(6, dtype=np.int64))
-    io.save_npz(paths[0], x=x[0], labels=np.zeros(6, dtype=np.int64))
+    store.save_npz(paths[1], x=x[1], labels=np.zeros(6, dtype=np.int64))
+    store.save_npz(paths[0], x=x[0], labels=np.zeros(6, dtype=np.int64))
     with pytest.raises(ValueError, match='no final sample of the unconditional model'):
         schedule_study.own_samples(paths)
 
@@ -450,7 +452,9 @@ def test_a_pretrained_models_schedule_metrics_are_fid_and_fd_dinov2_of_the_decod
 
     import edm2_synthetic
     import feature_synthetic
-    from entropic import backends, image_metrics as M
+    from entropic import backends
+    from entropic.networks import dinov2, inception
+    from entropic.studies import image_metrics as M
     edm2_synthetic.write_tiny_vae(tmp_path / 'vae')
     files = {'vae': [str(tmp_path / 'vae' / 'config.json')],
              'inception': str(feature_synthetic.write_inception(tmp_path / 'fid')),
@@ -460,7 +464,8 @@ def test_a_pretrained_models_schedule_metrics_are_fid_and_fd_dinov2_of_the_decod
     latents = torch.randn(12, 4, 8, 8, generator=torch.Generator().manual_seed(0)).numpy()
     labels = np.full(12, UNCONDITIONAL)
     images = M.to_uint8(backend.load_decoder(files, 'cpu')(latents))
-    networks = {'fid': M.load_inception(files['inception']), 'fd_dinov2': M.load_dinov2(tmp_path / 'dinov2')}
+    networks = {'fid': inception.load_inception(files['inception']),
+                'fd_dinov2': dinov2.load_dinov2(tmp_path / 'dinov2')}
     features = M.image_features(networks, [images])
     M.write_reference(tmp_path / 'own.npz', {m: M.statistics(f) for m, f in features.items()}, len(latents))
     own = backend.schedule_metrics({'batch': 5}, dict(files, statistics=str(tmp_path / 'own.npz')), None, 0, log)

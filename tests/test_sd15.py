@@ -1,6 +1,6 @@
 """The Stable Diffusion 1.5 preset of the diffusers backend: the schedule in EDM coordinates, the denoiser on a tiny
-pipeline (entropic.models.diffusers_pipeline, diffusers_denoiser), prompt files and their encoding
-(entropic.models.text_encoders).
+pipeline (entropic.networks.diffusers_pipeline, diffusers_denoiser), prompt files and their encoding
+(entropic.networks.text_encoders).
 
 Everything runs offline on CPU against a tiny pipeline built from configs (tests/sd15_tiny.py).
 """
@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import noise, sampler
-from entropic.models import diffusers_folder, diffusers_pipeline, text_encoders
-from entropic.models.diffusers_denoiser import DiffusersDenoiser
-from entropic.partitions import UNCONDITIONAL
+from entropic.theory import noise
+from entropic.method import sampler
+from entropic.networks import diffusers_folder, diffusers_pipeline, text_encoders
+from entropic.networks.diffusers_denoiser import DiffusersDenoiser
+from entropic.theory.partitions import UNCONDITIONAL
 
 
 import diffusers  # noqa: E402

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import feature_synthetic
-from entropic import noise
+from entropic.theory import noise
 
 
 @pytest.fixture(scope='module')

@@ -15,11 +15,14 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import backends, download, noise, sampler
-from entropic.configuration import validate_config
-from entropic.models import diffusers_folder, diffusers_pipeline, text_encoders
-from entropic.models.diffusers_denoiser import PREDICTION_TYPES, DiffusersDenoiser, x0_estimate
-from entropic.partitions import UNCONDITIONAL
+from entropic import backends
+from entropic.files import download
+from entropic.theory import noise
+from entropic.method import sampler
+from entropic.pipeline.configuration import validate_config
+from entropic.networks import diffusers_folder, diffusers_pipeline, text_encoders
+from entropic.networks.diffusers_denoiser import PREDICTION_TYPES, DiffusersDenoiser, x0_estimate
+from entropic.theory.partitions import UNCONDITIONAL
 
 import diffusers  # noqa: E402
 from rounding import FLOAT32_ULP, float32_cumprod_rtol, float32_network_atol   # noqa: E402  (pytest puts tests/ on sys.path)
@@ -182,7 +185,7 @@ def test_one_step_equals_diffusers_ddim_step_guided_and_not(tiny, tmp_path, pred
                               encoder_hidden_states=den.table['encoder_hidden_states'][[0, 1, 2, 2]]).sample.double()
         D = den(x, sigma, labels)
         # diffusers: x0, then x_{t_prev} = sqrt(abar') x0 + sqrt(1 - abar' - std^2) eps + std n (eta = 1); ours: the
-        # ancestral step in EDM coordinates, the same map (entropic.sampler), taken back to VP by sqrt(abar').
+        # ancestral step in EDM coordinates, the same map (entropic.method.sampler), taken back to VP by sqrt(abar').
         step = ddim.step(out, t, x_t.double(), eta=1.0, variance_noise=n)
         mean, var = sampler.step_moments(x, D, sigma, sigma_prev)
         ours_prev = (mean + math.sqrt(var) * n) * math.sqrt(abar[t_prev])

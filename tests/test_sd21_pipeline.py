@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entropic import noise
-from entropic.models import diffusers_folder
+from entropic.theory import noise
+from entropic.networks import diffusers_folder
 from sd21_tiny import SCHEDULERS
 
 RUNS = {'unguided', 'cfg3', 'cfg7p5', 'cfg7p5-early', 'cfg7p5-late', 'cfg7p5-window'}

@@ -1,6 +1,6 @@
 """The Stable Diffusion 3 preset of the diffusers backend: the flow in EDM coordinates against diffusers' pipeline on a
 tiny one, the three text encoders, the folder checks (scheduler keys, guidance-distilled models), prompts and
-decoding (entropic.models.diffusers_pipeline, diffusers_denoiser, text_encoders, diffusers_folder).
+decoding (entropic.networks.diffusers_pipeline, diffusers_denoiser, text_encoders, diffusers_folder).
 
 Everything runs offline on the CPU against a tiny pipeline built from configs (tests/sd3_tiny.py).
 """
@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import download, noise, sampler
-from entropic.configuration import validate_config
-from entropic.models import diffusers_folder, diffusers_pipeline, text_encoders
-from entropic.partitions import UNCONDITIONAL
+from entropic.files import download
+from entropic.theory import noise
+from entropic.method import sampler
+from entropic.pipeline.configuration import validate_config
+from entropic.networks import diffusers_folder, diffusers_pipeline, text_encoders
+from entropic.theory.partitions import UNCONDITIONAL
 
 import diffusers  # noqa: E402
 from rounding import FLOAT32_ULP, float32_network_atol   # noqa: E402  (pytest puts tests/ on sys.path)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entropic import noise
+from entropic.theory import noise
 
 STEPS = 6      # the size overlay's (tests/shipped_configs.py)
 

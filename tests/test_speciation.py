@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entropic import noise, speciation, theory
+from entropic.theory import noise, closed_forms
+from entropic.method import speciation
 
 MU, SCALE = np.log(5.0), 0.4     # logistic drop in log sigma centred at sigma = 5
 
@@ -75,13 +76,13 @@ def test_collision_crossing_and_value_at_theory_on_the_two_class_closed_form():
     from scipy.optimize import brentq
     d = 256.0
     sigma = np.sqrt(d) * np.geomspace(0.02, 20, 48)
-    phi = theory.two_class_collision(sigma, d)
-    crossing, at_theory = speciation.collision_measures(sigma, phi, theory.speciation_sigma(1 + d))
+    phi = closed_forms.two_class_collision(sigma, d)
+    crossing, at_theory = speciation.collision_measures(sigma, phi, closed_forms.speciation_sigma(1 + d))
     # phi depends on sigma only through s = d / (1 + sigma^2): solve phi(s) = 0.775 for s directly.
-    s_star = brentq(lambda s: theory.two_class_collision(np.sqrt(d / s - 1), d) - 0.775, 0.5, 2.0)
+    s_star = brentq(lambda s: closed_forms.two_class_collision(np.sqrt(d / s - 1), d) - 0.775, 0.5, 2.0)
     # Cubic spline on 48 levels over three decades: measured 1.2e-5 relative (3e-6 in phi at t_S).
     assert crossing == pytest.approx(np.sqrt(d / s_star - 1), rel=1e-3)
-    assert at_theory == pytest.approx(theory.two_class_collision(theory.speciation_sigma(1 + d), d), abs=1e-4)
+    assert at_theory == pytest.approx(closed_forms.two_class_collision(closed_forms.speciation_sigma(1 + d), d), abs=1e-4)
     assert at_theory == pytest.approx(0.775, abs=1e-3)     # why 0.775 reads t_S for two classes
 
 
@@ -103,10 +104,10 @@ def test_collision_measures_are_nan_where_the_curve_does_not_reach_them():
 def test_collision_rows_agree_across_coordinates_and_carry_bootstrap_intervals():
     d = 100.0
     sigma = np.sqrt(d) * np.geomspace(0.03, 30, 40)
-    H = np.repeat(theory.two_class_entropy(sigma, d)[:, None], 64, 1)
-    rate = np.repeat(theory.two_class_rate(sigma, d)[:, None] * sigma[:, None], 64, 1)
+    H = np.repeat(closed_forms.two_class_entropy(sigma, d)[:, None], 64, 1)
+    rate = np.repeat(closed_forms.two_class_rate(sigma, d)[:, None] * sigma[:, None], 64, 1)
     rng = np.random.default_rng(0)
-    phi_samples = theory.two_class_collision(sigma, d)[:, None] + 0.01 * rng.standard_normal((40, 64))
+    phi_samples = closed_forms.two_class_collision(sigma, d)[:, None] + 0.01 * rng.standard_normal((40, 64))
     rows = {r['coordinate']: r for r in speciation.fit_windows(sigma, H, rate, top_eigenvalue=1 + d, num_boot=50,
                                                                rng=rng, phi_samples=phi_samples)}
     assert rows['t']['phi_crossing'] == pytest.approx(noise.sigma_to_vp_time(rows['sigma']['phi_crossing']))
@@ -126,8 +127,8 @@ def test_many_curves_at_once_give_the_numbers_of_one_curve_at_a_time():
     # curve alone gives, including a curve whose half maximum lies off the grid (NaN).
     rng = np.random.default_rng(5)
     sigma = np.logspace(-2, 2, 40)
-    H = theory.two_class_entropy(sigma, 4.0, 1.0)[:, None] * (1 + 0.05 * rng.standard_normal((1, 6)))
-    rate = (theory.two_class_rate(sigma, 4.0, 1.0) * sigma)[:, None] * (1 + 0.05 * rng.standard_normal((40, 6)))
+    H = closed_forms.two_class_entropy(sigma, 4.0, 1.0)[:, None] * (1 + 0.05 * rng.standard_normal((1, 6)))
+    rate = (closed_forms.two_class_rate(sigma, 4.0, 1.0) * sigma)[:, None] * (1 + 0.05 * rng.standard_normal((40, 6)))
     rate[:, 5] = np.linspace(0.0, 1.0, 40)      # rising to the grid's end in log sigma: no upper half maximum there
     for coordinate in speciation.COORDINATES + (speciation.FLOW_COORDINATE,):
         batch = speciation.window_measures(sigma, H, rate, coordinate)
@@ -146,7 +147,7 @@ def test_against_theory_puts_the_theory_point_at_its_mark_and_keeps_the_drop():
     # rtol 1e-12). The flow map reverses the direction (pure noise, t -> 1, goes to 0): its integral changes sign.
     Lambda = 1 + 1e4                                     # two classes +-m, |m|^2 = 1e4, sigma_S = 100
     sigma = np.logspace(0, 4, 400)
-    rate_log_sigma = theory.two_class_rate(sigma, 1e4) * sigma
+    rate_log_sigma = closed_forms.two_class_rate(sigma, 1e4) * sigma
     for coordinate, mark, direction in (('t', 0.0, 1), ('log_sigma', 0.0, 1), ('sigma', 1.0, 1),
                                         (speciation.FLOW_COORDINATE, 1.0, -1)):
         x, rate = speciation.to_coordinate(sigma, rate_log_sigma, coordinate)

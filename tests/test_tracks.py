@@ -58,7 +58,7 @@ def test_the_mixture_track_studies_experiments_and_the_model_track_models():
     found = tracks.tracks(config('config.yaml'), ROOT)
     assert found[paths.GMM].names() == list(config('config.yaml')['gmm']['experiments'])
     assert found[paths.MODELS].names() == ['digits', 'gmm-net']
-    # a model's study samples with the model's own sampler, the mixture's with mixtures.guidance_study.sampler, by
+    # a model's study samples with the model's own sampler, the mixture's with gmm.guidance_study.sampler, by
     # default the paper's EDM grid
     assert found[paths.MODELS].study_sampler('digits') == config('config.yaml')['models']['digits']['sampler']
     assert found[paths.GMM].study_sampler('k10-d9') == {'steps': 64, 'sigma_min': 0.002, 'sigma_max': 80, 'rho': 7}

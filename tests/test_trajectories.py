@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from entropic import exact, gmm, io, noise, posterior, sampler, trajectories
-from entropic.denoisers import GMMDenoiser
-from entropic.partitions import UNCONDITIONAL
+from entropic.theory import exact, mixtures, noise
+from entropic.files import store
+from entropic.method import posterior, sampler
+from entropic.pipeline import trajectories
+from entropic.method.denoisers import GMMDenoiser
+from entropic.theory.partitions import UNCONDITIONAL
 
 K = 3
 
@@ -27,7 +30,7 @@ def test_labels_are_balanced_interleaved_and_sharded_evenly():
 @pytest.fixture(scope='module')
 def mixture():
     # Three well-separated classes (sigma_S = 6.4, unit component variance).
-    return gmm.simplex_mixture(K, 6, 6.0, np.random.default_rng(0), variance=1.0)
+    return mixtures.simplex_mixture(K, 6, 6.0, np.random.default_rng(0), variance=1.0)
 
 
 @pytest.fixture(scope='module')
@@ -41,7 +44,7 @@ def shard_files(mixture, tmp_path_factory):
                                       torch.as_tensor(sigmas), sampler.Guidance(), seed=10 + shard,
                                       keep_denoised=2 if shard == 0 else 0, keep_distances=True, progress=False)
         paths.append(folder / f'shard-{shard}.npz')
-        io.save_npz(paths[-1], **arrays)
+        store.save_npz(paths[-1], **arrays)
     return paths
 
 
@@ -69,16 +72,16 @@ def test_curves_from_merged_shards_match_the_exact_entropy(mixture, shard_files,
 
 
 def test_merge_names_the_bad_shard(shard_files, tmp_path):
-    good = io.load_npz(shard_files[0])
+    good = store.load_npz(shard_files[0])
     bad = dict(good, log_posterior=good['log_posterior'][:, :-1])
-    io.save_npz(tmp_path / 'short.npz', **bad)
+    store.save_npz(tmp_path / 'short.npz', **bad)
     with pytest.raises(ValueError, match='short.npz: log_posterior'):
         trajectories.merge_shards([shard_files[0], tmp_path / 'short.npz'])
-    io.save_npz(tmp_path / 'bare.npz', **{k: v for k, v in io.load_npz(shard_files[1]).items() if k != 'distances'})
+    store.save_npz(tmp_path / 'bare.npz', **{k: v for k, v in store.load_npz(shard_files[1]).items() if k != 'distances'})
     with pytest.raises(ValueError, match='only some shards of the run keep distances'):
         trajectories.merge_shards([shard_files[0], tmp_path / 'bare.npz'])
     nan = dict(good, x=np.full_like(good['x'], np.nan))
-    io.save_npz(tmp_path / 'nan.npz', **nan)
+    store.save_npz(tmp_path / 'nan.npz', **nan)
     with pytest.raises(ValueError, match='nan.npz: NaN'):
         trajectories.merge_shards([nan_path := tmp_path / 'nan.npz'])
     assert nan_path.exists()

@@ -1,4 +1,4 @@
-"""A network trained inside the DAG on samples of a Gaussian-mixture experiment (the config's mixtures.experiments).
+"""A network trained inside the DAG on samples of a Gaussian-mixture experiment (the config's gmm.experiments).
 
 Its data distribution is known exactly, so its curves are measured against the mixture's exact entropy
 (entropic.theory.exact) and against the paper's tracker run with the mixture's exact denoiser on the same grid
@@ -18,7 +18,7 @@ from .trained import SCHEMA, TrainedBackend, reference_schema
 
 class GMMBackend(TrainedBackend):
     name = 'gmm'
-    description = 'a network trained on samples of a Gaussian-mixture experiment (mixtures.experiments), on the CPU'
+    description = 'a network trained on samples of a Gaussian-mixture experiment (gmm.experiments), on the CPU'
     schema = {
         'experiment': {'description': ('(required) the Gaussian-mixture experiment whose samples train the network; '
                                        'its exact curves are the reference.'), 'type': 'string'},
@@ -81,9 +81,9 @@ class GMMBackend(TrainedBackend):
         return self.data_files(spec, config)
 
     def study_metrics(self, spec, files, data, seed, log, metrics=None):
-        from entropic.studies import guidance_study as G
+        from entropic.studies import sample_metrics
         mixture = self.mixture(files)
-        measure = G.only(lambda a, b: G.mixture_metrics(mixture, a, b), metrics)
-        return lambda x, labels, folds: G.replicate_metrics(measure, x, labels, folds)
+        measure = sample_metrics.only(lambda a, b: sample_metrics.mixture_metrics(mixture, a, b), metrics)
+        return lambda x, labels, folds: sample_metrics.replicate_metrics(measure, x, labels, folds)
 
 BACKEND = GMMBackend()

@@ -107,21 +107,21 @@ class TrainedBackend(Backend):
         """measure(x [N, d], labels [N]) -> {metric: value} of one set of samples, for the schedule study
         (entropic.studies.schedule_study.network_study), from the training data alone (`spec`, `files`, `log` unread):
         `fd`, the Frechet distance from their Gaussian to the training set's in the hidden features of a
-        classifier trained on it (guidance_study.feature_network, the space of the digits guidance study); with it,
+        classifier trained on it (sample_metrics.feature_network, the space of the digits guidance study); with it,
         for class-conditional samples (labels >= 0) the reference classifier's `accuracy`, and for unconditional
         ones (every label UNCONDITIONAL) `histogram_kl`, KL(f || uniform) in nats of the classes that classifier
         assigns them."""
-        from entropic.studies import guidance_study as G
+        from entropic.studies import sample_metrics
         from entropic.theory.partitions import UNCONDITIONAL
         classify = self.classifier(data, seed)
         x_real, labels_real = data.x.numpy(), data.labels.numpy()
-        net = G.feature_network(x_real, labels_real, seed=seed)
-        real = G.features(net, x_real)
+        net = sample_metrics.feature_network(x_real, labels_real, seed=seed)
+        real = sample_metrics.features(net, x_real)
         mean, cov = real.mean(0), np.cov(real, rowvar=False)
 
         def measure(x, labels):
             labels = np.asarray(labels)
-            out = dict(fd=G.frechet_distance_of_samples(G.features(net, x), mean, cov))
+            out = dict(fd=sample_metrics.frechet_distance_of_samples(sample_metrics.features(net, x), mean, cov))
             predicted = classify(x)
             if np.all(labels == UNCONDITIONAL):
                 f = np.bincount(predicted, minlength=data.num_classes) / len(predicted)

@@ -8,7 +8,7 @@ for its own subjects: no rule, script or config default compares a track's name.
 both, by their folder under results/ (entropic.files.paths.GMM, entropic.files.paths.MODELS, the `{track}` wildcard);
 `get(folder)` gives one to a job, which asks only what its params and input files answer.
 
-Seeds are derived from a subject's own seed (an experiment's or the track's `mixtures.seed`, a model's `seed`),
+Seeds are derived from a subject's own seed (an experiment's or the track's `gmm.seed`, a model's `seed`),
 its name and the purpose (entropic.pipeline.configuration.derive_seed), as the rules always derived them.
 """
 
@@ -128,7 +128,7 @@ class Track:
 class MixtureTrack(Track):
     """The theory track: Gaussian-mixture experiments (the config's `gmm` section), their exact curves and the
     tracker and I-MMSE estimates of them; its guidance study samples the mixture's exact denoiser and measures
-    exact class accuracy and KL (entropic.studies.guidance_study.mixture_metrics)."""
+    exact class accuracy and KL (entropic.studies.sample_metrics.mixture_metrics)."""
 
     folder = paths.GMM
     metric = 'kl'       # the exact KL to the true components: what the interval search minimises
@@ -167,7 +167,7 @@ class MixtureTrack(Track):
         return 'exact'
 
     def study_sampler(self, name):
-        """mixtures.guidance_study.sampler (the schema's default: the paper's EDM grid)."""
+        """gmm.guidance_study.sampler (the schema's default: the paper's EDM grid)."""
         return self.gmm['guidance_study']['sampler']
 
     def study_selection(self, name):
@@ -189,12 +189,12 @@ class MixtureTrack(Track):
 
     def study_measure(self, params, files, tuning, log):
         from entropic.theory import mixtures
-        from entropic.studies import guidance_study
+        from entropic.studies import sample_metrics
         from entropic.files import store
         mixture = mixtures.load_mixture(files.means, store.read_json(files.mixture))
-        wanted = guidance_study.only(lambda x, labels: guidance_study.mixture_metrics(mixture, x, labels),
+        wanted = sample_metrics.only(lambda x, labels: sample_metrics.mixture_metrics(mixture, x, labels),
                                      [self.metric] if tuning else None)
-        return lambda x, labels, folds: guidance_study.replicate_metrics(wanted, x, labels, folds)
+        return lambda x, labels, folds: sample_metrics.replicate_metrics(wanted, x, labels, folds)
 
 #----------------------------------------------------------------------------
 
