@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from entropic.theory import mixtures, noise
-from entropic.studies import guidance_study
+from entropic.studies import sample_metrics
 from entropic.files import paths
 from entropic.pipeline import tracks
 from entropic.pipeline.configuration import derive_seed, validate_config
@@ -104,7 +104,7 @@ def test_a_job_of_the_mixture_track_measures_the_exact_metrics_the_tuning_set_it
     x, labels = mixture.sample(60, np.random.default_rng(1))
     track = tracks.get(paths.GMM)
     everything = track.study_measure(None, files, False, None)(x, labels, 3)
-    expected = guidance_study.replicate_metrics(lambda a, b: guidance_study.mixture_metrics(mixture, a, b), x, labels, 3)
+    expected = sample_metrics.replicate_metrics(lambda a, b: sample_metrics.mixture_metrics(mixture, a, b), x, labels, 3)
     assert everything == expected and {'accuracy', 'kl'} <= set(everything)
     assert track.study_measure(None, files, True, None)(x, labels, 3) == {k: v for k, v in expected.items()
                                                                          if k.startswith('kl')}

@@ -4,7 +4,7 @@ Role packages, each importing only those listed before it (tests/test_layout.py 
 
 - theory: the ground truth (noise processes and coordinates, partitions, mixtures, exact curves,
   point masses, closed forms);
-- files: what jobs read and write (store, curve_table, job_log, download, hub);
+- files: what jobs read and write (paths, store, curve_table, job_log, download, hub);
 - method: the paper's estimator (sampler and its tracker, posterior readouts and I-MMSE, denoisers,
   speciation windows, schedules, placement, runs);
 - networks: the denoiser networks (the trained mlp, EDM2's U-Net, any diffusers pipeline, text encoders) and
