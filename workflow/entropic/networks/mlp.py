@@ -28,7 +28,7 @@ import torch
 from entropic.files import store
 from entropic.theory.partitions import UNCONDITIONAL
 
-CHECKPOINT_FORMAT = 'entropic.networks.mlp.EDMPrecond/1'    # tag of the checkpoint layout
+CHECKPOINT_FORMAT = 'entropic.networks.EDMPrecond/1'    # tag of the checkpoint layout (a format name, kept when the module moved)
 
 #----------------------------------------------------------------------------
 
