@@ -36,8 +36,8 @@ include: "workflow/rules/peers.smk"
 include: "workflow/rules/schedules.smk"
 
 
-# After every rule file: each contributes its targets to final_outputs (common.smk).
-if final_outputs() == ["results/config.yaml"]:
+# After every rule file: each registers the targets it makes (register, common.smk).
+if TARGETS.paths() == [paths.effective_config()]:
     raise WorkflowError(
         "the config asks for nothing to build: give it `models:` entries or `gmm.experiments` "
         "(config.yaml is the default; every key: docs/configuration.md)"
@@ -46,5 +46,5 @@ if final_outputs() == ["results/config.yaml"]:
 
 rule all:
     input:
-        final_outputs(),
+        TARGETS.paths(),
     default_target: True

@@ -11,7 +11,7 @@ that the checkout's results/ is left alone. What it prints, from one run:
   resolution each, so a job's time is good to about +-1 s); the window-fit rules, one per experiment or model,
   are summed as `speciation`;
 - the start-up share: the summed time from each job's interpreter start to its first log line (Snakemake's
-  script preamble and the imports; entropic.io.job_logger writes it), over the summed job time;
+  script preamble and the imports; entropic.files.job_log.start writes it), over the summed job time;
 - that a second call with nothing changed schedules no job;
 - the core use (summed job time over wall time times cores) and the floor of the run's work: its summed job time
   less start-up spread over every core, the wall time it could reach with no start-up and no idle core;

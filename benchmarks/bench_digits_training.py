@@ -1,12 +1,12 @@
 """Benchmark: training the digits denoiser on one CPU core, the quality of its samples, and memorisation.
 
-Trains the residual-MLP EDM denoiser (entropic.networks, entropic.training) on all 1797 8x8 digits
+Trains the residual-MLP EDM denoiser (entropic.networks.mlp, entropic.networks.training) on all 1797 8x8 digits
 with one thread, samples 100 digits per class with the project's sampler (64 EDM steps, sigma 80 ->
 0.002, plus the final sigma = 0 step), and reports
 - the accuracy of an SVC fitted on the real digits on those samples, unguided (w = 1) and with
   classifier-free guidance w = 2 (target: >= 98% unguided),
 - the training wall time and the time to sample 1000 trajectories,
-- the fraction of near-copies of training images (entropic.quality.nearest_copies) and the
+- the fraction of near-copies of training images (entropic.studies.quality.nearest_copies) and the
   nearest-training-image distances, at the chosen length and at `--longer` times as many steps.
 Saves a 10 x 10 grid of unguided samples (one row per class) as a PNG.
 
@@ -23,7 +23,11 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from entropic import digits, networks, noise, quality, sampler, training
+from entropic.backends import digits
+from entropic.networks import mlp, training
+from entropic.theory import noise
+from entropic.studies import quality
+from entropic.method import sampler
 
 PER_CLASS, STEPS_SAMPLER, SEED = 100, 64, 0
 CONFIG = dict(batch_size=256, learning_rate=2e-3, warmup=100, label_dropout=0.15, p_mean=-1.2, p_std=1.2,
@@ -33,10 +37,10 @@ NET = dict(width=256, blocks=3, noise_channels=64, max_frequency=16.0)
 
 def train(x, labels, steps):
     torch.manual_seed(SEED)
-    net = networks.EDMPrecond(x.shape[1], digits.NUM_CLASSES, sigma_data=float(x.std()), **NET)
+    net = mlp.EDMPrecond(x.shape[1], digits.NUM_CLASSES, sigma_data=float(x.std()), **NET)
     start = time.perf_counter()
     ema, losses = training.train_denoiser(net, x, labels, steps=steps, seed=SEED, progress=False, **CONFIG)
-    return ema, losses, time.perf_counter() - start, networks.parameter_count(net)
+    return ema, losses, time.perf_counter() - start, mlp.parameter_count(net)
 
 
 def generate(net, scale):
@@ -45,7 +49,7 @@ def generate(net, scale):
     x_init = noise.EDM_SIGMA_MAX * torch.randn(len(labels), int(np.prod(digits.IMAGE_SHAPE)), generator=generator)
     sigmas = noise.edm_sigma_grid(STEPS_SAMPLER, noise.EDM_SIGMA_MIN, noise.EDM_SIGMA_MAX, noise.EDM_RHO, append_zero=True)
     start = time.perf_counter()
-    out = sampler.sample(networks.NetworkDenoiser(net), sigmas, labels, x_init, generator,
+    out = sampler.sample(mlp.NetworkDenoiser(net), sigmas, labels, x_init, generator,
                          guidance=sampler.Guidance(scale=scale))
     return out['x'], labels, time.perf_counter() - start
 

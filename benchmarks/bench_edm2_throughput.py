@@ -13,7 +13,7 @@ import argparse
 
 import torch
 
-from entropic.models import edm2
+from entropic.networks import edm2_unet
 from network_timing import best_call_seconds, device_name
 
 PAPER = dict(trajectories=3000, steps=64)          # one main curve (Handke et al. 2026, arXiv:2602.09651, §5)
@@ -29,7 +29,7 @@ def main():
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     batch = args.batch or (64 if device == 'cuda' else 2)
     torch.manual_seed(0)
-    net = edm2.Precond(img_resolution=64, img_channels=4, label_dim=1000, model_channels=128)
+    net = edm2_unet.Precond(img_resolution=64, img_channels=4, label_dim=1000, model_channels=128)
     with torch.no_grad():
         for p in net.parameters():
             p.normal_()

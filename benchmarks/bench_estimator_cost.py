@@ -9,7 +9,7 @@ b are calls * (bound / b)^2, measured at one budget each. Tracker standard error
    (sigma_S = 33), exact denoisers; calls for 0.01 nats:
    - tracker: the paper's estimator, all 10 classes tracked (10 calls per step and trajectory), 64 steps;
    - combined: the same trajectories and calls, less the posterior martingales as control variates
-     (entropic.posterior.compensated_curve: the same expectation, no extra call);
+     (entropic.method.posterior.compensated_curve: the same expectation, no extra call);
    - I-MMSE: 48 log-uniform levels, 2 calls per sample, after a pilot of 64 samples per level.
 2. The paper's budget for one EDM2 curve: 3000 trajectories x 64 steps x 2 branches = 384,000 calls of the
    binary form (class vs the unconditional reference, half the trajectories from each). On the mixture
@@ -22,9 +22,11 @@ b are calls * (bound / b)^2, measured at one budget each. Tracker standard error
 
 import numpy as np
 
-from entropic import exact, gmm, gmm_estimators, noise, posterior, theory
-from entropic import partitions as P
-from entropic.denoisers import UNCONDITIONAL
+from entropic.theory import exact, mixtures, noise, closed_forms
+from entropic.studies import mixture_estimators
+from entropic.method import posterior
+from entropic.theory import partitions as P
+from entropic.method.denoisers import UNCONDITIONAL
 
 K, DIM, STEPS, LEVELS, PILOT, TARGET = 10, 10_000, 64, 48, 64, 0.01
 PAPER_TRAJECTORIES, SEEDS = 3000, 4
@@ -36,7 +38,7 @@ def bound(se):
 
 def binary_bounds(mixture, sigmas, trajectories, seed):
     """(paper's bound, combined bound) of the binary form, class 0 against the reference, one run."""
-    levels, hypotheses, labels, log_post, distances = gmm_estimators.track_mixture(
+    levels, hypotheses, labels, log_post, distances = mixture_estimators.track_mixture(
         mixture, sigmas, trajectories, seed=seed, reference_class=0, keep_distances=True)
     cells = [[0], [UNCONDITIONAL]]
     paper = posterior.tracked_curve(levels, hypotheses, labels, log_post, cells)
@@ -45,14 +47,14 @@ def binary_bounds(mixture, sigmas, trajectories, seed):
 
 
 if __name__ == '__main__':
-    mixture = gmm.simplex_mixture(K, DIM, 1.0, np.random.default_rng(0))
-    sigma_s = theory.speciation_sigma(mixture.covariance_top_eigenvalue())
+    mixture = mixtures.simplex_mixture(K, DIM, 1.0, np.random.default_rng(0))
+    sigma_s = closed_forms.speciation_sigma(mixture.covariance_top_eigenvalue())
     classes = exact.Hypotheses.from_partition(mixture.weights, P.identity_partition(K))
     variant = dict(grid='edm', steps=STEPS, sigma_min=0.002, rho=7)
-    sigmas = gmm_estimators.sampler_sigmas(variant, max(80.0, sigma_s * 10 ** 1.5))
+    sigmas = mixture_estimators.sampler_sigmas(variant, max(80.0, sigma_s * 10 ** 1.5))
 
     trajectories = 2000
-    levels, hypotheses, labels, log_post, distances = gmm_estimators.track_mixture(mixture, sigmas, trajectories, seed=1,
+    levels, hypotheses, labels, log_post, distances = mixture_estimators.track_mixture(mixture, sigmas, trajectories, seed=1,
                                                                                    keep_distances=True)
     tracked = posterior.tracked_curve(levels, hypotheses, labels, log_post, P.identity_partition(K))
     tracked_se = posterior.stratified_se(tracked['H_samples'], labels.numpy())
@@ -64,7 +66,7 @@ if __name__ == '__main__':
 
     budget = 20_000
     grid = noise.log_sigma_grid(LEVELS, sigma_s * 10 ** -2.5, sigma_s * 10 ** 1.5)
-    immse = gmm_estimators.immse_mixture(mixture, grid, budget, PILOT, seed=3)
+    immse = mixture_estimators.immse_mixture(mixture, grid, budget, PILOT, seed=3)
     immse_calls = 2 * (budget + PILOT * LEVELS)
     reference_grid = exact.exact_entropy_curve(mixture.project(), grid, classes, 512, 16, np.random.default_rng(4))
     immse_error = np.abs(immse['H'] - reference_grid['H']).max()
@@ -81,7 +83,7 @@ if __name__ == '__main__':
           f'needs {immse_needed:,.0f} calls for {TARGET}')
 
     # The paper's budget: the binary form, on this mixture and on k10-d9 on the paper's grid.
-    k10_d9 = gmm.simplex_mixture(K, K - 1, 1.0, np.random.default_rng(0), variance=1.0)
+    k10_d9 = mixtures.simplex_mixture(K, K - 1, 1.0, np.random.default_rng(0), variance=1.0)
     ratios = {}
     for name, mix, grid_sigmas in (('d=10^4', mixture, sigmas), ('k10-d9', k10_d9, noise.edm_sigma_grid(STEPS, append_zero=True))):
         full = np.array([binary_bounds(mix, grid_sigmas, PAPER_TRAJECTORIES, seed) for seed in range(10, 10 + SEEDS)])

@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from entropic import exact, gmm, noise, theory
-from entropic import partitions as P
+from entropic.theory import exact, mixtures, noise, closed_forms
+from entropic.theory import partitions as P
 
 K, LEVELS, POINTS, REPLICATES, REPEATS = 10, 64, 512, 16, 3
 TIME_TARGET_S, SE_TARGET = 2.0, 0.002
@@ -21,10 +21,10 @@ TIME_TARGET_S, SE_TARGET = 2.0, 0.002
 def measure(dim):
     """(seconds to draw and project the means, best-of-REPEATS seconds for the curve, max standard error)."""
     start = time.perf_counter()
-    mixture = gmm.simplex_mixture(K, dim, 1.0, np.random.default_rng(0))
+    mixture = mixtures.simplex_mixture(K, dim, 1.0, np.random.default_rng(0))
     projected = mixture.project()
     setup = time.perf_counter() - start
-    sigma_s = theory.speciation_sigma(mixture.covariance_top_eigenvalue())
+    sigma_s = closed_forms.speciation_sigma(mixture.covariance_top_eigenvalue())
     sigmas = noise.log_sigma_grid(LEVELS, sigma_s * 10 ** -2.5, sigma_s * 10 ** 1.5)
     classes = exact.Hypotheses.from_partition(mixture.weights, P.identity_partition(K))
     best, max_se = np.inf, None

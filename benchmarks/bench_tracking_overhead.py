@@ -19,8 +19,9 @@ import time
 
 import torch
 
-from entropic import noise, sampler
-from entropic.denoisers import UNCONDITIONAL
+from entropic.theory import noise
+from entropic.method import sampler
+from entropic.method.denoisers import UNCONDITIONAL
 
 DIM, WIDTH, BLOCKS, CLASSES, TRAJECTORIES, STEPS, REPEATS, TARGET = 64, 256, 3, 10, 1024, 64, 15, 1.05
 

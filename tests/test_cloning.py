@@ -1,4 +1,4 @@
-"""Cloning (entropic.cloning): on a mixture's exact denoiser the clone agreement is the collision probability.
+"""Cloning (entropic.studies.cloning): on a mixture's exact denoiser the clone agreement is the collision probability.
 
 Tolerance: 4 binomial SE plus the sampler's own discretisation bias. The stochastic DDIM step moves the mean
 by the posterior mean of x0 and ignores its spread, so a finite grid commits to a class a little too early:
@@ -9,12 +9,14 @@ phi = 0.70), and by up to 0.010 on 256 steps. 0.03 bounds it at 64 steps.
 import numpy as np
 import pytest
 
-from entropic import cloning, denoisers, exact, gmm, noise
+from entropic.studies import cloning
+from entropic.method import denoisers
+from entropic.theory import exact, mixtures, noise
 
 
 @pytest.fixture(scope='module')
 def mixture():
-    return gmm.simplex_mixture(3, 2, 9.0, np.random.default_rng(0), variance=1.0)   # sigma_S = 3.2
+    return mixtures.simplex_mixture(3, 2, 9.0, np.random.default_rng(0), variance=1.0)   # sigma_S = 3.2
 
 
 def classify(mixture, samples):

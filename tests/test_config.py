@@ -99,6 +99,9 @@ def test_default_and_test_configs_are_valid_and_get_defaults():
      ["models.xs.guidance_study.statistics: required for the 'edm2' backend"]),
     (lambda c: c['models']['digits']['guidance_study'].update(statistics='resources/dataset-refs/img512.pkl'),
      ["models.digits.guidance_study.statistics: the 'digits' backend measures its samples without reference statistics"]),
+    # the mixture's study has a sampler of its own (its exact denoiser has none); a model's samples with the model's
+    (lambda c: c['gmm']['guidance_study'].update(sampler={'sigma_min': 100.0}), ['gmm.guidance_study.sampler: need sigma_min < sigma_max']),
+    (lambda c: c['models']['digits']['guidance_study'].update(sampler={}), ["models.digits.guidance_study: unknown key(s) 'sampler'"]),
     (lambda c: c['gmm']['figures'].update(clone_agreement=['nope']), ["gmm.figures.clone_agreement: unknown experiment 'nope'"]),
     (lambda c: c['gmm']['figures'].update(clone_agreement=['k10-d1e4']),
      ["gmm.figures.clone_agreement: 'k10-d1e4' is not Biroli et al.'s mixture"]),

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 
-from entropic.files import download
+from entropic.files import hub
 from entropic.method import sampler
 from entropic.networks import diffusers_folder, diffusers_pipeline, text_encoders
 from tests.support.diffusers_tiny import ARCHITECTURES
@@ -383,9 +383,9 @@ def test_pipeline_files_fetch_each_component_once_in_safetensors_without_variant
                 'image_encoder/config.json', 'image_encoder/model.safetensors',  # a null component
                 'text_encoder_2/config.json', 'text_encoder_2/model.safetensors']   # not in this index
     listing = sorted(wanted + unwanted)
-    assert download.pipeline_files(listing, index) == sorted(wanted)
+    assert hub.pipeline_files(listing, index) == sorted(wanted)
     nested = [f'sub/{name}' for name in listing] + listing        # the pipeline in a subfolder of the repository
-    assert download.pipeline_files(nested, index, 'sub/') == sorted(f'sub/{name}' for name in wanted)
+    assert hub.pipeline_files(nested, index, 'sub/') == sorted(f'sub/{name}' for name in wanted)
 
 
 def test_pipeline_files_leave_out_the_components_the_backend_never_loads():
@@ -395,7 +395,7 @@ def test_pipeline_files_leave_out_the_components_the_backend_never_loads():
              'feature_extractor': ['transformers', 'CLIPImageProcessor']}
     listing = ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors', 'safety_checker/config.json',
                'safety_checker/model.safetensors', 'feature_extractor/preprocessor_config.json']
-    assert download.pipeline_files(listing, index) == ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors']
+    assert hub.pipeline_files(listing, index) == ['unet/config.json', 'unet/diffusion_pytorch_model.safetensors']
 
 
 def test_a_relative_local_checkpoint_outside_the_working_directory_is_refused_not_downloaded(folders, tmp_path,

@@ -1,6 +1,7 @@
 """The documentation a reader can follow: no tracked file cites a Markdown file the repository does not
 contain (a citation of a team note kept outside the repository cannot be followed)."""
 
+import functools
 import importlib.util
 import re
 import subprocess
@@ -16,12 +17,12 @@ WRITTEN_BY_TESTS = {'table.md'}   # tests/test_faults.py writes it under tmp_pat
 
 
 def output_patterns(root):
-    """Regular expressions of the Markdown tables the rules declare as outputs ({wildcards} as one path part)."""
-    patterns = set()
-    for rules in (root / 'workflow' / 'rules').glob('*.smk'):
-        for name in re.findall(r'["\']([^"\']*\.md)["\']', rules.read_text()):
-            parts = re.split(r'(\{[^}]*\})', Path(name).name)
-            patterns.add(''.join(r'[\w-]+' if p.startswith('{') else re.escape(p) for p in parts))
+    """Regular expressions of the Markdown tables the pipeline writes, read from the catalogue of docs/results.md
+    (which the test below checks against the rules' outputs; `<model>` as one path part)."""
+    page = root / 'docs' / 'results.md'
+    names = {Path(path).name for path, _ in catalogue(page.read_text())} if page.is_file() else set()
+    patterns = {''.join(r'[\w-]+' if p.startswith('<') else re.escape(p) for p in re.split(r'(<\w+>)', name))
+                for name in names if name.endswith('.md')}
     return [re.compile(p + r'\Z') for p in patterns]
 
 
@@ -59,16 +60,16 @@ def test_no_tracked_file_cites_a_markdown_file_outside_the_repository():
 
 
 def test_the_check_finds_a_planted_citation(tmp_path):
-    # The check above can fail: a tree with the same rules, a page that exists and one cited that does not.
-    (tmp_path / 'workflow' / 'rules').mkdir(parents=True)
-    (tmp_path / 'workflow' / 'rules' / 'a.smk').write_text('rule t:\n    output: "results/tables/{model}_guidance.md"\n')
+    # The check above can fail: a tree with a catalogue of the tables, a page that exists and one cited that does not.
     (tmp_path / 'docs').mkdir()
+    (tmp_path / 'docs' / 'results.md').write_text(
+        '| figure | rule | what it shows |\n|---|---|---|\n| `results/tables/<model>_guidance.{csv,md}` | `t` | x |\n')
     (tmp_path / 'docs' / 'method.md').write_text('See method.md and ../README.md.\n')
     (tmp_path / 'README.md').write_text('docs/method.md, results/tables/digits_guidance.md, digits_guidance.md\n')
     paper, missing, style = (stem + '.md' for stem in ('PAPER', 'docs/missing', 'STYLE'))  # not cited here
     (tmp_path / 'code.py').write_text(f'# the estimator ({paper} 2.2); snakemake.output.md; f"{{m}}_guidance.md"\n'
                                       f'# see {missing} and {style}\n')
-    files = ['README.md', 'docs/method.md', 'code.py', 'workflow/rules/a.smk']
+    files = ['README.md', 'docs/method.md', 'docs/results.md', 'code.py']
     assert unfollowable_citations(tmp_path, files) == [
         ('code.py', 1, paper), ('code.py', 2, missing), ('code.py', 2, style)]
 
@@ -108,25 +109,22 @@ def test_every_relative_link_of_the_markdown_pages_resolves():
     assert broken == []
 
 
-# A figure or table the rules write: a quoted path under results/figures/ or results/tables/.
-RESULT_PATH = re.compile(r'''["'](results/(?:figures|tables)/[^"']+)["']''')
+@functools.cache
+def parsed_workflow():
+    """The rules' outputs and the registrations of the workflow as Snakemake parses it (tools/results_catalogue.py)."""
+    return load_tool('results_catalogue').parsed(ROOT)
 
 
-def rule_outputs(root):
-    """{figure or table path a rule declares in its `output:` section: {rules}}, read from the text of
-    workflow/rules/*.smk and the Snakefile; a wildcard `{model}` is written `<model>`, as docs/results.md
-    writes a path that holds a model's name."""
+def rule_outputs(rules):
+    """{figure or table path a rule writes (under results/figures/ or results/tables/, or the effective config):
+    {rules}} of `rules`,
+    {rule: [output patterns]} as Snakemake parses the workflow (tools/results_catalogue.py); a wildcard `{model}`
+    is written `<model>`, as docs/results.md writes a path that holds a model's name."""
     outputs = {}
-    for path in sorted((root / 'workflow' / 'rules').glob('*.smk')) + [root / 'Snakefile']:
-        rule = section = None
-        for line in path.read_text().splitlines():
-            if match := re.match(r'(?:rule|checkpoint) (\w+):', line):
-                rule, section = match.group(1), None
-            elif match := re.match(r' {4}(\w+):', line):   # a rule's section (input, output, params, ...)
-                section = match.group(1)
-            if rule and section == 'output':
-                for name in RESULT_PATH.findall(line):
-                    outputs.setdefault(re.sub(r'\{(\w+)\}', r'<\1>', name), set()).add(rule)
+    for rule, patterns in rules.items():
+        for name in patterns:
+            if name.startswith(('results/figures/', 'results/tables/')) or name == 'results/config.yaml':
+                outputs.setdefault(re.sub(r'\{(\w+)\}', r'<\1>', name), set()).add(rule)
     return outputs
 
 
@@ -178,19 +176,24 @@ def test_the_results_catalogue_has_a_row_for_every_figure_and_table_and_no_other
     # what `--forcerun <rule>` takes to rebuild the figure).
     rows = catalogue((ROOT / 'docs' / 'results.md').read_text())
     assert len(rows) > 40
-    assert uncatalogued(rule_outputs(ROOT), rows, model_names(ROOT)) == ([], [])
+    outputs = rule_outputs(parsed_workflow()['rules'])
+    assert len(outputs) > 40
+    assert uncatalogued(outputs, rows, model_names(ROOT)) == ([], [])
 
 
-def test_the_catalogue_check_finds_a_missing_row_a_stray_row_and_a_wrong_rule(tmp_path):
-    (tmp_path / 'workflow' / 'rules').mkdir(parents=True)
-    (tmp_path / 'Snakefile').write_text('rule all:\n    input: "results/figures/a.png"\n')
-    (tmp_path / 'workflow' / 'rules' / 'f.smk').write_text(
-        'rule fig_a:\n    input:\n        "results/tables/t.csv",\n    output:\n        "results/figures/a.pdf",\n'
-        '        report(\n            "results/figures/a.png",\n            caption="a.rst",\n        ),\n'
-        '    log:\n        "results/logs/a.log",\n\n\n'
-        'rule fig_model:\n    output:\n        pdf="results/figures/{model}_b.pdf",\n'
-        '        csv="results/tables/{model}_b.csv",\n')
-    outputs = rule_outputs(tmp_path)
+def test_the_results_catalogue_is_the_one_the_registrations_generate():
+    # The table of docs/results.md is written by tools/results_catalogue.py from what each rule file registers
+    # beside its rules (entropic.pipeline.targets); editing the table alone fails.
+    tool = load_tool('results_catalogue')
+    page = (ROOT / 'docs' / 'results.md').read_text()
+    assert tool.render(page, parsed_workflow()['catalogue']) == page, \
+        'docs/results.md is out of date: run python tools/results_catalogue.py'
+
+
+def test_the_catalogue_check_finds_a_missing_row_a_stray_row_and_a_wrong_rule():
+    outputs = rule_outputs({'all': [], 'fig_a': ['results/figures/a.pdf', 'results/figures/a.png'],
+                            'fig_model': ['results/figures/{model}_b.pdf', 'results/tables/{model}_b.csv'],
+                            'model_x': ['results/models/{model}/x.csv']})
     assert outputs == {'results/figures/a.pdf': {'fig_a'}, 'results/figures/a.png': {'fig_a'},
                        'results/figures/<model>_b.pdf': {'fig_model'}, 'results/tables/<model>_b.csv': {'fig_model'}}
     page = ('| figure | rule | what |\n|---|---|---|\n| `results/figures/a.{pdf,png}` | `fig_a` | x \\| y |\n'

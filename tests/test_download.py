@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from entropic import download
+from entropic.files import download
+from entropic.files.hub import download_hub, download_pipeline, hub_files_present, pipeline_files
 from entropic.backends.base import Download
 from entropic.backends.pretrained import PretrainedBackend
 
@@ -270,7 +271,7 @@ def test_unreachable_url_raises_runtime_error_naming_url_and_file(tmp_path):
     assert not target.exists()
 
 #----------------------------------------------------------------------------
-# Servers that misbehave, one fault each (each test failed before entropic.download honoured Content-Range on
+# Servers that misbehave, one fault each (each test failed before entropic.files.download honoured Content-Range on
 # any status and stored a validator beside the part)
 
 def test_a_200_answer_to_a_resume_with_a_content_range_is_written_where_the_range_starts(server, tmp_path):
@@ -378,7 +379,7 @@ def test_a_checked_digest_is_remembered_until_the_file_changes(tmp_path, monkeyp
     digest = hashlib.sha256(DATA).hexdigest()
     download.check_file(path, len(DATA), digest, source='test')
     hashed = []
-    monkeypatch.setattr(download, '_sha256', lambda p, *a: hashed.append(p) or hashlib.sha256(Path(p).read_bytes()).hexdigest())
+    monkeypatch.setattr(download, 'sha256_of', lambda p, *a: hashed.append(p) or hashlib.sha256(Path(p).read_bytes()).hexdigest())
     download.check_file(path, len(DATA), digest, source='test')
     assert hashed == []                               # the stamp beside it stands for the digest
     path.write_bytes(NEW)                             # same size, other bytes, a new mtime
@@ -409,7 +410,7 @@ def test_the_config_check_refuses_a_placed_file_that_differs_from_the_published_
 def test_validating_a_config_refuses_its_placed_files_that_differ_from_the_published_ones(tmp_path, monkeypatch):
     """The check of config/edm2-xs.yaml (its guidance study measures with the FID Inception) before any job."""
     import yaml
-    from entropic.configuration import validate_config
+    from entropic.pipeline.configuration import validate_config
     root = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(tmp_path)                 # resources/ are relative to the working directory
     monkeypatch.delenv('ENTROPIC_SKIP_VERIFY', raising=False)
@@ -475,8 +476,8 @@ def test_present_hub_files_are_returned_without_network(offline_hub, tmp_path):
     for name in download.SD_VAE_FILES:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text('{}')
-    assert download.hub_files_present(folder, download.SD_VAE_FILES)
-    paths = download.download_hub(download.SD_VAE_REPO, folder, files=download.SD_VAE_FILES, progress=False)
+    assert hub_files_present(folder, download.SD_VAE_FILES)
+    paths = download_hub(download.SD_VAE_REPO, folder, files=download.SD_VAE_FILES, progress=False)
     assert paths == [folder / name for name in download.SD_VAE_FILES]
     assert offline_hub == []
 
@@ -485,9 +486,9 @@ def test_missing_hub_file_offline_raises_naming_repo_and_file(offline_hub, tmp_p
     folder = tmp_path / 'sd15'
     (folder / 'model_index.json').parent.mkdir(parents=True)
     (folder / 'model_index.json').write_text('{}')
-    assert not download.hub_files_present(folder, download.SD15_FILES)
+    assert not hub_files_present(folder, download.SD15_FILES)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:   # fails the test instead of hanging
-        future = pool.submit(download.download_hub, download.SD15_REPO, folder, files=download.SD15_FILES,
+        future = pool.submit(download_hub, download.SD15_REPO, folder, files=download.SD15_FILES,
                              progress=False)
         with pytest.raises(RuntimeError) as info:
             future.result(timeout=60)
@@ -582,7 +583,7 @@ def test_a_refused_gated_download_names_the_licence_page_and_the_token_variable(
         monkeypatch.setenv('HF_TOKEN', token)
     folder = tmp_path / 'sd3'
     with pytest.raises(RuntimeError) as info:
-        download.download_hub(download.SD3_REPO, folder, files=['model_index.json'], progress=False)
+        download_hub(download.SD3_REPO, folder, files=['model_index.json'], progress=False)
     message = str(info.value)
     assert (f'the repository is gated and refused this request (HTTP {403 if token else 401}). Accept its licence at '
             f'https://huggingface.co/{download.SD3_REPO} while logged in, then give an access token of that account '
@@ -595,7 +596,7 @@ def test_a_refused_gated_download_names_the_licence_page_and_the_token_variable(
 def test_a_gated_download_with_an_accepted_token_from_the_environment_fetches_the_file(gated_hub, tmp_path, monkeypatch):
     monkeypatch.setenv('HF_TOKEN', ACCEPTED)
     folder = tmp_path / 'sd3'
-    paths = download.download_hub(download.SD3_REPO, folder, files=['model_index.json'], progress=False)
+    paths = download_hub(download.SD3_REPO, folder, files=['model_index.json'], progress=False)
     assert paths == [folder / 'model_index.json'] and paths[0].read_bytes() == GATED_BYTES
     assert set(gated_hub.tokens) == {f'Bearer {ACCEPTED}'}
 
@@ -630,7 +631,7 @@ def hub(monkeypatch, tmp_path):
 def test_hub_files_are_checked_against_the_hubs_etag_and_logged_as_verified(hub, tmp_path, caplog):
     folder = tmp_path / 'vae'
     with caplog.at_level(logging.INFO, logger='entropic'):
-        paths = download.download_hub('org/vae', folder, files=list(PUBLISHED), progress=False)
+        paths = download_hub('org/vae', folder, files=list(PUBLISHED), progress=False)
     assert [p.read_bytes() for p in paths] == list(PUBLISHED.values())
     assert f'{folder / "model.safetensors"}: verified (sha256 as the Hub gave it)' in caplog.text
     assert f'{folder / "config.json"}: verified (git blob sha1 as the Hub gave it)' in caplog.text
@@ -644,13 +645,13 @@ def test_a_hub_file_that_differs_from_its_etag_is_deleted_and_fetched_again_by_t
     published = PUBLISHED[name]
     hub.bodies[name] = published[::-1] if published[::-1] != published else published.upper()
     with pytest.raises(ValueError) as info:
-        download.download_hub('org/vae', folder, files=[name], progress=False)
+        download_hub('org/vae', folder, files=[name], progress=False)
     message = str(info.value)
     assert f'org/vae ({name})' in message and str(folder / name) in message
     assert f'where the Hub gave {hub_etag(name, published)}' in message
     assert not (folder / name).exists()
     hub.bodies[name] = published
-    assert download.download_hub('org/vae', folder, files=[name], progress=False)[0].read_bytes() == published
+    assert download_hub('org/vae', folder, files=[name], progress=False)[0].read_bytes() == published
 
 
 def test_a_hub_file_whose_digest_differs_from_the_one_in_the_code_is_refused(hub, tmp_path):
@@ -659,7 +660,7 @@ def test_a_hub_file_whose_digest_differs_from_the_one_in_the_code_is_refused(hub
     folder = tmp_path / 'vae'
     known = (len(DATA), hashlib.sha256(NEW).hexdigest())
     with pytest.raises(ValueError, match=f'expected {known[1]}'):
-        download.download_hub('org/vae', folder, files=['model.safetensors'], progress=False,
+        download_hub('org/vae', folder, files=['model.safetensors'], progress=False,
                               expected={'model.safetensors': known})
     assert not (folder / 'model.safetensors').exists()
 
@@ -668,7 +669,7 @@ def test_a_hub_file_is_checked_against_the_table_of_known_files(hub, tmp_path, m
     """What the download rule's job checks of a Hub file: the size and sha256 KNOWN holds for its repository and path."""
     monkeypatch.setitem(download.KNOWN, ('org/vae', 'model.safetensors'), (len(DATA) - 1, None))
     with pytest.raises(ValueError, match=f'{len(DATA)} bytes, expected {len(DATA) - 1}'):
-        download.download_hub('org/vae', tmp_path / 'vae', files=['model.safetensors'], progress=False)
+        download_hub('org/vae', tmp_path / 'vae', files=['model.safetensors'], progress=False)
     assert not (tmp_path / 'vae' / 'model.safetensors').exists()
 
 
@@ -719,7 +720,7 @@ def pipeline_hub(monkeypatch, tmp_path):
 
 def test_a_hub_pipeline_is_fetched_whole_once_per_weight_and_its_index_last(pipeline_hub, tmp_path):
     folder = tmp_path / 'hub' / 'owner' / 'model'
-    index = download.download_pipeline('owner/model', folder, progress=False)
+    index = download_pipeline('owner/model', folder, progress=False)
     assert index == folder / 'model_index.json'
     fetched = pipeline_hub.fetched       # the index read first, its components' files, the index written last
     assert fetched[0] == fetched[-1] == 'model_index.json', fetched
@@ -733,7 +734,7 @@ def test_a_pipeline_file_corrupted_on_the_way_is_deleted_and_the_index_not_writt
     pipeline_hub.corrupt.add('unet/diffusion_pytorch_model.safetensors')
     folder = tmp_path / 'model'
     with pytest.raises(ValueError) as info:
-        download.download_pipeline('owner/model', folder, progress=False)
+        download_pipeline('owner/model', folder, progress=False)
     message = str(info.value)
     assert 'unet/diffusion_pytorch_model.safetensors' in message and 'where the Hub gave' in message, message
     assert not (folder / 'unet' / 'diffusion_pytorch_model.safetensors').exists()
@@ -749,5 +750,5 @@ def test_a_pipeline_file_corrupted_on_the_way_is_deleted_and_the_index_not_writt
 ])
 def test_pipeline_files_take_the_components_of_the_index_with_their_weights_once(listing, fetched):
     index = {'_class_name': 'DDIMPipeline', 'unet': ['diffusers', 'UNet2DModel'], 'vae': [None, None]}
-    assert download.pipeline_files(listing, index) == fetched
-    assert download.pipeline_files(['sub/' + name for name in listing], index, 'sub/') == ['sub/' + n for n in fetched]
+    assert pipeline_files(listing, index) == fetched
+    assert pipeline_files(['sub/' + name for name in listing], index, 'sub/') == ['sub/' + n for n in fetched]

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from entropic.method import sampler
-from entropic.networks import diffusers_folder, edm2_unet
+from entropic.networks import diffusers_folder, edm2_denoiser, edm2_latents, edm2_pickle, edm2_unet
 from entropic.theory.partitions import UNCONDITIONAL
 
 from tests.support import edm2_synthetic as synthetic
@@ -49,7 +49,7 @@ def test_network_layout_matches_edm2_xs_state_dicts():
 def test_synthetic_pickle_loads_strictly_without_running_embedded_code(pair):
     folder, (cond, uncond) = pair
     for name, net, label_dim in (('cond.pkl', cond, 10), ('uncond.pkl', uncond, 0)):
-        loaded = edm2_unet.load_network(folder / name)     # the embedded source raises SystemExit if executed
+        loaded = edm2_pickle.load_network(folder / name)     # the embedded source raises SystemExit if executed
         assert 'torch_utils' not in sys.modules and 'dnnlib' not in sys.modules
         reference = fp16_rounded(net, label_dim)
         for key, value in reference.state_dict().items():
@@ -61,7 +61,7 @@ def test_synthetic_pickle_loads_strictly_without_running_embedded_code(pair):
 
 def test_pickle_records_the_edm2_latent_scaling(pair):
     folder, _ = pair
-    scale, bias = edm2_unet.latent_affine(folder / 'cond.pkl')
+    scale, bias = edm2_latents.latent_affine(folder / 'cond.pkl')
     np.testing.assert_allclose(scale, [0.11990407, 0.10822511, 0.13477089, 0.15243903], rtol=1e-7)
     np.testing.assert_allclose(bias, [-0.69664264, -0.3517316, -0.016172506, 0.32774392], rtol=1e-6)
 
@@ -75,7 +75,7 @@ def test_malicious_pickle_is_refused_before_anything_runs(tmp_path):
     path = tmp_path / 'evil.pkl'
     path.write_bytes(pickle.dumps({'ema': Exploit()}))
     with pytest.raises(ValueError, match=r'evil\.pkl.*refused.*system'):
-        edm2_unet.load_network(path)
+        edm2_pickle.load_network(path)
     assert not marker.exists()
 
 def test_pickle_with_a_missing_or_misshapen_weight_or_unknown_argument_is_refused(pair):
@@ -85,27 +85,27 @@ def test_pickle_with_a_missing_or_misshapen_weight_or_unknown_argument_is_refuse
     def out_conv(record):
         return record.state['_modules']['unet'].state['_modules']['out_conv'].state['_parameters']
 
-    record = edm2_unet.read_pickle(path)['ema']
+    record = edm2_pickle.read_pickle(path)['ema']
     del out_conv(record)['weight']
     with pytest.raises(ValueError, match=r'(?s)cond\.pkl.*Missing key.*unet\.out_conv\.weight'):
-        edm2_unet.network_from_record(record, path)
-    record = edm2_unet.read_pickle(path)['ema']
+        edm2_pickle.network_from_record(record, path)
+    record = edm2_pickle.read_pickle(path)['ema']
     out_conv(record)['weight'] = torch.zeros(4, 8, 3, 3)
     with pytest.raises(ValueError, match=r'(?s)cond\.pkl.*size mismatch.*out_conv'):
-        edm2_unet.network_from_record(record, path)
-    record = edm2_unet.read_pickle(path)['ema']
+        edm2_pickle.network_from_record(record, path)
+    record = edm2_pickle.read_pickle(path)['ema']
     record.state['_init_kwargs']['attention_everywhere'] = True
     with pytest.raises(ValueError, match=r'(?s)cond\.pkl.*attention_everywhere'):
-        edm2_unet.network_from_record(record, path)
+        edm2_pickle.network_from_record(record, path)
 
 def test_truncated_or_missing_pickle_is_named(pair, tmp_path):
     folder, _ = pair
     cut = tmp_path / 'cut.pkl'
     cut.write_bytes((folder / 'cond.pkl').read_bytes()[:5000])
     with pytest.raises(ValueError, match='cut.pkl'):
-        edm2_unet.load_network(cut)
+        edm2_pickle.load_network(cut)
     with pytest.raises(FileNotFoundError, match='download rule'):
-        edm2_unet.load_network(tmp_path / 'absent.pkl')
+        edm2_pickle.load_network(tmp_path / 'absent.pkl')
 
 #----------------------------------------------------------------------------
 
@@ -125,7 +125,7 @@ def test_magnitude_preserving_operations_keep_unit_magnitude():
 
 def test_preconditioning_is_the_edm_formula(pair):
     folder, _ = pair
-    net = edm2_unet.load_network(folder / 'cond.pkl')
+    net = edm2_pickle.load_network(folder / 'cond.pkl')
     x, sigma = torch.randn(2, 4, 8, 8), torch.tensor([0.3, 7.0])
     one_hot = torch.nn.functional.one_hot(torch.tensor([2, 5]), 10).float()
     sd = 0.5
@@ -141,7 +141,7 @@ def test_the_float16_path_keeps_the_embedding_inputs_in_float32_as_nvlabs_does(p
     are the float32 path's bit for bit (the same float32 operations on the same inputs). Rounding c_noise to
     float16 instead (a relative error up to 2^-11) moves them, and through them every block's modulation."""
     folder, _ = pair
-    net = edm2_unet.load_network(folder / 'cond.pkl')
+    net = edm2_pickle.load_network(folder / 'cond.pkl')
     x, sigma = torch.randn(3, 4, 8, 8, generator=torch.Generator().manual_seed(1)), torch.tensor([0.013, 1.7, 61.0])
     one_hot = torch.nn.functional.one_hot(torch.tensor([1, 4, 9]), 10)
     seen = {}
@@ -165,18 +165,18 @@ def test_a_conditional_network_called_without_labels_is_refused(pair):
     # NVlabs' Precond substitutes zero labels; ours refuses: a zero label is no unconditional model for a network
     # trained without label dropout, and EDM2's reference is the separate unconditional network.
     folder, _ = pair
-    net = edm2_unet.load_network(folder / 'cond.pkl')
+    net = edm2_pickle.load_network(folder / 'cond.pkl')
     with pytest.raises(ValueError, match='one-hot class labels.*separate unconditional network'):
         net(torch.zeros(1, 4, 8, 8), torch.tensor([1.0]))
 
 @pytest.mark.slow
 def test_denoiser_routes_the_reference_to_the_unconditional_net_in_any_batch(pair):
     folder, _ = pair
-    net, gnet = edm2_unet.load_network(folder / 'cond.pkl'), edm2_unet.load_network(folder / 'uncond.pkl')
+    net, gnet = edm2_pickle.load_network(folder / 'cond.pkl'), edm2_pickle.load_network(folder / 'uncond.pkl')
     labels = torch.tensor([3, UNCONDITIONAL, 0, 3, UNCONDITIONAL])
     x = torch.randn(5, 4, 8, 8, dtype=torch.float64)
-    whole = edm2_unet.EDM2Denoiser(net, gnet)(x, 2.0, labels)
-    chunked = edm2_unet.EDM2Denoiser(net, gnet, max_batch=2)(x, 2.0, labels)
+    whole = edm2_denoiser.EDM2Denoiser(net, gnet)(x, 2.0, labels)
+    chunked = edm2_denoiser.EDM2Denoiser(net, gnet, max_batch=2)(x, 2.0, labels)
     assert whole.dtype == torch.float64 and whole.shape == x.shape
     # Batches of other sizes: float32 rounding in another order, a few units of the output's scale per layer.
     tolerance = float32_network_atol(whole)
@@ -188,13 +188,13 @@ def test_denoiser_routes_the_reference_to_the_unconditional_net_in_any_batch(pai
                 net(row, torch.tensor([2.0]), torch.nn.functional.one_hot(torch.tensor([label]), 10))
             torch.testing.assert_close(whole[i:i + 1].float(), single, rtol=0, atol=tolerance)
     with pytest.raises(ValueError, match='unconditional'):
-        edm2_unet.EDM2Denoiser(net)(x, 2.0, labels)
+        edm2_denoiser.EDM2Denoiser(net)(x, 2.0, labels)
 
 def test_posterior_variance_is_the_learned_mse(pair):
     """e^u(sigma) / weight(sigma), weight = (sigma^2 + sd^2) / (sigma sd)^2 (EDM2 Eq. 21)."""
     folder, _ = pair
-    net, gnet = edm2_unet.load_network(folder / 'cond.pkl'), edm2_unet.load_network(folder / 'uncond.pkl')
-    denoiser = edm2_unet.EDM2Denoiser(net, gnet)
+    net, gnet = edm2_pickle.load_network(folder / 'cond.pkl'), edm2_pickle.load_network(folder / 'uncond.pkl')
+    denoiser = edm2_denoiser.EDM2Denoiser(net, gnet)
     var = denoiser.posterior_variance(1.5, torch.tensor([1, UNCONDITIONAL]))
     for value, model in zip(var.tolist(), (net, gnet)):
         _, logvar = model(torch.zeros(1, 4, 8, 8), torch.tensor([1.5]),
@@ -204,7 +204,7 @@ def test_posterior_variance_is_the_learned_mse(pair):
 @pytest.mark.slow
 def test_tracking_with_edm2_is_finite_from_sigma_80_to_0002_in_float32_and_float16(pair):
     folder, _ = pair
-    denoiser = edm2_unet.EDM2Denoiser(edm2_unet.load_network(folder / 'cond.pkl'), edm2_unet.load_network(folder / 'uncond.pkl'))
+    denoiser = edm2_denoiser.EDM2Denoiser(edm2_pickle.load_network(folder / 'cond.pkl'), edm2_pickle.load_network(folder / 'uncond.pkl'))
     sigmas = [80.0, 20.0, 3.0, 0.5, 0.05, 0.002, 0.0]
     labels = torch.tensor([1, 7, UNCONDITIONAL, 1])
     for dtype in (torch.float32, torch.float16):
@@ -219,9 +219,9 @@ def test_vae_decoding_uses_the_edm2_scaling_and_unit_range(tmp_path):
     vae = synthetic.write_tiny_vae(tmp_path / 'vae')
     loaded = diffusers_folder.load_vae(tmp_path / 'vae')
     latents = torch.randn(3, 4, 8, 8)
-    images = edm2_unet.decode(loaded, latents, batch_size=2)
+    images = edm2_latents.decode(loaded, latents, batch_size=2)
     assert images.shape == (3, 16, 16, 3) and images.min() >= 0 and images.max() <= 1
-    raw = (latents - torch.as_tensor(edm2_unet.LATENT_BIAS).reshape(1, -1, 1, 1)) / torch.as_tensor(edm2_unet.LATENT_SCALE).reshape(1, -1, 1, 1)
+    raw = (latents - torch.as_tensor(edm2_latents.LATENT_BIAS).reshape(1, -1, 1, 1)) / torch.as_tensor(edm2_latents.LATENT_SCALE).reshape(1, -1, 1, 1)
     with torch.no_grad():
         direct = vae.decode(raw).sample.clamp(0, 1).permute(0, 2, 3, 1).numpy()
     np.testing.assert_allclose(images, direct, atol=1e-5)

@@ -307,7 +307,7 @@ def test_a_tracker_variant_skips_the_reference_under_the_exact_kernel_and_names_
             raise FloatingPointError('sigma 3.2: non-finite denoiser output')
         return track_mixture(*args, reference_class=reference_class, **kwargs)
     track_mixture = mixture_estimators.track_mixture
-    monkeypatch.setattr(gmm_estimators, 'track_mixture', overflow)
+    monkeypatch.setattr(mixture_estimators, 'track_mixture', overflow)
     with pytest.raises(FloatingPointError, match=r'gmm/k10 \(means.npy\) tracker track, class 3 against the '
                                                  r'reference: sigma 3.2'):
         mixture_estimators.track_variant(mixture, PARTITIONS, 'track', VARIANT, 100, 7, 80.0, where='gmm/k10 (means.npy)')

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from entropic import exact, gmm, theory
-from entropic import partitions as P
+from entropic.theory import exact, mixtures, closed_forms
+from entropic.theory import partitions as P
 
 
 def planar_mixture():
     """Three unequal components in d = 2 with arbitrary means: small enough for quadrature on a grid."""
     means = np.array([[0.0, 0.0], [2.5, 0.5], [0.8, -2.0]])
-    return gmm.GaussianMixture(means, variance=0.6, weights=np.array([0.5, 0.3, 0.2]))
+    return mixtures.GaussianMixture(means, variance=0.6, weights=np.array([0.5, 0.3, 0.2]))
 
 
 def quadrature_posterior(mixture, sigma, cells):
@@ -91,7 +91,7 @@ def test_exact_rate_is_derivative_of_entropy(name):
 
 def test_endpoints_log_k_at_high_noise_zero_at_low_noise():
     K = 10
-    mixture = gmm.simplex_mixture(K, 10_000, 1.0, np.random.default_rng(2))
+    mixture = mixtures.simplex_mixture(K, 10_000, 1.0, np.random.default_rng(2))
     curve = partition_curve(mixture, np.array([1e-3, 1e6]), P.identity_partition(K),
                                       256, 8, np.random.default_rng(3))
     # At sigma = 1e6 the SNR is |m|^2 / sigma^2 = 1e-8: H = log K up to O(1e-8).
@@ -103,25 +103,25 @@ def test_endpoints_log_k_at_high_noise_zero_at_low_noise():
 
 @pytest.mark.parametrize('dim', [10, 10_000, 1_000_000])
 def test_two_class_matches_closed_form(dim):
-    mixture = gmm.simplex_mixture(2, dim, 1.0, np.random.default_rng(4))
-    sigma_s = theory.speciation_sigma(mixture.covariance_top_eigenvalue())
+    mixture = mixtures.simplex_mixture(2, dim, 1.0, np.random.default_rng(4))
+    sigma_s = closed_forms.speciation_sigma(mixture.covariance_top_eigenvalue())
     sigmas = sigma_s * np.logspace(-1, 1, 9)
     curve = partition_curve(mixture, sigmas, [[0], [1]], 512, 16, np.random.default_rng(5))
-    closed = theory.two_class_entropy(sigmas, mean_sq_norm=dim)
-    closed_rate = theory.two_class_rate(sigmas, mean_sq_norm=dim) * sigmas
+    closed = closed_forms.two_class_entropy(sigmas, mean_sq_norm=dim)
+    closed_rate = closed_forms.two_class_rate(sigmas, mean_sq_norm=dim) * sigmas
     # Where H < 1e-6 the entropy is carried by rare draws (probability ~ e^{-s/2}) that neither the
     # quasi-Monte Carlo points nor its standard error see: a floor of 1e-6 nats covers that regime.
     assert np.all(np.abs(curve['H'] - closed) <= 4 * curve['H_se'] + 1e-6)
     assert np.all(np.abs(curve['rate'] - closed_rate) <= 4 * curve['rate_se'] + 1e-6)
     # The collision probability: 1 - phi is carried by the same rare draws near 0 nats, hence the same floor.
-    closed_phi = theory.two_class_collision(sigmas, mean_sq_norm=dim)
+    closed_phi = closed_forms.two_class_collision(sigmas, mean_sq_norm=dim)
     assert np.all(np.abs(curve['phi'] - closed_phi) <= 4 * curve['phi_se'] + 1e-6)
 
 
 def test_k10_standard_error_target_at_default_settings():
     # The benchmark's accuracy target: SE below 0.002 nats at every level with 16 x 512 points.
-    mixture = gmm.simplex_mixture(10, 10_000, 1.0, np.random.default_rng(6))
-    sigma_s = theory.speciation_sigma(mixture.covariance_top_eigenvalue())
+    mixture = mixtures.simplex_mixture(10, 10_000, 1.0, np.random.default_rng(6))
+    sigma_s = closed_forms.speciation_sigma(mixture.covariance_top_eigenvalue())
     sigmas = sigma_s * np.logspace(-1, 1, 16)
     curve = partition_curve(mixture, sigmas, P.identity_partition(10), 512, 16,
                                       np.random.default_rng(7))
@@ -130,7 +130,7 @@ def test_k10_standard_error_target_at_default_settings():
 
 
 def test_coarse_partition_resolves_at_higher_noise_than_fine():
-    mixture = gmm.hierarchical_mixture(3, 3, 1000, 2.0, 0.05, np.random.default_rng(8))
+    mixture = mixtures.hierarchical_mixture(3, 3, 1000, 2.0, 0.05, np.random.default_rng(8))
     sigmas = np.logspace(-1, 3, 33)
     coarse = partition_curve(mixture, sigmas, [[0, 1, 2], [3, 4, 5], [6, 7, 8]], 128, 8,
                                        np.random.default_rng(9))

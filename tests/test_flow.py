@@ -5,24 +5,26 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from entropic import exact, flow_shift, gmm, noise, speciation, theory
+from entropic.theory import exact, mixtures, noise, closed_forms
+from entropic.studies import flow_shift
+from entropic.method import speciation
 
 LOG2 = np.log(2)
 
 
 def test_speciation_flow_time_closed_form_and_endpoints():
     # Lambda = 1 + sigma^2 with sigma = 3: t_S = 3 / 4 exactly; Lambda = 1: no speciation scale, t_S = 0.
-    assert theory.speciation_flow_time(10.0) == pytest.approx(0.75, rel=1e-15)
-    assert theory.speciation_flow_time(1.0) == 0.0
+    assert closed_forms.speciation_flow_time(10.0) == pytest.approx(0.75, rel=1e-15)
+    assert closed_forms.speciation_flow_time(1.0) == 0.0
     # Towards pure noise as Lambda grows: 1 - t_S = 1 / (1 + sqrt(Lambda - 1)).
     Lambda = np.array([2.0, 101.0, 1e6 + 1])
-    np.testing.assert_allclose(1 - theory.speciation_flow_time(Lambda), 1 / (1 + np.sqrt(Lambda - 1)), rtol=1e-9)
+    np.testing.assert_allclose(1 - closed_forms.speciation_flow_time(Lambda), 1 / (1 + np.sqrt(Lambda - 1)), rtol=1e-9)
     # The same noise level as Biroli et al.'s VP t_S = 1/2 log Lambda: one point, three clocks.
     for value in Lambda:
-        sigma_s = noise.flow_time_to_sigma(theory.speciation_flow_time(value))
-        assert sigma_s == pytest.approx(noise.vp_time_to_sigma(theory.speciation_time(value)), rel=1e-12)
-        assert speciation.theory_value(value, 'flow_t') == theory.speciation_flow_time(value)
-        assert speciation.from_sigma(sigma_s, 'flow_t') == pytest.approx(theory.speciation_flow_time(value), rel=1e-15)
+        sigma_s = noise.flow_time_to_sigma(closed_forms.speciation_flow_time(value))
+        assert sigma_s == pytest.approx(noise.vp_time_to_sigma(closed_forms.speciation_time(value)), rel=1e-12)
+        assert speciation.theory_value(value, 'flow_t') == closed_forms.speciation_flow_time(value)
+        assert speciation.from_sigma(sigma_s, 'flow_t') == pytest.approx(closed_forms.speciation_flow_time(value), rel=1e-15)
     with pytest.raises(ValueError, match='flow_t'):
         speciation.to_coordinate(np.ones(3), np.ones(3), 'flow')
 
@@ -36,10 +38,10 @@ def test_flow_rate_is_the_derivative_of_the_entropy_in_flow_time():
     mean_sq_norm = 400.0
     t = np.array([0.9, 0.95, 0.98, 0.99, 0.995])
     h = 1e-6
-    H = lambda t: theory.two_class_entropy(noise.flow_time_to_sigma(t), mean_sq_norm)
+    H = lambda t: closed_forms.two_class_entropy(noise.flow_time_to_sigma(t), mean_sq_norm)
     numeric = (H(t + h) - H(t - h)) / (2 * h)
     sigma = noise.flow_time_to_sigma(t)
-    x, rate = speciation.to_coordinate(sigma, theory.two_class_rate(sigma, mean_sq_norm) * sigma, 'flow_t')
+    x, rate = speciation.to_coordinate(sigma, closed_forms.two_class_rate(sigma, mean_sq_norm) * sigma, 'flow_t')
     np.testing.assert_allclose(x, t, rtol=1e-15)
     np.testing.assert_allclose(rate, numeric, rtol=1e-6, atol=1e-7)
 
@@ -60,14 +62,14 @@ def test_entropy_on_the_flow_path_by_monte_carlo_in_low_dimension():
         L = 2 * (1 - t) * (x_t @ m) / ((1 - t) ** 2 + t ** 2)
         p = expit(L)
         h2 = -(p * np.log(np.where(p > 0, p, 1)) + (1 - p) * np.log(np.where(p < 1, 1 - p, 1)))
-        closed = theory.two_class_entropy(noise.flow_time_to_sigma(t), float(m @ m))
+        closed = closed_forms.two_class_entropy(noise.flow_time_to_sigma(t), float(m @ m))
         assert abs(h2.mean() - closed) <= 4 * h2.std() / np.sqrt(n) + 1e-9
 
 
 def _brute_flow_window(mean_sq_norm, num=400_001):
     """Peak and FWHM of dH/dt on a dense uniform grid in flow time, by finite differences (no splines, no chain rule)."""
     t = np.linspace(1e-6, 1 - 1e-9, num) if mean_sq_norm < 1e3 else 1 - np.geomspace(1e-9, 1 - 1e-6, num)[::-1]
-    H = theory.two_class_entropy(noise.flow_time_to_sigma(t), mean_sq_norm)
+    H = closed_forms.two_class_entropy(noise.flow_time_to_sigma(t), mean_sq_norm)
     rate = np.gradient(H, t)
     i = int(np.argmax(rate))
     above = np.flatnonzero(rate >= rate[i] / 2)
@@ -86,7 +88,7 @@ def test_flow_window_of_the_closed_form_against_brute_force(mean_sq_norm):
     assert w['width'] == pytest.approx(width, abs=1e-5)
     # Endpoints: the flow window lies inside (0, 1) and its peak near t_S (the rate peaks where s ~ 1).
     assert 0 < w['width_low'] < w['peak'] < w['width_high'] < 1
-    assert abs(w['peak'] - theory.speciation_flow_time(1 + mean_sq_norm)) < w['width'] / 4
+    assert abs(w['peak'] - closed_forms.speciation_flow_time(1 + mean_sq_norm)) < w['width'] / 4
 
 
 def test_flow_window_crowds_towards_pure_noise_like_inverse_sqrt_d():
@@ -95,7 +97,7 @@ def test_flow_window_crowds_towards_pure_noise_like_inverse_sqrt_d():
     # peak and half-maximum points of u^2 dHH(1/u^2)/du (dH/dt = dH/du |m| u^2). Computed here on a dense grid in u;
     # the O(1/sigma) = O(1e-3) correction of (1 + sigma)^2 against sigma^2 at |m|^2 = 1e6 sets rel 5e-3.
     u = np.geomspace(0.05, 50, 400_001)
-    g = u ** 2 * np.gradient(theory.two_class_entropy_of_snr(1 / u ** 2), u)
+    g = u ** 2 * np.gradient(closed_forms.two_class_entropy_of_snr(1 / u ** 2), u)
     i = int(np.argmax(g))
     above = np.flatnonzero(g >= g[i] / 2)
     u_star, u_lo, u_hi = u[i], u[above[0]], u[above[-1]]
@@ -116,19 +118,19 @@ def test_flow_window_fitted_on_the_exact_curve_brackets_the_closed_form():
     # refinement makes of noise-free data, bias b) and the 4001-level closed form differs from it by b; the
     # interval must cover the grid truth up to |b|.
     dim = 100
-    mixture = gmm.simplex_mixture(2, dim, 1.0, np.random.default_rng(4))
+    mixture = mixtures.simplex_mixture(2, dim, 1.0, np.random.default_rng(4))
     Lambda = mixture.covariance_top_eigenvalue()
-    sigma = noise.log_sigma_grid(64, theory.speciation_sigma(Lambda) * 10 ** -2.5, theory.speciation_sigma(Lambda) * 10 ** 1.5)
+    sigma = noise.log_sigma_grid(64, closed_forms.speciation_sigma(Lambda) * 10 ** -2.5, closed_forms.speciation_sigma(Lambda) * 10 ** 1.5)
     curve = exact.exact_entropy_curve(mixture.project(), sigma, exact.Hypotheses.from_partition(mixture.weights, [[0], [1]]),
                                       512, 16, np.random.default_rng(5))
     row = speciation.flow_window(sigma, curve['H_samples'], curve['rate_samples'], Lambda, num_boot=200, seed=6)
-    on_grid = speciation.window_measures(sigma, theory.two_class_entropy(sigma, dim),
-                                         theory.two_class_rate(sigma, dim) * sigma, 'flow_t')
+    on_grid = speciation.window_measures(sigma, closed_forms.two_class_entropy(sigma, dim),
+                                         closed_forms.two_class_rate(sigma, dim) * sigma, 'flow_t')
     dense = speciation.two_class_windows(dim)['flow_t']
     for name in ('peak', 'width'):
         bias = abs(on_grid[name] - dense[name])
         assert row[f'{name}_lo'] - bias <= dense[name] <= row[f'{name}_hi'] + bias, name
-    assert row['theory'] == pytest.approx(theory.speciation_flow_time(Lambda))
+    assert row['theory'] == pytest.approx(closed_forms.speciation_flow_time(Lambda))
     assert row['relative_width'] == pytest.approx(row['width'] / row['peak'])
 
 
@@ -143,13 +145,13 @@ def test_latent_dim_and_its_refusal():
 
 
 def test_drop_interval_reaches_its_fractions_and_refuses_bad_ones():
-    low, high = theory.two_class_drop_interval(163.84)
+    low, high = closed_forms.two_class_drop_interval(163.84)
     # brentq to 1e-13 relative in the SNR: H is then exact to ~1e-13 nats.
-    assert theory.two_class_entropy(low, 163.84) == pytest.approx(0.1 * LOG2, abs=1e-11)
-    assert theory.two_class_entropy(high, 163.84) == pytest.approx(0.9 * LOG2, abs=1e-11)
-    assert np.isnan(theory.two_class_drop_interval(0.5)[0])      # the 10% level lies at sigma^2 < 0
+    assert closed_forms.two_class_entropy(low, 163.84) == pytest.approx(0.1 * LOG2, abs=1e-11)
+    assert closed_forms.two_class_entropy(high, 163.84) == pytest.approx(0.9 * LOG2, abs=1e-11)
+    assert np.isnan(closed_forms.two_class_drop_interval(0.5)[0])      # the 10% level lies at sigma^2 < 0
     with pytest.raises(ValueError, match='low < high'):
-        theory.two_class_drop_interval(10.0, low=0.9, high=0.1)
+        closed_forms.two_class_drop_interval(10.0, low=0.9, high=0.1)
 
 
 def test_the_sampler_time_is_the_grid_uniform_time_under_every_shift():
@@ -182,7 +184,7 @@ def test_shift_rows_against_brute_force_counts_and_the_matching_shift():
     for row in rows:
         # Brute force, without the drop interval: the grid's levels whose closed-form H lies between 10% and 90%
         # of log 2 (H is monotone in sigma, so these are exactly the levels inside the interval).
-        H = theory.two_class_entropy(flow_shift.evaluation_levels(row['shift'], 28)[1:], row['dim'] * row['signal_per_dim'])
+        H = closed_forms.two_class_entropy(flow_shift.evaluation_levels(row['shift'], 28)[1:], row['dim'] * row['signal_per_dim'])
         assert row['steps_in_window'] == np.sum((H >= 0.1 * LOG2) & (H <= 0.9 * LOG2))
         assert row['step_share'] == row['steps_in_window'] / 28
         assert row['window_t_low'] < row['t_S'] < row['window_t_high']

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from entropic import gmm
+from entropic.theory import mixtures
 
 
 def small_mixture(dim=3, seed=0):
     """Three components with unequal weights and arbitrary (non-simplex) means."""
     rng = np.random.default_rng(seed)
-    return gmm.GaussianMixture(rng.normal(0, 2, (3, dim)), variance=0.7, weights=np.array([0.2, 0.3, 0.5]))
+    return mixtures.GaussianMixture(rng.normal(0, 2, (3, dim)), variance=0.7, weights=np.array([0.2, 0.3, 0.5]))
 
 
 def log_marginal(mixture, x, sigma):
@@ -36,7 +36,7 @@ def test_conditional_denoiser_is_tweedie_of_one_component():
     sigma = 1.3
     x = np.random.default_rng(2).normal(size=(4, mixture.dim))
     for k in range(3):
-        single = gmm.GaussianMixture(mixture.means[[k]], mixture.variance, np.ones(1))
+        single = mixtures.GaussianMixture(mixture.means[[k]], mixture.variance, np.ones(1))
         np.testing.assert_allclose(mixture.denoise(x, sigma, z=k), single.denoise(x, sigma), rtol=1e-12)
     # Unconditional = posterior-weighted conditionals.
     post = np.exp(mixture.log_posterior(x, sigma))
@@ -54,7 +54,7 @@ def test_posterior_is_bayes_rule():
 
 
 def test_projection_preserves_posterior_in_high_dimension():
-    mixture = gmm.simplex_mixture(5, 2000, 0.01, np.random.default_rng(4), weights=np.array([.1, .2, .3, .2, .2]))
+    mixture = mixtures.simplex_mixture(5, 2000, 0.01, np.random.default_rng(4), weights=np.array([.1, .2, .3, .2, .2]))
     projected = mixture.project()
     assert projected.coords.shape == (5, 4)   # rank K - 1
     sigma = 2.0
@@ -76,7 +76,7 @@ def test_top_eigenvalue_matches_explicit_covariance():
 
 @pytest.mark.parametrize('K, dim', [(2, 1), (2, 50), (10, 10_000)])
 def test_simplex_means(K, dim):
-    mixture = gmm.simplex_mixture(K, dim, 0.5, np.random.default_rng(7), variance=2.0)
+    mixture = mixtures.simplex_mixture(K, dim, 0.5, np.random.default_rng(7), variance=2.0)
     np.testing.assert_allclose(np.linalg.norm(mixture.means, axis=1) ** 2, 0.5 * dim, rtol=1e-10)
     dist = np.linalg.norm(mixture.means[:, None] - mixture.means[None], axis=-1)[~np.eye(K, dtype=bool)]
     np.testing.assert_allclose(dist, dist[0], rtol=1e-10)
@@ -85,7 +85,7 @@ def test_simplex_means(K, dim):
 
 
 def test_hierarchical_means():
-    mixture = gmm.hierarchical_mixture(3, 4, 100, 2.0, 0.1, np.random.default_rng(8))
+    mixture = mixtures.hierarchical_mixture(3, 4, 100, 2.0, 0.1, np.random.default_rng(8))
     assert mixture.means.shape == (12, 100)
     centres = mixture.means.reshape(3, 4, 100).mean(1)
     np.testing.assert_allclose(np.linalg.norm(centres, axis=1) ** 2, 200, rtol=1e-10)
@@ -98,29 +98,29 @@ def test_hierarchical_means():
 def test_build_experiment_partitions():
     spec = dict(kind='hierarchical', superclasses=2, subclasses=3, dim=20, coarse_signal_per_dim=1.0,
                 fine_signal_per_dim=0.1, variance=1.0, partitions={'mine': [[0, 3], [1]]})
-    mixture, parts = gmm.build_experiment('h', spec, seed=0)
+    mixture, parts = mixtures.build_experiment('h', spec, seed=0)
     assert mixture.num_components == 6
     assert parts['superclasses'] == [[0, 1, 2], [3, 4, 5]]
     assert parts['subclasses-of-1'] == [[3], [4], [5]]
     assert parts['mine'] == [[0, 3], [1]]
     with pytest.raises(ValueError, match=r'gmm.experiments.h.partitions.bad: unknown member 6'):
-        gmm.build_experiment('h', dict(spec, partitions={'bad': [[0], [6]]}), seed=0)
+        mixtures.build_experiment('h', dict(spec, partitions={'bad': [[0], [6]]}), seed=0)
     with pytest.raises(ValueError, match='taken by a built-in partition'):
-        gmm.build_experiment('h', dict(spec, partitions={'classes': [[0], [1]]}), seed=0)
+        mixtures.build_experiment('h', dict(spec, partitions={'classes': [[0], [1]]}), seed=0)
 
 
 def test_build_experiment_is_deterministic():
     spec = dict(kind='simplex', components=3, dim=30, signal_per_dim=1.0, variance=1.0)
-    a, _ = gmm.build_experiment('s', spec, seed=3)
-    b, _ = gmm.build_experiment('s', spec, seed=3)
-    c, _ = gmm.build_experiment('s', spec, seed=4)
+    a, _ = mixtures.build_experiment('s', spec, seed=3)
+    b, _ = mixtures.build_experiment('s', spec, seed=3)
+    c, _ = mixtures.build_experiment('s', spec, seed=4)
     assert np.array_equal(a.means, b.means) and not np.array_equal(a.means, c.means)
 
 
 def test_mixture_rejects_bad_parameters():
     with pytest.raises(ValueError, match='weights'):
-        gmm.GaussianMixture(np.zeros((2, 3)), 1.0, np.array([0.5, 0.6]))
+        mixtures.GaussianMixture(np.zeros((2, 3)), 1.0, np.array([0.5, 0.6]))
     with pytest.raises(ValueError, match='variance'):
-        gmm.GaussianMixture(np.zeros((2, 3)), 0.0, np.array([0.5, 0.5]))
+        mixtures.GaussianMixture(np.zeros((2, 3)), 0.0, np.array([0.5, 0.5]))
     with pytest.raises(ValueError, match='NaN'):
-        gmm.GaussianMixture(np.full((2, 3), np.nan), 1.0, np.array([0.5, 0.5]))
+        mixtures.GaussianMixture(np.full((2, 3), np.nan), 1.0, np.array([0.5, 0.5]))

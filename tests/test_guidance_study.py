@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entropic import gmm, guidance_study, placement, sampler
+from entropic.theory import mixtures
+from entropic.studies import guidance_study, sample_metrics
+from entropic.method import placement, sampler
 
 
 def test_window_interval_widens_about_the_centre_in_log_sigma():
@@ -59,7 +61,7 @@ def test_guidance_spent_is_the_guided_length_in_log_sigma():
 
 
 def frechet_rounding_bound(cov_a, cov_b):
-    """Bound on the float64 rounding error of guidance_study.frechet_distance for d x d covariances known to
+    """Bound on the float64 rounding error of sample_metrics.frechet_distance for d x d covariances known to
     a few eps |C| (as products computed by any BLAS are): a backward-stable eigensolver gives the eigenvalues
     of C_a^1/2 C_b C_a^1/2 to delta = d eps |C_a| |C_b| (2-norms); a square root moves by at most sqrt(delta)
     (the worst case, an eigenvalue 0, is where singular covariances put it); the trace of the root sums d of
@@ -85,9 +87,9 @@ def test_frechet_distance_matches_the_closed_form_for_commuting_covariances_and_
         e = np.random.default_rng(seed).standard_normal((2, 5, 5))
         e = np.finfo(float).eps * (e + e.transpose(0, 2, 1)) / 2
         perturbed_a, perturbed_b = cov_a + a.max() * e[0], cov_b + b.max() * e[1]
-        fd = guidance_study.frechet_distance(ma, perturbed_a, mb, perturbed_b)
+        fd = sample_metrics.frechet_distance(ma, perturbed_a, mb, perturbed_b)
         assert fd == pytest.approx(exact, abs=tolerance)
-        assert guidance_study.frechet_distance(ma, perturbed_a, ma, cov_a) == pytest.approx(0, abs=tolerance_same)
+        assert sample_metrics.frechet_distance(ma, perturbed_a, ma, cov_a) == pytest.approx(0, abs=tolerance_same)
 
 
 def test_frechet_distance_of_fewer_samples_than_dimensions_matches_the_closed_form():
@@ -101,38 +103,38 @@ def test_frechet_distance_of_fewer_samples_than_dimensions_matches_the_closed_fo
     a = np.concatenate([2 * s ** 2 / 3, np.zeros(4)])
     exact = np.sum((ma - mb) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
     cov_a, cov_b = q @ np.diag(a) @ q.T, q @ np.diag(b) @ q.T
-    fd = guidance_study.frechet_distance_of_samples(rows, mb, cov_b)
+    fd = sample_metrics.frechet_distance_of_samples(rows, mb, cov_b)
     assert fd == pytest.approx(exact, abs=frechet_rounding_bound(cov_a, cov_b))
     # n >= d goes through the covariance; both routes agree on random rows, within the same bound
     many = rng.standard_normal((9, 6))
-    assert guidance_study.frechet_distance_of_samples(many[:5], mb, cov_b) == pytest.approx(
-        guidance_study.frechet_distance(many[:5].mean(0), np.cov(many[:5], rowvar=False), mb, cov_b),
+    assert sample_metrics.frechet_distance_of_samples(many[:5], mb, cov_b) == pytest.approx(
+        sample_metrics.frechet_distance(many[:5].mean(0), np.cov(many[:5], rowvar=False), mb, cov_b),
         abs=frechet_rounding_bound(np.cov(many[:5], rowvar=False), cov_b))
-    assert guidance_study.frechet_distance_of_samples(many, mb, cov_b) == \
-        guidance_study.frechet_distance(many.mean(0), np.cov(many, rowvar=False), mb, cov_b)
+    assert sample_metrics.frechet_distance_of_samples(many, mb, cov_b) == \
+        sample_metrics.frechet_distance(many.mean(0), np.cov(many, rowvar=False), mb, cov_b)
     with pytest.raises(ValueError, match='1 feature rows'):
-        guidance_study.frechet_distance_of_samples(many[:1], mb, cov_b)
+        sample_metrics.frechet_distance_of_samples(many[:1], mb, cov_b)
 
 
 def test_precision_and_recall_are_one_for_the_same_set_and_zero_for_far_sets():
     rng = np.random.default_rng(1)
     real = rng.standard_normal((60, 4))
-    assert guidance_study.precision_recall(real, real.copy(), k=3) == (1.0, 1.0)
-    assert guidance_study.precision_recall(real, real + 100.0, k=3) == (0.0, 0.0)
+    assert sample_metrics.precision_recall(real, real.copy(), k=3) == (1.0, 1.0)
+    assert sample_metrics.precision_recall(real, real + 100.0, k=3) == (0.0, 0.0)
     # Fakes collapsed onto one real point: precise (inside the real manifold) but with little recall.
-    precision, recall = guidance_study.precision_recall(real, np.repeat(real[:1], 10, 0) + 1e-6, k=3)
+    precision, recall = sample_metrics.precision_recall(real, np.repeat(real[:1], 10, 0) + 1e-6, k=3)
     assert precision == 1.0 and recall < 0.2
 
 
 def test_mixture_metrics_of_exact_samples_and_of_shifted_ones():
     """Exact samples: Bayes accuracy within 4 SE and a KL within its small-sample bias; a known shift of every
     sample by delta adds |delta|^2 / (2 v0) nats."""
-    mixture = gmm.simplex_mixture(num_components=4, dim=30, signal_per_dim=0.1, rng=np.random.default_rng(2))
+    mixture = mixtures.simplex_mixture(num_components=4, dim=30, signal_per_dim=0.1, rng=np.random.default_rng(2))
     rng = np.random.default_rng(3)
     n = 4000
     labels = np.tile(np.arange(4), n // 4)
     x = mixture.means[labels] + math.sqrt(mixture.variance) * rng.standard_normal((n, mixture.dim))
-    metrics = guidance_study.mixture_metrics(mixture, x, labels)
+    metrics = sample_metrics.mixture_metrics(mixture, x, labels)
     bayes = np.exp(mixture.log_posterior(x, 0.0)).max(1)     # P(argmax is right | x): the Bayes accuracy's integrand
     assert 0.5 < bayes.mean() < 0.99                            # overlapping classes: the accuracy is informative
     assert abs(metrics['accuracy'] - bayes.mean()) < 4 * math.sqrt(bayes.mean() * (1 - bayes.mean()) / n)
@@ -141,7 +143,7 @@ def test_mixture_metrics_of_exact_samples_and_of_shifted_ones():
     assert abs(metrics['kl']) < 4 * math.sqrt(2 * mixture.dim) / (2 * per_class) + 2 * (r + 1) / per_class ** 2
     delta = np.zeros(mixture.dim)
     delta[7] = 0.8
-    shifted = guidance_study.mixture_metrics(mixture, x + delta, labels)
+    shifted = sample_metrics.mixture_metrics(mixture, x + delta, labels)
     # The cross term delta.(mean - m) / v0 has standard deviation |delta| / sqrt(v0 n) over the n samples.
     tolerance = 4 * 0.8 / math.sqrt(mixture.variance * n)
     assert shifted['kl'] - metrics['kl'] == pytest.approx(0.8 ** 2 / (2 * mixture.variance), abs=tolerance)
@@ -157,7 +159,7 @@ def test_replicate_metrics_use_disjoint_class_balanced_folds():
         assert np.bincount(yf).tolist() == [4, 4, 4]
         return dict(mean=float(xf.mean()))
 
-    out = guidance_study.replicate_metrics(metrics, x, labels, folds=5)
+    out = sample_metrics.replicate_metrics(metrics, x, labels, folds=5)
     assert sorted(np.concatenate(seen).tolist()) == list(range(60))      # every sample in exactly one fold
     assert out['mean_lo'] < out['mean'] < out['mean_hi'] and out['mean'] == pytest.approx(29.5)
 
@@ -173,10 +175,10 @@ def _row(method, scale, **metrics):
 def test_only_keeps_the_metrics_asked_for_and_names_one_not_measured():
     metrics = lambda x, labels: {'accuracy': 0.5, 'kl': float(np.sum(x))}      # noqa: E731
     x, labels = np.ones(3), np.zeros(3)
-    assert guidance_study.only(metrics, ['kl'])(x, labels) == {'kl': 3.0}
-    assert guidance_study.only(metrics, None) is metrics
+    assert sample_metrics.only(metrics, ['kl'])(x, labels) == {'kl': 3.0}
+    assert sample_metrics.only(metrics, None) is metrics
     with pytest.raises(ValueError, match=r"no metric \['fd'\]: these samples are measured by \['accuracy', 'kl'\]"):
-        guidance_study.only(metrics, ['fd'])(x, labels)
+        sample_metrics.only(metrics, ['fd'])(x, labels)
 
 
 def test_verdicts_compare_placed_methods_with_the_best_cfg_and_the_tuned_interval_by_their_intervals():
@@ -202,7 +204,7 @@ def test_sweep_table_measures_the_shift_and_the_share_of_the_drop_above_the_ungu
     point is c, and the share of the drop of a curve centred at c above the level exp(c0) is
     (s(8 - c) - s(c0 - c)) / (s(8 - c) - s(-8 - c)), up to the grid's linear interpolation (steps of 1e-4 in
     log sigma; its error is below 1e-8 of the share)."""
-    from entropic.runs import Run
+    from entropic.method.runs import Run
     log_sigma = np.linspace(-8, 8, 160001)
     centres = {'unguided': 0.0, 'cfg': 0.7}
     curves = {name: pd.DataFrame(dict(sigma=np.exp(log_sigma), H=np.log(2) / (1 + np.exp(-(log_sigma - c))),

@@ -1,5 +1,6 @@
-"""FID and FD-DINOv2 (entropic.studies.image_metrics): the networks' layouts, their loaders on real file formats,
-reference statistics in NVlabs' layout, and the metrics against closed forms.
+"""FID and FD-DINOv2 (entropic.studies.image_metrics; their networks entropic.networks.inception and dinov2): the
+networks' layouts, their loaders on real file formats, reference statistics in NVlabs' layout, and the metrics
+against closed forms.
 
 Outside the repository, with the same random weights, InceptionFID agreed exactly (0.0) with pytorch-fid's
 FID Inception, and DINOv2Features with facebookresearch/dinov2's own ViT under EDM2's preprocessing; without
@@ -15,7 +16,9 @@ import scipy.linalg
 import torch
 import torch.nn.functional as F
 
-from entropic.studies import guidance_study, image_metrics
+from entropic.networks import inception
+from entropic.networks.dinov2 import load_dinov2
+from entropic.studies import image_metrics, sample_metrics
 
 from tests.support import feature_synthetic as synthetic
 
@@ -23,7 +26,7 @@ from tests.support import feature_synthetic as synthetic
 def test_inception_has_the_layout_of_the_fid_weights():
     # pytorch-fid's FID Inception: 472 tensors besides the batch-norm counters, 23,850,960 parameters
     # (counted on its model); the key names are those of the weights file.
-    net = image_metrics.InceptionFID()
+    net = inception.InceptionFID()
     state = {k: v for k, v in net.state_dict().items() if not k.endswith('num_batches_tracked')}
     assert len(state) == 472
     assert sum(p.numel() for p in net.parameters()) == 23_850_960
@@ -38,7 +41,7 @@ def inception_file(tmp_path_factory):
 
 @pytest.mark.slow
 def test_inception_loads_the_weights_file_and_gives_2048_features_per_image(inception_file):
-    net = image_metrics.load_inception(inception_file)
+    net = inception.load_inception(inception_file)
     reference = synthetic.random_inception()
     images = torch.randint(0, 256, (2, 3, 40, 56), dtype=torch.uint8)
     with torch.no_grad():
@@ -51,19 +54,19 @@ def test_inception_loads_the_weights_file_and_gives_2048_features_per_image(ince
 
 def test_inception_pools_exclude_padding_and_the_last_block_pools_by_max():
     x = torch.ones(1, 1, 4, 4)
-    assert torch.equal(image_metrics.tf_avg_pool(x), x)           # borders average only inside pixels
-    block = image_metrics.MixedE(8, 'max')
-    assert block.pool == 'max' and image_metrics.InceptionFID().Mixed_7b.pool == 'avg'
+    assert torch.equal(inception.tf_avg_pool(x), x)           # borders average only inside pixels
+    block = inception.MixedE(8, 'max')
+    assert block.pool == 'max' and inception.InceptionFID().Mixed_7b.pool == 'avg'
 
 
 def test_inception_loader_names_the_file_on_a_wrong_or_foreign_file(tmp_path, inception_file):
     with pytest.raises(FileNotFoundError, match='rule download fetches'):
-        image_metrics.load_inception(tmp_path / 'absent.pth')
+        inception.load_inception(tmp_path / 'absent.pth')
     state = torch.load(inception_file, weights_only=True)
     del state['Mixed_5b.branch1x1.conv.weight']
     torch.save(state, tmp_path / 'partial.pth')
     with pytest.raises(ValueError, match=r'partial\.pth.*missing'):
-        image_metrics.load_inception(tmp_path / 'partial.pth')
+        inception.load_inception(tmp_path / 'partial.pth')
 
     class Evil:
         def __reduce__(self):
@@ -71,12 +74,12 @@ def test_inception_loader_names_the_file_on_a_wrong_or_foreign_file(tmp_path, in
     with open(tmp_path / 'evil.pth', 'wb') as f:
         pickle.dump(Evil(), f)
     with pytest.raises(ValueError, match=r'evil\.pth.*not a readable weights file'):
-        image_metrics.load_inception(tmp_path / 'evil.pth')
+        inception.load_inception(tmp_path / 'evil.pth')
 
 
 @pytest.fixture(scope='module')
 def dinov2(tmp_path_factory):
-    return image_metrics.load_dinov2(synthetic.write_dinov2(tmp_path_factory.mktemp('dinov2')))
+    return load_dinov2(synthetic.write_dinov2(tmp_path_factory.mktemp('dinov2')))
 
 
 def test_dinov2_features_are_the_normalised_class_token_at_224_with_hub_position_embeddings(dinov2):
@@ -103,7 +106,7 @@ def test_dinov2_features_are_the_normalised_class_token_at_224_with_hub_position
 
 def test_dinov2_loader_names_the_folder_when_absent(tmp_path):
     with pytest.raises(FileNotFoundError, match='rule download fetches'):
-        image_metrics.load_dinov2(tmp_path)
+        load_dinov2(tmp_path)
 
 
 def test_images_are_quantised_as_edm2_does():
@@ -157,7 +160,7 @@ def test_frechet_distance_agrees_with_edm2s_sqrtm_formula():
     # sqrtm of the non-symmetric product (condition 5e3) by ~ cond eps |root| ~ 4e-11: rel=1e-9 (3.5e-8 here)
     # holds on any BLAS. (A singular pair is another matter: test_guidance_study's bound.)
     assert np.linalg.eigvals(ca @ cb).real.min() > 0.04
-    assert guidance_study.frechet_distance(ma, ca, mb, cb) == pytest.approx(expected, rel=1e-9)
+    assert sample_metrics.frechet_distance(ma, ca, mb, cb) == pytest.approx(expected, rel=1e-9)
 
 
 def test_sample_metrics_measure_the_chosen_rows_against_the_reference():

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from entropic.imagenet import class_index, class_names, class_wnids
-from entropic.partitions import UNCONDITIONAL, read_partition_file
+from entropic.networks.imagenet import class_index, class_names, class_wnids
+from entropic.theory.partitions import UNCONDITIONAL, read_partition_file
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTITIONS = ROOT / 'config' / 'partitions' / 'imagenet.yaml'

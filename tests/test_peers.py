@@ -1,6 +1,6 @@
 """Our exact collision probability against the clone agreement Biroli et al. (2024) published.
 
-Tolerance of a stored point (entropic.peers): their Monte Carlo error, binomial over 10,000 clone pairs,
+Tolerance of a stored point (entropic.studies.peers): their Monte Carlo error, binomial over 10,000 clone pairs,
 z sqrt(phi (1 - phi) / 10,000) with z = 3.65 (two-sided Bonferroni over the 38 stored points: a 1% chance
 that any point strays that far by chance), plus 0.001 for their Euler-Maruyama sampler's bias, which
 test_their_euler_maruyama_bias_is_within_the_allowance computes (at most 0.00055), plus 4 SE of our own
@@ -14,14 +14,15 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2, norm
 
-from entropic import gmm, noise, peers, theory
+from entropic.theory import mixtures, noise, closed_forms
+from entropic.studies import peers
 
 SETTING = dict(kind='simplex', components=2, signal_per_dim=1.0, variance=1.0)   # Biroli et al.'s mixture
 
 
 def comparison(dim):
     """Our exact phi beside every stored point of dimension `dim`, the mixture built as the pipeline builds it."""
-    mixture, _ = gmm.build_experiment(f'k2-d{dim}', dict(SETTING, dim=dim), seed=0)
+    mixture, _ = mixtures.build_experiment(f'k2-d{dim}', dict(SETTING, dim=dim), seed=0)
     points = peers.clone_agreement_points().query('dim == @dim')
     return peers.compare_clone_agreement(mixture.project(), points, 512, 16, np.random.default_rng(1))
 
@@ -43,7 +44,7 @@ def test_exact_phi_matches_every_stored_point(dim):
     # below 1e-4 it is carried by draws rarer than the 16 x 512 points see (1.2e-5 at t = 2 for d = 1024, read as
     # 3e-6): a floor of 1e-5.
     assert table['phi_se'].max() < 1e-4
-    closed = theory.two_class_collision(noise.vp_time_to_sigma(table['t']), float(dim))
+    closed = closed_forms.two_class_collision(noise.vp_time_to_sigma(table['t']), float(dim))
     assert np.all(np.abs(table['phi'] - closed) <= 4 * table['phi_se'] + 1e-5)
 
 
@@ -101,7 +102,7 @@ def euler_maruyama_clone_agreement(dim, branch_times, spacing=0.02, nodes=24, T=
 def test_their_euler_maruyama_bias_is_within_the_allowance(dim):
     t = peers.clone_agreement_points().query('dim == @dim')['t'].to_numpy()
     discretised = euler_maruyama_clone_agreement(dim, t)
-    bias = discretised - theory.two_class_collision(noise.vp_time_to_sigma(t), float(dim))
+    bias = discretised - closed_forms.two_class_collision(noise.vp_time_to_sigma(t), float(dim))
     # Measured: at most 0.00069 on this grid (0.00055 converged), largest near t_S; 0 where phi is 1 or 1/2.
     assert np.abs(bias).max() <= peers.EULER_MARUYAMA_ALLOWANCE
     assert np.abs(bias).max() > 2e-4            # the chain's own bias is resolved, not lost in the grid

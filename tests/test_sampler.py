@@ -112,6 +112,67 @@ def test_tracking_with_the_exact_per_coordinate_kernel_is_the_exact_posterior_al
         assert max(errors) < 1e-9, errors
 
 
+
+def _hand_tracker_step(log_prior, x, D_g, D_h, eps, sigma, sigma_next, kernel_var):
+    """The eq. 6 update written out with scipy's Gaussian densities: x' = mu_g + s eps, then log p(h | x') =
+    log p(h | x) + log N(x'; mu_h, diag(kernel_var[h, b])) renormalised; returns (log p(h | x') [B, H], the
+    log-densities [B, H])."""
+    import scipy.special
+    import scipy.stats
+    ratio = sigma_next ** 2 / sigma ** 2
+    s2 = (sigma ** 2 - sigma_next ** 2) * sigma_next ** 2 / sigma ** 2
+    x_next = ratio * x + (1 - ratio) * D_g + np.sqrt(s2) * eps
+    H, B = D_h.shape[:2]
+    log_density = np.array([[scipy.stats.multivariate_normal(ratio * x[b] + (1 - ratio) * D_h[h, b],
+                                                             np.diag(kernel_var[h, b])).logpdf(x_next[b])
+                             for h in range(H)] for b in range(B)])
+    unnormalised = log_prior + log_density
+    return unnormalised - scipy.special.logsumexp(unnormalised, axis=1, keepdims=True), log_density
+
+
+@pytest.mark.parametrize('kernel', ['sampler', 'exact per row', 'exact per coordinate'])
+def test_the_tracker_step_is_the_gaussian_likelihood_update_of_eq_6(kernel):
+    """tracker_step against eq. 6 computed by hand with scipy's Gaussian log-densities on a tiny case: two
+    hypotheses, two trajectories in 3 dimensions, one step from sigma = 2 to 1 (s^2 = 3/4, c = 3/4), the kernel
+    variance s^2 (the paper's) or s^2 + c^2 Var[x0 | x, h] (exact, one per row or one per coordinate). Both sides
+    are float64 with |x'|, |mu_h| < 10 and log-densities of order 10: they differ by rounding, a few ulp of those
+    (< 1e-13); 1e-11 allowed. With the paper's kernel the log-odds move by the two densities' log-ratio."""
+    rng = np.random.default_rng(0)
+    H, B, d, sigma, sigma_next = 2, 2, 3, 2.0, 1.0
+    x, D_g, eps = rng.normal(0, 2, (B, d)), rng.normal(0, 1, (B, d)), rng.normal(0, 1, (B, d))
+    D_h = rng.normal(0, 1, (H, B, d))
+    log_prior = np.log(np.array([[0.3, 0.7], [0.6, 0.4]]))
+    s2, c = sampler.step_variance(sigma, sigma_next), 1 - sigma_next ** 2 / sigma ** 2
+    assert (s2, c) == (0.75, 0.75)
+    posterior_var = {'sampler': None, 'exact per row': rng.uniform(0.1, 1, (H, B)),
+                     'exact per coordinate': rng.uniform(0.1, 1, (H, B, d))}[kernel]
+    kernel_var = np.full((H, B, d), s2) if posterior_var is None else \
+        s2 + c ** 2 * np.broadcast_to(posterior_var.reshape(H, B, -1), (H, B, d))
+    expected, log_density = _hand_tracker_step(log_prior, x, D_g, D_h, eps, sigma, sigma_next, kernel_var)
+    t = lambda a: torch.as_tensor(a, dtype=torch.float64)
+    got = sampler.tracker_step(t(log_prior), t(np.sqrt(s2) * eps), t(D_g), t(D_h), c, s2,
+                               None if posterior_var is None else t(posterior_var))
+    assert got.dtype == torch.float64 and got.shape == (B, H)
+    assert np.abs(got.numpy() - expected).max() < 1e-11
+    if kernel == 'sampler':
+        odds = lambda lp: lp[:, 0] - lp[:, 1]
+        assert np.abs((odds(got.numpy()) - odds(log_prior)) - (log_density[:, 0] - log_density[:, 1])).max() < 1e-11
+
+
+def test_the_sampler_tracks_with_tracker_step_after_every_step_above_zero(monkeypatch):
+    """sample's log-posterior history is tracker_step's output, one update per step to sigma' > 0 (none on the
+    last step, to 0): the update of eq. 6 lives in one function."""
+    mixture = mixtures.simplex_mixture(3, 2, 4.0, np.random.default_rng(0), variance=0.3)
+    updates = []
+    step = sampler.tracker_step
+    monkeypatch.setattr(sampler, 'tracker_step', lambda *args: updates.append(step(*args)) or updates[-1])
+    sigmas = noise.edm_sigma_grid(6, append_zero=True)
+    x, generator = sampler.initial_state(6, 2, sigmas[0], seed=0)
+    out = sampler.sample(denoisers.GMMDenoiser(mixture), sigmas, torch.arange(3).repeat(2), x.double(), generator,
+                         hypotheses=[0, 1, 2])
+    assert len(updates) == len(sigmas) - 2
+    assert all(torch.equal(a, b) for a, b in zip(out['log_posterior'][1:], updates))
+
 class CountingDenoiser:
     """Records the labels of every call; returns 0 for class 0, 1 for class 1, 10 for the reference."""
     def __init__(self):

@@ -454,6 +454,7 @@ def test_a_pretrained_models_schedule_metrics_are_fid_and_fd_dinov2_of_the_decod
     from tests.support import edm2_synthetic
     from tests.support import feature_synthetic
     from entropic import backends
+    from entropic.networks import dinov2, inception
     from entropic.studies import image_metrics as M
     edm2_synthetic.write_tiny_vae(tmp_path / 'vae')
     files = {'vae': [str(tmp_path / 'vae' / 'config.json')],
@@ -464,7 +465,8 @@ def test_a_pretrained_models_schedule_metrics_are_fid_and_fd_dinov2_of_the_decod
     latents = torch.randn(12, 4, 8, 8, generator=torch.Generator().manual_seed(0)).numpy()
     labels = np.full(12, UNCONDITIONAL)
     images = M.to_uint8(backend.load_decoder(files, 'cpu')(latents))
-    networks = {'fid': M.load_inception(files['inception']), 'fd_dinov2': M.load_dinov2(tmp_path / 'dinov2')}
+    networks = {'fid': inception.load_inception(files['inception']),
+                'fd_dinov2': dinov2.load_dinov2(tmp_path / 'dinov2')}
     features = M.image_features(networks, [images])
     M.write_reference(tmp_path / 'own.npz', {m: M.statistics(f) for m, f in features.items()}, len(latents))
     own = backend.schedule_metrics({'batch': 5}, dict(files, statistics=str(tmp_path / 'own.npz')), None, 0, log)

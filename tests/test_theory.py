@@ -3,28 +3,29 @@
 import numpy as np
 import pytest
 
-from entropic import noise, speciation, theory
+from entropic.theory import noise, closed_forms
+from entropic.method import speciation
 
 
 def test_speciation_time_and_sigma():
-    assert theory.speciation_time(np.e ** 2) == pytest.approx(1.0)
-    assert theory.speciation_sigma(101.0) == pytest.approx(10.0)
+    assert closed_forms.speciation_time(np.e ** 2) == pytest.approx(1.0)
+    assert closed_forms.speciation_sigma(101.0) == pytest.approx(10.0)
     # sigma_S is t_S in EDM coordinates.
-    assert noise.sigma_to_vp_time(theory.speciation_sigma(50.0)) == pytest.approx(theory.speciation_time(50.0))
+    assert noise.sigma_to_vp_time(closed_forms.speciation_sigma(50.0)) == pytest.approx(closed_forms.speciation_time(50.0))
 
 
 def test_entropy_of_snr_endpoints():
-    assert theory.two_class_entropy_of_snr(0.0) == pytest.approx(np.log(2), abs=1e-12)
-    assert theory.two_class_entropy_of_snr(200.0) < 1e-20
+    assert closed_forms.two_class_entropy_of_snr(0.0) == pytest.approx(np.log(2), abs=1e-12)
+    assert closed_forms.two_class_entropy_of_snr(200.0) < 1e-20
     s = np.logspace(-3, 2, 50)
-    assert np.all(np.diff(theory.two_class_entropy_of_snr(s)) < 0)
+    assert np.all(np.diff(closed_forms.two_class_entropy_of_snr(s)) < 0)
 
 
 def test_rate_is_derivative_of_entropy():
     sigma = np.array([0.5, 3.0, 10.0, 40.0])
     h = 1e-5
-    numeric = (theory.two_class_entropy(sigma + h, 400.0) - theory.two_class_entropy(sigma - h, 400.0)) / (2 * h)
-    np.testing.assert_allclose(theory.two_class_rate(sigma, 400.0), numeric, rtol=1e-6, atol=1e-8)
+    numeric = (closed_forms.two_class_entropy(sigma + h, 400.0) - closed_forms.two_class_entropy(sigma - h, 400.0)) / (2 * h)
+    np.testing.assert_allclose(closed_forms.two_class_rate(sigma, 400.0), numeric, rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize('mean_sq_norm', [1e2, 1e4, 1e6])
@@ -36,7 +37,7 @@ def test_vp_window_shape_is_independent_of_d(mean_sq_norm):
     assert w['peak_rate'] == pytest.approx(0.48, abs=0.005)
     assert w['width'] == pytest.approx(1.31, abs=0.005)
     t_star = w['peak']
-    assert theory.two_class_entropy(noise.vp_time_to_sigma(t_star), mean_sq_norm) == pytest.approx(0.26, abs=0.005)
+    assert closed_forms.two_class_entropy(noise.vp_time_to_sigma(t_star), mean_sq_norm) == pytest.approx(0.26, abs=0.005)
 
 
 @pytest.mark.parametrize('mean_sq_norm', [1e2, 1e4, 1e6])
@@ -71,14 +72,14 @@ def test_collision_probability_against_quadrature_in_the_means_direction():
 
         reference = quad(integrand, m - 40 * np.sqrt(v), m + 40 * np.sqrt(v), epsabs=1e-13, limit=400)[0]
         # 160-node Gauss-Hermite on sech^2: measured error below 1e-9.
-        assert theory.two_class_collision(sigma, mean_sq_norm, variance) == pytest.approx(reference, abs=1e-8)
+        assert closed_forms.two_class_collision(sigma, mean_sq_norm, variance) == pytest.approx(reference, abs=1e-8)
 
 
 def test_collision_probability_endpoints_and_the_075_reading():
-    assert theory.two_class_collision(1e8, 100.0) == pytest.approx(0.5, abs=1e-12)
-    assert theory.two_class_collision(1e-3, 100.0) == pytest.approx(1.0, abs=1e-12)
+    assert closed_forms.two_class_collision(1e8, 100.0) == pytest.approx(0.5, abs=1e-12)
+    assert closed_forms.two_class_collision(1e-3, 100.0) == pytest.approx(1.0, abs=1e-12)
     # Biroli et al. read t_S where phi = 0.775: phi at s = |m|^2 / (v0 + sigma^2) = 1, i.e. at t_S = 1/2 log Lambda
     # when Lambda = v0 + |m|^2 is large (s = |m|^2 / Lambda there).
-    assert theory.two_class_collision(np.sqrt(100.0 - 1.0), 100.0) == pytest.approx(0.7752, abs=1e-4)
+    assert closed_forms.two_class_collision(np.sqrt(100.0 - 1.0), 100.0) == pytest.approx(0.7752, abs=1e-4)
     d = 256
-    assert theory.two_class_collision(theory.speciation_sigma(1.0 + d), float(d)) == pytest.approx(0.775, abs=1e-3)
+    assert closed_forms.two_class_collision(closed_forms.speciation_sigma(1.0 + d), float(d)) == pytest.approx(0.775, abs=1e-3)

@@ -2,7 +2,7 @@
 """Write docs/configuration.md, the configuration reference, from the config schema.
 
 The schema is the package's config.schema.yaml plus each registered backend's own model and run keys
-(the parts entropic.configuration.config_schema assembles). Every key becomes one row (dotted path, type, default, description);
+(the parts entropic.pipeline.configuration.config_schema assembles). Every key becomes one row (dotted path, type, default, description);
 the model keys are listed once for every backend and then per backend. Run from the repository root:
 
     .venv/bin/python tools/config_reference.py          # rewrite docs/configuration.md
@@ -96,7 +96,7 @@ def render():
     """The Markdown text of docs/configuration.md."""
     sys.path.insert(0, str(ROOT / 'workflow'))
     from entropic import backends
-    from entropic.configuration import base_schema
+    from entropic.pipeline.configuration import base_schema
 
     schema = base_schema()
     model, run = schema['$defs']['model'], schema['$defs']['model_run']

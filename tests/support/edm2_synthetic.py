@@ -16,7 +16,7 @@ import types
 import numpy as np
 import torch
 
-from entropic.networks import edm2_unet
+from entropic.networks import edm2_latents, edm2_unet
 
 # What each of our classes is called in NVlabs' networks_edm2.py.
 EDM2_CLASS_NAMES = {edm2_unet.Precond: 'Precond', edm2_unet.UNet: 'UNet', edm2_unet.UNetBlock: 'Block',
@@ -112,8 +112,8 @@ def write_edm2_pickle(path, net, init_kwargs):
         half = half.eval().requires_grad_(False).to(torch.float16)
         encoder_kwargs = dict(vae_name='stabilityai/sd-vae-ft-mse')
         encoder = _Persistent(reconstruct, 'StabilityVAEEncoder', dict(
-            training=True, vae_name=encoder_kwargs['vae_name'], scale=edm2_unet.LATENT_SCALE.copy(),
-            bias=edm2_unet.LATENT_BIAS.copy(), batch_size=8, _vae=None, _init_args=(), _init_kwargs=encoder_kwargs))
+            training=True, vae_name=encoder_kwargs['vae_name'], scale=edm2_latents.LATENT_SCALE.copy(),
+            bias=edm2_latents.LATENT_BIAS.copy(), batch_size=8, _vae=None, _init_args=(), _init_kwargs=encoder_kwargs))
         loss_fn = _Persistent(reconstruct, 'EDM2Loss', dict(P_mean=-0.4, P_std=1.0, sigma_data=0.5,
                                                             _init_args=(), _init_kwargs={}))
         data = util.EasyDict(encoder=encoder, loss_fn=loss_fn, dataset_kwargs=util.EasyDict(

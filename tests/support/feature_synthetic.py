@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from entropic.files import download
-from entropic.studies.image_metrics import InceptionFID
+from entropic.networks.inception import InceptionFID
 
 DINOV2_HIDDEN = 32
 

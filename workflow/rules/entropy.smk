@@ -5,16 +5,16 @@ rule model_entropy:
     """Merge a run's shards; the tracked entropy curve of every partition, and the run's samples."""
     input:
         shards=model_shards,
-        partitions="results/models/{model}/partitions.json",
+        partitions=paths.partitions(paths.MODELS, "{model}"),
     output:
-        curve="results/models/{model}/entropy/{run}.csv",
-        samples="results/models/{model}/entropy/{run}.npz",
-        generated="results/models/{model}/samples/{run}.npz",
+        curve=paths.curve(paths.MODELS, "{model}", "{run}"),
+        samples=paths.curve(paths.MODELS, "{model}", "{run}", "npz"),
+        generated=paths.samples("{model}", "{run}"),
     params:
         run=lambda wc: MODELS[wc.model]["runs"][wc.run],
         seed=lambda wc: model_seed(wc.model, "readout", wc.run),
     log:
-        "results/logs/model_entropy/{model}-{run}.log",
+        paths.log("model_entropy", "{model}", "{run}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -26,10 +26,10 @@ rule model_reference_entropy:
     """The exact entropy the trained network is measured against: its training set's (digits) or its mixture's (gmm)."""
     input:
         unpack(model_data_files),
-        partitions="results/models/{model}/partitions.json",
+        partitions=paths.partitions(paths.MODELS, "{model}"),
     output:
-        curve="results/models/{model}/entropy/{reference}.csv",
-        samples="results/models/{model}/entropy/{reference}.npz",
+        curve=paths.curve(paths.MODELS, "{model}", "{reference}"),
+        samples=paths.curve(paths.MODELS, "{model}", "{reference}", "npz"),
     wildcard_constraints:
         reference=_one_of(REFERENCES),
     params:
@@ -40,7 +40,7 @@ rule model_reference_entropy:
         data_seed=lambda wc: model_seed(wc.model, "data"),
         seed=lambda wc: model_seed(wc.model, "reference"),
     log:
-        "results/logs/model_reference_entropy/{model}-{reference}.log",
+        paths.log("model_reference_entropy", "{model}", "{reference}"),
     threads: 1
     priority: 5
     conda:
@@ -53,16 +53,16 @@ rule model_exact_tracker:
     """The paper's tracker with the exact denoiser of the model's data, on the model's grid: the network's error isolated."""
     input:
         unpack(model_data_files),
-        partitions="results/models/{model}/partitions.json",
+        partitions=paths.partitions(paths.MODELS, "{model}"),
     output:
-        curve="results/models/{model}/entropy/exact-denoiser.csv",
-        samples="results/models/{model}/entropy/exact-denoiser.npz",
+        curve=paths.curve(paths.MODELS, "{model}", "exact-denoiser"),
+        samples=paths.curve(paths.MODELS, "{model}", "exact-denoiser", "npz"),
     params:
         data=lambda wc: model_data(wc.model),
         sampling=lambda wc: model_sampling(wc.model, "unguided"),
         seed=lambda wc: model_seed(wc.model, "trajectories", 0),
     log:
-        "results/logs/model_exact_tracker/{model}.log",
+        paths.log("model_exact_tracker", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"

@@ -4,14 +4,13 @@
 rule gmm_mixture:
     """Draw an experiment's mixture; write its exact means, variance, weights and partitions."""
     output:
-        means="results/gmm/{experiment}/means.npy",
-        mixture="results/gmm/{experiment}/mixture.json",
-        partitions="results/gmm/{experiment}/partitions.json",
+        **paths.mixture("{experiment}"),
+        partitions=paths.partitions(paths.GMM, "{experiment}"),
     params:
         spec=lambda wc: GMM["experiments"][wc.experiment],
         seed=lambda wc: gmm_seed(wc.experiment),
     log:
-        "results/logs/gmm_mixture/{experiment}.log",
+        paths.log("gmm_mixture", "{experiment}"),
     threads: 1
     priority: 10   # cheap, and a model trained on the mixture waits for it
     conda:
@@ -23,18 +22,17 @@ rule gmm_mixture:
 rule gmm_exact_entropy:
     """Exact H[f(Z) | X_sigma] and its rate for every partition, by randomised quasi-Monte Carlo."""
     input:
-        means="results/gmm/{experiment}/means.npy",
-        mixture="results/gmm/{experiment}/mixture.json",
-        partitions="results/gmm/{experiment}/partitions.json",
+        **paths.mixture("{experiment}"),
+        partitions=paths.partitions(paths.GMM, "{experiment}"),
     output:
-        curve="results/gmm/{experiment}/entropy/exact.csv",
-        samples="results/gmm/{experiment}/entropy/exact.npz",
+        curve=paths.curve(paths.GMM, "{experiment}", "exact"),
+        samples=paths.curve(paths.GMM, "{experiment}", "exact", "npz"),
     params:
         grid=GMM["grid"],
         exact=GMM["exact"],
         seed=lambda wc: gmm_seed(wc.experiment),
     log:
-        "results/logs/gmm_exact_entropy/{experiment}.log",
+        paths.log("gmm_exact_entropy", "{experiment}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -45,12 +43,11 @@ rule gmm_exact_entropy:
 rule gmm_track_entropy:
     """The paper's estimator: posterior tracking along stochastic sampler trajectories (every tracker variant)."""
     input:
-        means="results/gmm/{experiment}/means.npy",
-        mixture="results/gmm/{experiment}/mixture.json",
-        partitions="results/gmm/{experiment}/partitions.json",
+        **paths.mixture("{experiment}"),
+        partitions=paths.partitions(paths.GMM, "{experiment}"),
     output:
-        curves=expand("results/gmm/{{experiment}}/entropy/{tracker}.csv", tracker=GMM["track"]["variants"]),
-        samples=expand("results/gmm/{{experiment}}/entropy/{tracker}.npz", tracker=GMM["track"]["variants"]),
+        curves=[paths.curve(paths.GMM, "{experiment}", tracker) for tracker in GMM["track"]["variants"]],
+        samples=[paths.curve(paths.GMM, "{experiment}", tracker, "npz") for tracker in GMM["track"]["variants"]],
     params:
         variants=GMM["track"]["variants"],
         trajectories=GMM["track"]["trajectories"],
@@ -59,7 +56,7 @@ rule gmm_track_entropy:
         seeds=lambda wc: recorded({tracker: derive_seed(gmm_seed(wc.experiment), wc.experiment, tracker)
                                    for tracker in GMM["track"]["variants"]}),
     log:
-        "results/logs/gmm_track_entropy/{experiment}.log",
+        paths.log("gmm_track_entropy", "{experiment}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -70,17 +67,16 @@ rule gmm_track_entropy:
 rule gmm_immse_entropy:
     """I-MMSE: H[Z | X_sigma] = H[Z] - integral of E|D(x; s, z) - D(x; s)|^2 s^-3 ds on forward-noised samples."""
     input:
-        means="results/gmm/{experiment}/means.npy",
-        mixture="results/gmm/{experiment}/mixture.json",
+        **paths.mixture("{experiment}"),
     output:
-        curve="results/gmm/{experiment}/entropy/immse.csv",
-        samples="results/gmm/{experiment}/entropy/immse.npz",
+        curve=paths.curve(paths.GMM, "{experiment}", "immse"),
+        samples=paths.curve(paths.GMM, "{experiment}", "immse", "npz"),
     params:
         grid=GMM["grid"],
         immse=GMM["immse"],
         seed=lambda wc: derive_seed(gmm_seed(wc.experiment), wc.experiment, "immse"),
     log:
-        "results/logs/gmm_immse_entropy/{experiment}.log",
+        paths.log("gmm_immse_entropy", "{experiment}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -91,19 +87,25 @@ rule gmm_immse_entropy:
 rule gmm_tracker_bias:
     """Measure the tracker's bias against the exact entropy for several step counts and kernel choices."""
     input:
-        means=lambda wc: f"results/gmm/{GMM['tracker_bias']['experiment']}/means.npy",
-        mixture=lambda wc: f"results/gmm/{GMM['tracker_bias']['experiment']}/mixture.json",
+        unpack(lambda wc: paths.mixture(GMM["tracker_bias"]["experiment"])),
     output:
-        "results/tables/gmm_tracker_bias.csv",
+        paths.table("gmm_tracker_bias", "csv"),
     params:
         study=GMM["tracker_bias"],
         exact=GMM["exact"],
         seed=derive_seed(GMM["seed"], "tracker_bias"),
     log:
-        "results/logs/gmm_tracker_bias.log",
+        paths.log("gmm_tracker_bias"),
     threads: 1
     priority: 5    # the longest job of the gmm track: started early, it does not run alone at the end
     conda:
         "../../envs/entropic.yaml"
     script:
         "../scripts/gmm_tracker_bias.py"
+
+
+register(
+    rules.gmm_tracker_bias,
+    when=bool(GMM["tracker_bias"]["experiment"]),
+    what="the tracker's bias per number of steps and kernel choice: the numbers behind the figure `gmm_tracker_bias`",
+)

@@ -10,24 +10,24 @@ rule guidance_study_samples:
     input:
         unpack(study_inputs),
     output:
-        "results/{track}/{name}/guidance_study/{set}.npz",
+        paths.study("{track}", "{name}", "{set}", "npz"),
     wildcard_constraints:
-        track="gmm|models",
+        track="|".join(TRACK),
         set="tuning|evaluation",
     params:
-        study=lambda wc: study_config(wc.track, wc.name),
-        sampler=lambda wc: MODELS[wc.name]["sampler"] if wc.track == "models" else STUDY_SAMPLER,
-        # a model's backend loads it (the gmm track samples its mixture's exact denoiser)
-        spec=lambda wc: model_loading(wc.name) if wc.track == "models" else None,
-        hypotheses=lambda wc: HYPOTHESES[wc.name] if wc.track == "models" else None,
-        select=lambda wc: study_selection(wc),
-        seed=lambda wc: study_seed(wc, wc.set),
+        study=lambda wc: TRACK[wc.track].study(wc.name),
+        sampler=lambda wc: TRACK[wc.track].study_sampler(wc.name),
+        # a model's backend loads it (None for the gmm track, which samples its mixture's exact denoiser)
+        spec=lambda wc: TRACK[wc.track].study_loading(wc.name),
+        hypotheses=lambda wc: TRACK[wc.track].study_hypotheses(wc.name),
+        select=lambda wc: TRACK[wc.track].study_selection(wc.name),
+        seed=lambda wc: TRACK[wc.track].study_seed(wc.name, wc.set),
     log:
-        "results/logs/guidance_study_samples/{track}-{name}-{set}.log",
+        paths.log("guidance_study_samples", "{track}", "{name}", "{set}"),
     threads: 1
     priority: 5    # a chain of four jobs (tuning, then evaluation) that ends the run if started late
     resources:
-        gpu=lambda wc: gpu(wc.name) if wc.track == "models" else 0,
+        gpu=lambda wc: TRACK[wc.track].gpu(wc.name),
     conda:
         "../../envs/entropic.yaml"
     script:
@@ -37,27 +37,26 @@ rule guidance_study_samples:
 rule guidance_study_metrics:
     """Quality and diversity of every method's samples, with confidence intervals over disjoint folds."""
     input:
-        unpack(study_data),
-        samples="results/{track}/{name}/guidance_study/{set}.npz",
+        unpack(lambda wc: TRACK[wc.track].study_files(wc.name)),
+        samples=paths.study("{track}", "{name}", "{set}", "npz"),
     output:
-        "results/{track}/{name}/guidance_study/{set}.csv",
+        paths.study("{track}", "{name}", "{set}", "csv"),
     wildcard_constraints:
-        track="gmm|models",
+        track="|".join(TRACK),
         set="tuning|evaluation",
     params:
-        study=lambda wc: study_config(wc.track, wc.name),
-        # a model's backend measures its samples (the gmm track by its mixture's exact metrics)
-        spec=lambda wc: recorded({**model_loading(wc.name), "guidance_study": MODELS[wc.name]["guidance_study"]})
-        if wc.track == "models" else None,
-        data=lambda wc: model_data(wc.name) if wc.track == "models" else None,
-        data_seed=lambda wc: model_seed(wc.name, "data") if wc.track == "models" else None,
-        seed=lambda wc: study_seed(wc, "metrics", wc.set),
+        study=lambda wc: TRACK[wc.track].study(wc.name),
+        # a model's backend measures its samples (None for the gmm track: its mixture's exact metrics)
+        spec=lambda wc: TRACK[wc.track].study_measuring(wc.name),
+        data=lambda wc: TRACK[wc.track].study_data(wc.name),
+        data_seed=lambda wc: TRACK[wc.track].study_data_seed(wc.name),
+        seed=lambda wc: TRACK[wc.track].study_seed(wc.name, "metrics", wc.set),
     log:
-        "results/logs/guidance_study_metrics/{track}-{name}-{set}.log",
+        paths.log("guidance_study_metrics", "{track}", "{name}", "{set}"),
     threads: 1
     priority: 5    # a chain of four jobs (tuning, then evaluation) that ends the run if started late
     resources:
-        gpu=lambda wc: gpu(wc.name) if wc.track == "models" else 0,
+        gpu=lambda wc: TRACK[wc.track].gpu(wc.name),
     conda:
         "../../envs/entropic.yaml"
     script:
@@ -67,50 +66,67 @@ rule guidance_study_metrics:
 rule fig_guidance_study:
     """A trained model's guidance study: quality against diversity per method, where each guides, the verdicts."""
     input:
-        unpack(lambda wc: study_results("models", wc.model)),
+        unpack(lambda wc: study_results(paths.MODELS, wc.model)),
     output:
-        pdf="results/figures/{model}_guidance_study.pdf",
+        pdf=paths.figure("{model}_guidance_study", "pdf"),
         png=report(
-            "results/figures/{model}_guidance_study.png",
+            paths.figure("{model}_guidance_study", "png"),
             caption="../report/guidance_study.rst",
             category="Beyond the paper", subcategory="{model}",
         ),
-        csv="results/tables/{model}_guidance_study.csv",
-        md="results/tables/{model}_guidance_study.md",
+        csv=paths.table("{model}_guidance_study", "csv"),
+        md=paths.table("{model}_guidance_study", "md"),
     params:
-        study=lambda wc: MODELS[wc.model]["guidance_study"],
-        select=lambda wc: study_selection(wc, "models", wc.model),
+        study=lambda wc: NETWORKS.study(wc.model),
+        select=lambda wc: NETWORKS.study_selection(wc.model),
         name=lambda wc: wc.model,
     log:
-        "results/logs/fig_guidance_study/{model}.log",
+        paths.log("fig_guidance_study", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_guidance_study.py"
+
+
+register(
+    rules.fig_guidance_study,
+    when=[model for model, spec in MODELS.items() if "guidance_study" in spec],
+    what="beyond the paper: guidance placed by the entropy window against CFG everywhere and the tuned limited "
+    "interval, with CIs and verdicts; for digits FD, precision, recall, spread in a real-digit classifier's features "
+    "(FID and FD-DINOv2 for a pretrained model)",
+)
 
 
 rule fig_gmm_guidance_study:
     """The guidance study on a Gaussian mixture with its exact denoiser and exact metrics."""
     input:
-        unpack(lambda wc: study_results("gmm", GMM["guidance_study"]["experiment"])),
+        unpack(lambda wc: study_results(paths.GMM, GMM["guidance_study"]["experiment"])),
     output:
-        pdf="results/figures/gmm_guidance_study.pdf",
+        pdf=paths.figure("gmm_guidance_study", "pdf"),
         png=report(
-            "results/figures/gmm_guidance_study.png",
+            paths.figure("gmm_guidance_study", "png"),
             caption="../report/guidance_study.rst",
             category="Beyond the paper", subcategory="gmm",
         ),
-        csv="results/tables/gmm_guidance_study.csv",
-        md="results/tables/gmm_guidance_study.md",
+        csv=paths.table("gmm_guidance_study", "csv"),
+        md=paths.table("gmm_guidance_study", "md"),
     params:
-        study=lambda wc: GMM["guidance_study"],
-        select="kl",
+        study=lambda wc: MIXTURES.study(GMM["guidance_study"]["experiment"]),
+        select=lambda wc: MIXTURES.study_selection(GMM["guidance_study"]["experiment"]),
         name=lambda wc: f"mixture {GMM['guidance_study']['experiment']} (exact denoiser)",
     log:
-        "results/logs/fig_gmm_guidance_study.log",
+        paths.log("fig_gmm_guidance_study"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_guidance_study.py"
+
+
+register(
+    rules.fig_gmm_guidance_study,
+    when="guidance_study" in GMM,
+    what="the same comparison on the mixture k10-d9 with its exact denoiser: exact class accuracy and KL to the true "
+    "components",
+)

@@ -8,7 +8,7 @@ rule model_partitions:
         unpack(model_data_files),
         unpack(model_partition_files),
     output:
-        "results/models/{model}/partitions.json",
+        paths.partitions(paths.MODELS, "{model}"),
     params:
         # its partition or prompt file: by its path in the project and its digest, so that the project moved
         # elsewhere reruns nothing and an edit of the file reruns this job
@@ -17,7 +17,7 @@ rule model_partitions:
         hypotheses=lambda wc: HYPOTHESES[wc.model],
         seed=lambda wc: model_seed(wc.model, "data"),
     log:
-        "results/logs/model_partitions/{model}.log",
+        paths.log("model_partitions", "{model}"),
     threads: 1
     priority: 10   # cheap, and every readout of the model waits for it
     conda:
@@ -31,8 +31,8 @@ rule model_train:
     input:
         unpack(model_data_files),
     output:
-        checkpoint="results/models/{model}/checkpoint.pt",
-        losses="results/models/{model}/training.csv",
+        checkpoint=paths.checkpoint("{model}"),
+        losses=paths.losses("{model}"),
     params:
         data=lambda wc: model_data(wc.model),
         network=lambda wc: MODELS[wc.model]["network"],
@@ -40,7 +40,7 @@ rule model_train:
         data_seed=lambda wc: model_seed(wc.model, "data"),
         seed=lambda wc: model_seed(wc.model, "training"),
     log:
-        "results/logs/model_train/{model}.log",
+        paths.log("model_train", "{model}"),
     threads: 1
     priority: 10
     conda:
@@ -53,16 +53,16 @@ rule model_quality:
     """Quality of every run's generated samples: classifier accuracy (and near-copies of training samples)."""
     input:
         unpack(model_data_files),
-        samples=lambda wc: [f"results/models/{wc.model}/samples/{run}.npz" for run in MODELS[wc.model]["runs"]],
+        samples=lambda wc: [paths.samples(wc.model, run) for run in MODELS[wc.model]["runs"]],
     output:
-        "results/models/{model}/quality.csv",
+        paths.quality("{model}"),
     params:
         data=lambda wc: model_data(wc.model),
         runs=lambda wc: MODELS[wc.model]["runs"],
         data_seed=lambda wc: model_seed(wc.model, "data"),
         seed=lambda wc: model_seed(wc.model, "quality"),
     log:
-        "results/logs/model_quality/{model}.log",
+        paths.log("model_quality", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -73,10 +73,10 @@ rule model_quality:
 rule model_images:
     """A model's samples and the x0 estimates along its snapshot trajectories decoded to images (uint8), for figures."""
     input:
-        samples=lambda wc: [f"results/models/{wc.model}/samples/{run}.npz" for run in shown(wc.model)],
+        samples=lambda wc: [paths.samples(wc.model, run) for run in shown(wc.model)],
         vae=lambda wc: decoder_files(wc.model),    # the key decoder_files names (entropic.backends.base)
     output:
-        "results/models/{model}/images.npz",
+        paths.images("{model}"),
     params:
         backend=lambda wc: MODELS[wc.model]["backend"],
         hypotheses=lambda wc: HYPOTHESES[wc.model],
@@ -84,7 +84,7 @@ rule model_images:
         per_class=3,
         levels=8,
     log:
-        "results/logs/model_images/{model}.log",
+        paths.log("model_images", "{model}"),
     threads: 1
     resources:
         gpu=lambda wc: gpu(wc.model),

@@ -1,35 +1,43 @@
 # Checked against peers: the clone agreement Biroli et al. (2024) published for two-class mixtures against our
-# exact collision probability (entropic.peers), and their cloning experiment on our trained networks
-# (entropic.cloning) against the tracker's readout of the same quantity.
+# exact collision probability (entropic.studies.peers), and their cloning experiment on our trained networks
+# (entropic.studies.cloning) against the tracker's readout of the same quantity.
 
 
 rule fig_gmm_clone_agreement:
     """Our exact phi(t) of two-class mixtures against Biroli et al.'s clone agreement at every point they stored."""
     input:
-        means=gmm_files(GMM["figures"]["clone_agreement"], "results/gmm/{experiment}/means.npy"),
-        mixtures=gmm_files(GMM["figures"]["clone_agreement"], "results/gmm/{experiment}/mixture.json"),
-        curves=gmm_files(GMM["figures"]["clone_agreement"], "results/gmm/{experiment}/entropy/exact.csv"),
-        windows=gmm_files(GMM["figures"]["clone_agreement"], "results/gmm/{experiment}/windows/exact.csv"),
+        means=[paths.mixture(e)["means"] for e in GMM["figures"]["clone_agreement"]],
+        mixtures=[paths.mixture(e)["mixture"] for e in GMM["figures"]["clone_agreement"]],
+        curves=[paths.curve(paths.GMM, e, "exact") for e in GMM["figures"]["clone_agreement"]],
+        windows=[paths.windows(paths.GMM, e, "exact") for e in GMM["figures"]["clone_agreement"]],
     output:
-        pdf="results/figures/gmm_clone_agreement.pdf",
+        pdf=paths.figure("gmm_clone_agreement", "pdf"),
         png=report(
-            "results/figures/gmm_clone_agreement.png",
+            paths.figure("gmm_clone_agreement", "png"),
             caption="../report/gmm_clone_agreement.rst",
             category="Checked against peers",
         ),
-        csv="results/tables/gmm_clone_agreement.csv",
-        md="results/tables/gmm_clone_agreement.md",
+        csv=paths.table("gmm_clone_agreement", "csv"),
+        md=paths.table("gmm_clone_agreement", "md"),
     params:
         experiments=GMM["figures"]["clone_agreement"],
         exact=GMM["exact"],
         seed=derive_seed(GMM["seed"], "clone_agreement"),
     log:
-        "results/logs/fig_gmm_clone_agreement.log",
+        paths.log("fig_gmm_clone_agreement"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_gmm_clone_agreement.py"
+
+
+register(
+    rules.fig_gmm_clone_agreement,
+    when=bool(GMM["figures"]["clone_agreement"]),
+    what="checked against a peer: our exact φ(t) of k2-d256 and k2-d1024 against every clone-agreement point Biroli "
+    "et al. published, with the tolerance of each",
+)
 
 
 rule model_clone_agreement:
@@ -38,7 +46,7 @@ rule model_clone_agreement:
         unpack(model_data_files),
         unpack(lambda wc: network_files(wc.model, "unguided")),
     output:
-        "results/models/{model}/clone_agreement.csv",
+        paths.clone_agreement("{model}"),
     params:
         cloning=lambda wc: MODELS[wc.model]["cloning"],
         sampler=lambda wc: MODELS[wc.model]["sampler"],
@@ -49,7 +57,7 @@ rule model_clone_agreement:
         quality_seed=lambda wc: model_seed(wc.model, "quality"),   # the classifier model_quality fits
         seed=lambda wc: model_seed(wc.model, "cloning"),
     log:
-        "results/logs/model_clone_agreement/{model}.log",
+        paths.log("model_clone_agreement", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
@@ -60,24 +68,32 @@ rule model_clone_agreement:
 rule fig_model_clone_agreement:
     """The clone agreement of a trained network against the tracker's phi = E sum_c p(c | x)^2 at the same levels."""
     input:
-        clones="results/models/{model}/clone_agreement.csv",
-        curve="results/models/{model}/entropy/unguided.csv",
-        reference=lambda wc: f"results/models/{wc.model}/entropy/{model_reference(wc.model)}.csv",
-        partitions="results/models/{model}/partitions.json",
+        clones=paths.clone_agreement("{model}"),
+        curve=paths.curve(paths.MODELS, "{model}", "unguided"),
+        reference=lambda wc: paths.curve(paths.MODELS, wc.model, model_reference(wc.model)),
+        partitions=paths.partitions(paths.MODELS, "{model}"),
     output:
-        pdf="results/figures/{model}_clone_agreement.pdf",
+        pdf=paths.figure("{model}_clone_agreement", "pdf"),
         png=report(
-            "results/figures/{model}_clone_agreement.png",
+            paths.figure("{model}_clone_agreement", "png"),
             caption="../report/model_clone_agreement.rst",
             category="Checked against peers",
             subcategory="{model}",
         ),
-        csv="results/tables/{model}_clone_agreement.csv",
-        md="results/tables/{model}_clone_agreement.md",
+        csv=paths.table("{model}_clone_agreement", "csv"),
+        md=paths.table("{model}_clone_agreement", "md"),
     log:
-        "results/logs/fig_model_clone_agreement/{model}.log",
+        paths.log("fig_model_clone_agreement", "{model}"),
     threads: 1
     conda:
         "../../envs/entropic.yaml"
     script:
         "../scripts/fig_model_clone_agreement.py"
+
+
+register(
+    rules.fig_model_clone_agreement,
+    when=[model for model, spec in MODELS.items() if "cloning" in spec],
+    what="their cloning on a trained network (digits: unconditional pairs branched at five noise levels, ends "
+    "classified) against the tracker's E Σ p² at the same levels, with SEs",
+)

@@ -11,7 +11,7 @@ rule download:
     params:
         source=lambda wc: DOWNLOADS[wc.path],
     log:
-        "results/logs/download/{path}.log",
+        paths.log("download", "{path}"),
     localrule: True   # a cluster's compute nodes may have no network
     threads: 1
     conda:
@@ -31,7 +31,7 @@ rule reference_statistics:
     params:
         batch=32,
     log:
-        "results/logs/reference_statistics/{name}.log",
+        paths.log("reference_statistics", "{name}"),
     threads: 1
     resources:
         gpu=1,

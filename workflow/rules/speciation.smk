@@ -1,27 +1,28 @@
 # Speciation windows: peak, width, half-entropy point and 80% interval of every curve, with bootstrap CIs.
 # One job per experiment (results/gmm/<experiment>/...) or model (results/models/<model>/...) fits all its
-# curves; a curve whose window places guidance gets a job of its own (speciation_jobs in common.smk). A
+# curves; a curve whose window places guidance gets a job of its own (entropic.pipeline.targets.speciation_jobs). A
 # job's outputs differ per experiment and model, so the rules are generated here, one per job, all named
 # speciation_<track>_<name>[_<estimator>].
 
-for _rule, _track, _name, _estimators, _log in speciation_jobs():
+for _job in SPECIATION_JOBS:
+    _track, _name, _estimators = _job.track, _job.name, _job.estimators
 
     rule:
         """Fit the window of every partition's curve in VP time, EDM sigma and log sigma."""
         name:
-            _rule
+            _job.rule
         input:
-            curves=[f"results/{_track}/{_name}/entropy/{e}.csv" for e in _estimators],
-            samples=[f"results/{_track}/{_name}/entropy/{e}.npz" for e in _estimators],
-            partitions=f"results/{_track}/{_name}/partitions.json",
+            curves=[paths.curve(_track, _name, e) for e in _estimators],
+            samples=[paths.curve(_track, _name, e, "npz") for e in _estimators],
+            partitions=paths.partitions(_track, _name),
         output:
-            [f"results/{_track}/{_name}/windows/{e}.csv" for e in _estimators],
+            [paths.windows(_track, _name, e) for e in _estimators],
         params:
             name=_name,
             estimators=_estimators,
             settings=speciation_settings(_track, _name),
         log:
-            _log,
+            _job.log,
         threads: 1
         conda:
             "../../envs/entropic.yaml"

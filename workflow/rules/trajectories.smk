@@ -6,7 +6,7 @@ rule model_trajectories:
     input:
         unpack(model_network),
     output:
-        "results/models/{model}/trajectories/{run}/shard-{shard}.npz",
+        paths.shard("{model}", "{run}", "{shard}"),
     wildcard_constraints:
         shard=r"\d+",
     params:
@@ -18,7 +18,7 @@ rule model_trajectories:
         # The same seed for a shard in every run: runs differ by their settings, not by their noise.
         seed=lambda wc: model_seed(wc.model, "trajectories", wc.shard),
     log:
-        "results/logs/model_trajectories/{model}-{run}-{shard}.log",
+        paths.log("model_trajectories", "{model}", "{run}", "{shard}"),
     threads: 1
     resources:
         gpu=lambda wc: gpu(wc.model),   # a pretrained model's sampling wants a GPU (profiles/slurm)

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from entropic import download, io
+from entropic.files import download, hub, job_log
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 source, target = snakemake.params.source, snakemake.output[0]
 if source.url:
     log.info(f'{source.url} -> {target}')
@@ -13,7 +13,7 @@ else:
     folder = Path(target).parents[len(Path(source.file).parts) - 1]     # the folder the repository's paths start in
     log.info(f'{source.repo}: {source.file}{" and its pipeline" if source.pipeline else ""} -> {folder}')
     if source.pipeline:
-        download.download_pipeline(source.repo, folder, index=source.file, revision=source.revision)
+        hub.download_pipeline(source.repo, folder, index=source.file, revision=source.revision)
     else:
-        download.download_hub(source.repo, folder, files=[source.file], revision=source.revision)
+        hub.download_hub(source.repo, folder, files=[source.file], revision=source.revision)
 log.info('done')

@@ -2,9 +2,9 @@
 
 import yaml
 
-from entropic import io
+from entropic.files import job_log, store
 
-log = io.job_logger(snakemake.log[0])
-with io.atomic_path(snakemake.output[0]) as tmp:
+log = job_log.start(snakemake.log[0])
+with store.atomic_path(snakemake.output[0]) as tmp:
     tmp.write_text(yaml.safe_dump(dict(snakemake.params.config), sort_keys=False))
 log.info(f'sections: {", ".join(snakemake.params.config)}')

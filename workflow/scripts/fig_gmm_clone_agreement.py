@@ -3,16 +3,20 @@
 Per experiment (two classes +-m, |m|^2 = d, unit variance): the exact collision probability phi(t) of the
 experiment's curve in VP time, their stored points (±2 binomial SE over 10,000 pairs) where they published
 that d, t_S = 1/2 log Lambda and the t where phi falls to 0.775 (their reading of t_S); below, their points
-minus our exact phi at the same t with the tolerance of entropic.peers. The table holds every stored point."""
+minus our exact phi at the same t with the tolerance of entropic.studies.peers. The table holds every stored point."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import gmm, io, peers, plotting, speciation
+from entropic.theory import mixtures
+from entropic.files import curve_table, job_log, store
+from entropic.studies import peers
+from entropic.pipeline import plotting
+from entropic.method import speciation
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 stored = peers.clone_agreement_points()
 rng = np.random.default_rng(snakemake.params.seed)
 names = snakemake.params.experiments
@@ -21,13 +25,13 @@ fig, axes = plt.subplots(2, len(names), figsize=(5 * len(names), 6.5), squeeze=F
 tables = []
 for name, means, mixture_path, curve_path, windows_path, (ax, ax_diff) in zip(
         names, snakemake.input.means, snakemake.input.mixtures, snakemake.input.curves, snakemake.input.windows, axes.T):
-    info = io.read_json(mixture_path)
-    curve = io.read_curve(curve_path).query("partition == 'classes'")
+    info = store.read_json(mixture_path)
+    curve = curve_table.read_curve(curve_path).query("partition == 'classes'")
     window = pd.read_csv(windows_path).query("partition == 'classes' and coordinate == 't'").iloc[0]
     exact_t, exact_phi = curve['t'].to_numpy(), curve['phi'].to_numpy()
     points = stored.query('dim == @info["dim"]')
     if len(points):
-        table = peers.compare_clone_agreement(gmm.load_mixture(means, info).project(), points,
+        table = peers.compare_clone_agreement(mixtures.load_mixture(means, info).project(), points,
                                               snakemake.params.exact['points'], snakemake.params.exact['replicates'], rng)
         tables.append(table.assign(experiment=name))
         # The exact values at their times extend the curve beyond the experiment's grid.
@@ -60,12 +64,12 @@ for name, means, mixture_path, curve_path, windows_path, (ax, ax_diff) in zip(
     ax.set_xlim(0, max(10.5, curve['t'].max()))
     ax.legend(fontsize=7)
 fig.tight_layout()
-io.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
+store.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
 
 columns = ['experiment', 'dim', 't', 'sigma', 'phi_peer', 'peer_se', 'phi', 'phi_se', 'difference', 'tolerance', 'z']
 table = pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
-io.write_csv(table, snakemake.output.csv)
-io.write_markdown(pd.DataFrame({
+store.write_csv(table, snakemake.output.csv)
+store.write_markdown(pd.DataFrame({
     'experiment': table['experiment'], 'd': table['dim'], 't': table['t'],
     'Biroli et al. (± SE)': [f'{p:.4f} ± {s:.4f}' for p, s in zip(table['phi_peer'], table['peer_se'])],
     'exact φ (ours)': table['phi'].map('{:.4f}'.format),

@@ -13,26 +13,28 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import io, plotting, speciation, theory
+from entropic.files import curve_table, job_log, store
+from entropic.pipeline import plotting
+from entropic.method import speciation
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 experiments = snakemake.params.experiments
-infos = [io.read_json(p) for p in snakemake.input.mixtures]
-curves = [io.read_curve(p).query("partition == 'classes'") for p in snakemake.input.curves]
+infos = [store.read_json(p) for p in snakemake.input.mixtures]
+curves = [curve_table.read_curve(p).query("partition == 'classes'") for p in snakemake.input.curves]
 windows = pd.concat([pd.read_csv(p).query("partition == 'classes'") for p in snakemake.input.windows])
 # The flow-time windows of the same curves: H at a noise level is the same in every process, only the window's
 # coordinate is new (speciation.flow_window: bootstrap over the same replicates, seeded per experiment).
 flow_rows = []
 for experiment, info, curve, path, seed in zip(experiments, infos, curves, snakemake.input.samples,
                                                snakemake.params.seeds):
-    arrays = io.load_npz(path, keys=['classes/H', 'classes/rate'])
+    arrays = store.load_npz(path, keys=['classes/H', 'classes/rate'])
     row = speciation.flow_window(curve['sigma'].to_numpy(), arrays['classes/H'], arrays['classes/rate'], info['Lambda'],
                                  snakemake.params.bootstrap, seed)
     flow_rows.append(dict(experiment=experiment, partition='classes', **row))
     log.info(f"{experiment}: flow time peak t* = {row['peak']:.6f} [{row['peak_lo']:.6f}, {row['peak_hi']:.6f}], "
              f"FWHM {row['width']:.4g}, theory t_S = {row['theory']:.6f}")
-io.write_csv(pd.DataFrame(flow_rows), snakemake.output.flow_csv)
+store.write_csv(pd.DataFrame(flow_rows), snakemake.output.flow_csv)
 windows = pd.concat([windows, pd.DataFrame(flow_rows)], ignore_index=True)
 colors = plotting.sequential_colors(len(experiments))
 
@@ -83,11 +85,11 @@ def sweep_figure(coordinate, title):
     return fig
 
 outputs = snakemake.output
-io.save_figure(sweep_figure('t', 'VP diffusion: the window sits at $t_S = \\frac{1}{2}\\log\\Lambda$ with an O(1) width'),
+store.save_figure(sweep_figure('t', 'VP diffusion: the window sits at $t_S = \\frac{1}{2}\\log\\Lambda$ with an O(1) width'),
                [outputs.vp_pdf, outputs.vp_png])
-io.save_figure(sweep_figure('sigma', 'VE / EDM diffusion: the window scales with $\\sigma_S = \\sqrt{\\Lambda - 1}$ (no sharpening)'),
+store.save_figure(sweep_figure('sigma', 'VE / EDM diffusion: the window scales with $\\sigma_S = \\sqrt{\\Lambda - 1}$ (no sharpening)'),
                [outputs.ve_pdf, outputs.ve_png])
-io.save_figure(sweep_figure(speciation.FLOW_COORDINATE, 'Flow matching: the same curves in flow time; the window sits at '
+store.save_figure(sweep_figure(speciation.FLOW_COORDINATE, 'Flow matching: the same curves in flow time; the window sits at '
                             '$t_S = \\sigma_S / (1 + \\sigma_S)$, $1 - t_S \\propto \\Lambda^{-1/2}$'),
                [outputs.flow_pdf, outputs.flow_png])
 
@@ -120,4 +122,4 @@ ax.set_title('The VP window sharpens with d; the VE window does not;\nin flow ti
              r'($\propto d^{-1/2}$) and keeps its width against $1 - t^*$', fontsize=10)
 ax.legend(fontsize=8)
 fig.tight_layout()
-io.save_figure(fig, [outputs.width_pdf, outputs.width_png])
+store.save_figure(fig, [outputs.width_pdf, outputs.width_png])

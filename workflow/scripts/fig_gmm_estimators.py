@@ -5,14 +5,15 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
-from entropic import io, plotting
+from entropic.files import curve_table, job_log, store
+from entropic.pipeline import plotting
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 curves = {}
 for path in snakemake.input.curves:
     experiment = path.split('/')[-3]
-    curves.setdefault(experiment, []).append(io.read_curve(path))
+    curves.setdefault(experiment, []).append(curve_table.read_curve(path))
 panels = snakemake.params.panels
 # One colour per estimator across every panel, so that a reader can follow an estimator down the figure.
 names = sorted({e for frames in curves.values() for f in frames for e in f.query("readout == 'entropy'")['estimator'].unique()} - {'exact'})
@@ -49,4 +50,4 @@ for (experiment, partition), (ax_h, ax_e) in zip(panels, axes):
     ax_h.legend(fontsize=7)
 fig.suptitle('Estimators against the exact entropy (exact interpolated at each estimator\'s noise levels)', fontsize=11)
 fig.tight_layout()
-io.save_figure(fig, list(snakemake.output))
+store.save_figure(fig, list(snakemake.output))

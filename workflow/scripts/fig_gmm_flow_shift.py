@@ -1,21 +1,24 @@
 """Figure and table gmm_flow_shift: where SD3's timestep shift puts a two-class mixture's entropy window relative
-to the sampler's steps, at the latent sizes of 256^2 and 1024^2 images (entropic.flow_shift)."""
+to the sampler's steps, at the latent sizes of 256^2 and 1024^2 images (entropic.studies.flow_shift)."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import flow_shift, io, noise, plotting, theory
+from entropic.studies import flow_shift
+from entropic.files import job_log, store
+from entropic.theory import noise, closed_forms
+from entropic.pipeline import plotting
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 study = snakemake.params.study
 settings = dict(resolutions=study['resolutions'], latent_channels=study['latent_channels'],
                 downsampling=study['downsampling'], shift=study['shift'], steps=study['steps'])
 table = pd.DataFrame(flow_shift.shift_rows(signals_per_dim=study['signal_per_dim'], **settings),
                      columns=flow_shift.COLUMNS)
-io.write_csv(table, snakemake.output.csv)
-io.write_markdown(pd.DataFrame({
+store.write_csv(table, snakemake.output.csv)
+store.write_markdown(pd.DataFrame({
     'image (px)': table['resolution'].map(lambda r: f'{r}²'), 'latent': table['latent_shape'],
     '|m|²/d': table['signal_per_dim'].map('{:g}'.format), 'σ_S': table['sigma_S'].map('{:.4g}'.format),
     't_S': table['t_S'].map('{:.4f}'.format),
@@ -42,17 +45,17 @@ signal = study['shown_signal_per_dim']
 u = np.linspace(1, 0, 2001)[1:]
 for resolution in study['resolutions']:
     mean_sq_norm = flow_shift.latent_dim(resolution, study['latent_channels'], study['downsampling']) * signal
-    low, high = theory.two_class_drop_interval(mean_sq_norm)
+    low, high = closed_forms.two_class_drop_interval(mean_sq_norm)
     for s in shifts:
         levels = flow_shift.evaluation_levels(s, study['steps'])
         sigma = noise.flow_time_to_sigma(noise.shift_flow_time(u, s))     # the level the sampler visits at u
-        H = theory.two_class_entropy(sigma, mean_sq_norm) / np.log(2)
+        H = closed_forms.two_class_entropy(sigma, mean_sq_norm) / np.log(2)
         inside = levels[(levels >= low) & (levels <= high)]
         side = resolution // study['downsampling']
         ax_h.plot(u, H, color=colors[resolution], linestyle=styles[s],
                   label=f"{resolution}² ({study['latent_channels']}×{side}×{side}), shift {s:g}: "
                         f'{len(inside)} of {study["steps"]} steps in the window')
-        ax_h.plot(flow_shift.sampler_time(inside, s), theory.two_class_entropy(inside, mean_sq_norm) / np.log(2),
+        ax_h.plot(flow_shift.sampler_time(inside, s), closed_forms.two_class_entropy(inside, mean_sq_norm) / np.log(2),
                   'o', color=colors[resolution], markersize=4)
 grid_u = flow_shift.sampler_time(flow_shift.evaluation_levels(1.0, study['steps']), 1.0)
 for x in grid_u:
@@ -81,4 +84,4 @@ ax_n.legend(fontsize=8)
 fig.suptitle("Rectified flow: the entropy window against the sampler's steps, unshifted and with SD3's timestep shift",
              fontsize=11)
 fig.tight_layout()
-io.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
+store.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])

@@ -4,13 +4,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import io, plotting
+from entropic.files import curve_table, job_log, store
+from entropic.pipeline import plotting
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
-info = io.read_json(snakemake.input.mixture)
-partitions = io.read_json(snakemake.input.partitions)
-curves = io.read_curve(snakemake.input.curve)
+log = job_log.start(snakemake.log[0])
+info = store.read_json(snakemake.input.mixture)
+partitions = store.read_json(snakemake.input.partitions)
+curves = curve_table.read_curve(snakemake.input.curve)
 windows = pd.read_csv(snakemake.input.windows).query("coordinate == 'log_sigma'").set_index('partition')
 shown = ['superclasses', 'subclasses-of-0', 'classes']
 names = {'superclasses': 'coarse: superclass', 'subclasses-of-0': 'fine: subclass within superclass 0',
@@ -45,4 +46,4 @@ fig.suptitle(f"Hierarchical mixture ({info['spec']['superclasses']} superclasses
              f'exact entropy (±2 SE bands, ≥{n} evaluations per level); shaded: fitted FWHM window; dot: peak with 95% CI; '
              r'dashed: $\sigma_S=\sqrt{\Lambda-1}$ of the data in play', fontsize=10)
 fig.tight_layout()
-io.save_figure(fig, list(snakemake.output))
+store.save_figure(fig, list(snakemake.output))

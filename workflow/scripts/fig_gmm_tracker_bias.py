@@ -4,10 +4,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import io, plotting
+from entropic.files import job_log, store
+from entropic.pipeline import plotting
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 table = pd.read_csv(snakemake.input[0])
 fig, ax = plt.subplots(figsize=(6, 4.2))
 for (name, rows), color in zip(table.groupby('kernel', sort=False), plotting.sequential_colors(3, 'deep')):
@@ -25,5 +26,5 @@ ax.set_title(f"Tracker discretisation bias ({table['experiment'].iloc[0]}, "
              f"{int(table['trajectories'].iloc[0])} trajectories, bars ±2 SE)", fontsize=10)
 ax.legend(fontsize=8)
 fig.tight_layout()
-io.save_figure(fig, list(snakemake.output))
+store.save_figure(fig, list(snakemake.output))
 log.info(f'paper kernel: bias ~ {c:.2f} / N')

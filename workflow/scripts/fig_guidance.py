@@ -10,17 +10,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import guidance_study, io, plotting
-from entropic.runs import model_runs
+from entropic.studies import guidance_study
+from entropic.files import curve_table, job_log, store
+from entropic.pipeline import plotting
+from entropic.method.runs import model_runs
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 runs = model_runs({'runs': snakemake.params.variants})
-curves = {name: io.read_curve(p).query("partition == 'classes'") for name, p in zip(runs, snakemake.input.curves)}
+curves = {name: curve_table.read_curve(p).query("partition == 'classes'") for name, p in zip(runs, snakemake.input.curves)}
 windows = {name: pd.read_csv(p).query("partition == 'classes' and coordinate == 'log_sigma'").iloc[0]
            for name, p in zip(runs, snakemake.input.windows)}
 # The exact reference curve, where one exists (not for pretrained models such as EDM2).
-reference = io.read_curve(snakemake.input.reference[0]).query("partition == 'classes'") if snakemake.input.reference else None
+reference = curve_table.read_curve(snakemake.input.reference[0]).query("partition == 'classes'") if snakemake.input.reference else None
 baseline = snakemake.params.baseline
 shown = [baseline] + [name for name, run in runs.items() if run.guided]
 table = guidance_study.sweep_table({name: runs[name] for name in shown}, curves, windows, baseline)
@@ -57,10 +59,10 @@ n = int(curves[baseline]['n'].iloc[0])
 fig.suptitle(f"Guidance moves the class decision in noise level ({snakemake.params.name}, "
              f'{n} trajectories in the unguided curve, ±2 SE; dotted: unguided half-entropy point)', fontsize=10)
 fig.tight_layout()
-io.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
+store.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
 
-io.write_csv(table, snakemake.output.csv)
-io.write_markdown(pd.DataFrame({
+store.write_csv(table, snakemake.output.csv)
+store.write_markdown(pd.DataFrame({
     'variant': table['variant'], 'w': table['scale'], 'interval': table['interval'], 'readout': table['readout'],
     'σ at half entropy (95% CI)': [f'{v:.3g} [{lo:.3g}, {hi:.3g}]' for v, lo, hi in
                                   zip(table['half_sigma'], table['half_sigma_lo'], table['half_sigma_hi'])],

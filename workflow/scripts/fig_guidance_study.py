@@ -1,21 +1,25 @@
 """Figure and table <model>_guidance_study: quality against diversity for every guidance method, where each
 method spends its guidance relative to the entropy window, and the verdict for window-placed guidance.
 
-The verdicts compare confidence intervals (entropic.guidance_study.verdicts)."""
+The verdicts compare confidence intervals (entropic.studies.guidance_study.verdicts)."""
+
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import guidance_study, io, plotting
-from entropic.guidance_study import LOWER_IS_BETTER
+from entropic.studies import guidance_study
+from entropic.files import curve_table, job_log, store
+from entropic.pipeline import plotting
+from entropic.studies.guidance_study import LOWER_IS_BETTER
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 table = pd.read_csv(snakemake.input.evaluation)
 tuning = pd.read_csv(snakemake.input.tuning)
 window = pd.read_csv(snakemake.input.windows).query("partition == @snakemake.params.study['partition'] and coordinate == 'log_sigma'").iloc[0]
-curve = io.read_curve(snakemake.input.curve).query("partition == @snakemake.params.study['partition']")
+curve = curve_table.read_curve(snakemake.input.curve).query("partition == @snakemake.params.study['partition']")
 select = snakemake.params.select
 NAMES = {'fd': 'FD (features of a real-digit classifier)', 'kl': 'KL to the true components (nats)',
          'accuracy': 'class accuracy', 'precision': 'precision', 'recall': 'recall (per class)',
@@ -85,10 +89,10 @@ n = int(table['samples'].iloc[0])
 fig.suptitle(f'{snakemake.params.name}: guidance placed by the entropy window against CFG everywhere and the '
              f'grid-searched interval ({n} samples per method, the same seeds; 95% CIs over folds)', fontsize=10)
 fig.tight_layout()
-io.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
+store.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
 
 # Tables.
-io.write_csv(table, snakemake.output.csv)
+store.write_csv(table, snakemake.output.csv)
 def ci(row, m):
     return f"{row[m]:.3g} [{row[m + '_lo']:.3g}, {row[m + '_hi']:.3g}]"
 shown = pd.DataFrame({'method': table['method'], 'w': table['scale'], 'guided on': table['placement'],
@@ -97,12 +101,12 @@ shown = pd.DataFrame({'method': table['method'], 'w': table['scale'], 'guided on
 chosen = tuning.loc[tuning[select].idxmin()]
 summary = verdicts.groupby(['method', 'against'])['verdict'].apply(lambda v: ', '.join(
     f'{m}: {x}' for m, x in zip(verdicts.loc[v.index, 'metric'], v))).reset_index()
-with io.atomic_path(snakemake.output.md) as tmp:
+with store.atomic_path(snakemake.output.md) as tmp:
     tmp.write_text(
         shown.to_markdown(index=False) + '\n\n'
         + f"The limited interval was chosen on a separate tuning set (other seeds) by {select} among "
         f"{len(tuning)} intervals: ({chosen['sigma_lo']:g}, {chosen['sigma_hi']:g}]. The entropy window "
-        f"(FWHM of dH/dlog σ of the `{snakemake.params.study.get('experiment') and 'exact' or snakemake.params.study['source']}` curve, partition "
+        f"(FWHM of dH/dlog σ of the `{Path(snakemake.input.curve).stem}` curve, partition "
         f"`{snakemake.params.study['partition']}`) is ({np.exp(window['width_low']):.3g}, {np.exp(window['width_high']):.3g}].\n\n"
         + 'Verdicts (95% CIs; `tie` when they overlap):\n\n' + summary.to_markdown(index=False) + '\n')
 for _, row in summary.iterrows():

@@ -10,15 +10,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import io, plotting
+from entropic.files import curve_table, job_log, store
+from entropic.pipeline import plotting
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 model = snakemake.wildcards.model
 clones = pd.read_csv(snakemake.input.clones)
-curve = io.read_curve(snakemake.input.curve).query("partition == 'classes'")
-reference = io.read_curve(snakemake.input.reference).query("partition == 'classes'")
-sigma_s = io.read_json(snakemake.input.partitions)['classes']['sigma_S']
+curve = curve_table.read_curve(snakemake.input.curve).query("partition == 'classes'")
+reference = curve_table.read_curve(snakemake.input.reference).query("partition == 'classes'")
+sigma_s = store.read_json(snakemake.input.partitions)['classes']['sigma_S']
 
 match = [np.flatnonzero(np.isclose(curve['sigma'].to_numpy(), s, rtol=1e-8)) for s in clones['sigma']]
 if any(len(m) != 1 for m in match):
@@ -30,8 +31,8 @@ table = clones.assign(tracker_phi=tracked['phi'].to_numpy(), tracker_phi_se=trac
 table['difference'] = table['agreement'] - table['tracker_phi']
 table['difference_se'] = np.hypot(table['agreement_se'], table['tracker_phi_se'])
 table['z'] = table['difference'] / table['difference_se']
-io.write_csv(table, snakemake.output.csv)
-io.write_markdown(pd.DataFrame({
+store.write_csv(table, snakemake.output.csv)
+store.write_markdown(pd.DataFrame({
     'σ': table['sigma'].map('{:.3g}'.format), 't (VP)': table['t'].map('{:.3f}'.format), 'pairs': table['pairs'],
     'clone agreement': [f'{a:.4f} ± {s:.4f}' for a, s in zip(table['agreement'], table['agreement_se'])],
     "tracker's E Σ p²": [f'{a:.4f} ± {s:.4f}' for a, s in zip(table['tracker_phi'], table['tracker_phi_se'])],
@@ -60,6 +61,6 @@ ax_diff.set_ylabel('clone agreement − tracker (±2 SE)')
 ax.legend(fontsize=7)
 fig.suptitle(f'{model}: cloning (unconditional sampler, classified ends) against the tracked posterior', fontsize=11)
 fig.tight_layout()
-io.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
+store.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
 worst = table.loc[table['z'].abs().idxmax()]
 log.info(f"largest difference in SE: sigma {worst['sigma']:.3g}, {worst['difference']:+.4f} +- {worst['difference_se']:.4f}")

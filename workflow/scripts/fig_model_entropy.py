@@ -10,15 +10,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import io, plotting
+from entropic.files import curve_table, job_log, store
+from entropic.pipeline import plotting
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
-curve = io.read_curve(snakemake.input.curve)
-reference = io.read_curve(snakemake.input.reference[0]) if snakemake.input.reference else None   # none for EDM2
-exact_denoiser = io.read_curve(snakemake.input.exact_denoiser[0]) if snakemake.input.exact_denoiser else None
+log = job_log.start(snakemake.log[0])
+curve = curve_table.read_curve(snakemake.input.curve)
+reference = curve_table.read_curve(snakemake.input.reference[0]) if snakemake.input.reference else None   # none for EDM2
+exact_denoiser = curve_table.read_curve(snakemake.input.exact_denoiser[0]) if snakemake.input.exact_denoiser else None
 windows = pd.read_csv(snakemake.input.windows).query("coordinate == 'log_sigma'").set_index('partition')
-partitions = io.read_json(snakemake.input.partitions)
+partitions = store.read_json(snakemake.input.partitions)
 model = snakemake.wildcards.model
 binary = [p for p in partitions if p.endswith('-vs-reference')]
 rows = [[p] for p in partitions if p not in binary] + ([binary] if binary else [])
@@ -62,4 +63,4 @@ for names, (ax_h, ax_r) in zip(rows, axes):
 fig.suptitle(f'{model}: tracked entropy (unguided, ±2 SE)' + (' against the exact reference (dashed)' if reference is not None else '')
              + (', and the tracker on the exact denoiser (dotted)' if exact_denoiser is not None else ''), fontsize=11)
 fig.tight_layout()
-io.save_figure(fig, list(snakemake.output))
+store.save_figure(fig, list(snakemake.output))

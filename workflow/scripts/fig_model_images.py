@@ -6,11 +6,12 @@ model_images decoded."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from entropic import io, plotting
+from entropic.files import job_log, store
+from entropic.pipeline import plotting
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
-data = io.load_npz(snakemake.input.images)
+log = job_log.start(snakemake.log[0])
+data = store.load_npz(snakemake.input.images)
 runs, classes, names = [str(r) for r in data['runs']], data['classes'], data['names']
 per_class = data[f'images/{runs[0]}'].shape[1]
 
@@ -48,5 +49,5 @@ for t in range(trajectories):
 fig.suptitle(f'{snakemake.wildcards.model}: decoded samples per hypothesis in play (left) and decoded x0 estimates '
              f'along unguided trajectories with the tracked posterior over the {len(classes)} hypotheses in play '
              '(right)', fontsize=9)
-io.save_figure(fig, list(snakemake.output))
+store.save_figure(fig, list(snakemake.output))
 log.info(f'{len(classes)} hypotheses, runs {runs}, {trajectories} snapshot trajectories at sigma {np.round(sigma, 3).tolist()}')

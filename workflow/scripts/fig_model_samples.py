@@ -7,17 +7,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from entropic import io, plotting
-from entropic.runs import model_runs, shown_runs
+from entropic.files import job_log, store
+from entropic.pipeline import plotting
+from entropic.method.runs import model_runs, shown_runs
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 runs = model_runs({'runs': snakemake.params.runs})
 quality = pd.read_csv(snakemake.input.quality).set_index('run')
 losses = pd.read_csv(snakemake.input.losses)
 shown = shown_runs(runs)       # unguided, and the strongest guidance applied at every noise level (if any)
 per_class = 10
-classes = np.unique(io.load_npz(snakemake.input.samples[0], keys=['labels'])['labels'])
+classes = np.unique(store.load_npz(snakemake.input.samples[0], keys=['labels'])['labels'])
 classes = classes[classes >= 0]         # the classes in play, without the unconditional trajectories
 
 
@@ -36,7 +37,7 @@ def grid(x, labels):
 fig, axes = plt.subplots(1, len(shown) + 1, figsize=(4.2 * (len(shown) + 1), 4.4),
                          gridspec_kw=dict(width_ratios=[1] * len(shown) + [1.2]))
 for ax, name in zip(axes, shown):
-    generated = io.load_npz(snakemake.input.samples[list(runs).index(name)], keys=['x', 'labels'])
+    generated = store.load_npz(snakemake.input.samples[list(runs).index(name)], keys=['x', 'labels'])
     ax.imshow(grid(np.clip(generated['x'], -1, 1), generated['labels']), cmap='gray_r', vmin=-1, vmax=1)
     q = quality.loc[name]
     ax.set_title(f"{name} (w = {q['guidance']:g}): classifier accuracy {q['accuracy']:.1%}\n"
@@ -57,5 +58,5 @@ ax.set_title('training loss', fontsize=9)
 ax.legend(fontsize=7)
 fig.suptitle(f'{snakemake.wildcards.model}: generated samples (ten per class) and training', fontsize=11)
 fig.tight_layout()
-io.save_figure(fig, list(snakemake.output))
+store.save_figure(fig, list(snakemake.output))
 log.info(f"shown runs {shown}; final running loss {smooth.iloc[-1]:.4f}")

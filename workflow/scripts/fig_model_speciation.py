@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import softmax
 
-from entropic import io, plotting
+from entropic.files import job_log, store
+from entropic.pipeline import plotting
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
-data = io.load_npz(snakemake.input.samples, keys=['denoised', 'snapshot_labels', 'snapshot_log_posterior', 'sigma',
+log = job_log.start(snakemake.log[0])
+data = store.load_npz(snakemake.input.samples, keys=['denoised', 'snapshot_labels', 'snapshot_log_posterior', 'sigma',
                                                    'hypotheses'])
 window = pd.read_csv(snakemake.input.windows).query("partition == 'classes' and coordinate == 'log_sigma'").iloc[0]
 sigma = data['sigma']                                          # increasing
@@ -37,5 +38,5 @@ for t in range(trajectories):
 fig.suptitle(f'{snakemake.wildcards.model}: x0 estimates along unguided trajectories and the tracked class posterior '
              f"p(k | x_σ) (classes window peak at σ = {np.exp(centre):.2g})", fontsize=10)
 fig.tight_layout()
-io.save_figure(fig, list(snakemake.output))
+store.save_figure(fig, list(snakemake.output))
 log.info(f'{trajectories} trajectories at sigma {np.round(sigma[levels], 3).tolist()}')

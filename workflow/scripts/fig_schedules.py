@@ -1,23 +1,25 @@
 """Figure and table <name>_schedules: quality against denoiser evaluations, one line per schedule with its 95%
-interval over seeds as a band, and which schedule wins at each budget against EDM's grid (entropic.schedule_study)."""
+interval over seeds as a band, and which schedule wins at each budget against EDM's grid (entropic.studies.schedule_study)."""
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLocator
 import numpy as np
 import pandas as pd
 
-from entropic import io, plotting, schedule_study
-from entropic.schedule_study import EXACT, METRICS
+from entropic.files import job_log, store
+from entropic.pipeline import plotting
+from entropic.studies import schedule_study
+from entropic.studies.schedule_study import EXACT, METRICS
 
 plotting.setup()
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 frame = pd.concat([pd.read_csv(path) for path in snakemake.input.studies], ignore_index=True)
 summary = schedule_study.compare(frame)
 verdicts = schedule_study.verdicts(summary)
 first = lambda column: verdicts[column].map({v: i for i, v in enumerate(dict.fromkeys(verdicts[column]))})
 verdicts = verdicts.assign(_name=first('name'), _solver=first('solver')).sort_values(
     ['_name', 'guidance', '_solver', 'nfe'], kind='stable')          # grouped by row of panels, then by budget
-io.write_csv(summary, snakemake.output.csv)
+store.write_csv(summary, snakemake.output.csv)
 
 LABELS = {'edm': 'EDM (ρ = 7)', 'entropic': 'entropic time', 'rescaled': 'rescaled entropic time'}
 label = lambda s: LABELS.get(s, s.replace('semantic-', 'semantic, λ = '))
@@ -35,7 +37,7 @@ md = pd.DataFrame({
         for r in verdicts.itertuples()],
     'verdict': verdicts['verdict'],
 })
-io.write_markdown(md, snakemake.output.md)
+store.write_markdown(md, snakemake.output.md)
 for (name, solver, metric), rows in verdicts.groupby(['name', 'solver', 'metric'], sort=False):
     log.info(f'{name}, {solver}, {metric}: ' + ', '.join(f'NFE {r.nfe} {r.best} ({r.verdict})' for r in rows.itertuples()))
 
@@ -134,4 +136,4 @@ fig.supxlabel('denoiser evaluations per sample (NFE)', fontsize=10)
 fig.suptitle(f'{snakemake.params.title}: sample quality against evaluations, one line per schedule '
              f'(bands: 95% intervals over seeds; lower is better for KL and FD, higher for accuracy)', fontsize=11)
 fig.tight_layout(rect=(0, 0, 1, 1 - 0.55 / fig.get_figheight()))
-io.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])
+store.save_figure(fig, [snakemake.output.pdf, snakemake.output.png])

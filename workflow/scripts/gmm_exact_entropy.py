@@ -2,12 +2,13 @@
 
 import numpy as np
 
-from entropic import exact, gmm, io, noise
+from entropic.theory import exact, mixtures, noise
+from entropic.files import curve_table, job_log, store
 
-log = io.job_logger(snakemake.log[0])
-info = io.read_json(snakemake.input.mixture)
-partitions = io.read_json(snakemake.input.partitions)
-mixture = gmm.load_mixture(snakemake.input.means, info)
+log = job_log.start(snakemake.log[0])
+info = store.read_json(snakemake.input.mixture)
+partitions = store.read_json(snakemake.input.partitions)
+mixture = mixtures.load_mixture(snakemake.input.means, info)
 projected = mixture.project()
 grid = snakemake.params.grid
 sigmas = noise.log_sigma_grid(grid['levels'], info['sigma_S'] * 10 ** -grid['decades_below'],
@@ -23,4 +24,4 @@ for part, entry in partitions.items():
              f"{curve['n'][0]} evaluations per level")
     curves[part] = curve
 
-io.write_curves(curves, 'exact', 'entropy', sigmas, snakemake.output.curve, snakemake.output.samples)
+curve_table.write_curves(curves, 'exact', 'entropy', sigmas, snakemake.output.curve, snakemake.output.samples)

@@ -3,13 +3,15 @@
 import pandas as pd
 import torch
 
-from entropic import gmm, io, schedule_study
+from entropic.theory import mixtures
+from entropic.files import job_log, store
+from entropic.studies import schedule_study
 
 torch.set_num_threads(1)
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 name = snakemake.wildcards.experiment
-mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture))
+mixture = mixtures.load_mixture(snakemake.input.means, store.read_json(snakemake.input.mixture))
 rows = schedule_study.mixture_study(name, mixture, snakemake.params.study, snakemake.params.seeds,
                                     snakemake.params.mmse_seed, log)
-io.write_csv(pd.DataFrame(rows, columns=schedule_study.TIDY_COLUMNS), snakemake.output[0])
+store.write_csv(pd.DataFrame(rows, columns=schedule_study.TIDY_COLUMNS), snakemake.output[0])
 log.info(f'{name}: {len(rows)} rows')

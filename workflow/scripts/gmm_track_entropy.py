@@ -1,17 +1,19 @@
 """Rule gmm_track_entropy: the paper's estimator (posterior tracking along sampler trajectories) on one
-mixture, every tracker variant in turn (each with its own seed, as if alone; gmm_estimators.track_variant)."""
+mixture, every tracker variant in turn (each with its own seed, as if alone; mixture_estimators.track_variant)."""
 
-from entropic import gmm, gmm_estimators, io
+from entropic.theory import mixtures
+from entropic.studies import mixture_estimators
+from entropic.files import curve_table, job_log, store
 
-log = io.job_logger(snakemake.log[0])
-info = io.read_json(snakemake.input.mixture)
-partitions = io.read_json(snakemake.input.partitions)
-mixture = gmm.load_mixture(snakemake.input.means, info)
+log = job_log.start(snakemake.log[0])
+info = store.read_json(snakemake.input.mixture)
+partitions = store.read_json(snakemake.input.partitions)
+mixture = mixtures.load_mixture(snakemake.input.means, info)
 sigma_max = max(80.0, info['sigma_S'] * 10 ** snakemake.params.decades_above)
 
 for (name, variant), curve_path, samples_path in zip(snakemake.params.variants.items(), snakemake.output.curves,
                                                      snakemake.output.samples):
-    curves, readout, levels = gmm_estimators.track_variant(
+    curves, readout, levels = mixture_estimators.track_variant(
         mixture, partitions, name, variant, snakemake.params.trajectories, snakemake.params.seeds[name], sigma_max,
         where=f"gmm/{info['name']} ({snakemake.input.means})", log=log)
-    io.write_curves(curves, name, readout, levels, curve_path, samples_path)
+    curve_table.write_curves(curves, name, readout, levels, curve_path, samples_path)

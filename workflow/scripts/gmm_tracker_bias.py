@@ -7,8 +7,11 @@ in absolute value, with that level's standard error (tracker and exact combined)
 import numpy as np
 import pandas as pd
 
-from entropic import exact, gmm, gmm_estimators, io, noise, posterior
-from entropic import partitions as P
+from entropic.theory import exact, mixtures, noise
+from entropic.studies import mixture_estimators
+from entropic.files import job_log, store
+from entropic.method import posterior
+from entropic.theory import partitions as P
 
 KERNELS = {  # name: (tracking kernel, sampler variance)
     'paper (sampler variance)': ('sampler', 'sampler'),
@@ -16,9 +19,9 @@ KERNELS = {  # name: (tracking kernel, sampler variance)
     'exact variance in likelihood and sampler': ('exact', 'exact'),
 }
 
-log = io.job_logger(snakemake.log[0])
-info = io.read_json(snakemake.input.mixture)
-mixture = gmm.load_mixture(snakemake.input.means, info)
+log = job_log.start(snakemake.log[0])
+info = store.read_json(snakemake.input.mixture)
+mixture = mixtures.load_mixture(snakemake.input.means, info)
 study = snakemake.params.study
 classes = P.identity_partition(mixture.num_components)
 hypotheses = exact.Hypotheses.from_partition(mixture.weights, classes)
@@ -32,7 +35,7 @@ for steps in study['steps']:
                                           snakemake.params.exact['points'], snakemake.params.exact['replicates'], rng)
     for name, (kernel, sampler_variance) in KERNELS.items():
         try:
-            levels, *tracked, _ = gmm_estimators.track_mixture(
+            levels, *tracked, _ = mixture_estimators.track_mixture(
                 mixture, sigmas, study['trajectories'], snakemake.params.seed + steps, kernel=kernel,
                 sampler_variance=sampler_variance)
         except FloatingPointError as err:   # the sampler names the noise level and hypothesis; say which run
@@ -46,4 +49,4 @@ for steps in study['steps']:
                          sigma=levels[worst], steps_times_bias=steps * error[worst], trajectories=curve['n'][0]))
         log.info(f'N={steps:4d} {name}: bias {error[worst]:+.4f} +- {se:.4f} at sigma {levels[worst]:.3g}')
 
-io.write_csv(pd.DataFrame(rows), snakemake.output[0])
+store.write_csv(pd.DataFrame(rows), snakemake.output[0])

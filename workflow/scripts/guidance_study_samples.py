@@ -1,6 +1,7 @@
 """Rule guidance_study_samples: class-conditional samples of every guidance method of one set (tuning: the
 limited-interval grid; evaluation: the compared methods, the interval chosen on the tuning set), same seeds.
-A model samples with its network (loaded by its backend); a Gaussian-mixture experiment with its exact denoiser."""
+The subject's track loads what it samples (entropic.pipeline.tracks): a model its network (by its backend), a
+Gaussian-mixture experiment its exact denoiser."""
 
 import json
 
@@ -8,20 +9,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from entropic import backends, gmm, guidance_study, io, noise
-from entropic.denoisers import GMMDenoiser
+from entropic.studies import guidance_study
+from entropic.files import curve_table, job_log, store
+from entropic.pipeline import tracks
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 study, settings, which = snakemake.params.study, snakemake.params.sampler, snakemake.wildcards.set
-if snakemake.wildcards.track == 'gmm':
-    mixture = gmm.load_mixture(snakemake.input.means, io.read_json(snakemake.input.mixture))
-    denoiser, classes, shape, device = GMMDenoiser(mixture), list(range(mixture.num_components)), mixture.dim, 'cpu'
-    schedule = noise.EDMSchedule()
-else:
-    backend = backends.get(snakemake.params.spec['backend'])
-    model = backend.load(snakemake.params.spec, snakemake.input, snakemake.params.hypotheses, backend.device())
-    denoiser, classes, shape, device, schedule = model.denoiser, model.classes, model.shape, model.device, model.schedule
+model = tracks.get(snakemake.wildcards.track).study_model(snakemake.params, snakemake.input)
+denoiser, classes, shape, device, schedule = model.denoiser, model.classes, model.shape, model.device, model.schedule
 sigmas = schedule.sigmas(settings)
 init_std = schedule.init_std(sigmas)
 if which == 'tuning':
@@ -31,7 +27,7 @@ else:
     best = tuning.loc[tuning[snakemake.params.select].idxmin()]
     log.info(f"interval chosen on the tuning set by {snakemake.params.select}: ({best['sigma_lo']:g}, {best['sigma_hi']:g}]")
     methods = guidance_study.evaluation_methods(study, (float(best['sigma_lo']), float(best['sigma_hi'])),
-                                                pd.read_csv(snakemake.input.windows), io.read_curve(snakemake.input.curve))
+                                                pd.read_csv(snakemake.input.windows), curve_table.read_curve(snakemake.input.curve))
 labels = np.tile(classes, study['samples'] // len(classes))
 arrays, table = dict(labels=labels), {}
 source = ', '.join(str(p) for p in snakemake.input if not str(p).endswith('.csv'))     # the network (or mixture) files
@@ -46,4 +42,4 @@ for name, guidance in methods.items():
                        placement=guidance.describe(), spent=guidance_study.guidance_spent(guidance, sigmas))
     log.info(f"{name}: {guidance.describe()} at w = {guidance.scale:g}, {len(labels)} samples")
 arrays['methods'] = np.array(json.dumps(table))
-io.save_npz(snakemake.output[0], **arrays)
+store.save_npz(snakemake.output[0], **arrays)

@@ -1,4 +1,4 @@
-"""Rule model_clone_agreement: Biroli et al.'s cloning experiment on a trained network (entropic.cloning).
+"""Rule model_clone_agreement: Biroli et al.'s cloning experiment on a trained network (entropic.studies.cloning).
 
 Unconditional trajectories of the model's own sampler, branched at each configured level (moved to the nearest
 sampler level, where the tracker's curve is read) into pairs of continuations with independent noise; both
@@ -7,9 +7,11 @@ classifier)."""
 
 import torch
 
-from entropic import backends, cloning, io
+from entropic import backends
+from entropic.studies import cloning
+from entropic.files import job_log, store
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 settings = snakemake.params.cloning
 backend = backends.get(snakemake.params.spec['backend'])
@@ -31,4 +33,4 @@ table = cloning.agreement_rates(clones['sigma'], first, second)
 for row in table.itertuples():
     log.info(f'sigma {row.sigma:.4g}: {row.agreement:.4f} +- {row.agreement_se:.4f} of {row.pairs} pairs agree')
 log.info(f"{clones['calls']} denoiser evaluations")
-io.write_csv(table, snakemake.output[0])
+store.write_csv(table, snakemake.output[0])

@@ -1,14 +1,16 @@
 """Rule model_entropy: merge a run's shards and read the tracked entropy curve of every partition.
 
 Guided trajectories are not drawn from the model's joint, so their curves are cross-entropies (Handke et al.
-2026, arXiv:2602.09651, section 2.1; entropic.runs)."""
+2026, arXiv:2602.09651, section 2.1; entropic.method.runs)."""
 
-from entropic import io, posterior, trajectories
-from entropic.runs import Run
+from entropic.files import curve_table, job_log, store
+from entropic.method import posterior
+from entropic.pipeline import trajectories
+from entropic.method.runs import Run
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 run = trajectories.merge_shards(snakemake.input.shards)
-partitions = io.read_json(snakemake.input.partitions)
+partitions = store.read_json(snakemake.input.partitions)
 readout = Run.from_config(snakemake.wildcards.run, snakemake.params.run).readout
 name = snakemake.wildcards.run
 log.info(f"{name}: {len(run['labels'])} trajectories from {len(snakemake.input.shards)} shards, "
@@ -30,12 +32,12 @@ for part, entry in partitions.items():
              f"{curve['n'][0]} trajectories")
     curves[part] = curve
 
-io.write_curves(curves, name, readout, run['sigma'], snakemake.output.curve, snakemake.output.samples)
+curve_table.write_curves(curves, name, readout, run['sigma'], snakemake.output.curve, snakemake.output.samples)
 # The generated samples, and the snapshot trajectories (their x0 estimates and tracked posterior) for figures.
 snapshots = {}
 if 'denoised' in run:
     m = len(run['denoised'][0])
     snapshots = dict(denoised=run['denoised'], snapshot_labels=run['labels'][:m],
                      snapshot_log_posterior=run['log_posterior'][:, :m])
-io.save_npz(snakemake.output.generated, x=run['x'], labels=run['labels'], sigma=run['sigma'],
+store.save_npz(snakemake.output.generated, x=run['x'], labels=run['labels'], sigma=run['sigma'],
             hypotheses=run['hypotheses'], **snapshots)

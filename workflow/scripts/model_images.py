@@ -11,9 +11,10 @@ import numpy as np
 import torch
 from scipy.special import softmax
 
-from entropic import backends, io
+from entropic import backends
+from entropic.files import job_log, store
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 backend = backends.get(snakemake.params.backend)
 device = backend.device()
@@ -27,7 +28,7 @@ def images(x):
 
 arrays = dict(classes=classes, names=np.asarray(list(hypotheses.values())), runs=np.asarray(runs))
 for run, path in zip(runs, snakemake.input.samples):
-    sample = io.load_npz(path, keys=['x', 'labels'])
+    sample = store.load_npz(path, keys=['x', 'labels'])
     rows = [np.flatnonzero(sample['labels'] == k)[:per_class] for k in classes]
     decoded = images(sample['x'][np.concatenate(rows)])
     out = np.zeros((len(classes), per_class, *decoded.shape[1:]), dtype=np.uint8)
@@ -38,7 +39,7 @@ for run, path in zip(runs, snakemake.input.samples):
     arrays[f'images/{run}'], arrays[f'counts/{run}'] = out, np.asarray([len(r) for r in rows])
     log.info(f'{run}: {start} samples decoded to {decoded.shape[1:]} images on {device}')
 
-unguided = io.load_npz(snakemake.input.samples[0], keys=['sigma', 'hypotheses', 'denoised', 'snapshot_labels',
+unguided = store.load_npz(snakemake.input.samples[0], keys=['sigma', 'hypotheses', 'denoised', 'snapshot_labels',
                                                          'snapshot_log_posterior'])
 sigma = unguided['sigma']                                     # increasing
 levels = np.unique(np.linspace(len(sigma) - 1, 0, snakemake.params.levels).round().astype(int))[::-1]
@@ -49,4 +50,4 @@ arrays['snapshot_sigma'] = sigma[levels]
 arrays['snapshot_posterior'] = softmax(unguided['snapshot_log_posterior'][levels][..., in_play], axis=-1)
 arrays['snapshot_labels'] = unguided['snapshot_labels']
 log.info(f'{trajectories} snapshot trajectories at sigma {np.round(sigma[levels], 3).tolist()}')
-io.save_npz(snakemake.output[0], **arrays)
+store.save_npz(snakemake.output[0], **arrays)

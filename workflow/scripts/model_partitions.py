@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
-from entropic import backends, io, trajectories
+from entropic import backends
+from entropic.files import job_log, store
+from entropic.pipeline import trajectories
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 backend = backends.get(snakemake.params.data['backend'])
 labels = list(snakemake.params.hypotheses)
 spec = snakemake.config['models'][snakemake.wildcards.model]     # the model's entry, defaults filled in
@@ -22,4 +24,4 @@ info = trajectories.partition_info(partitions, labels, top_eigenvalue)
 for name, entry in info.items():
     scale = '' if entry['Lambda'] is None else f", Lambda={entry['Lambda']:.4g}, sigma_S={entry['sigma_S']:.4g}"
     log.info(f"{name}: {len(entry['cells'])} cells{scale}")
-io.write_json(info, snakemake.output[0])
+store.write_json(info, snakemake.output[0])

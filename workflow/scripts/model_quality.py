@@ -4,10 +4,11 @@ exact Bayes classifier, the component with the highest posterior at sigma = 0)."
 
 import pandas as pd
 
-from entropic import backends, io
-from entropic.runs import Run
+from entropic import backends
+from entropic.files import job_log, store
+from entropic.method.runs import Run
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 spec = snakemake.params.data
 backend = backends.get(spec['backend'])
 data = backend.training_data(spec, snakemake.input, snakemake.params.data_seed)
@@ -15,7 +16,7 @@ measure = backend.sample_quality(data, snakemake.params.seed)
 
 rows = []
 for (name, entry), path in zip(snakemake.params.runs.items(), snakemake.input.samples):
-    generated = io.load_npz(path, keys=['x', 'labels'])
+    generated = store.load_npz(path, keys=['x', 'labels'])
     conditional = generated['labels'] >= 0
     x, labels = generated['x'][conditional], generated['labels'][conditional]
     run = Run.from_config(name, entry)
@@ -23,4 +24,4 @@ for (name, entry), path in zip(snakemake.params.runs.items(), snakemake.input.sa
                **measure(x, labels))
     log.info(f"{name}: accuracy {row['accuracy']:.4f} on {len(x)} conditional samples, near-copies {row['near_copies']:.4f}")
     rows.append(row)
-io.write_csv(pd.DataFrame(rows), snakemake.output[0])
+store.write_csv(pd.DataFrame(rows), snakemake.output[0])

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from entropic import backends, io, schedule_study
+from entropic import backends
+from entropic.files import curve_table, job_log, store
+from entropic.studies import schedule_study
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 name, params = snakemake.wildcards.model, snakemake.params
 backend = backends.get(params.spec['backend'])
@@ -29,12 +31,12 @@ def draw_data(n):
     return x0[rows].to(model.device), x0_labels[rows].to(model.device)
 
 
-curve = io.read_curve(snakemake.input.curve).query("partition == 'classes'")
+curve = curve_table.read_curve(snakemake.input.curve).query("partition == 'classes'")
 if curve.empty:
     raise ValueError(f"{snakemake.input.curve}: no curve of the partition 'classes' to place the semantic grids")
 sigma_range = (params.sampler['sigma_min'], params.sampler['sigma_max'])
 measure = backend.schedule_metrics(params.spec, snakemake.input, data, params.quality_seed, log)
 rows = schedule_study.network_study(name, model, draw_data, (curve['sigma'].to_numpy(), curve['H'].to_numpy()),
                                     params.study, sigma_range, params.seeds, measure, params.mmse_seed, log)
-io.write_csv(pd.DataFrame(rows, columns=schedule_study.TIDY_COLUMNS), snakemake.output[0])
+store.write_csv(pd.DataFrame(rows, columns=schedule_study.TIDY_COLUMNS), snakemake.output[0])
 log.info(f'{len(rows)} rows')

@@ -3,10 +3,12 @@
 import pandas as pd
 import torch
 
-from entropic import backends, io, trajectories
-from entropic.runs import Run
+from entropic import backends
+from entropic.files import curve_table, job_log, store
+from entropic.pipeline import trajectories
+from entropic.method.runs import Run
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 sampling, shard = snakemake.params.sampling, int(snakemake.wildcards.shard)
 run = Run.from_config(snakemake.wildcards.run, snakemake.params.run)
@@ -15,7 +17,7 @@ model = backend.load(snakemake.params.spec, snakemake.input, snakemake.params.hy
 labels = trajectories.shard_labels(trajectories.trajectory_labels(model.classes, sampling['trajectories']),
                                    sampling['shards'], shard)
 sigmas = model.sigmas(sampling['sampler'])
-guidance = run.guidance(pd.read_csv(snakemake.input.windows), io.read_curve(snakemake.input.curve),
+guidance = run.guidance(pd.read_csv(snakemake.input.windows), curve_table.read_curve(snakemake.input.curve),
                         where=snakemake.input.windows) if run.source else run.guidance()
 source = ', '.join(str(p) for p in snakemake.input if not str(p).endswith('.csv'))
 log.info(f"{snakemake.wildcards.model}/{run.name} shard {shard}: {len(labels)} trajectories of "
@@ -30,4 +32,4 @@ try:
 except FloatingPointError as err:   # the sampler names the noise level; say which shard and network too
     raise FloatingPointError(f'{snakemake.wildcards.model}/{run.name} shard {shard} ({source}): {err}') from None
 log.info(f"{int(arrays['calls'])} denoiser evaluations")
-io.save_npz(snakemake.output[0], **arrays)
+store.save_npz(snakemake.output[0], **arrays)

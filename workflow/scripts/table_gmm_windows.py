@@ -2,14 +2,14 @@
 
 import pandas as pd
 
-from entropic import io
+from entropic.files import curve_table, job_log, store
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 windows = pd.concat([pd.read_csv(p) for p in snakemake.input.windows], ignore_index=True)
-infos = {io.read_json(p)['name']: io.read_json(p) for p in snakemake.input.mixtures}
+infos = {store.read_json(p)['name']: store.read_json(p) for p in snakemake.input.mixtures}
 t = windows.query("coordinate == 't'").set_index(['experiment', 'partition', 'estimator'])
 s = windows.query("coordinate == 'sigma'").set_index(['experiment', 'partition', 'estimator'])
-counts = io.curve_counts(snakemake.input.curves)
+counts = curve_table.curve_counts(snakemake.input.curves)
 table = pd.DataFrame({
     'K': [infos[e]['num_components'] for e, _, _ in t.index],
     'd': [infos[e]['dim'] for e, _, _ in t.index],
@@ -23,7 +23,7 @@ table = pd.DataFrame({
     't_phi': t['phi_crossing'], 't_phi_lo': t['phi_crossing_lo'], 't_phi_hi': t['phi_crossing_hi'],
     'phi_t_S': t['phi_at_theory'], 'phi_t_S_lo': t['phi_at_theory_lo'], 'phi_t_S_hi': t['phi_at_theory_hi'],
 }).reset_index()
-io.write_csv(table, snakemake.output.csv)
+store.write_csv(table, snakemake.output.csv)
 
 def ci(v, lo, hi, digits):
     return f'{v:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]'
@@ -41,5 +41,5 @@ markdown = pd.DataFrame({
     'σ* (95% CI)': [ci(v, lo, hi, 4) for v, lo, hi in zip(table['sigma_peak'], table['sigma_peak_lo'], table['sigma_peak_hi'])],
     'FWHM_σ / σ*': table['sigma_relative_width'].map('{:.3f}'.format),
 })
-io.write_markdown(markdown, snakemake.output.md)
+store.write_markdown(markdown, snakemake.output.md)
 log.info(f'{len(table)} windows from {len(infos)} experiments')

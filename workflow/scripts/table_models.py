@@ -4,12 +4,12 @@ and the quality of its samples per run."""
 import numpy as np
 import pandas as pd
 
-from entropic import io
+from entropic.files import curve_table, job_log, store
 
-log = io.job_logger(snakemake.log[0])
+log = job_log.start(snakemake.log[0])
 windows = pd.concat([pd.read_csv(p) for p in snakemake.input.windows], ignore_index=True)
 windows = windows.rename(columns={'experiment': 'model'})
-trajectories = io.curve_counts(snakemake.input.curves)
+trajectories = curve_table.curve_counts(snakemake.input.curves)
 # Windows in log sigma: the rate dH/dlog sigma of a tracked curve is well behaved at low noise, where
 # dH/dsigma = rate / sigma magnifies the finite-difference noise of near-certain trajectories.
 ls = windows.query("coordinate == 'log_sigma'").set_index(['model', 'partition', 'estimator'])
@@ -25,14 +25,14 @@ table = pd.DataFrame({
     'sigma_phi_hi': np.exp(ls['phi_crossing_hi']), 'phi_sigma_S': ls['phi_at_theory'],
     'phi_sigma_S_lo': ls['phi_at_theory_lo'], 'phi_sigma_S_hi': ls['phi_at_theory_hi'],
 }).reset_index()
-io.write_csv(table, snakemake.output.windows_csv)
+store.write_csv(table, snakemake.output.windows_csv)
 
 
 def ci(v, lo, hi):
     return f'{v:.3g} [{lo:.3g}, {hi:.3g}]'
 
 
-io.write_markdown(pd.DataFrame({
+store.write_markdown(pd.DataFrame({
     'model': table['model'], 'partition': table['partition'], 'estimator': table['estimator'], 'n': table['n'],
     'σ_S = √(Λ−1)': table['sigma_S'].map('{:.3g}'.format),
     'peak of dH/dlog σ, σ* (95% CI)': [ci(*v) for v in zip(table['sigma_peak'], table['sigma_peak_lo'], table['sigma_peak_hi'])],
@@ -46,8 +46,8 @@ io.write_markdown(pd.DataFrame({
 # Sample quality of the networks trained here (a pretrained model's needs its own feature network: issue 9).
 quality = pd.concat([pd.read_csv(p) for p in snakemake.input.quality], ignore_index=True) if snakemake.input.quality else \
     pd.DataFrame(columns=['model', 'run', 'guidance', 'interval', 'samples', 'accuracy', 'near_copies'])
-io.write_csv(quality, snakemake.output.quality_csv)
-io.write_markdown(pd.DataFrame({
+store.write_csv(quality, snakemake.output.quality_csv)
+store.write_markdown(pd.DataFrame({
     'model': quality['model'], 'run': quality['run'], 'w': quality['guidance'], 'guided on': quality['interval'],
     'samples': quality['samples'], 'accuracy': quality['accuracy'].map('{:.2%}'.format),
     'near-copies': quality['near_copies'].map(lambda v: '' if np.isnan(v) else f'{v:.2%}'),

@@ -19,8 +19,8 @@ instance for the common contract suite (tests/test_backends.py).
 
 import dataclasses
 
-from .. import download
-from ..partitions import UNCONDITIONAL
+from entropic.files import download
+from entropic.theory.partitions import UNCONDITIONAL
 
 #----------------------------------------------------------------------------
 
@@ -28,15 +28,15 @@ from ..partitions import UNCONDITIONAL
 class Download:
     """Where one file under resources/ comes from: an HTTP(S) URL, or a file of a Hugging Face Hub repository;
     and what is known of its bytes (`size`, `sha256`), against which a download and a file placed by hand are
-    checked (entropic.download.check_file)."""
-    url:  str = None    # the file's URL (resumable HTTP download, entropic.download.download_url)
+    checked (entropic.files.download.check_file)."""
+    url:  str = None    # the file's URL (resumable HTTP download, entropic.files.download.download_url)
     repo: str = None    # or: the hub repository id ...
     file: str = None    # ... and the file's path inside it; the target path ends with this path
     revision: str = None    # the repository's branch, tag or commit (None: its default branch)
     pipeline: bool = False  # the file is a diffusers pipeline's model_index.json, fetched last with every file of
-                            # the components it names (entropic.download.download_pipeline)
+                            # the components it names (entropic.files.hub.download_pipeline)
 
-    # Read from the one table of entropic.download.KNOWN (cited values only), by URL or by repository and file:
+    # Read from the one table of entropic.files.download.KNOWN (cited values only), by URL or by repository and file:
     # the download rule's job receives the URL or the repository and file and looks them up there too, so that
     # the config check and the job cannot disagree.
     @property
@@ -52,20 +52,20 @@ class Download:
 @dataclasses.dataclass
 class Model:
     """A model loaded for sampling: what a sampling job needs and nothing it must work out again."""
-    denoiser: object    # D(x, sigma, labels) -> x0 estimate in EDM coordinates (entropic.denoisers)
+    denoiser: object    # D(x, sigma, labels) -> x0 estimate in EDM coordinates (entropic.method.denoisers)
     classes:  list      # the labels in play (class or prompt indices); UNCONDITIONAL is the reference
     shape:    tuple     # the shape of one sample: (dim,) for flat data, (C, H, W) for latents
-    schedule: object    # its noise process and sampling grid (entropic.noise.EDMSchedule, DDPMSchedule)
+    schedule: object    # its noise process and sampling grid (entropic.theory.noise.EDMSchedule, DDPMSchedule)
     device:   str       # where the denoiser runs and the sampler's state lives
 
     def sigmas(self, settings):
         """The sampler's noise levels for the model's `sampler` settings: decreasing, ending at 0; the first may
-        be inf, pure noise (a flow-matching model's t = 1, entropic.noise.FlowSchedule)."""
+        be inf, pure noise (a flow-matching model's t = 1, entropic.theory.noise.FlowSchedule)."""
         return self.schedule.sigmas(settings)
 
     def init_std(self, sigmas):
-        """Standard deviation of the sampler's start in EDM coordinates (entropic.noise schedules); 1 for a start
-        at sigma = inf, where the sampler and the denoiser hold the state standardised (entropic.sampler)."""
+        """Standard deviation of the sampler's start in EDM coordinates (entropic.theory.noise schedules); 1 for a start
+        at sigma = inf, where the sampler and the denoiser hold the state standardised (entropic.method.sampler)."""
         return self.schedule.init_std(sigmas)
 
 #----------------------------------------------------------------------------
@@ -189,7 +189,7 @@ class Backend:
 
     def reference_curve(self, data, cells, sigmas, settings, rng):
         """The exact entropy curve of the data for one partition, on the increasing levels `sigmas`
-        (entropic.exact / entropic.empirical curve dict); only for backends with a `reference`."""
+        (entropic.theory.exact / entropic.theory.point_masses curve dict); only for backends with a `reference`."""
         raise NotImplementedError(f'backend {self.name!r} has no exact reference curve')
 
     def sample_quality(self, data, seed):
@@ -204,7 +204,7 @@ class Backend:
     def study_metrics(self, spec, files, data, seed, log, metrics=None):
         """measure(x [N, *shape], labels [N], folds) -> {metric, metric_lo, metric_hi}: the guidance study's
         quality and diversity metrics of one method's samples with confidence intervals over disjoint folds
-        (entropic.guidance_study.replicate_metrics); `data` is training_data's, None for pretrained backends.
+        (entropic.studies.sample_metrics.replicate_metrics); `data` is training_data's, None for pretrained backends.
         `metrics`, names of those metrics, asks for them alone (the tuning set's interval search reads only
         study_metric), so that a backend may skip the work of the others; None asks for all. ValueError
         naming a metric it does not measure."""
@@ -219,7 +219,7 @@ class Backend:
 
     def schedule_metrics(self, spec, files, data, seed, log):
         """measure(x [N, *shape] numpy, labels [N]) -> {metric: value}: the quality of one set of samples of the
-        schedule study (entropic.schedule_study.network_study; the metrics are named in its METRICS), its interval
+        schedule study (entropic.studies.schedule_study.network_study; the metrics are named in its METRICS), its interval
         being over seeds, not folds. `spec` holds the model's `load_keys`, `files` its schedule_files as paths,
         `data` training_data's (None where `schedule_x0` is not 'training')."""
         raise NotImplementedError(f'backend {self.name!r} has no schedule-study metrics')
@@ -232,7 +232,7 @@ def schedule_study_schema(mmse_samples, metrics, extra=None, required=()):
     what it measures, and `extra` properties (`required` among them) of its own."""
     return {
         'description': ("Beyond the paper: what the sampler's grid buys at few evaluations on this network "
-                        "(entropic.schedule_study.network_study): EDM's grid against the entropic time and its rescaled "
+                        "(entropic.studies.schedule_study.network_study): EDM's grid against the entropic time and its rescaled "
                         "form (from the network's measured mmse) and the semantic time (from the `source` run's class "
                         "entropy), sampled by the deterministic ODE sampler on the sampler's sigma range; "
                         f'class-conditional samples at each guidance scale and unconditional ones, {metrics}; figure '
@@ -260,7 +260,7 @@ def schedule_study_schema(mmse_samples, metrics, extra=None, required=()):
             'samples': {'description': 'Samples per seed and setting (class-conditional ones cycle over the classes).',
                         'type': 'integer', 'minimum': 10, 'default': 100},
             'mmse': {'description': ("The network's measured mmse that places the entropic grids "
-                                     "(entropic.schedules.measured_mmse), on log-uniform levels of the sampler's range."),
+                                     "(entropic.method.schedules.measured_mmse), on log-uniform levels of the sampler's range."),
                      'type': 'object', 'additionalProperties': False, 'default': {},
                      'properties': {
                          'levels': {'description': 'Tabulated levels.', 'type': 'integer', 'minimum': 16, 'default': 33},
@@ -275,7 +275,7 @@ class Data:
     x:           object         # [N, d] float32 tensor
     labels:      object         # [N] long tensor of class indices
     num_classes: int
-    mixture:     object = None  # the entropic.gmm.GaussianMixture the samples came from, if any
+    mixture:     object = None  # the entropic.theory.mixtures.GaussianMixture the samples came from, if any
 
 def with_builtins(extra, labels):
     """The partitions `extra` of a file with the built-in ones of the `labels` in play before them (`classes`, and

@@ -1,5 +1,5 @@
 """Any diffusers pipeline by configuration alone: a Hugging Face Hub repository or a local folder saved with
-`save_pretrained`, read from its own files (entropic.models.diffusers_pipeline).
+`save_pretrained`, read from its own files (entropic.networks.diffusers_pipeline).
 
 A config entry names the `checkpoint` and a `partitions` file, and nothing else is required:
 
@@ -28,7 +28,7 @@ import os
 import re
 from pathlib import Path
 
-from .. import partitions as P
+from entropic.theory import partitions as P
 from .base import Download, Model, file_errors, pixel_images, resolve, with_builtins
 from .pretrained import BATCH, PretrainedBackend
 
@@ -130,7 +130,7 @@ class DiffusersBackend(PretrainedBackend):
 
     def check(self, spec, key, config, root):
         """The partition or prompt file; a local checkpoint that exists; and, once the pipeline's files are there,
-        everything the sampling job would refuse (entropic.models.diffusers_pipeline.describe): the network, its
+        everything the sampling job would refuse (entropic.networks.diffusers_pipeline.describe): the network, its
         conditioning against the file's kind, the null label, the resolution, the grid of `steps`."""
         field = self.hypothesis_file
         spec = self.entry(spec)
@@ -154,7 +154,7 @@ class DiffusersBackend(PretrainedBackend):
         folder = Path(self.folder(spec, root)) if fetched else resolve(root, self.folder(spec, root))
         if errors or not (folder / INDEX).is_file():
             return errors
-        from ..models import diffusers_folder, diffusers_pipeline, text_encoders
+        from entropic.networks import diffusers_folder, diffusers_pipeline, text_encoders
         vae = self.vae_folder(spec)
         try:
             pipeline = diffusers_pipeline.describe(folder, vae)
@@ -198,7 +198,7 @@ class DiffusersBackend(PretrainedBackend):
     def hypotheses(self, spec, config, root):
         """Prompt k for a prompt file; class k (named 'class k') for every class in play of a partition file."""
         path = resolve(root, self.entry(spec)['partitions'])
-        from ..models import text_encoders
+        from entropic.networks import text_encoders
         if text_encoders.is_prompt_file(path):
             prompts, _ = text_encoders.read_prompt_file(path)
             return dict(enumerate(prompts))
@@ -218,7 +218,7 @@ class DiffusersBackend(PretrainedBackend):
         """The file's partitions, checked against the pipeline: prompts its tokenizers tell apart (a warning in the
         job's log for each one an encoder truncates), or classes it has other than its null label."""
         import logging
-        from ..models import diffusers_pipeline, text_encoders
+        from entropic.networks import diffusers_pipeline, text_encoders
         spec = self.entry(spec)
         pipeline = diffusers_pipeline.describe(os.path.dirname(files['pipeline'][0]), self.vae_folder(spec))
         if text_encoders.is_prompt_file(files['file']):
@@ -236,7 +236,7 @@ class DiffusersBackend(PretrainedBackend):
         return {'pipeline': self.files(spec)}
 
     def load(self, spec, files, hypotheses, device):
-        from ..models import diffusers_pipeline
+        from entropic.networks import diffusers_pipeline
         folder = os.path.dirname(files['pipeline'][0])
         vae = self.vae_folder(spec)     # `spec` holds only the load_keys
         prompts = diffusers_pipeline.describe(folder, vae).conditioning == 'prompts'
@@ -252,8 +252,8 @@ class DiffusersBackend(PretrainedBackend):
         return [files[0]] + [name for name in files[1:] if f'{os.sep}vae{os.sep}' in name]
 
     def load_decoder(self, files, device):
-        """The pipeline's VAE decoder (entropic.models.diffusers_folder.decode), or pixels as they are."""
-        from ..models import diffusers_folder, diffusers_pipeline
+        """The pipeline's VAE decoder (entropic.networks.diffusers_folder.decode), or pixels as they are."""
+        from entropic.networks import diffusers_folder, diffusers_pipeline
         pipeline = diffusers_pipeline.describe(os.path.dirname(files['vae'][0]))
         if pipeline.vae is None:
             return pixel_images
@@ -262,7 +262,7 @@ class DiffusersBackend(PretrainedBackend):
 
 def read_hypotheses(path):
     """The hypotheses of a partitions file: a prompt file's prompts, or the classes of a file of class partitions."""
-    from ..models import text_encoders
+    from entropic.networks import text_encoders
     if text_encoders.is_prompt_file(path):
         return text_encoders.read_prompt_file(path)
     return P.read_partition_file(path, ANY_CLASS)

@@ -8,7 +8,7 @@ This backend is the worked example of adding a model family: this module, config
 tests/backends/digits-vp.py, and nothing else.
 """
 
-from .. import noise
+from entropic.theory import noise
 from .digits import DigitsBackend
 
 #----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 512 px, with ImageNet classes as hypotheses and the null label as the reference.
 
 A preset of the diffusers backend (entropic.backends.diffusers): the epsilon-prediction transformer on the DDPM linear
-schedule, its learned variance read as the posterior variance of x0 (entropic.models.diffusers_denoiser), the sampler
+schedule, its learned variance read as the posterior variance of x0 (entropic.networks.diffusers_denoiser), the sampler
 on the timesteps of the pipeline's scheduler config. The ImageNet partition file of EDM2 serves it unchanged: DiT's
 labels are the ImageNet class indices in the same order (checked against the pipeline's id2label), and its null label
 is class embedding 1000. Latents are decoded by the VAE DiT's pipeline ships, stabilityai/sd-vae-ft-ema, with the
@@ -13,7 +13,8 @@ import math
 import os
 from pathlib import Path
 
-from .. import download, imagenet
+from entropic.files import download
+from entropic.networks import imagenet
 from .base import Download
 from .diffusers import DiffusersBackend
 from .pretrained import BATCH
@@ -83,7 +84,7 @@ class DiTBackend(DiffusersBackend):
     def check(self, spec, key, config, root):
         """The generic checks (once the files are there: the network, the grid of `steps`, the classes against it);
         the steps the 1000 training timesteps allow; the pipeline's class order and class count: ImageNet's."""
-        from ..models import diffusers_folder
+        from entropic.networks import diffusers_folder
         errors = super().check(spec, key, config, root)
         steps = spec['sampler']['steps']
         if not 1 <= steps <= 1000:
@@ -111,7 +112,7 @@ class DiTBackend(DiffusersBackend):
     def load_decoder(self, files, device):
         """latents [B, C, H, W] (DiT's, scaled by 0.18215) -> images float32 numpy [B, 8H, 8W, 3] in [0, 1], as
         DiTPipeline decodes them; ValueError if the VAE's scaling factor is not the one DiT was trained with."""
-        from ..models import diffusers_folder
+        from entropic.networks import diffusers_folder
         folder = os.path.dirname(files['vae'][0])
         vae = diffusers_folder.load_vae(folder, device)
         if not math.isclose(vae.config.scaling_factor, LATENT_SCALE, rel_tol=1e-9):
@@ -125,7 +126,7 @@ def repo(spec):
 
 def check_id2label(path):
     """The pipeline's class names (model_index.json, `id2label`) must be the ImageNet classes in our order
-    (entropic.imagenet): keys 0..999, and each entry's comma-separated names include our short name of that
+    (entropic.networks.imagenet): keys 0..999, and each entry's comma-separated names include our short name of that
     class. ValueError naming the file and the first class that differs: its labels would be other classes."""
     import json
     try:

@@ -1,13 +1,15 @@
 """EDM2 on ImageNet-512 (Karras et al. 2024, arXiv:2312.02696): the paper's class-conditional experiments.
 
-NVlabs' post-hoc EMA pickles are read without running their code (entropic.models.edm2): a conditional
-network for the classes and, as EDM2 guides, a separately trained unconditional network for the reference.
-The hypotheses in play are the ImageNet classes its partition file names, each a tracked hypothesis
-costing one network call per step. Latents are decoded by Stability's SD VAE (stabilityai/sd-vae-ft-mse)
-with EDM2's own latent scaling.
+NVlabs' post-hoc EMA pickles are read without running their code (entropic.networks.edm2_pickle) into our
+network (edm2_unet): a conditional network for the classes and, as EDM2 guides, a separately trained
+unconditional network for the reference, one denoiser (edm2_denoiser). The hypotheses in play are the ImageNet
+classes its partition file names, each a tracked hypothesis costing one network call per step. Latents are
+decoded by Stability's SD VAE (stabilityai/sd-vae-ft-mse) with EDM2's own latent scaling (edm2_latents).
 """
 
-from .. import download, imagenet, noise, partitions
+from entropic.files import download
+from entropic.networks import imagenet
+from entropic.theory import noise, partitions
 from .base import Download, Model, file_errors, resolve
 from .pretrained import BATCH, SCHEDULE_STUDY, PretrainedBackend
 
@@ -79,9 +81,9 @@ class EDM2Backend(PretrainedBackend):
         return self.pickles(spec, spec['runs'][run])
 
     def load(self, spec, files, hypotheses, device):
-        from ..models import edm2
-        denoiser = edm2.EDM2Denoiser(edm2.load_network(files['net'], device), edm2.load_network(files['gnet'], device),
-                                     max_batch=spec['batch'])
+        from entropic.networks import edm2_denoiser, edm2_pickle
+        denoiser = edm2_denoiser.EDM2Denoiser(edm2_pickle.load_network(files['net'], device),
+                                              edm2_pickle.load_network(files['gnet'], device), max_batch=spec['batch'])
         return Model(denoiser, list(hypotheses), denoiser.shape, noise.EDMSchedule(), device)
 
     def decoder_files(self, spec):
@@ -89,8 +91,8 @@ class EDM2Backend(PretrainedBackend):
 
     def load_decoder(self, files, device):
         import os
-        from ..models import diffusers_folder, edm2
+        from entropic.networks import diffusers_folder, edm2_latents
         vae = diffusers_folder.load_vae(os.path.dirname(files['vae'][0]), device)
-        return lambda latents: edm2.decode(vae, latents)
+        return lambda latents: edm2_latents.decode(vae, latents)
 
 BACKEND = EDM2Backend()

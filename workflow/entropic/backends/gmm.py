@@ -1,7 +1,7 @@
 """A network trained inside the DAG on samples of a Gaussian-mixture experiment (the config's gmm.experiments).
 
 Its data distribution is known exactly, so its curves are measured against the mixture's exact entropy
-(entropic.exact) and against the paper's tracker run with the mixture's exact denoiser on the same grid
+(entropic.theory.exact) and against the paper's tracker run with the mixture's exact denoiser on the same grid
 (rule model_exact_tracker): the first difference is the network's error, the second the tracker's
 discretisation bias. Samples are judged by the mixture's exact Bayes classifier and, in the guidance study,
 by the exact KL to the true components.
@@ -9,7 +9,8 @@ by the exact KL to the true components.
 
 import numpy as np
 
-from .. import gmm, io
+from entropic.theory import mixtures
+from entropic.files import store, paths
 from .base import Data
 from .trained import SCHEMA, TrainedBackend, reference_schema
 
@@ -41,21 +42,20 @@ class GMMBackend(TrainedBackend):
         return []
 
     def hypotheses(self, spec, config, root):
-        K = gmm.experiment_components(config['gmm']['experiments'][spec['experiment']])
+        K = mixtures.experiment_components(config['gmm']['experiments'][spec['experiment']])
         return {k: f'component {k}' for k in range(K)}
 
     def data_files(self, spec, config):
-        folder = f"results/gmm/{spec['experiment']}"
-        return {'means': f'{folder}/means.npy', 'mixture': f'{folder}/mixture.json'}
+        return paths.mixture(spec['experiment'])
 
     def partition_files(self, spec, config, root):
-        return {'file': f"results/gmm/{spec['experiment']}/partitions.json"}
+        return {'file': paths.partitions(paths.GMM, spec['experiment'])}
 
     def partitions(self, spec, files):
-        return {name: entry['cells'] for name, entry in io.read_json(files['file']).items()}
+        return {name: entry['cells'] for name, entry in store.read_json(files['file']).items()}
 
     def mixture(self, files):
-        return gmm.load_mixture(files['means'], io.read_json(files['mixture']))
+        return mixtures.load_mixture(files['means'], store.read_json(files['mixture']))
 
     def training_data(self, spec, files, seed):
         import torch
@@ -69,7 +69,7 @@ class GMMBackend(TrainedBackend):
         return data.mixture.restrict(labels).covariance_top_eigenvalue()
 
     def reference_curve(self, data, cells, sigmas, settings, rng):
-        from .. import exact
+        from entropic.theory import exact
         hypotheses = exact.Hypotheses.from_partition(data.mixture.weights, cells)
         return exact.exact_entropy_curve(data.mixture.project(), sigmas, hypotheses, settings['points'],
                                          settings['replicates'], rng)
@@ -81,9 +81,9 @@ class GMMBackend(TrainedBackend):
         return self.data_files(spec, config)
 
     def study_metrics(self, spec, files, data, seed, log, metrics=None):
-        from .. import guidance_study as G
+        from entropic.studies import sample_metrics
         mixture = self.mixture(files)
-        measure = G.only(lambda a, b: G.mixture_metrics(mixture, a, b), metrics)
-        return lambda x, labels, folds: G.replicate_metrics(measure, x, labels, folds)
+        measure = sample_metrics.only(lambda a, b: sample_metrics.mixture_metrics(mixture, a, b), metrics)
+        return lambda x, labels, folds: sample_metrics.replicate_metrics(measure, x, labels, folds)
 
 BACKEND = GMMBackend()

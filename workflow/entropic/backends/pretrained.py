@@ -3,7 +3,7 @@
 
 FID uses the Inception-v3 graph of 2015-12-05 (Heusel et al. 2017, arXiv:1706.08500), FD-DINOv2 the DINOv2
 ViT-L/14 features (Stein et al. 2023, arXiv:2306.04675), both on decoded images quantised to uint8 as EDM2
-does (entropic.image_metrics). None of these model families has a known data distribution: no exact reference
+does (entropic.studies.image_metrics). None of these model families has a known data distribution: no exact reference
 curve, no speciation scale Lambda.
 """
 
@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .. import download
+from entropic.files import download
 from .base import Backend, Download, schedule_study_schema
 
 #----------------------------------------------------------------------------
@@ -27,7 +27,7 @@ SCHEDULE_STUDY = schedule_study_schema(
     ('Forward-noised x0 per level, drawn with replacement from the final samples of the unconditional model in the '
      "`source` run (its trajectories split evenly over the hypotheses and the reference): the model's own samples "
      'stand in for the data it has none of, a proxy exact only where the model matches its data '
-     '(entropic.schedule_study.own_samples).'),
+     '(entropic.studies.schedule_study.own_samples).'),
     'measured by FID and FD-DINOv2 of the decoded images against reference statistics, as the guidance study is',
     extra={'statistics': {'description': ('Reference statistics of real images for FID and FD-DINOv2, as '
                                           'the guidance study\'s `statistics`: an EDM2 dataset-refs pickle under '
@@ -79,24 +79,24 @@ class PretrainedBackend(Backend):
         """FID, FD-DINOv2 and the within-class spread of the DINOv2 features of the decoded samples, or only
         `metrics` of them: a feature network none of those reads is not loaded or run (the tuning set's
         FD-DINOv2 runs no Inception-v3)."""
-        from .. import guidance_study as G, image_metrics as M
+        from entropic.studies import image_metrics as M, sample_metrics
         metrics = tuple(M.FEATURES) if metrics is None else tuple(metrics)
         features_of, reference = self._features(spec, files, log, M.feature_networks(metrics))
 
         def measure(latents, labels, folds):
             features = features_of(latents)
             rows = np.arange(len(latents))      # the folds index the images; metrics read their features
-            return G.replicate_metrics(lambda r, y: M.sample_metrics(features, reference, r, y, metrics), rows,
-                                       labels, folds)
+            return sample_metrics.replicate_metrics(
+                lambda r, y: M.sample_metrics(features, reference, r, y, metrics), rows, labels, folds)
         return measure
 
     def schedule_metrics(self, spec, files, data, seed, log):
         """`fid` and `fd_dinov2` of one set of decoded samples against the reference statistics (the guidance
-        study's FID and FD-DINOv2, entropic.image_metrics, without folds: the schedule study's intervals are over
+        study's FID and FD-DINOv2, entropic.studies.image_metrics, without folds: the schedule study's intervals are over
         seeds); `data` and `seed` unread. Of a few hundred images both are biased upwards by an amount that falls
         like 1/n (Chong & Forsyth 2020, arXiv:1911.07023), much the same for every grid at the same n: they rank
         the grids but are not comparable with values from 50,000 images."""
-        from .. import image_metrics as M
+        from entropic.studies import image_metrics as M
         features_of, reference = self._features(spec, files, log)
 
         def measure(latents, labels):
@@ -110,11 +110,12 @@ class PretrainedBackend(Backend):
         'fd_dinov2': DINOv2; the others are not loaded) loaded once on the backend's device; features of another
         dimension than the reference's raise ValueError naming the statistics."""
         from tqdm import tqdm
-        from .. import image_metrics as M
+        from entropic.networks import dinov2, inception
+        from entropic.studies import image_metrics as M
         device, batch = self.device(), spec['batch']
         decode = self.load_decoder(files, device)
-        loaders = {'fid': lambda: M.load_inception(files['inception'], device),
-                   'fd_dinov2': lambda: M.load_dinov2(os.path.dirname(files['dinov2'][0]), device)}
+        loaders = {'fid': lambda: inception.load_inception(files['inception'], device),
+                   'fd_dinov2': lambda: dinov2.load_dinov2(os.path.dirname(files['dinov2'][0]), device)}
         networks = {name: loaders[name]() for name in networks}
         reference = M.read_reference(files['statistics'])
         log.info(f"{files['statistics']}: reference statistics; feature networks {', '.join(networks)} on {device}")

@@ -8,7 +8,7 @@ its scheduler config, the VAE with its scaling factor). What the preset adds is 
 key; editing a partition of the prompt file reruns only the readouts.
 """
 
-from .. import download
+from entropic.files import download
 from .diffusers import PromptPreset
 
 #----------------------------------------------------------------------------

