@@ -274,7 +274,7 @@ def test_combined_readout_matches_exact_entropy_with_less_variance(mixture, clas
 
 
 VARIANT = dict(grid='edm', steps=16, sigma_min=0.002, rho=7, start='noise', kernel='sampler', sampler_variance='sampler',
-               estimate='tracker')     # mixtures.track.variants.<name>'s schema defaults, 16 steps
+               estimate='tracker')     # gmm.track.variants.<name>'s schema defaults, 16 steps
 PARTITIONS = {'classes': {'cells': P.identity_partition(K)}, '3-vs-reference': {'cells': [[3], [UNCONDITIONAL]]}}
 
 

@@ -80,7 +80,7 @@ def _brute_flow_window(mean_sq_norm, num=400_001):
 def test_flow_window_of_the_closed_form_against_brute_force(mean_sq_norm):
     # Brute force resolves the peak to one grid step dt (2.5e-6) and the width to two; two_class_windows reads a
     # 4001-level spline (its VE and VP widths agree with PAPER-independent numbers to 5e-3 relative in
-    # tests/test_theory.py; here measured 2e-6): 1e-5 absolute covers both.
+    # tests/test_closed_forms.py; here measured 2e-6): 1e-5 absolute covers both.
     w = speciation.two_class_windows(mean_sq_norm)['flow_t']
     peak, width, dt = _brute_flow_window(mean_sq_norm)
     assert dt < 3e-6

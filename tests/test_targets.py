@@ -136,7 +136,7 @@ def test_a_new_figure_is_its_script_and_its_rule(tmp_path):
     import hashlib
     import importlib.util
 
-    from snakemake_cli import copy_project
+    from tests.support.snakemake_cli import copy_project
 
     def digests(folder):
         return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

@@ -72,10 +72,10 @@ def test_seeds_are_derived_from_the_subjects_own_seed_as_the_rules_derived_them(
     cfg = config('config/test.yaml')
     cfg['gmm']['experiments']['k2-d1e2']['seed'] = 11
     found = tracks.tracks(cfg, ROOT)
-    mixtures, models = found[paths.GMM], found[paths.MODELS]
-    assert mixtures.base_seed('k2-d1e2') == 11 and mixtures.base_seed('k2-d1e4') == cfg['gmm']['seed']
-    assert mixtures.study_seed('k2-d1e2', 'tuning') == derive_seed(11, 'k2-d1e2', 'guidance_study', 'tuning')
-    assert mixtures.window_settings('k2-d1e2')['seed'] == 11       # the experiment's seed itself
+    experiments, models = found[paths.GMM], found[paths.MODELS]
+    assert experiments.base_seed('k2-d1e2') == 11 and experiments.base_seed('k2-d1e4') == cfg['gmm']['seed']
+    assert experiments.study_seed('k2-d1e2', 'tuning') == derive_seed(11, 'k2-d1e2', 'guidance_study', 'tuning')
+    assert experiments.window_settings('k2-d1e2')['seed'] == 11       # the experiment's seed itself
     seed = cfg['models']['digits']['seed']
     assert models.study_seed('digits', 'metrics', 'evaluation') == derive_seed(seed, 'digits', 'guidance_study',
                                                                               'metrics', 'evaluation')
