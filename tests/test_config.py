@@ -66,7 +66,7 @@ def test_default_and_test_configs_are_valid_and_get_defaults():
     (lambda c: c['models']['gmm-net'].update(experiment='nope'), ["models.gmm-net.experiment: unknown experiment 'nope'"]),
     (lambda c: c['models']['digits'].update(sampler={'sigma_min': -0.1}), ['models.digits.sampler.sigma_min', 'less than or equal to the minimum of 0']),
     (lambda c: c['models']['digits'].update(sampler={'rho': 0}), ['models.digits.sampler.rho', 'less than or equal to the minimum of 0']),
-    (lambda c: c['models']['digits'].update(sampler={'sigma_min': 100.0}), ['models.digits.sampler: need sigma_min < sigma_max']),
+    (lambda c: c['models']['digits'].update(sampler={'sigma_min': 100.0}), ['models.digits.sampler: need sigma_min < sigma_max, got 100.0 and 80']),
     (lambda c: c['models']['digits'].update(shards=600), ['models.digits.shards: 600 shards for 550 trajectories (run cfg2)']),
     (lambda c: c['models']['digits']['runs']['cfg4-window'].update(guidance_interval=[2.0, 0.5]),
      ['models.digits.runs.cfg4-window.guidance_interval: need sigma_lo < sigma_hi']),
@@ -100,7 +100,7 @@ def test_default_and_test_configs_are_valid_and_get_defaults():
     (lambda c: c['models']['digits']['guidance_study'].update(statistics='resources/dataset-refs/img512.pkl'),
      ["models.digits.guidance_study.statistics: the 'digits' backend measures its samples without reference statistics"]),
     # the mixture's study has a sampler of its own (its exact denoiser has none); a model's samples with the model's
-    (lambda c: c['gmm']['guidance_study'].update(sampler={'sigma_min': 100.0}), ['gmm.guidance_study.sampler: need sigma_min < sigma_max']),
+    (lambda c: c['gmm']['guidance_study'].update(sampler={'sigma_min': 100.0}), ['gmm.guidance_study.sampler: need sigma_min < sigma_max, got 100.0 and 80']),
     (lambda c: c['models']['digits']['guidance_study'].update(sampler={}), ["models.digits.guidance_study: unknown key(s) 'sampler'"]),
     (lambda c: c['gmm']['figures'].update(clone_agreement=['nope']), ["gmm.figures.clone_agreement: unknown experiment 'nope'"]),
     (lambda c: c['gmm']['figures'].update(clone_agreement=['k10-d1e4']),

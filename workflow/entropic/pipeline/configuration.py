@@ -214,7 +214,8 @@ def _gmm_errors(gmm):
             errors.append(f'config key gmm.track.variants.{name}.guidance_interval: need sigma_lo < sigma_hi, '
                           f'got {list(run.interval)}')
         if variant.get('sigma_max') is not None and not variant['sigma_min'] < variant['sigma_max']:
-            errors.append(f'config key gmm.track.variants.{name}: need sigma_min < sigma_max')
+            errors.append(f'config key gmm.track.variants.{name}: need sigma_min < sigma_max, got '
+                          f"{variant['sigma_min']} and {variant['sigma_max']}")
         if variant['estimate'] == 'combined' and run.guided:
             errors.append(f'config key gmm.track.variants.{name}.estimate: combined needs unguided sampling (its '
                           "control variates have mean 0 only along the tracker's own kernels)")
@@ -237,7 +238,8 @@ def _gmm_errors(gmm):
                           f'experiments: {known}')
         errors += _study_errors(study, 'gmm.guidance_study')
         if not study['sampler']['sigma_min'] < study['sampler']['sigma_max']:
-            errors.append('config key gmm.guidance_study.sampler: need sigma_min < sigma_max')
+            errors.append('config key gmm.guidance_study.sampler: need sigma_min < sigma_max, got '
+                          f"{study['sampler']['sigma_min']} and {study['sampler']['sigma_max']}")
         if 'statistics' in study:
             errors.append('config key gmm.guidance_study.statistics: the exact metrics of a mixture need no '
                           'reference statistics')
@@ -333,7 +335,8 @@ def _model_errors(models, config, root):
                 errors.append(f"config key {key}.schedule_study.source: {schedules['source']!r} is not an unguided "
                               f"run of the model; runs: {', '.join(runs)}")
         if not spec['sampler']['sigma_min'] < spec['sampler']['sigma_max']:
-            errors.append(f'config key {key}.sampler: need sigma_min < sigma_max')
+            errors.append(f'config key {key}.sampler: need sigma_min < sigma_max, got '
+                          f"{spec['sampler']['sigma_min']} and {spec['sampler']['sigma_max']}")
         outside = [s for s in spec.get('cloning', {}).get('levels', []) if not
                    spec['sampler']['sigma_min'] <= s <= spec['sampler']['sigma_max']]
         if outside:
