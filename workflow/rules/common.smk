@@ -44,9 +44,9 @@ def _one_of(names):
     return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "(?!)"
 
 
-def gmm_seed(experiment):
-    """The experiment's own seed, or the track's."""
-    return MIXTURES.base_seed(experiment)
+def gmm_seed(experiment, *keys):
+    """The experiment's own seed, or the track's; with `keys`, the seed of that purpose derived from it."""
+    return MIXTURES.seed(experiment, *keys) if keys else MIXTURES.base_seed(experiment)
 
 
 def gmm_estimators(experiment):

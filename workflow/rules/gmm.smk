@@ -53,7 +53,7 @@ rule gmm_track_entropy:
         trajectories=GMM["track"]["trajectories"],
         decades_above=recorded(GMM["grid"]["decades_above"]),
         # each variant's own seed, as if it ran alone
-        seeds=lambda wc: recorded({tracker: derive_seed(gmm_seed(wc.experiment), wc.experiment, tracker)
+        seeds=lambda wc: recorded({tracker: gmm_seed(wc.experiment, tracker)
                                    for tracker in GMM["track"]["variants"]}),
     log:
         paths.log("gmm_track_entropy", "{experiment}"),
@@ -74,7 +74,7 @@ rule gmm_immse_entropy:
     params:
         grid=GMM["grid"],
         immse=GMM["immse"],
-        seed=lambda wc: derive_seed(gmm_seed(wc.experiment), wc.experiment, "immse"),
+        seed=lambda wc: gmm_seed(wc.experiment, "immse"),
     log:
         paths.log("gmm_immse_entropy", "{experiment}"),
     threads: 1

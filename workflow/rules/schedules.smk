@@ -15,9 +15,9 @@ rule gmm_schedule_study:
         experiment=_one_of(SCHEDULE_EXPERIMENTS),
     params:
         study=recorded({key: value for key, value in GMM.get("schedule_study", {}).items() if key != "experiments"}),
-        seeds=lambda wc: [derive_seed(gmm_seed(wc.experiment), wc.experiment, "schedule_study", i)
+        seeds=lambda wc: [gmm_seed(wc.experiment, "schedule_study", i)
                           for i in range(GMM["schedule_study"]["seeds"])],
-        mmse_seed=lambda wc: derive_seed(gmm_seed(wc.experiment), wc.experiment, "schedule_study", "mmse"),
+        mmse_seed=lambda wc: gmm_seed(wc.experiment, "schedule_study", "mmse"),
     log:
         paths.log("gmm_schedule_study", "{experiment}"),
     threads: 1
