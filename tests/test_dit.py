@@ -20,11 +20,10 @@ import torch
 
 from entropic import backends
 from entropic.files import download
-from entropic.networks import imagenet
 from entropic.theory import noise
 from entropic.method import sampler
 from entropic.backends.dit import check_id2label
-from entropic.networks import diffusers_folder, diffusers_pipeline
+from entropic.networks import diffusers_folder, diffusers_pipeline, imagenet
 from entropic.networks.diffusers_denoiser import DiffusersDenoiser, LearnedVariance
 from entropic.theory.partitions import UNCONDITIONAL
 
