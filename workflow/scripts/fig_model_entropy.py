@@ -24,7 +24,7 @@ model = snakemake.wildcards.model
 binary = [p for p in partitions if p.endswith('-vs-reference')]
 rows = [[p] for p in partitions if p not in binary] + ([binary] if binary else [])
 
-fig, axes = plt.subplots(len(rows), 2, figsize=(11, 3.3 * len(rows)), squeeze=False)
+fig, axes = plt.subplots(len(rows), 2, figsize=(11, 3.3 * len(rows)), squeeze=False, layout='constrained')
 for names, (ax_h, ax_r) in zip(rows, axes):
     colors = ['C0'] if len(names) == 1 else plotting.sequential_colors(len(names), 'tab10')
     for name, color in zip(names, colors):
@@ -62,5 +62,4 @@ for names, (ax_h, ax_r) in zip(rows, axes):
     ax_r.legend(fontsize=7)
 fig.suptitle(f'{model}: tracked entropy (unguided, ±2 SE)' + (' against the exact reference (dashed)' if reference is not None else '')
              + (', and the tracker on the exact denoiser (dotted)' if exact_denoiser is not None else ''), fontsize=11)
-fig.tight_layout()
 store.save_figure(fig, list(snakemake.output))
