@@ -267,4 +267,5 @@ def test_a_config_override_that_is_not_its_type_names_the_key(tmp_path, value, e
                     configfiles=[TEST_CONFIG])
     output = run.stdout + run.stderr
     assert run.returncode != 0 and error in output and 'Traceback' not in output
+    assert f'invalid config (from {TEST_CONFIG}, --config):' in output      # where the values came from
     assert not (tmp_path / 'results').exists()

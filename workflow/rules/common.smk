@@ -15,9 +15,18 @@ from entropic.pipeline.provenance import recorded, recorded_config
 from entropic.backends.pretrained import DINOV2, INCEPTION
 from entropic.method.runs import shown_runs
 
+def _shown_path(path):
+    """A path as a message shows it: relative to the working directory where it lies below it, else absolute."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
 _config_errors = validate_config(config, root=workflow.basedir)
 if _config_errors:
-    raise WorkflowError("invalid config:\n  " + "\n  ".join(_config_errors))
+    # where it came from (--configfile, else config.yaml; --config or a profile's config on top), so the
+    # message says where to look
+    _sources = [_shown_path(path) for path in workflow.configfiles] + (["--config"] if workflow.config_settings.config else [])
+    raise WorkflowError(f"invalid config (from {', '.join(_sources) or 'no config file'}):\n  " + "\n  ".join(_config_errors))
 # Every mapping of the config keeps its order for the code but is recorded by Snakemake as one canonical text
 # (keys sorted, numbers by value): a config with its keys in another order reruns nothing (entropic.pipeline.provenance).
 # A parameter that builds a mapping of its own from the config passes it through `recorded` too.
