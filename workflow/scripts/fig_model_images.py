@@ -17,8 +17,10 @@ per_class = data[f'images/{runs[0]}'].shape[1]
 
 # Left: samples per hypothesis; right: the snapshot trajectories.
 columns = len(runs) * per_class
-fig = plt.figure(figsize=(1.1 * columns + 9, 1.1 * len(classes) + 1.2))
-grid = fig.add_gridspec(1, 2, width_ratios=[columns, 8])
+height = 1.1 * len(classes) + 1.2
+fig = plt.figure(figsize=(1.1 * columns + 9, height))
+# 0.8 in above the panels for the column titles and the figure title, 0.2 in below (not a fraction of the height)
+grid = fig.add_gridspec(1, 2, width_ratios=[columns, 8], top=1 - 0.8 / height, bottom=0.2 / height)
 left = grid[0].subgridspec(len(classes), columns, wspace=0.04, hspace=0.04)
 for i, k in enumerate(classes):
     for j, run in enumerate(runs):
