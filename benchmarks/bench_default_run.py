@@ -94,7 +94,7 @@ def job_times(output):
         if m:
             stamp = datetime.datetime.strptime(m.group(1), '%a %b %d %H:%M:%S %Y').timestamp()
             continue
-        m = re.fullmatch(r'(?:local)?rule (\w+):', line.strip())
+        m = re.fullmatch(r'(?:local)?(?:rule|checkpoint) (\w+):', line.strip())
         if m:
             pending = (rule_group(m.group(1)), stamp)
             continue

@@ -215,3 +215,16 @@ def test_a_figure_saved_twice_gives_the_same_bytes(tmp_path, monkeypatch):
         digests.append([p.read_bytes() for p in paths])
     plt.close(fig)
     assert digests[0] == digests[1]
+
+
+def test_a_partitions_rows_are_copied_as_written_and_a_missing_one_is_named(tmp_path):
+    # The placing files keep the text of their rows (their bytes change only with those rows: rule placing_window)
+    source = tmp_path / 'windows.csv'
+    source.write_text('partition,coordinate,peak,note\nclasses,t,0.1234567891,"a, b"\nhalves,t,1e-05,\n'
+                      'classes,log_sigma,-2.5,\n')
+    target = tmp_path / 'placing' / 'classes-windows.csv'
+    curve_table.write_partition_rows(source, 'classes', target)
+    assert target.read_text() == 'partition,coordinate,peak,note\nclasses,t,0.1234567891,"a, b"\nclasses,log_sigma,-2.5,\n'
+    with pytest.raises(ValueError, match=r"windows.csv has no row of partition 'thirds'; it has \['classes', 'halves'\]"):
+        curve_table.write_partition_rows(source, 'thirds', tmp_path / 'thirds.csv')
+    assert not (tmp_path / 'thirds.csv').exists()

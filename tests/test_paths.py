@@ -19,6 +19,7 @@ PATTERNS = {
     'curve': paths.curve('{track}', '{name}', '{estimator}'),
     'curve samples': paths.curve('{track}', '{name}', '{estimator}', 'npz'),
     'windows': paths.windows('{track}', '{name}', '{estimator}'),
+    'placing': paths.placing('{track}', '{name}', '{estimator}', '{partition}', '{kind}'),
     'study samples': paths.study('{track}', '{name}', '{set}', 'npz'),
     'study metrics': paths.study('{track}', '{name}', '{set}', 'csv'),
     'schedules': paths.schedules('{track}', '{name}'),
@@ -42,7 +43,7 @@ PATTERNS = {
 def test_every_function_that_spells_a_path_is_in_the_table_above():
     # A path function added to entropic.files.paths without a row here would escape the tests below.
     functions = {name for name, f in inspect.getmembers(paths, inspect.isfunction) if f.__module__ == paths.__name__}
-    called = {'partitions', 'curve', 'windows', 'study', 'schedules', 'mixture', 'checkpoint', 'losses', 'shard',
+    called = {'partitions', 'curve', 'windows', 'placing', 'study', 'schedules', 'mixture', 'checkpoint', 'losses', 'shard',
               'samples', 'quality', 'images', 'clone_agreement', 'figure', 'table', 'effective_config', 'log'}
     assert functions - called == {'subject', 'figures', 'tables'}   # the folder of a subject; lists of the formats
 

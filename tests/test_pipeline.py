@@ -108,7 +108,7 @@ def figure_only_rules(workdir):
     assert result.returncode == 0, result.stderr[-2000:]
     outputs, rule = {}, None
     for line in result.stdout.splitlines():
-        if line.startswith(('rule ', 'localrule ')):
+        if line.startswith(snakemake_cli.JOB_HEADERS):
             rule = line.split()[1].rstrip(':')
         elif line.startswith('    output: '):
             outputs.setdefault(rule, []).extend(line.split(':', 1)[1].replace(',', ' ').split())
@@ -119,7 +119,7 @@ def figure_only_rules(workdir):
 def test_a_second_run_from_scratch_gives_byte_identical_results(request, tmp_path):
     """Every data file of the results (COMPARED) of a second run of config/test.yaml from an empty directory has
     the bytes of the shared run's, and the two runs wrote the same such files. The second run leaves out the jobs
-    that write figures alone (`--omit-from`: 8 of its 75 jobs, a sixth of its CPU time), which no compared file
+    that write figures alone (`--omit-from`: 8 of its 77 jobs, a sixth of its CPU time), which no compared file
     comes from: a compared file missing from it fails the comparison of the file lists."""
     import hashlib
     skipped = figure_only_rules(tmp_path)
@@ -153,8 +153,7 @@ def dry_run_with(run, tmp_path, edit):
     changed.write_text(yaml.safe_dump(config))   # any key order: params are recorded with sorted keys (entropic.pipeline.provenance)
     result = snakemake_cli.snakemake(run, '-n', configfiles=[changed])
     assert result.returncode == 0, result.stderr[-2000:]
-    rules = {line.split()[1].rstrip(':') for line in result.stdout.splitlines() if line.startswith('rule ')}
-    return rules, result.stdout
+    return snakemake_cli.job_rules(result.stdout), result.stdout
 
 
 def test_changing_one_value_reruns_only_what_depends_on_it(run, tmp_path):
@@ -165,6 +164,49 @@ def test_changing_one_value_reruns_only_what_depends_on_it(run, tmp_path):
     # the model's window fits, one job for its runs (the unguided window, which places cfg3-placed, has its own)
     assert {r for r in scheduled if r.startswith('speciation_')} == {'speciation_models_digits'}
     assert 'results/models/digits/trajectories/unguided' not in stdout
+
+
+SAMPLING = {'model_trajectories', 'guidance_study_samples', 'guidance_study_metrics', 'model_schedule_study'}
+
+
+def test_a_new_partition_samples_nothing_again_and_a_changed_placing_window_does(run, tmp_path):
+    """A partition added to the digits model's file rewrites the unguided run's curve and window tables, which
+    place the guidance of `cfg3-placed`, the guidance study's and the schedule study's: the run (for real, on a
+    copy of the finished run) reads the new partition's curves and refits the windows, and the checkpoint
+    placing_window copies the placing partition's rows with the same bytes, so nothing is sampled or measured
+    again. A placing window whose bytes change has the jobs that read it run again (a dry run)."""
+    import shutil
+    import subprocess
+    import yaml
+    work = tmp_path / 'run'
+    subprocess.run(['cp', '-a', str(run), str(work)], check=True)
+    partitions = tmp_path / 'digits.yaml'
+    partitions.write_text((ROOT / 'config' / 'partitions' / 'digits.yaml').read_text() + '\nsevens-vs-ones: [[7], [1]]\n')
+    overlay = tmp_path / 'partitions.yaml'
+    overlay.write_text(yaml.safe_dump({'models': {'digits': {'partitions': str(partitions)}}}))
+    configfiles = [snakemake_cli.TEST_CONFIG, overlay]
+    placing = work / 'results' / 'models' / 'digits' / 'placing' / 'unguided' / 'classes-windows.csv'
+    before = placing.read_bytes()
+
+    result = snakemake_cli.snakemake(work, configfiles=configfiles, cores=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ran = snakemake_cli.job_rules(result.stdout + result.stderr)
+    assert {'model_partitions', 'model_entropy', 'placing_window'} <= ran, ran
+    assert not ran & SAMPLING, ran
+    assert placing.read_bytes() == before
+    assert 'sevens-vs-ones' in (work / 'results' / 'models' / 'digits' / 'entropy' / 'unguided.csv').read_text()
+    result = snakemake_cli.snakemake(work, '-n', configfiles=configfiles, cores=2)
+    assert 'Nothing to be done' in result.stdout + result.stderr, result.stdout[-3000:]
+
+    header, *rows = before.decode().splitlines()
+    assert len(rows) > 1
+    placing.write_text('\n'.join([header, *rows[::-1]]) + '\n')       # other bytes: the jobs reading it run again
+    result = snakemake_cli.snakemake(work, '-n', configfiles=configfiles, cores=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    planned = snakemake_cli.job_rules(result.stdout)
+    assert {'model_trajectories', 'guidance_study_samples'} <= planned, planned
+    assert 'model_schedule_study' not in planned        # it reads the placing curve alone, whose bytes are the same
+    shutil.rmtree(work)
 
 
 def test_a_tracker_variant_or_an_experiment_reruns_only_its_experiments_jobs(run, tmp_path):

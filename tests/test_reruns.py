@@ -41,7 +41,7 @@ def planned(workdir):
     """The rules a dry run of TARGET would run."""
     result = snakemake(workdir, '-n', TARGET)
     assert result.returncode == 0, result.stderr[-3000:]
-    return {line.split()[1].rstrip(':') for line in result.stdout.splitlines() if line.startswith('rule ')}
+    return snakemake_cli.job_rules(result.stdout)
 
 
 @pytest.fixture(scope='module', params=WITH_FILE)

@@ -34,6 +34,15 @@ def no_slurm():
                 os.environ[key] = value
 
 
+# How Snakemake's output begins the block of each job it plans or runs (a checkpoint's says so).
+JOB_HEADERS = ('rule ', 'localrule ', 'checkpoint ', 'localcheckpoint ')
+
+
+def job_rules(output):
+    """The rule names of the jobs in Snakemake's output (a dry run's plan, or a run's log): a set."""
+    return {line.split()[1].rstrip(':') for line in output.splitlines() if line.startswith(JOB_HEADERS)}
+
+
 def snakemake_command(workdir, *args, configfiles=(), cores=1):
     """The command line: `args` (targets and options) first, then the Snakefile, --directory `workdir`, --cores
     `cores` (None: the profile's or none) and --configfile with `configfiles` last (the option takes every word

@@ -150,14 +150,23 @@ def model_sources(model):
     return recorded(sources)
 
 
+def placing_files(track, name, source, partition):
+    """{'windows', 'curve'}: the window fits and the curve of one partition of the run (or estimator) `source`,
+    whose window places guidance elsewhere, copied by the checkpoint placing_window. Asking the checkpoint has
+    Snakemake look again at the job that reads them once they are rewritten: a partition added elsewhere in the
+    tables leaves their bytes, so the job (GPU sampling on a pretrained model) is not run again."""
+    checkpoints.placing_window.get(track=track, name=name, source=source, partition=partition)
+    return {"windows": paths.placing(track, name, source, partition, "windows"),
+            "curve": paths.placing(track, name, source, partition, "entropy")}
+
+
 def model_network(wildcards):
     """What one run samples from: the network files of its backend, and for a run whose guidance another
-    run's window places, that run's window fits and entropy curve."""
+    run's window places, that run's window fits and entropy curve of the placing partition."""
     inputs = network_files(wildcards.model, wildcards.run)
-    source = RUNS[wildcards.model][wildcards.run].source
-    if source:
-        inputs["windows"] = paths.windows(paths.MODELS, wildcards.model, source)
-        inputs["curve"] = paths.curve(paths.MODELS, wildcards.model, source)
+    run = RUNS[wildcards.model][wildcards.run]
+    if run.source:
+        inputs.update(placing_files(paths.MODELS, wildcards.model, run.source, run.placement.get("partition", "classes")))
     return inputs
 
 
@@ -175,12 +184,26 @@ def study_source(track, name):
 
 def study_inputs(wildcards):
     """A guidance study's sampling inputs: what its track samples from (a network, a mixture), and for the
-    evaluation set the source window and curve and the tuning metrics (the limited interval is chosen there)."""
-    inputs = dict(TRACK[wildcards.track].study_network(wildcards.name))
+    evaluation set the source window and curve of the study's partition (placing_files) and the tuning metrics
+    (the limited interval is chosen there)."""
+    track = TRACK[wildcards.track]
+    inputs = dict(track.study_network(wildcards.name))
     if wildcards.set == "evaluation":   # the tuning set needs neither: it runs as soon as the network exists
-        inputs["windows"], inputs["curve"] = study_source(wildcards.track, wildcards.name)
+        inputs.update(placing_files(wildcards.track, wildcards.name, track.study_source(wildcards.name),
+                                    track.study(wildcards.name)["partition"]))
         inputs["tuning"] = paths.study(wildcards.track, wildcards.name, "tuning", "csv")
     return inputs
+
+
+def study_metric_inputs(wildcards):
+    """What a guidance study's metrics read beside its samples (its track's files: statistics, feature networks).
+    For the evaluation set, it also asks the checkpoint placing_window of the study's sampling, reading nothing from
+    it: Snakemake then looks at this job again once the checkpoint has run, and does not measure again samples that
+    were not drawn again."""
+    track = TRACK[wildcards.track]
+    if wildcards.set == "evaluation":
+        placing_files(wildcards.track, wildcards.name, track.study_source(wildcards.name), track.study(wildcards.name)["partition"])
+    return track.study_files(wildcards.name)
 
 
 def study_results(track, name):
@@ -265,7 +288,7 @@ def model_schedule_inputs(wildcards):
     backend, source = BACKEND[model], spec["schedule_study"]["source"]
     inputs = {
         **network_files(model, source),
-        "curve": paths.curve(paths.MODELS, model, source),
+        "curve": placing_files(paths.MODELS, model, source, "classes")["curve"],    # the semantic grids' partition
         **backend.schedule_files(spec, config),
     }
     if backend.schedule_x0 == "samples":

@@ -37,7 +37,7 @@ rule guidance_study_samples:
 rule guidance_study_metrics:
     """Quality and diversity of every method's samples, with confidence intervals over disjoint folds."""
     input:
-        unpack(lambda wc: TRACK[wc.track].study_files(wc.name)),
+        unpack(study_metric_inputs),
         samples=paths.study("{track}", "{name}", "{set}", "npz"),
     output:
         paths.study("{track}", "{name}", "{set}", "csv"),

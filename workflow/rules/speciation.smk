@@ -28,3 +28,29 @@ for _job in SPECIATION_JOBS:
             "../../envs/entropic.yaml"
         script:
             "../scripts/speciation.py"
+
+
+checkpoint placing_window:
+    """The window fits and the curve of the one partition whose window places guidance elsewhere: a placed run, a
+    guidance study, a schedule study. A checkpoint, so that Snakemake looks again at the jobs that read it once it
+    has run: where its files came out with the same bytes (a partition added or changed elsewhere in the tables),
+    those jobs do not run again (Snakemake compares the checksum of a small input newer than a job's outputs with
+    the one it recorded)."""
+    input:
+        windows=paths.windows("{track}", "{name}", "{source}"),
+        curve=paths.curve("{track}", "{name}", "{source}"),
+    output:
+        windows=paths.placing("{track}", "{name}", "{source}", "{partition}", "windows"),
+        curve=paths.placing("{track}", "{name}", "{source}", "{partition}", "entropy"),
+    wildcard_constraints:
+        track="|".join(TRACK),
+        name="[^/]+",
+        source="[^/]+",
+        partition="[^/]+",
+    log:
+        paths.log("placing_window", "{track}", "{name}", "{source}", "{partition}"),
+    threads: 1
+    conda:
+        "../../envs/entropic.yaml"
+    script:
+        "../scripts/placing_window.py"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from entropic.files.store import save_npz, write_csv
+from entropic.files.store import atomic_path, save_npz, write_csv
 from entropic.theory import noise
 
 CURVE_COLUMNS = ['partition', 'estimator', 'readout', 'sigma', 't', 'log_snr', 'H', 'H_se', 'rate', 'rate_se', 'n',
@@ -62,3 +62,20 @@ def write_curves(curves, estimator, readout, sigmas, curve_path, samples_path):
     arrays = {f'{part}/{key}': curve[f'{key}_samples'] for part, curve in curves.items() for key in ('H', 'rate', 'phi')
               if f'{key}_samples' in curve}
     save_npz(samples_path, sigma=np.asarray(sigmas, dtype=np.float64), **arrays)
+
+def write_partition_rows(source, partition, target):
+    """Copy the rows of one partition of a table with a `partition` column (a curve CSV, a windows CSV) from
+    `source` to `target`, their text unchanged: a file whose bytes change only when that partition's rows do
+    (Snakemake then leaves alone what reads it when other partitions change; rule placing_window). ValueError
+    naming the file and the partitions it has where `partition` has no row."""
+    try:
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f'{source}: cannot read the table ({err})') from None
+    if 'partition' not in frame.columns:
+        raise ValueError(f'{source}: no partition column; columns {list(frame.columns)}')
+    rows = frame[frame['partition'] == partition]
+    if rows.empty:
+        raise ValueError(f'{source} has no row of partition {partition!r}; it has {sorted(set(frame["partition"]))}')
+    with atomic_path(target) as tmp:
+        rows.to_csv(tmp, index=False)

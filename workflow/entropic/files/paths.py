@@ -35,6 +35,11 @@ def windows(track, name, estimator):
     """The fitted speciation windows of one estimator's (or run's) curves (CSV)."""
     return subject(track, name, 'windows', f'{estimator}.csv')
 
+def placing(track, name, estimator, partition, kind):
+    """The rows of one partition of one estimator's (or run's) `kind` table ('windows' or 'entropy', the curve),
+    copied for what that partition's window places (CSV): a placed run, a guidance study, a schedule study."""
+    return subject(track, name, 'placing', estimator, f'{partition}-{kind}.csv')
+
 def study(track, name, which, ext):
     """A guidance study's set `which` ('tuning' or 'evaluation'): its samples ('npz') or its metrics ('csv')."""
     return subject(track, name, 'guidance_study', f'{which}.{ext}')
