@@ -184,15 +184,18 @@ def study_source(track, name):
 
 def study_inputs(wildcards):
     """A guidance study's sampling inputs: what its track samples from (a network, a mixture), and for the
-    evaluation set the source window and curve of the study's partition (placing_files) and the tuning metrics
+    evaluation set the source window and curve of the study's partition (study_placing) and the tuning metrics
     (the limited interval is chosen there)."""
-    track = TRACK[wildcards.track]
-    inputs = dict(track.study_network(wildcards.name))
+    inputs = dict(TRACK[wildcards.track].study_network(wildcards.name))
     if wildcards.set == "evaluation":   # the tuning set needs neither: it runs as soon as the network exists
-        inputs.update(placing_files(wildcards.track, wildcards.name, track.study_source(wildcards.name),
-                                    track.study(wildcards.name)["partition"]))
+        inputs.update(study_placing(wildcards.track, wildcards.name))
         inputs["tuning"] = paths.study(wildcards.track, wildcards.name, "tuning", "csv")
     return inputs
+
+
+def study_placing(track, name):
+    """placing_files of a guidance study: the window and curve of its source's study partition."""
+    return placing_files(track, name, TRACK[track].study_source(name), TRACK[track].study(name)["partition"])
 
 
 def study_metric_inputs(wildcards):
@@ -200,10 +203,9 @@ def study_metric_inputs(wildcards):
     For the evaluation set, it also asks the checkpoint placing_window of the study's sampling, reading nothing from
     it: Snakemake then looks at this job again once the checkpoint has run, and does not measure again samples that
     were not drawn again."""
-    track = TRACK[wildcards.track]
     if wildcards.set == "evaluation":
-        placing_files(wildcards.track, wildcards.name, track.study_source(wildcards.name), track.study(wildcards.name)["partition"])
-    return track.study_files(wildcards.name)
+        study_placing(wildcards.track, wildcards.name)
+    return TRACK[wildcards.track].study_files(wildcards.name)
 
 
 def study_results(track, name):
