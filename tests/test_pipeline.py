@@ -166,6 +166,16 @@ def test_changing_one_value_reruns_only_what_depends_on_it(run, tmp_path):
     assert 'results/models/digits/trajectories/unguided' not in stdout
 
 
+def test_a_placement_by_another_partition_samples_the_placed_run_again(run, tmp_path):
+    # Its placing files do not exist yet, so they are plain inputs: a job waiting on a checkpoint has its params
+    # left unchecked by Snakemake, and the finished shards would be taken for up to date.
+    scheduled, stdout = dry_run_with(run, tmp_path, lambda c: c['models']['digits']['runs']['cfg3-placed']
+                                     ['guidance_placement'].update(partition='loops-vs-strokes'))
+    assert {'placing_window', 'model_trajectories', 'model_entropy'} <= scheduled, scheduled
+    assert 'results/models/digits/trajectories/cfg3-placed/shard-0.npz' in stdout
+    assert 'results/models/digits/placing/unguided/loops-vs-strokes-windows.csv' in stdout
+
+
 SAMPLING = {'model_trajectories', 'guidance_study_samples', 'guidance_study_metrics', 'model_schedule_study'}
 
 

@@ -152,12 +152,17 @@ def model_sources(model):
 
 def placing_files(track, name, source, partition):
     """{'windows', 'curve'}: the window fits and the curve of one partition of the run (or estimator) `source`,
-    whose window places guidance elsewhere, copied by the checkpoint placing_window. Asking the checkpoint has
-    Snakemake look again at the job that reads them once they are rewritten: a partition added elsewhere in the
-    tables leaves their bytes, so the job (GPU sampling on a pretrained model) is not run again."""
-    checkpoints.placing_window.get(track=track, name=name, source=source, partition=partition)
-    return {"windows": paths.placing(track, name, source, partition, "windows"),
-            "curve": paths.placing(track, name, source, partition, "entropy")}
+    whose window places guidance elsewhere, copied by the checkpoint placing_window. Where they exist, asking the
+    checkpoint has Snakemake look again at the job that reads them once they are rewritten: a partition added
+    elsewhere in the tables leaves their bytes, so the job (GPU sampling on a pretrained model) is not run again.
+    Where they do not (a first run, a placement by another partition), they are plain inputs: Snakemake skips a
+    job's parameter and input checks while it waits on a checkpoint, and would take a finished job whose
+    placement changed for up to date."""
+    files = {"windows": paths.placing(track, name, source, partition, "windows"),
+             "curve": paths.placing(track, name, source, partition, "entropy")}
+    if all(os.path.exists(path) for path in files.values()):
+        checkpoints.placing_window.get(track=track, name=name, source=source, partition=partition)
+    return files
 
 
 def model_network(wildcards):
